@@ -1,0 +1,64 @@
+// The one top-level catch of both CLIs: maps AirlockError codes to exit codes and
+// prints a one-line message (or a JSON object with --json). Anything else is a bug and
+// says so, with its stack, because only a bug can get there.
+import { AirlockError, EXIT, type ExitCode } from '../lib/core/errors.js';
+
+export interface OutputOptions {
+  json?: boolean;
+}
+
+/** Writes one result: JSON for machines, text lines for people. */
+export function emit(opts: OutputOptions, result: unknown, text: () => string | string[]): void {
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+  } else {
+    const t = text();
+    const lines = Array.isArray(t) ? t : [t];
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  }
+}
+
+/** Progress and warnings go to stderr so stdout stays parseable. */
+export function note(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+export function reportError(err: unknown, json: boolean): ExitCode {
+  if (err instanceof AirlockError) {
+    if (json) {
+      process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } })}\n`);
+    }
+    process.stderr.write(`error ${err.code}: ${err.message}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'E_INTERNAL', message: String(e?.message ?? err) } })}\n`);
+  }
+  process.stderr.write(`internal error (this is a bug in airlock; please report it):\n${e?.stack ?? String(err)}\n`);
+  return EXIT.environment;
+}
+
+/**
+ * Wraps a command action: awaits it, sets the exit code from its result (0 unless it
+ * returns another) or from the error it throws.
+ */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const opts = args.find((a) => typeof a === 'object' && a !== null && !Array.isArray(a) && 'json' in (a as object)) as
+      | OutputOptions
+      | undefined;
+    try {
+      const code = await fn(...args);
+      process.exitCode = typeof code === 'number' ? code : EXIT.ok;
+    } catch (err) {
+      process.exitCode = reportError(err, Boolean(opts?.json) || process.argv.includes('--json'));
+    }
+  };
+}
+
+/** Commander's own usage errors exit 2, as DESIGN says for usage. */
+export function usageExit(err: { exitCode?: number; code?: string }): never {
+  const helpShown = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+  process.exit(helpShown ? EXIT.ok : EXIT.usage);
+}

@@ -1,0 +1,50 @@
+// Streaming digests: files of any size are hashed in constant memory, in one pass for
+// several algorithms at once (TUF target hashes carry sha256 and sha512).
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { fromSystemError } from './errors.js';
+
+export type HashAlgorithm = 'sha256' | 'sha512';
+export type Digests = Record<HashAlgorithm, string>;
+
+export interface HashProgress {
+  (bytesDone: number): void;
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export function sha512Hex(data: Uint8Array | string): string {
+  return createHash('sha512').update(data).digest('hex');
+}
+
+/** Hashes a stream with each algorithm in one pass; returns hex digests and the length. */
+export async function hashStream(
+  stream: Readable,
+  algorithms: readonly HashAlgorithm[] = ['sha256', 'sha512'],
+  onProgress?: HashProgress,
+): Promise<{ length: number; digests: Partial<Digests> }> {
+  const hashes: [HashAlgorithm, Hash][] = algorithms.map((a) => [a, createHash(a)]);
+  let length = 0;
+  for await (const chunk of stream) {
+    const buf = chunk as Buffer;
+    for (const [, h] of hashes) h.update(buf);
+    length += buf.length;
+    onProgress?.(length);
+  }
+  const digests: Partial<Digests> = {};
+  for (const [a, h] of hashes) digests[a] = h.digest('hex');
+  return { length, digests };
+}
+
+/** Hashes a file with sha256 and sha512 in constant memory. */
+export async function hashFile(path: string, onProgress?: HashProgress): Promise<{ length: number; digests: Digests }> {
+  try {
+    const { length, digests } = await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256', 'sha512'], onProgress);
+    return { length, digests: digests as Digests };
+  } catch (err) {
+    throw fromSystemError(err, `hashing ${path}`);
+  }
+}

@@ -1,0 +1,59 @@
+// The one signing interface. Every signature airlock makes (TUF metadata, DSSE
+// provenance, OpenPGP, minisign, the SSH publish key) goes through a Signer, so a
+// hardware token can stand behind it without touching callers, and so every signature
+// is checked against the key's role and appended to the audit log in one place.
+import type { TufKey } from '../core/tuf-key.js';
+
+/** What a key is for. A key has exactly one role (DESIGN §7, cross-protocol confusion). */
+export type KeyRole = 'root' | 'targets' | 'snapshot' | 'timestamp' | 'pgp' | 'minisign' | 'publish';
+export const KEY_ROLES: readonly KeyRole[] = ['root', 'targets', 'snapshot', 'timestamp', 'pgp', 'minisign', 'publish'];
+
+/** The format a signature is made in. */
+export type SignPurpose = 'tuf-metadata' | 'dsse' | 'openpgp' | 'minisign' | 'ssh';
+
+/**
+ * Which formats each role may sign. `targets` also signs the DSSE provenance envelope
+ * (DESIGN "Build provenance"); DSSE's PAE starts with "DSSEv1 " and canonical JSON with
+ * "{", so the two message spaces cannot collide.
+ */
+export const ROLE_PURPOSES: Readonly<Record<KeyRole, readonly SignPurpose[]>> = {
+  root: ['tuf-metadata'],
+  targets: ['tuf-metadata', 'dsse'],
+  snapshot: ['tuf-metadata'],
+  timestamp: ['tuf-metadata'],
+  pgp: ['openpgp'],
+  minisign: ['minisign'],
+  publish: ['ssh'],
+};
+
+/** What the audit log records about a signature: never the message itself. */
+export interface SignSubject {
+  /** e.g. 'metadata', 'artifact', 'provenance', 'sums', 'apt-release', 'ssh-session'. */
+  kind: string;
+  /** e.g. 'targets.json', 'demo/1.0.0/demo-1.0.0.tar.gz'. */
+  name: string;
+  /** Metadata version or release version, when there is one. */
+  version?: number | string;
+  /** Hex SHA-256 of what was signed (the artifact, or the message bytes). */
+  sha256?: string;
+}
+
+export interface SignRequest {
+  purpose: SignPurpose;
+  /** The exact bytes Ed25519 signs (canonical JSON, PAE, a prehash digest …). */
+  message: Uint8Array;
+  subject: SignSubject;
+}
+
+export interface Signer {
+  readonly role: KeyRole;
+  /** TUF key id: hex SHA-256 of the canonical key object. */
+  readonly keyId: string;
+  readonly tufKey: TufKey;
+  /** Raw 32-byte Ed25519 public key. */
+  readonly publicKey: Uint8Array;
+  /** When the key was made (OpenPGP binds it into the key's fingerprint). */
+  readonly createdAt: Date;
+  /** Signs with Ed25519; refuses (E_KEY_ROLE) a purpose outside the key's role. */
+  sign(request: SignRequest): Promise<Uint8Array>;
+}
