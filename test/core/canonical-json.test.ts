@@ -61,7 +61,7 @@ describe('canonical JSON (OLPC / securesystemslib)', () => {
     fc.assert(
       fc.property(json, (v) => {
         const ours = canonicalString(v);
-        expect(ours).toBe(tufJsCanonicalize(v).toString('utf8'));
+        expect(ours).toBe(String(tufJsCanonicalize(v)));
         expect(canonicalString(JSON.parse(ours))).toBe(ours);
       }),
       { numRuns: 300 },

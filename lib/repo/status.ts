@@ -1,0 +1,41 @@
+// What the release manager must know before the terminal goes back in the drawer:
+// each role's version, expiry and keys, and what expires soon (a lapsed timestamp
+// freezes every client until `airlock refresh`).
+import type { TopLevelRole } from '../core/tuf-metadata.js';
+import { LocalRepository } from './local-repository.js';
+
+export interface RoleStatus {
+  role: TopLevelRole;
+  version: number;
+  expires: string;
+  daysLeft: number;
+  keyids: string[];
+  threshold: number;
+  warning?: 'expired' | 'expires-soon';
+}
+
+export interface RepositoryStatus {
+  roles: RoleStatus[];
+  targets: number;
+  releases: string[];
+}
+
+const DAY_MS = 86_400_000;
+
+export async function repositoryStatus(repoDir: string, now: Date, warnDays: number): Promise<RepositoryStatus> {
+  const current = await new LocalRepository(repoDir).current();
+  const roles: RoleStatus[] = (['root', 'targets', 'snapshot', 'timestamp'] as const).map((role) => {
+    const signed = current[role].signed;
+    const daysLeft = Math.floor((Date.parse(signed.expires) - now.getTime()) / DAY_MS);
+    const keys = current.root.signed.roles[role];
+    const status: RoleStatus = { role, version: signed.version, expires: signed.expires, daysLeft, keyids: keys.keyids, threshold: keys.threshold };
+    if (Date.parse(signed.expires) <= now.getTime()) status.warning = 'expired';
+    else if (daysLeft < warnDays) status.warning = 'expires-soon';
+    return status;
+  });
+  const releases = [...new Set(Object.values(current.targets.signed.targets).map((t) => {
+    const a = t.custom?.airlock;
+    return a ? `${a.project}/${a.version}` : undefined;
+  }).filter((r): r is string => r !== undefined))].sort();
+  return { roles, targets: Object.keys(current.targets.signed.targets).length, releases };
+}

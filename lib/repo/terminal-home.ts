@@ -1,0 +1,79 @@
+// The release terminal's home ($AIRLOCK_HOME, default ~/.airlock): where its keystore,
+// its configuration and its local copy of the whole host tree live. The local copy is
+// the authority; publishing makes each host converge to it.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import { DEFAULT_EXPIRY_DAYS, parseExpiryDays, type ExpiryDays } from './expiry.js';
+
+export interface TerminalPaths {
+  home: string;
+  config: string;
+  keystore: string;
+  repository: string;
+  staging: string;
+  hosts: string;
+}
+
+export function terminalHome(env: NodeJS.ProcessEnv = process.env): string {
+  return resolve(env.AIRLOCK_HOME && env.AIRLOCK_HOME !== '' ? env.AIRLOCK_HOME : join(homedir(), '.airlock'));
+}
+
+export function terminalPaths(home: string = terminalHome()): TerminalPaths {
+  return {
+    home,
+    config: join(home, 'airlock.json'),
+    keystore: join(home, 'keystore'),
+    repository: join(home, 'repository'),
+    staging: join(home, 'staging'),
+    hosts: join(home, 'hosts.json'),
+  };
+}
+
+export interface TerminalConfig {
+  formatVersion: 1;
+  /** Shown as the OpenPGP user id and the apt repository's Origin/Label. */
+  name: string;
+  expiryDays: ExpiryDays;
+  /** Warn in `airlock status` when a role expires within this many days. */
+  warnDays: number;
+  releaseBranchPattern: string;
+}
+
+export function defaultConfig(name: string): TerminalConfig {
+  return { formatVersion: 1, name, expiryDays: { ...DEFAULT_EXPIRY_DAYS }, warnDays: 3, releaseBranchPattern: 'release/*' };
+}
+
+export async function readConfig(paths: TerminalPaths): Promise<TerminalConfig> {
+  let text: string;
+  try {
+    text = await readFile(paths.config, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new AirlockError('E_NOT_INITIALISED', `no release terminal at ${paths.home}; run \`airlock init\` first (or set AIRLOCK_HOME)`);
+    }
+    throw fromSystemError(err, `reading ${paths.config}`);
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new AirlockError('E_CONFIG', `${paths.config} is not valid JSON; fix or restore it`, { cause: err });
+  }
+  if (raw.formatVersion !== 1) throw new AirlockError('E_CONFIG', `${paths.config}: unsupported formatVersion; this airlock reads version 1`);
+  const warnDays = raw.warnDays ?? 3;
+  if (!Number.isInteger(warnDays) || (warnDays as number) < 0) throw new AirlockError('E_CONFIG', `${paths.config}: warnDays must be a whole number of days`);
+  return {
+    formatVersion: 1,
+    name: typeof raw.name === 'string' ? raw.name : 'airlock release signing',
+    expiryDays: parseExpiryDays(raw.expiryDays),
+    warnDays: warnDays as number,
+    releaseBranchPattern: typeof raw.releaseBranchPattern === 'string' ? raw.releaseBranchPattern : 'release/*',
+  };
+}
+
+export async function writeConfig(paths: TerminalPaths, config: TerminalConfig): Promise<void> {
+  await writeFileAtomic(paths.config, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+}
