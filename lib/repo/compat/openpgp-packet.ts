@@ -1,0 +1,175 @@
+// OpenPGP v4 packets for an Ed25519 key, written by hand because the private key never
+// leaves the Signer (a PKCS#11 token may stand behind it), so openpgp.js cannot sign.
+//
+// Specs: RFC 4880 §4.2 (packet headers), §3.2 (MPIs), §5.2.3-§5.2.4 (v4 signatures and
+// what they hash), §5.5.2 (v4 public keys), §5.11 (user IDs), §12.2 (fingerprints);
+// draft-koch-eddsa-for-openpgp §4-§5 (EdDSA: algorithm 22, curve OID, 0x40 prefix, the
+// digest is what Ed25519 signs, R and S as MPIs). This is the "legacy" EdDSA that GnuPG
+// 2.2 reads; RFC 9580's Ed25519 (algorithm 27) and v6 keys it cannot use.
+import { createHash, type Hash } from 'node:crypto';
+
+export const PACKET_TAG = { signature: 2, publicKey: 6, userId: 13 } as const;
+export const PUBKEY_ALGORITHM_EDDSA = 22;
+/** RFC 4880 §9.4: SHA-256. One SHA-256 pass over an artifact serves SHA256SUMS too. */
+export const HASH_ALGORITHM_SHA256 = 8;
+export const HASH_ALGORITHM_SHA512 = 10;
+/** 1.3.6.1.4.1.11591.15.1 (Ed25519), DER without tag and length (draft-koch §4). */
+const ED25519_OID = Uint8Array.of(0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01);
+
+/** RFC 4880 §5.2.1 signature types used here. */
+export const SIGNATURE_TYPE = { binary: 0x00, text: 0x01, positiveCertification: 0x13 } as const;
+export type SignatureType = (typeof SIGNATURE_TYPE)[keyof typeof SIGNATURE_TYPE];
+
+/** RFC 4880 §5.2.3.1 subpacket types. */
+const SUBPACKET = {
+  creationTime: 2,
+  issuer: 16,
+  preferredHash: 21,
+  primaryUserId: 25,
+  keyFlags: 27,
+  issuerFingerprint: 33,
+} as const;
+
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+function uint32(n: number): Uint8Array {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n);
+  return b;
+}
+
+function uint16(n: number): Uint8Array {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+/** Seconds since the epoch as OpenPGP stores time (unsigned 32 bit). */
+export function pgpTime(date: Date): number {
+  const seconds = Math.floor(date.getTime() / 1000);
+  if (!Number.isFinite(seconds) || seconds < 0 || seconds > 0xffffffff) throw new RangeError('time out of OpenPGP range');
+  return seconds;
+}
+
+/** RFC 4880 §4.2.2: new-format header with a one-, two- or five-octet length. */
+export function packet(tag: number, body: Uint8Array): Uint8Array {
+  const len = body.length;
+  let header: Uint8Array;
+  if (len < 192) header = Uint8Array.of(0xc0 | tag, len);
+  else if (len < 8384) header = Uint8Array.of(0xc0 | tag, ((len - 192) >> 8) + 192, (len - 192) & 0xff);
+  else header = concat([Uint8Array.of(0xc0 | tag, 0xff), uint32(len)]);
+  return concat([header, body]);
+}
+
+/** RFC 4880 §3.2: bit count, then the big-endian bytes without leading zeros. */
+export function mpi(bytes: Uint8Array): Uint8Array {
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  const value = bytes.subarray(start);
+  const bits = value.length === 0 ? 0 : (value.length - 1) * 8 + (32 - Math.clz32(value[0]!));
+  return concat([uint16(bits), value]);
+}
+
+/** A v4 EdDSA public key as the packets and hashes need it. */
+export interface PgpPublicKey {
+  /** Body of the public key packet (RFC 4880 §5.5.2). */
+  readonly body: Uint8Array;
+  /** RFC 4880 §12.2: SHA-1 over 0x99, two-octet length, body. */
+  readonly fingerprint: Uint8Array;
+  /** The low 64 bits of the fingerprint. */
+  readonly keyId: Uint8Array;
+}
+
+export function pgpPublicKey(rawPublicKey: Uint8Array, createdAt: Date): PgpPublicKey {
+  if (rawPublicKey.length !== 32) throw new TypeError('an Ed25519 public key is 32 bytes');
+  const body = concat([
+    Uint8Array.of(4),
+    uint32(pgpTime(createdAt)),
+    Uint8Array.of(PUBKEY_ALGORITHM_EDDSA, ED25519_OID.length),
+    ED25519_OID,
+    // draft-koch §5: the point is prefixed with 0x40 (native compressed encoding).
+    mpi(concat([Uint8Array.of(0x40), rawPublicKey])),
+  ]);
+  const fingerprint = new Uint8Array(createHash('sha1').update(keyHashPrefix(body)).digest());
+  return { body, fingerprint, keyId: fingerprint.subarray(12) };
+}
+
+/** What a key contributes to a certification hash (RFC 4880 §5.2.4). */
+export function keyHashPrefix(keyBody: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(0x99), uint16(keyBody.length), keyBody]);
+}
+
+/** What a user ID contributes to a certification hash (RFC 4880 §5.2.4). */
+export function userIdHashPrefix(userId: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(0xb4), uint32(userId.length), userId]);
+}
+
+function subpacket(type: number, data: Uint8Array): Uint8Array {
+  // RFC 4880 §5.2.3.1: the length counts the type octet; all ours are < 192.
+  return concat([Uint8Array.of(data.length + 1, type), data]);
+}
+
+export interface SignatureFields {
+  type: SignatureType;
+  hashAlgorithm: number;
+  created: Date;
+  key: PgpPublicKey;
+}
+
+/**
+ * The v4 signature fields that are hashed (RFC 4880 §5.2.3: version through the hashed
+ * subpackets). They are fixed before the data is hashed, so a large file is hashed once
+ * while it streams. Both issuer subpackets are hashed, so nothing unsigned names the key.
+ */
+export function signatureHashedPart(fields: SignatureFields): Uint8Array {
+  const subpackets = [
+    subpacket(SUBPACKET.creationTime, uint32(pgpTime(fields.created))),
+    subpacket(SUBPACKET.issuerFingerprint, concat([Uint8Array.of(4), fields.key.fingerprint])),
+    subpacket(SUBPACKET.issuer, fields.key.keyId),
+  ];
+  if (fields.type === SIGNATURE_TYPE.positiveCertification) {
+    subpackets.push(
+      subpacket(SUBPACKET.keyFlags, Uint8Array.of(0x02)), // sign data, nothing else
+      subpacket(SUBPACKET.preferredHash, Uint8Array.of(HASH_ALGORITHM_SHA512, HASH_ALGORITHM_SHA256)),
+      subpacket(SUBPACKET.primaryUserId, Uint8Array.of(1)),
+    );
+  }
+  const hashed = concat(subpackets);
+  return concat([Uint8Array.of(4, fields.type, PUBKEY_ALGORITHM_EDDSA, fields.hashAlgorithm), uint16(hashed.length), hashed]);
+}
+
+/** RFC 4880 §5.2.4: the v4 trailer that closes the hash. */
+export function signatureTrailer(hashedPart: Uint8Array): Uint8Array {
+  return concat([Uint8Array.of(4, 0xff), uint32(hashedPart.length)]);
+}
+
+/** Feeds the hashed part and trailer into a hash that already holds the data; returns the digest. */
+export function finishSignatureHash(hash: Hash, hashedPart: Uint8Array): Uint8Array {
+  hash.update(hashedPart);
+  hash.update(signatureTrailer(hashedPart));
+  return new Uint8Array(hash.digest());
+}
+
+/** The signature packet from its hashed part, the digest and the raw Ed25519 signature R||S. */
+export function signaturePacket(hashedPart: Uint8Array, digest: Uint8Array, ed25519Signature: Uint8Array): Uint8Array {
+  if (ed25519Signature.length !== 64) throw new TypeError('an Ed25519 signature is 64 bytes');
+  const body = concat([
+    hashedPart,
+    uint16(0), // no unhashed subpackets
+    digest.subarray(0, 2),
+    // draft-koch §5: R and S, each the 32 native octets read as an MPI.
+    mpi(ed25519Signature.subarray(0, 32)),
+    mpi(ed25519Signature.subarray(32)),
+  ]);
+  return packet(PACKET_TAG.signature, body);
+}
+
+export function publicKeyPacket(key: PgpPublicKey): Uint8Array {
+  return packet(PACKET_TAG.publicKey, key.body);
+}
+
+export function userIdPacket(userId: Uint8Array): Uint8Array {
+  return packet(PACKET_TAG.userId, userId);
+}

@@ -1,0 +1,99 @@
+// OpenPGP signatures made through a Signer: the certificate users import, detached
+// signatures of files of any size (hashed while they stream), and cleartext signatures
+// (apt's InRelease). The Ed25519 message is the OpenPGP hash digest (draft-koch §5).
+import { createHash, type Hash } from 'node:crypto';
+import { ed25519Verify } from '../../core/ed25519.js';
+import { AirlockError } from '../../core/errors.js';
+import { toHex } from '../../core/hex.js';
+import type { SignSubject, Signer } from '../../keys/signer.js';
+import { armor, cleartextMessage, cleartextSignedBytes } from './openpgp-armor.js';
+import {
+  HASH_ALGORITHM_SHA256,
+  SIGNATURE_TYPE,
+  concat,
+  finishSignatureHash,
+  keyHashPrefix,
+  pgpPublicKey,
+  publicKeyPacket,
+  signatureHashedPart,
+  signaturePacket,
+  userIdHashPrefix,
+  userIdPacket,
+  type PgpPublicKey,
+  type SignatureType,
+} from './openpgp-packet.js';
+
+/** Hash name for the cleartext "Hash:" header; must match HASH_ALGORITHM below. */
+const HASH_NAME = 'SHA256';
+const HASH_ALGORITHM = HASH_ALGORITHM_SHA256;
+
+export function pgpKeyOf(signer: Signer): PgpPublicKey {
+  return pgpPublicKey(signer.publicKey, signer.createdAt);
+}
+
+/** The 40-hex-digit v4 fingerprint, upper case as GnuPG prints it. */
+export function openpgpFingerprint(signer: Signer): string {
+  return toHex(pgpKeyOf(signer).fingerprint).toUpperCase();
+}
+
+/** Signs a finished OpenPGP digest and checks the result, so a token holding another key is caught here, not by users. */
+async function signDigest(signer: Signer, digest: Uint8Array, subject: SignSubject): Promise<Uint8Array> {
+  const signature = await signer.sign({ purpose: 'openpgp', message: digest, subject });
+  if (!ed25519Verify(signer.publicKey, digest, signature)) {
+    throw new AirlockError('E_SIGNER_MISMATCH', `the ${signer.role} key's signature does not verify under its public key; check that the keystore entry or token holds the key published as ${openpgpFingerprint(signer)}`);
+  }
+  return signature;
+}
+
+/**
+ * The transferable public key users import (RFC 4880 §11.1): key, user ID, positive
+ * self-certification dated at key creation, so the same key always gives the same bytes.
+ */
+export async function openpgpCertificate(signer: Signer, userId: string): Promise<string> {
+  if (userId === '' || /[\r\n]/.test(userId)) throw new AirlockError('E_USAGE', 'the OpenPGP user ID must be one non-empty line, e.g. "Example Releases <releases@example.org>"');
+  const key = pgpKeyOf(signer);
+  const uid = new Uint8Array(Buffer.from(userId, 'utf8'));
+  const hashedPart = signatureHashedPart({ type: SIGNATURE_TYPE.positiveCertification, hashAlgorithm: HASH_ALGORITHM, created: signer.createdAt, key });
+  const hash = createHash('sha256').update(keyHashPrefix(key.body)).update(userIdHashPrefix(uid));
+  const digest = finishSignatureHash(hash, hashedPart);
+  const signature = await signDigest(signer, digest, { kind: 'openpgp-certificate', name: userId, sha256: toHex(digest) });
+  return armor('PGP PUBLIC KEY BLOCK', concat([publicKeyPacket(key), userIdPacket(uid), signaturePacket(hashedPart, digest, signature)]));
+}
+
+/**
+ * A detached signature in progress: the signed fields are fixed first, then the caller
+ * feeds the data (a stream, chunk by chunk) and finishes. `finish` may take a copy of a
+ * SHA-256 hash the caller also uses for something else (SHA256SUMS).
+ */
+export interface PendingSignature {
+  /** Finishes with a SHA-256 that has seen exactly the document bytes. Consumes the hash. */
+  finish(documentHash: Hash, subject: SignSubject): Promise<string>;
+}
+
+export function beginDetachedSignature(signer: Signer, created: Date, type: SignatureType = SIGNATURE_TYPE.binary): PendingSignature {
+  const key = pgpKeyOf(signer);
+  if (created.getTime() < signer.createdAt.getTime()) {
+    // GnuPG refuses a signature older than its key ("public key is newer than signature").
+    throw new AirlockError('E_SIGNATURE_TIME', `the signature time ${created.toISOString()} is before the ${signer.role} key was made (${signer.createdAt.toISOString()}); check the clock or the release date`);
+  }
+  const hashedPart = signatureHashedPart({ type, hashAlgorithm: HASH_ALGORITHM, created, key });
+  return {
+    async finish(documentHash, subject) {
+      const digest = finishSignatureHash(documentHash, hashedPart);
+      const signature = await signDigest(signer, digest, subject);
+      return armor('PGP SIGNATURE', signaturePacket(hashedPart, digest, signature));
+    },
+  };
+}
+
+/** A detached, armored binary signature of bytes already in memory (small files: Release, SHA256SUMS). */
+export async function openpgpDetachedSignature(signer: Signer, data: Uint8Array, created: Date, subject: SignSubject): Promise<string> {
+  return beginDetachedSignature(signer, created).finish(createHash('sha256').update(data), subject);
+}
+
+/** A cleartext-signed message (RFC 4880 §7), as apt's InRelease. */
+export async function openpgpClearsign(signer: Signer, text: string, created: Date, subject: SignSubject): Promise<string> {
+  const pending = beginDetachedSignature(signer, created, SIGNATURE_TYPE.text);
+  const signature = await pending.finish(createHash('sha256').update(cleartextSignedBytes(text)), subject);
+  return cleartextMessage(text, HASH_NAME, signature);
+}

@@ -1,0 +1,97 @@
+// The per-release files downloaders check with the tools they already have:
+// <file>.asc (OpenPGP, detached, armored), <file>.minisig (minisign, prehashed) and
+// SHA256SUMS with its own .asc and .minisig. Each artifact is read once, in constant
+// memory: one SHA-256 serves both SHA256SUMS and the OpenPGP signature (a copy of the
+// hash state takes the signature trailer), and BLAKE2b-512 feeds minisign.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../../core/atomic-file.js';
+import { AirlockError, fromSystemError } from '../../core/errors.js';
+import type { Signer } from '../../keys/signer.js';
+import { minisignSignature, releaseTrustedComment } from './minisign.js';
+import { beginDetachedSignature, openpgpDetachedSignature } from './openpgp-sign.js';
+import { assertReleaseFileName, formatSha256Sums, type SumEntry } from './sha256sums.js';
+
+export const SUMS_FILE = 'SHA256SUMS';
+const READ_CHUNK = 1 << 20;
+
+export interface ReleaseSignatureOptions {
+  /** Directory holding the release files; the signatures are written beside them. */
+  dir: string;
+  /** Plain file names inside `dir`. */
+  files: string[];
+  project: string;
+  version: string;
+  pgp: Signer;
+  minisign: Signer;
+  /** Signing time for the OpenPGP signatures and the minisign timestamp; now by default. Must not precede either key's creation. */
+  date?: Date;
+  onProgress?: (file: string, bytes: number) => void;
+}
+
+interface FileDigests {
+  sha256: string;
+  blake2b512: Uint8Array;
+  asc: string;
+}
+
+async function hashAndSignFile(opts: ReleaseSignatureOptions, name: string, date: Date): Promise<FileDigests> {
+  const path = join(opts.dir, name);
+  const pending = beginDetachedSignature(opts.pgp, date);
+  const sha256 = createHash('sha256');
+  const blake = createHash('blake2b512');
+  let bytes = 0;
+  try {
+    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK })) {
+      const buf = chunk as Buffer;
+      sha256.update(buf);
+      blake.update(buf);
+      bytes += buf.length;
+      opts.onProgress?.(name, bytes);
+    }
+  } catch (err) {
+    throw fromSystemError(err, `reading ${path}`);
+  }
+  const sha256Hex = sha256.copy().digest('hex');
+  const subject = { kind: 'artifact', name: `${opts.project}/${opts.version}/${name}`, version: opts.version, sha256: sha256Hex };
+  const asc = await pending.finish(sha256, subject);
+  return { sha256: sha256Hex, blake2b512: new Uint8Array(blake.digest()), asc };
+}
+
+/**
+ * Writes `<file>.asc` and `<file>.minisig` for every file, then SHA256SUMS,
+ * SHA256SUMS.asc and SHA256SUMS.minisig. Returns the names written, in that order.
+ */
+export async function writeReleaseSignatures(opts: ReleaseSignatureOptions): Promise<string[]> {
+  const date = opts.date ?? new Date();
+  const names = [...opts.files];
+  for (const name of names) assertReleaseFileName(name);
+  if (new Set(names).size !== names.length) throw new AirlockError('E_ARTIFACT_NAME', 'a release file is listed twice; list each file once');
+  if (names.includes(SUMS_FILE)) throw new AirlockError('E_ARTIFACT_NAME', `a release file may not be called ${SUMS_FILE}; rename the artifact`);
+
+  const written: string[] = [];
+  const sums: SumEntry[] = [];
+  for (const name of names) {
+    const digests = await hashAndSignFile(opts, name, date);
+    const comment = releaseTrustedComment({ timestamp: date, file: name, project: opts.project, version: opts.version });
+    const subject = { kind: 'artifact', name: `${opts.project}/${opts.version}/${name}`, version: opts.version, sha256: digests.sha256 };
+    const minisig = await minisignSignature(opts.minisign, digests.blake2b512, comment, subject);
+    await writeFileAtomic(join(opts.dir, `${name}.asc`), digests.asc);
+    await writeFileAtomic(join(opts.dir, `${name}.minisig`), minisig);
+    written.push(`${name}.asc`, `${name}.minisig`);
+    sums.push({ name, sha256: digests.sha256 });
+  }
+
+  const sumsBytes = new Uint8Array(Buffer.from(formatSha256Sums(sums), 'utf8'));
+  const sumsSha256 = createHash('sha256').update(sumsBytes).digest('hex');
+  const subject = { kind: 'sums', name: `${opts.project}/${opts.version}/${SUMS_FILE}`, version: opts.version, sha256: sumsSha256 };
+  const sumsAsc = await openpgpDetachedSignature(opts.pgp, sumsBytes, date, subject);
+  const sumsComment = releaseTrustedComment({ timestamp: date, file: SUMS_FILE, project: opts.project, version: opts.version });
+  const sumsMinisig = await minisignSignature(opts.minisign, new Uint8Array(createHash('blake2b512').update(sumsBytes).digest()), sumsComment, subject);
+  await writeFileAtomic(join(opts.dir, SUMS_FILE), sumsBytes);
+  await writeFileAtomic(join(opts.dir, `${SUMS_FILE}.asc`), sumsAsc);
+  await writeFileAtomic(join(opts.dir, `${SUMS_FILE}.minisig`), sumsMinisig);
+  written.push(SUMS_FILE, `${SUMS_FILE}.asc`, `${SUMS_FILE}.minisig`);
+  return written;
+}
