@@ -98,6 +98,16 @@ export const ERROR_KINDS = {
   E_HOST_UNKNOWN: 'usage',
   E_HOST_AUTH: 'environment',
 
+  // --- compatibility outputs (OpenPGP, minisign, SHA256SUMS, apt) -------------------
+  E_ARTIFACT_NAME: 'usage',
+  E_SIGNATURE_TIME: 'usage',
+  E_SIGNER_MISMATCH: 'environment',
+  E_MINISIGN_FORMAT: 'refused',
+  E_SUMS_FORMAT: 'refused',
+  E_DEB_INVALID: 'refused',
+  E_APT_CONFLICT: 'refused',
+  E_APT_INDEX: 'refused',
+
   // --- reproduce -------------------------------------------------------------------
   E_NOT_REPRODUCIBLE: 'refused',
 } as const satisfies Record<string, Kind>;
