@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { initRepository } from '../../lib/repo/init-repository.js';
 import { commitStaged, LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository, type ReleaseInput } from '../../lib/repo/release.js';
 import { memorySigner } from '../support/memory-signer.js';
+import { treeDigest } from '../support/e2e-cli.js';
 import { tufJsUpdater } from '../support/repo-tufjs.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
@@ -34,18 +34,6 @@ async function artifact(name: string, text: string): Promise<{ name: string; pat
 
 function input(version: string, artifacts: { name: string; path: string }[]): ReleaseInput {
   return { project: 'hello', version, commit: 'a'.repeat(40), branch: `release/${version}`, sourceDateEpoch: 1768478400, artifacts, provenance: new TextEncoder().encode('{"payloadType":"x"}') };
-}
-
-async function snapshotTree(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (d: string, rel: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name), `${rel}${e.name}/`);
-      else out[`${rel}${e.name}`] = createHash('sha256').update(await readFile(join(d, e.name))).digest('hex');
-    }
-  };
-  await walk(dir, '');
-  return out;
 }
 
 beforeAll(async () => {
@@ -93,18 +81,18 @@ describe('a repository made by airlock', () => {
   });
 
   it('refuses to release a version twice and leaves the repository as it was', async () => {
-    const before = await snapshotTree(repoDir);
+    const before = await treeDigest(repoDir);
     const a = await artifact('hello-1.0.0.tar.gz', 'other bytes');
     await expect(releaseToRepository(repoDir, staging, input('1.0.0', [a]), signers, options)).rejects.toSatisfy((e) => e instanceof AirlockError && e.code === 'E_RELEASE_EXISTS');
-    expect(await snapshotTree(repoDir)).toEqual(before);
+    expect(await treeDigest(repoDir)).toEqual(before);
   });
 
   it('leaves the repository untouched when a signature is refused half-way', async () => {
-    const before = await snapshotTree(repoDir);
+    const before = await treeDigest(repoDir);
     const failing: Signer = { ...signers.timestamp, sign: async () => { throw new AirlockError('E_KEY_PASSPHRASE', 'refused'); } };
     const a = await artifact('hello-1.1.0.tar.gz', 'v1.1');
     await expect(releaseToRepository(repoDir, staging, input('1.1.0', [a]), { ...signers, timestamp: failing }, options)).rejects.toSatisfy((e) => e instanceof AirlockError && e.code === 'E_KEY_PASSPHRASE');
-    expect(await snapshotTree(repoDir)).toEqual(before);
+    expect(await treeDigest(repoDir)).toEqual(before);
     expect(await readdir(staging)).toEqual([]);
   });
 

@@ -1,0 +1,57 @@
+// Driving the built CLIs as a user would: `node dist/cli/airlock.js …` and
+// `node dist/airlock-verify.mjs …`, with no standard input and only the environment
+// given (plus PATH), so nothing leaks in from the developer's shell.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+export const projectRoot = resolve(import.meta.dirname, '../..');
+export const airlockBin = join(projectRoot, 'dist', 'cli', 'airlock.js');
+export const verifierBin = join(projectRoot, 'dist', 'airlock-verify.mjs');
+
+export interface DemoContract {
+  project: string;
+  version: string;
+  rootFingerprint: string;
+  source: string;
+  artifacts: { target: string; release: string }[];
+}
+
+/** `npm test` builds first; a single test file run on its own builds here. */
+export async function ensureBuilt(): Promise<void> {
+  if (!existsSync(airlockBin) || !existsSync(verifierBin)) {
+    execFileSync('npm', ['run', 'build', '--silent'], { cwd: projectRoot, stdio: 'inherit' });
+  }
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(which: 'airlock' | 'verify', args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliResult {
+  const r = spawnSync(process.execPath, [which === 'airlock' ? airlockBin : verifierBin, ...args], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    timeout: 240_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Relative path → SHA-256 of every file below `dir`: to show a tree did not change. */
+export async function treeDigest(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const walk = async (d: string, rel: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(d, e.name), `${rel}${e.name}/`);
+      else out[`${rel}${e.name}`] = createHash('sha256').update(await readFile(join(d, e.name))).digest('hex');
+    }
+  };
+  await walk(dir, '');
+  return out;
+}
