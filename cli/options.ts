@@ -1,18 +1,22 @@
 // Option groups shared by several commands, so each flag means one thing everywhere.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 function fdNumber(flag: string) {
   return (v: string): number => {
-    if (!/^\d+$/.test(v)) throw new Error(`${flag} takes a file descriptor number`);
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${flag} takes a file descriptor number`);
     return Number(v);
   };
+}
+
+export function passphraseFdOption(): Option {
+  return new Option('--passphrase-fd <n>', 'read the keystore passphrase from this file descriptor').argParser(fdNumber('--passphrase-fd'));
 }
 
 /** Every command that signs: where the keys are and how the passphrase comes in (never argv). */
 export function signingOptions(cmd: Command): Command {
   return cmd
     .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore); may sit on separate media')
-    .addOption(new Option('--passphrase-fd <n>', 'read the keystore passphrase from this file descriptor').argParser(fdNumber('--passphrase-fd')));
+    .addOption(passphraseFdOption());
 }
 
 export function jsonOption(cmd: Command): Command {
