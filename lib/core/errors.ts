@@ -64,6 +64,7 @@ export const ERROR_KINDS = {
   E_KEY_EXISTS: 'usage',
   E_KEYSTORE_PERMISSIONS: 'environment',
   E_PASSPHRASE_SOURCE: 'usage',
+  E_PASSPHRASE_WEAK: 'usage',
   E_AUDIT_TAMPERED: 'refused',
   E_DOCTOR: 'refused',
 
@@ -97,6 +98,9 @@ export const ERROR_KINDS = {
   E_HOST_KEY: 'refused',
   E_HOST_UNKNOWN: 'usage',
   E_HOST_AUTH: 'environment',
+  E_PUBLISH_LAYOUT: 'usage',
+  E_PUBLISH_STALE: 'refused',
+  E_PUBLISH_INTERRUPTED: 'environment',
 
   // --- compatibility outputs (OpenPGP, minisign, SHA256SUMS, apt) -------------------
   E_ARTIFACT_NAME: 'usage',

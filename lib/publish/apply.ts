@@ -1,0 +1,93 @@
+// Performs a publish plan in its order: each file goes up under a temporary name, is
+// read back and checked (length and SHA-256) against the plan, and only then renamed
+// into place. So at every instant the host holds only complete, checked files under
+// their real names, and a metadata file is never there before what it refers to.
+// Interrupted at any point, the same command re-plans and continues (resume = re-run).
+import { AirlockError } from '../core/errors.js';
+import type { PublishEvent, PublishReport } from './events.js';
+import { temporaryPath } from './layout.js';
+import type { PublishItem, PublishPlan } from './plan.js';
+import type { Transport } from './transport.js';
+
+export interface ApplyOptions {
+  onEvent?: (e: PublishEvent) => void;
+  /** Fault injection for tests: stop (as a dropped connection would) after this many files are in place. */
+  failAfter?: number;
+}
+
+/** Emit file-progress at most this often per file, so --json output stays readable. */
+const PROGRESS_INTERVAL_MS = 200;
+
+async function uploadOne(item: PublishItem, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
+  const host = transport.host;
+  const tmp = temporaryPath(item.path);
+  emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
+  let last = 0;
+  try {
+    await transport.put(item.local, tmp, (bytes) => {
+      const now = Date.now();
+      if (now - last >= PROGRESS_INTERVAL_MS || bytes === item.length) {
+        last = now;
+        emit({ type: 'file-progress', host, path: item.path, bytes, length: item.length });
+      }
+    });
+    const got = await transport.digest(tmp);
+    if (got === undefined || got.length !== item.length || got.sha256 !== item.sha256) {
+      throw new AirlockError(
+        'E_PUBLISH_VERIFY',
+        `host ${host}: ${item.path} read back with other bytes than were sent (or the local file changed during the publish); run the publish again, and check the host's disk if it repeats`,
+        { details: { host, path: item.path, expected: { length: item.length, sha256: item.sha256 }, got: got ?? null } },
+      );
+    }
+    const result = await transport.rename(tmp, item.path, { overwrite: !item.immutable });
+    if (result === 'exists') {
+      // Someone put the file there since the plan was made: fine if it is ours, byte for byte.
+      const there = await transport.digest(item.path);
+      if (there?.sha256 !== item.sha256 || there.length !== item.length) {
+        throw new AirlockError('E_PUBLISH_IMMUTABLE', `host ${host} got ${item.path} with other bytes while this publish ran; a published file is never replaced — find out who else publishes there`, {
+          details: { host, conflicts: [{ path: item.path }] },
+        });
+      }
+      await transport.remove(tmp);
+    }
+  } catch (err) {
+    await transport.remove(tmp).catch(() => undefined);
+    throw err;
+  }
+  emit({ type: 'file-done', host, path: item.path, length: item.length, sha256: item.sha256 });
+}
+
+/** Uploads the plan's 'upload' items in order; throws an AirlockError at the first failure, leaving the host consistent. */
+export async function applyPublishPlan(plan: PublishPlan, transport: Transport, opts: ApplyOptions = {}): Promise<PublishReport> {
+  const started = Date.now();
+  const emit = opts.onEvent ?? (() => undefined);
+  let uploaded = 0;
+  let bytes = 0;
+  const injectFault = () => {
+    if (opts.failAfter !== undefined && uploaded >= opts.failAfter) {
+      throw new AirlockError('E_PUBLISH_INTERRUPTED', `publish to ${plan.host} interrupted after ${uploaded} files (injected fault); run the same publish again to finish`, {
+        details: { host: plan.host, injected: true, uploaded },
+      });
+    }
+  };
+  injectFault();
+  for (const item of plan.items) {
+    if (item.action !== 'upload') continue;
+    await uploadOne(item, transport, emit);
+    uploaded++;
+    bytes += item.length;
+    injectFault();
+  }
+  for (const leftover of plan.leftovers ?? []) await transport.remove(leftover).catch(() => undefined);
+  const report: PublishReport = {
+    host: plan.host,
+    ok: true,
+    dryRun: false,
+    uploaded,
+    skipped: plan.items.length - uploaded,
+    bytes,
+    durationMs: Date.now() - started,
+  };
+  emit({ type: 'host-done', host: plan.host, uploaded, skipped: report.skipped, bytes, durationMs: report.durationMs });
+  return report;
+}

@@ -1,0 +1,183 @@
+// The embedded default host: a directory (a local disk, a mounted volume, the tree a
+// web server serves). Files are written exclusively under a temporary name, flushed,
+// then renamed; immutable paths are put in place with link(2), which fails instead of
+// replacing an existing file, so even a racing writer cannot clobber a published one.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { hashStream } from '../core/digest.js';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import { assertTreePath, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export class DirectoryTransport implements Transport {
+  constructor(
+    readonly host: string,
+    readonly root: string,
+  ) {}
+
+  /** Opens (and creates, for a first publish) the host directory. */
+  static async open(host: string, root: string): Promise<DirectoryTransport> {
+    try {
+      await mkdir(root, { recursive: true });
+      const st = await stat(root);
+      if (!st.isDirectory()) throw new AirlockError('E_CONFIG', `host ${host}: ${root} is not a directory; fix the host's URL`);
+    } catch (err) {
+      throw fromSystemError(err, `opening host ${host} at ${root}`);
+    }
+    return new DirectoryTransport(host, root);
+  }
+
+  private abs(path: string): string {
+    assertTreePath(path);
+    return join(this.root, ...path.split('/'));
+  }
+
+  async list(): Promise<RemoteFile[]> {
+    const out: RemoteFile[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        throw fromSystemError(err, `listing ${dir} on host ${this.host}`);
+      }
+      for (const e of entries) {
+        const rel = prefix + e.name;
+        if (e.isDirectory()) await walk(join(dir, e.name), `${rel}/`);
+        else if (e.isFile()) {
+          const st = await lstat(join(dir, e.name));
+          out.push({ path: rel, size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
+        }
+      }
+    };
+    await walk(this.root, '');
+    return out;
+  }
+
+  async digest(path: string): Promise<{ length: number; sha256: string } | undefined> {
+    try {
+      const { length, digests } = await hashStream(createReadStream(this.abs(path), { highWaterMark: 1 << 20 }), ['sha256']);
+      return { length, sha256: digests.sha256! };
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return undefined;
+      throw fromSystemError(err, `reading ${path} on host ${this.host}`);
+    }
+  }
+
+  async readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    let fh;
+    try {
+      fh = await open(this.abs(path), 'r');
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return undefined;
+      throw fromSystemError(err, `reading ${path} on host ${this.host}`);
+    }
+    try {
+      const buf = Buffer.alloc(maxBytes + 1);
+      let n = 0;
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+        if (bytesRead === 0) break;
+        n += bytesRead;
+        if (n > maxBytes) throw new AirlockError('E_TOO_LARGE', `${path} on host ${this.host} is larger than ${maxBytes} bytes`);
+      }
+      return new Uint8Array(buf.subarray(0, n));
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void> {
+    const dest = this.abs(path);
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      let sent = 0;
+      const count = new Transform({
+        transform(chunk: Buffer, _enc, cb) {
+          sent += chunk.length;
+          onProgress?.(sent);
+          cb(null, chunk);
+        },
+      });
+      // 'wx': created exclusively, never through an existing file or symlink.
+      await pipeline(createReadStream(localFile, { highWaterMark: 1 << 20 }), count, createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
+      const fh = await open(dest, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await unlink(dest).catch(() => undefined);
+      throw fromSystemError(err, `writing ${path} on host ${this.host}`);
+    }
+  }
+
+  async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {
+    const src = this.abs(from);
+    const dest = this.abs(to);
+    try {
+      await mkdir(dirname(dest), { recursive: true });
+      if (options.overwrite) {
+        await rename(src, dest);
+      } else {
+        try {
+          await link(src, dest);
+        } catch (err) {
+          if (errno(err) === 'EEXIST') return 'exists';
+          // File systems without hard links: check, then rename (a narrow race, no link(2)).
+          if (errno(err) !== 'EPERM' && errno(err) !== 'ENOTSUP' && errno(err) !== 'EOPNOTSUPP') throw err;
+          if (await exists(dest)) return 'exists';
+          await rename(src, dest);
+          await this.syncDir(dest);
+          return 'renamed';
+        }
+        await unlink(src);
+      }
+      await this.syncDir(dest);
+      return 'renamed';
+    } catch (err) {
+      throw fromSystemError(err, `renaming ${from} to ${to} on host ${this.host}`);
+    }
+  }
+
+  /** The rename is durable only once the directory entry is flushed. */
+  private async syncDir(file: string): Promise<void> {
+    try {
+      const fh = await open(dirname(file), 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch {
+      // Some file systems refuse fsync on a directory; the rename itself is still atomic.
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    try {
+      await unlink(this.abs(path));
+    } catch (err) {
+      if (errno(err) !== 'ENOENT') throw fromSystemError(err, `removing ${path} on host ${this.host}`);
+    }
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+

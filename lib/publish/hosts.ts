@@ -1,0 +1,111 @@
+// The host registry: $AIRLOCK_HOME/hosts.json, the static hosts a repository is
+// published to, each with its pinned SSH host key. Format (versioned, written atomically):
+//   { "formatVersion": 1, "hosts": [ { "name", "url", "hostKey"? } ] }
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import { parseHostKeyPin } from './host-key.js';
+import { parseHostUrl } from './host-url.js';
+import type { HostSpec } from './publish.js';
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+export async function readHosts(file: string): Promise<HostSpec[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw fromSystemError(err, `reading ${file}`);
+  }
+  let raw: { formatVersion?: unknown; hosts?: unknown };
+  try {
+    raw = JSON.parse(text) as typeof raw;
+  } catch (err) {
+    throw new AirlockError('E_CONFIG', `${file} is not valid JSON; fix it, or remove it and add the hosts again`, { cause: err });
+  }
+  if (raw.formatVersion !== 1 || !Array.isArray(raw.hosts)) {
+    throw new AirlockError('E_CONFIG', `${file}: not a version 1 host list; fix it, or remove it and add the hosts again`);
+  }
+  return raw.hosts.map((h: unknown, i) => {
+    const o = h as Record<string, unknown>;
+    if (typeof o?.name !== 'string' || typeof o.url !== 'string' || (o.hostKey !== undefined && typeof o.hostKey !== 'string')) {
+      throw new AirlockError('E_CONFIG', `${file}: host #${i + 1} needs a name and url (strings); fix the file`);
+    }
+    return o.hostKey === undefined ? { name: o.name, url: o.url } : { name: o.name, url: o.url, hostKey: o.hostKey };
+  });
+}
+
+async function writeHosts(file: string, hosts: HostSpec[]): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify({ formatVersion: 1, hosts }, null, 2)}\n`, { mode: 0o600 });
+}
+
+/**
+ * Adds a host. An SFTP host must come with its host key pinned (there is no "trust on
+ * first use": the first connection is exactly the one an attacker would intercept).
+ */
+export async function addHost(file: string, spec: HostSpec, opts: { replace?: boolean } = {}): Promise<HostSpec> {
+  if (!NAME.test(spec.name)) throw new AirlockError('E_USAGE', `host name ${JSON.stringify(spec.name)}: use letters, digits, '.', '_' and '-' (at most 64)`);
+  const loc = parseHostUrl(spec.url);
+  const entry: HostSpec = { name: spec.name, url: spec.url };
+  if (loc.kind === 'sftp') {
+    if (spec.hostKey === undefined) {
+      throw new AirlockError('E_USAGE', `host ${spec.name} is an SFTP host: pin its host key with --host-key KEY or --known-hosts FILE (get it from the host's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)`);
+    }
+    entry.hostKey = parseHostKeyPin(spec.hostKey);
+  } else {
+    if (spec.hostKey !== undefined) throw new AirlockError('E_USAGE', `host ${spec.name} is a directory; a host key applies only to sftp:// hosts`);
+    entry.url = loc.path;
+  }
+  const hosts = await readHosts(file);
+  const at = hosts.findIndex((h) => h.name === spec.name);
+  if (at >= 0 && !opts.replace) throw new AirlockError('E_USAGE', `host ${spec.name} already exists; remove it first or add with --replace`);
+  if (at >= 0) hosts[at] = entry;
+  else hosts.push(entry);
+  await writeHosts(file, hosts);
+  return entry;
+}
+
+export async function removeHost(file: string, name: string): Promise<HostSpec> {
+  const hosts = await readHosts(file);
+  const at = hosts.findIndex((h) => h.name === name);
+  if (at < 0) throw new AirlockError('E_HOST_UNKNOWN', `no host named ${name}; \`airlock host list\` shows the hosts`);
+  const [removed] = hosts.splice(at, 1);
+  await writeHosts(file, hosts);
+  return removed!;
+}
+
+/**
+ * The hosts a publish goes to. No selectors: every registered host. A selector is a
+ * registered name, or a directory (`/abs/dir`, `file:///abs/dir`) used as a one-off
+ * host; an sftp:// URL must be registered first so its host key is pinned.
+ */
+export async function resolveHosts(file: string, selectors: string[]): Promise<HostSpec[]> {
+  const hosts = await readHosts(file);
+  if (selectors.length === 0) {
+    if (hosts.length === 0) {
+      throw new AirlockError('E_HOST_UNKNOWN', 'no hosts to publish to; add one with `airlock host add NAME URL`, or give a directory with --to');
+    }
+    return hosts;
+  }
+  const out: HostSpec[] = [];
+  for (const sel of selectors) {
+    const known = hosts.find((h) => h.name === sel);
+    if (known) {
+      out.push(known);
+      continue;
+    }
+    if (sel.startsWith('/') || sel.startsWith('file:')) {
+      const loc = parseHostUrl(sel);
+      if (loc.kind === 'directory') {
+        out.push({ name: loc.path, url: loc.path });
+        continue;
+      }
+    }
+    if (sel.startsWith('sftp:')) {
+      throw new AirlockError('E_HOST_UNKNOWN', `${sel} is not a registered host; add it with \`airlock host add NAME ${sel} --host-key KEY\` so its host key is pinned`);
+    }
+    throw new AirlockError('E_HOST_UNKNOWN', `no host named ${sel}; \`airlock host list\` shows the hosts (a directory must be an absolute path)`);
+  }
+  return out;
+}

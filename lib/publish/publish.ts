@@ -1,0 +1,93 @@
+// Publishing to every host of a repository (mirrors): each host is planned and applied
+// on its own, a bounded number at a time, so one slow or failing host neither blocks
+// nor damages the others; every host gets its own report.
+import { AirlockError, isAirlockError, type ErrorCode } from '../core/errors.js';
+import type { Signer } from '../keys/signer.js';
+import { applyPublishPlan } from './apply.js';
+import { DirectoryTransport } from './directory-transport.js';
+import type { PublishEvent, PublishReport } from './events.js';
+import { parseHostUrl } from './host-url.js';
+import { planPublish, planSummary } from './plan.js';
+import type { Transport } from './transport.js';
+
+export interface HostSpec {
+  name: string;
+  /** file:///abs/dir, /abs/dir, or sftp://user@host:port/path */
+  url: string;
+  /** Pinned host key: an OpenSSH public key line, or SHA256:<base64> fingerprint. */
+  hostKey?: string;
+}
+
+export interface OpenTransportOptions {
+  /** The keystore's `publish` key; needed for SFTP hosts. */
+  publishSigner?: Signer;
+  /** SFTP connect/handshake timeout in milliseconds. */
+  timeoutMs?: number;
+}
+
+export async function openTransport(host: HostSpec, opts: OpenTransportOptions = {}): Promise<Transport> {
+  const loc = parseHostUrl(host.url);
+  if (loc.kind === 'directory') return DirectoryTransport.open(host.name, loc.path);
+  const { SftpTransport } = await import('./sftp-transport.js');
+  return SftpTransport.connect(host, loc, opts);
+}
+
+export interface PublishOptions extends OpenTransportOptions {
+  /** Hosts published to at once (default 3). */
+  concurrency?: number;
+  /** Plan only: nothing is written to any host. */
+  dryRun?: boolean;
+  onEvent?: (e: PublishEvent) => void;
+  /** Fault injection for tests, per host (see ApplyOptions.failAfter). */
+  failAfter?: number;
+}
+
+async function publishOne(localRepo: string, host: HostSpec, opts: PublishOptions): Promise<PublishReport> {
+  const started = Date.now();
+  const emit = opts.onEvent ?? (() => undefined);
+  let transport: Transport | undefined;
+  try {
+    transport = await openTransport(host, opts);
+    const plan = await planPublish(localRepo, transport);
+    const s = planSummary(plan);
+    emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });
+    if (opts.dryRun) {
+      return { host: host.name, ok: true, dryRun: true, uploaded: 0, skipped: s.skip, bytes: s.bytes, durationMs: Date.now() - started, plan };
+    }
+    const applyOpts = opts.failAfter === undefined ? { onEvent: emit } : { onEvent: emit, failAfter: opts.failAfter };
+    return await applyPublishPlan(plan, transport, applyOpts);
+  } catch (err) {
+    const code: ErrorCode | 'E_INTERNAL' = isAirlockError(err) ? err.code : 'E_INTERNAL';
+    const message = err instanceof Error ? err.message : String(err);
+    emit({ type: 'host-failed', host: host.name, code, message });
+    const error: NonNullable<PublishReport['error']> = { code, message };
+    if (isAirlockError(err) && err.details) error.details = err.details;
+    return { host: host.name, ok: false, dryRun: Boolean(opts.dryRun), uploaded: 0, skipped: 0, bytes: 0, durationMs: Date.now() - started, error };
+  } finally {
+    await transport?.close().catch(() => undefined);
+  }
+}
+
+/**
+ * Publishes the local tree to every host, at most `concurrency` at once. Never throws
+ * for a host's failure: each report says ok or carries the error code, so the caller
+ * decides the exit status (a failed host stays consistent and is finished by a re-run).
+ */
+export async function publish(localRepo: string, hosts: HostSpec[], opts: PublishOptions = {}): Promise<PublishReport[]> {
+  const names = new Set<string>();
+  for (const h of hosts) {
+    if (names.has(h.name)) throw new AirlockError('E_USAGE', `host ${h.name} is listed twice; name each host once`);
+    names.add(h.name);
+  }
+  const limit = Math.max(1, opts.concurrency ?? 3);
+  const reports: PublishReport[] = new Array(hosts.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < hosts.length) {
+      const i = next++;
+      reports[i] = await publishOne(localRepo, hosts[i]!, opts);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, hosts.length) }, worker));
+  return reports;
+}

@@ -1,0 +1,46 @@
+// What publishing needs from a host, and nothing more: list the tree, read a file back
+// (to hash it), write a file under a temporary name, rename it into place, remove a file.
+// Keeping the surface this small is what lets the directory and SFTP transports be
+// tested against the same plan/apply code.
+
+/** A regular file on the host, path relative to the host tree's root, posix separators. */
+export interface RemoteFile {
+  path: string;
+  size: number;
+  /** Modification time in whole seconds since the epoch, when the transport knows it. */
+  mtime?: number;
+}
+
+export interface RenameOptions {
+  /**
+   * Replace an existing file at the destination (atomically). When false, an existing
+   * destination is left untouched and `rename` answers 'exists': immutable paths are
+   * never clobbered, even by a racing publish.
+   */
+  overwrite: boolean;
+}
+
+export interface Transport {
+  /** The host's name (from the host registry) for reports and errors. */
+  readonly host: string;
+  /** Every regular file under the tree's root (directories, symlinks and others left out). */
+  list(): Promise<RemoteFile[]>;
+  /** Length and hex SHA-256 of a file on the host, read as a stream; undefined if absent. */
+  digest(path: string): Promise<{ length: number; sha256: string } | undefined>;
+  /** The whole file, refused past maxBytes; undefined if absent. For small metadata only. */
+  readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /** Streams a local file to `path` on the host, creating parent directories. */
+  put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void>;
+  rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'>;
+  /** Removes a file; absent is fine. */
+  remove(path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Refuses paths that could leave the host tree: absolute, `..`, empty segments, backslashes. */
+export function assertTreePath(path: string): void {
+  const parts = path.split('/');
+  if (path === '' || path.startsWith('/') || path.includes('\\') || path.includes('\0') || parts.some((p) => p === '' || p === '.' || p === '..')) {
+    throw new TypeError(`not a relative path inside the host tree: ${JSON.stringify(path)}`);
+  }
+}

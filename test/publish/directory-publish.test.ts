@@ -1,0 +1,219 @@
+// Plan and apply against the directory transport: order, temporary names, read-back
+// checks, immutability, resume after an interruption at every step, mirrors.
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAirlockError, type ErrorCode } from '../../lib/core/errors.js';
+import { applyPublishPlan, planPublish, publish, type PublishEvent } from '../../lib/publish/index.js';
+import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
+import { reachableTargets } from '../support/publish-host-check.js';
+import { addRelease, createFixtureRepo, rotateRootKey, type FixtureRepo } from '../support/publish-tuf-fixture.js';
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'airlock-publish-'));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, p: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(d, e.name), `${p}${e.name}/`);
+      else out.push(p + e.name);
+    }
+  };
+  await walk(dir, '');
+  return out.sort();
+}
+
+async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isAirlockError(err, code)) throw err;
+    return;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+let n = 0;
+async function fresh(name: string): Promise<string> {
+  const d = join(work, `${name}-${n++}`);
+  await mkdir(d, { recursive: true });
+  return d;
+}
+
+async function publishAll(local: string, host: string, opts: { failAfter?: number; events?: PublishEvent[] } = {}) {
+  const t = await DirectoryTransport.open('test', host);
+  const plan = await planPublish(local, t);
+  const events = opts.events ?? [];
+  return applyPublishPlan(plan, t, { onEvent: (e) => events.push(e), ...(opts.failAfter === undefined ? {} : { failAfter: opts.failAfter }) });
+}
+
+/** A local tree with release 1.0 published to `host`, then release 2.0 (and a root rotation) added locally. */
+async function twoReleases(): Promise<{ repo: FixtureRepo; local: string; host: string; old: string[]; next: string[] }> {
+  const local = await fresh('local');
+  const host = await fresh('host');
+  const repo = await createFixtureRepo(local, { delegatedRole: 'releases' });
+  const old = (await addRelease(repo, 'demo', '1.0', { 'demo-1.0.tar.gz': 'one', 'notes.txt': 'first' })).sort();
+  await publishAll(local, host);
+  await rotateRootKey(repo);
+  const next = [...old, ...(await addRelease(repo, 'demo', '2.0', { 'demo-2.0.tar.gz': 'two', 'notes.txt': 'second' }))].sort();
+  return { repo, local, host, old, next };
+}
+
+describe('publishing to a directory', () => {
+  it('uploads the whole tree in order, timestamp last, with no temporary files left', async () => {
+    const { local, host } = await twoReleases();
+    const events: PublishEvent[] = [];
+    const report = await publishAll(local, host, { events });
+    expect(report.ok).toBe(true);
+    const done = events.filter((e) => e.type === 'file-done').map((e) => (e as { path: string }).path);
+    expect(done.at(-1)).toBe('metadata/timestamp.json');
+    const idx = (p: string) => done.indexOf(p);
+    expect(idx('metadata/2.root.json')).toBeGreaterThan(Math.max(...done.filter((p) => !p.startsWith('metadata/')).map(idx)));
+    expect(idx('metadata/3.releases.json')).toBeGreaterThan(idx('metadata/2.root.json'));
+    expect(idx('metadata/3.targets.json')).toBeGreaterThan(idx('metadata/3.releases.json'));
+    expect(idx('metadata/3.snapshot.json')).toBeGreaterThan(idx('metadata/3.targets.json'));
+    expect(await listTree(host)).toEqual(await listTree(local));
+    for (const f of await listTree(local)) expect(await readFile(join(host, f))).toEqual(await readFile(join(local, f)));
+  });
+
+  it('skips what the host already holds: a second run uploads nothing', async () => {
+    const { local, host } = await twoReleases();
+    await publishAll(local, host);
+    const report = await publishAll(local, host);
+    expect(report.uploaded).toBe(0);
+    expect(report.skipped).toBe((await listTree(local)).length);
+  });
+
+  it('shows a client the previous release or the whole new one when cut after any file, and a re-run completes it', async () => {
+    const { local, host, old, next } = await twoReleases();
+    const before = join(work, `snapshot-${n++}`);
+    await cp(host, before, { recursive: true });
+    const t = await DirectoryTransport.open('test', host);
+    const uploads = (await planPublish(local, t)).items.filter((i) => i.action === 'upload').length;
+    expect(uploads).toBeGreaterThan(8);
+    for (let cut = 0; cut <= uploads; cut++) {
+      await rm(host, { recursive: true });
+      await cp(before, host, { recursive: true });
+      if (cut < uploads) await expectCode(publishAll(local, host, { failAfter: cut }), 'E_PUBLISH_INTERRUPTED');
+      else await publishAll(local, host, { failAfter: cut }).catch(() => undefined);
+      const seen = await reachableTargets(host);
+      expect([old, next]).toContainEqual(seen);
+      const resumed = await publishAll(local, host);
+      expect(resumed.uploaded).toBe(uploads - Math.min(cut, uploads));
+      expect(await reachableTargets(host)).toEqual(next);
+      expect((await listTree(host)).filter((p) => p.includes('.airlock-'))).toEqual([]);
+    }
+  });
+
+  it('removes the temporary files an interrupted upload left behind, and nothing else', async () => {
+    const { local, host } = await twoReleases();
+    await mkdir(join(host, 'targets/demo/2.0'), { recursive: true });
+    await writeFile(join(host, 'targets/demo/2.0/.x.tar.gz.airlock-0123456789ab.part'), 'half');
+    await writeFile(join(host, 'index.html'), 'not ours');
+    await publishAll(local, host);
+    const files = await listTree(host);
+    expect(files).not.toContain('targets/demo/2.0/.x.tar.gz.airlock-0123456789ab.part');
+    expect(files).toContain('index.html');
+  });
+
+  it.each([
+    ['same length', 'tw0'],
+    ['other length', 'twenty'],
+  ])('refuses to replace a published target with other bytes (%s), before any metadata moves', async (_name, bytes) => {
+    const { local, host } = await twoReleases();
+    const targetName = (await readdir(join(local, 'targets/demo/2.0'))).find((f) => f.endsWith('demo-2.0.tar.gz'))!;
+    await mkdir(join(host, 'targets/demo/2.0'), { recursive: true });
+    await writeFile(join(host, 'targets/demo/2.0', targetName), bytes);
+    const treeBefore = await listTree(host);
+    const tsBefore = await readFile(join(host, 'metadata/timestamp.json'));
+    await expectCode(publishAll(local, host), 'E_PUBLISH_IMMUTABLE');
+    expect(await listTree(host)).toEqual(treeBefore);
+    expect(await readFile(join(host, 'metadata/timestamp.json'))).toEqual(tsBefore);
+  });
+
+  it('refuses to replace a published release file or versioned metadata with other bytes', async () => {
+    const { local, host } = await twoReleases();
+    await writeFile(join(host, 'releases/demo/1.0/notes.txt'), 'FIRST');
+    await expectCode(publishAll(local, host), 'E_PUBLISH_IMMUTABLE');
+    await writeFile(join(host, 'releases/demo/1.0/notes.txt'), 'first');
+    await writeFile(join(host, 'metadata/2.snapshot.json'), '{}');
+    await expectCode(publishAll(local, host), 'E_PUBLISH_IMMUTABLE');
+  });
+
+  it('replaces mutable files (keys/, timestamp.json) that differ', async () => {
+    const { local, host } = await twoReleases();
+    await writeFile(join(host, 'keys/root.json'), 'stale');
+    await publishAll(local, host);
+    expect(await readFile(join(host, 'keys/root.json'))).toEqual(await readFile(join(local, 'keys/root.json')));
+  });
+
+  it('refuses to roll a host back to an older timestamp', async () => {
+    const { repo, local, host } = await twoReleases();
+    await publishAll(local, host);
+    const older = await fresh('older');
+    await cp(local, older, { recursive: true });
+    await addRelease(repo, 'demo', '3.0', { 'demo-3.0.tar.gz': 'three' });
+    await publishAll(local, host);
+    // `older` is a stale copy of the repository: its timestamp is behind the host's.
+    await writeFile(join(older, 'keys/extra.txt'), 'x');
+    await expectCode(publishAll(older, host), 'E_PUBLISH_STALE');
+  });
+
+  it('refuses an upload that reads back with other bytes, leaving nothing under the real name', async () => {
+    const { local, host } = await twoReleases();
+    const t = await DirectoryTransport.open('flaky', host);
+    const plan = await planPublish(local, t);
+    // A host that damages what it stores (a bad disk, a tampering proxy).
+    const flaky = Object.assign(Object.create(t) as DirectoryTransport, {
+      put: async (localFile: string, path: string) => {
+        await t.put(localFile, path);
+        await writeFile(join(host, path), 'damaged');
+      },
+    });
+    await expectCode(applyPublishPlan(plan, flaky), 'E_PUBLISH_VERIFY');
+    const first = plan.items.find((i) => i.action === 'upload')!;
+    await expect(stat(join(host, first.path))).rejects.toThrow();
+    expect((await listTree(host)).filter((p) => p.includes('.airlock-'))).toEqual([]);
+  });
+
+  it('publishes to mirrors in parallel; a failing host leaves the others complete', async () => {
+    const { local, next } = await twoReleases();
+    const a = await fresh('mirror-a');
+    const b = await fresh('mirror-b');
+    const broken = await fresh('mirror-broken');
+    await mkdir(join(broken, 'targets/demo/1.0'), { recursive: true });
+    const name = (await readdir(join(local, 'targets/demo/1.0'))).find((f) => f.endsWith('notes.txt'))!;
+    await writeFile(join(broken, 'targets/demo/1.0', name), 'tampered');
+    const events: PublishEvent[] = [];
+    const reports = await publish(local, [
+      { name: 'a', url: a },
+      { name: 'broken', url: `file://${broken}` },
+      { name: 'b', url: b },
+    ], { concurrency: 2, onEvent: (e) => events.push(e) });
+    expect(reports.map((r) => [r.host, r.ok, r.error?.code])).toEqual([
+      ['a', true, undefined],
+      ['broken', false, 'E_PUBLISH_IMMUTABLE'],
+      ['b', true, undefined],
+    ]);
+    expect(await reachableTargets(a)).toEqual(next);
+    expect(await reachableTargets(b)).toEqual(next);
+    expect(await listTree(broken)).toEqual([`targets/demo/1.0/${name}`]);
+    expect(events.some((e) => e.type === 'host-failed' && e.host === 'broken')).toBe(true);
+  });
+
+  it('plans without writing on a dry run', async () => {
+    const { local, host } = await twoReleases();
+    const before = await listTree(host);
+    const [report] = await publish(local, [{ name: 'h', url: host }], { dryRun: true });
+    expect(report!.dryRun).toBe(true);
+    expect(report!.plan!.items.filter((i) => i.action === 'upload').map((i) => i.path).at(-1)).toBe('metadata/timestamp.json');
+    expect(await listTree(host)).toEqual(before);
+  });
+});
