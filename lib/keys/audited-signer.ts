@@ -1,0 +1,73 @@
+// The one Signer the keystore hands out, whatever holds the private key (software seed
+// or PKCS#11 token): it refuses a purpose outside the key's role (DESIGN §7), checks
+// each signature against the public key before letting it out (a faulty token or a
+// bit flip in memory must not publish a bad or key-leaking signature), and appends the
+// audit entry before returning it, so no signature leaves without its entry.
+import { createHash } from 'node:crypto';
+import { ed25519Verify } from '../core/ed25519.js';
+import { AirlockError } from '../core/errors.js';
+import { fromHex, toHex } from '../core/hex.js';
+import { ed25519TufKey, type TufKey } from '../core/tuf-key.js';
+import type { AuditLog } from './audit-log.js';
+import type { KeyRecord } from './key-file.js';
+import { ROLE_PURPOSES, type KeyRole, type SignRequest, type Signer } from './signer.js';
+import type { KeyHandle } from './software-key.js';
+
+export class AuditedSigner implements Signer {
+  readonly role: KeyRole;
+  readonly keyId: string;
+  readonly tufKey: TufKey;
+  readonly publicKey: Uint8Array;
+  readonly createdAt: Date;
+  readonly kind: KeyRecord['kind'];
+  #handle: KeyHandle | null;
+  readonly #audit: AuditLog;
+
+  constructor(record: KeyRecord, handle: KeyHandle, audit: AuditLog) {
+    this.role = record.role;
+    this.keyId = record.keyId;
+    this.publicKey = fromHex(record.publicKey);
+    this.tufKey = ed25519TufKey(this.publicKey);
+    this.createdAt = new Date(record.createdAt);
+    this.kind = record.kind;
+    this.#handle = handle;
+    this.#audit = audit;
+  }
+
+  async sign(request: SignRequest): Promise<Uint8Array> {
+    if (this.#handle === null) throw new Error(`signer for key ${this.keyId} used after close()`);
+    if (!ROLE_PURPOSES[this.role].includes(request.purpose)) {
+      throw new AirlockError(
+        'E_KEY_ROLE',
+        `key ${this.keyId.slice(0, 16)} is a ${this.role} key and signs only ${ROLE_PURPOSES[this.role].join(', ')}, not ${request.purpose}; use a ${this.role === 'root' ? 'different' : 'matching'} key`,
+        { details: { keyId: this.keyId, role: this.role, purpose: request.purpose } },
+      );
+    }
+    if (!(request.message instanceof Uint8Array)) throw new TypeError('SignRequest.message must be bytes');
+    const signature = await this.#handle.signRaw(request.message);
+    if (!ed25519Verify(this.publicKey, request.message, signature)) {
+      throw new AirlockError(
+        'E_KEY_CORRUPT',
+        `key ${this.keyId.slice(0, 16)} made a signature that does not verify under its public key; its file or token is faulty, do not use it`,
+        { details: { keyId: this.keyId } },
+      );
+    }
+    await this.#audit.append({
+      event: 'sign',
+      keyId: this.keyId,
+      role: this.role,
+      purpose: request.purpose,
+      subject: request.subject,
+      messageSha256: createHash('sha256').update(request.message).digest('hex'),
+      signature: toHex(signature),
+    });
+    return signature;
+  }
+
+  /** Lets go of the private key (software: drops the key object; token: logs out). */
+  async close(): Promise<void> {
+    const h = this.#handle;
+    this.#handle = null;
+    await h?.close();
+  }
+}

@@ -1,0 +1,347 @@
+// The encrypted keystore (DESIGN "Keys and the terminal"): a 0700 directory holding one
+// 0600 file per key (key-file.ts), a marker naming the directory a keystore, and the
+// audit log. Private keys leave it only as Signers; there is no export.
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import { toHex } from '../core/hex.js';
+import { AuditLog } from './audit-log.js';
+import { AuditedSigner } from './audited-signer.js';
+import {
+  KEY_FILE_FORMAT,
+  KEY_FILE_PATTERN,
+  KEY_FILE_VERSION,
+  MAX_KEY_FILE_BYTES,
+  keyFileName,
+  keyIdOf,
+  parseKeyRecord,
+  serializeKeyRecord,
+  type KeyKind,
+  type KeyRecord,
+  type Pkcs11KeyRecord,
+  type Pkcs11Reference,
+  type SoftwareKeyRecord,
+} from './key-file.js';
+import { keystorePermissionProblems, permissionsError } from './keystore-permissions.js';
+import { assertNewPassphrase, type Passphrase } from './passphrase.js';
+import { openSeed, PRODUCTION_KDF_POLICY, sealSeed, type KdfPolicy, type ScryptCost } from './sealed-seed.js';
+import { createSecretFile, replaceSecretFile } from './secret-file.js';
+import { KEY_ROLES, type KeyRole } from './signer.js';
+import { newSeed, privateKeyFromSeed, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
+import { openTokenKey } from './token-key.js';
+import { ed25519Verify } from '../core/ed25519.js';
+import { sign as cryptoSign } from 'node:crypto';
+
+export const KEYSTORE_MARKER = 'keystore.json';
+const MARKER_FORMAT = 'airlock-keystore';
+
+/** What anyone may know about a key: never anything secret. */
+export interface KeyInfo {
+  keyId: string;
+  role: KeyRole;
+  /** Raw Ed25519 public key, hex. */
+  publicKey: string;
+  createdAt: string;
+  kind: KeyKind;
+  /** Absolute path of the key file. */
+  file: string;
+}
+
+/**
+ * TEST ONLY. Cheaper scrypt so a test suite does not spend half a second per key. No
+ * production path passes it (test/keys/test-only-kdf.test.ts fails the build if one
+ * does); files record their parameters, so either keystore reads the other's keys.
+ */
+export interface KeystoreTestOnly {
+  kdf: ScryptCost;
+}
+
+function policyFor(testOnly: KeystoreTestOnly | undefined): KdfPolicy {
+  return testOnly === undefined ? PRODUCTION_KDF_POLICY : { write: testOnly.kdf, floor: testOnly.kdf };
+}
+
+function infoOf(record: KeyRecord, file: string): KeyInfo {
+  return { keyId: record.keyId, role: record.role, publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file };
+}
+
+function nowWholeSeconds(): string {
+  return new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+export class Keystore {
+  readonly dir: string;
+  readonly audit: AuditLog;
+  readonly #policy: KdfPolicy;
+
+  private constructor(dir: string, policy: KdfPolicy) {
+    this.dir = dir;
+    this.audit = new AuditLog(dir);
+    this.#policy = policy;
+  }
+
+  static defaultDir(airlockHome: string): string {
+    return join(airlockHome, 'keystore');
+  }
+
+  /**
+   * Makes a keystore (mode 0700) or returns the one already there. Refuses an existing
+   * directory that others can enter, or one that holds files but is no keystore.
+   */
+  static async create(dir: string, testOnly?: KeystoreTestOnly): Promise<Keystore> {
+    const abs = resolve(dir);
+    try {
+      await mkdir(dirname(abs), { recursive: true, mode: 0o700 });
+      await mkdir(abs, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw fromSystemError(err, `creating keystore ${abs}`);
+      const problems = await keystorePermissionProblems(abs);
+      if (problems.length > 0) throw permissionsError(abs, problems);
+      if (await isKeystore(abs)) return new Keystore(abs, policyFor(testOnly));
+      if ((await readdir(abs)).length > 0) {
+        throw new AirlockError('E_USAGE', `${abs} exists, is not empty and is not a keystore; choose an empty or new directory`, { details: { dir: abs } });
+      }
+    }
+    try {
+      // mkdir's mode passes through the umask, which could only narrow it; be exact anyway.
+      const fh = await open(abs, constants.O_RDONLY | constants.O_DIRECTORY);
+      try {
+        await fh.chmod(0o700);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw fromSystemError(err, `creating keystore ${abs}`);
+    }
+    await createSecretFile(join(abs, KEYSTORE_MARKER), Buffer.from(`${JSON.stringify({ format: MARKER_FORMAT, version: 1 })}\n`));
+    return new Keystore(abs, policyFor(testOnly));
+  }
+
+  /**
+   * Opens an existing keystore after checking its posture: E_NOT_INITIALISED when it is
+   * missing, E_KEYSTORE_PERMISSIONS (with the chmod to run) when it is not private.
+   */
+  static async open(dir: string, testOnly?: KeystoreTestOnly): Promise<Keystore> {
+    const abs = resolve(dir);
+    try {
+      await stat(abs);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new AirlockError('E_NOT_INITIALISED', `no keystore at ${abs}; run \`airlock init\` (or \`airlock key generate ROLE --keystore ${abs}\`)`, {
+          details: { dir: abs },
+        });
+      }
+      throw fromSystemError(err, `opening keystore ${abs}`);
+    }
+    const problems = await keystorePermissionProblems(abs);
+    if (problems.length > 0) throw permissionsError(abs, problems);
+    if (!(await isKeystore(abs))) {
+      throw new AirlockError('E_NOT_INITIALISED', `${abs} is not an airlock keystore (no ${KEYSTORE_MARKER}); check --keystore`, { details: { dir: abs } });
+    }
+    return new Keystore(abs, policyFor(testOnly));
+  }
+
+  /** Makes a new Ed25519 key for `role`, sealed under `passphrase`. */
+  async generate(role: KeyRole, passphrase: Passphrase): Promise<KeyInfo> {
+    if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
+    assertNewPassphrase(passphrase);
+    const seed = newSeed();
+    let record: SoftwareKeyRecord;
+    try {
+      const privateKey = privateKeyFromSeed(seed);
+      const publicKey = toHex(rawPublicKeyOf(privateKey));
+      // A key that cannot make a signature its own public key accepts is never stored.
+      const probe = Buffer.from('airlock key self-test');
+      if (!ed25519Verify(Buffer.from(publicKey, 'hex'), probe, cryptoSign(null, probe, privateKey))) {
+        throw new AirlockError('E_KEY_CORRUPT', 'a freshly generated key failed its self-test; the crypto library is broken');
+      }
+      record = await sealSeed(seed, passphrase, this.#policy.write, {
+        format: KEY_FILE_FORMAT,
+        version: KEY_FILE_VERSION,
+        kind: 'software',
+        keyId: keyIdOf(publicKey),
+        role,
+        publicKey,
+        createdAt: nowWholeSeconds(),
+      });
+    } finally {
+      seed.fill(0);
+    }
+    const file = join(this.dir, keyFileName(record.keyId));
+    await createSecretFile(file, serializeKeyRecord(record));
+    await this.audit.append({ event: 'key-generate', keyId: record.keyId, role });
+    return infoOf(record, file);
+  }
+
+  /**
+   * Records a key that lives in a PKCS#11 token: only its reference and public key
+   * (issue 11's `airlock key add-token` calls this).
+   */
+  async addTokenKey(role: KeyRole, publicKey: Uint8Array, token: Pkcs11Reference, createdAt: Date = new Date()): Promise<KeyInfo> {
+    if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
+    if (publicKey.length !== 32) throw new AirlockError('E_TOKEN_KEY', 'the token key is not an Ed25519 key (32-byte public key)');
+    const publicHex = toHex(publicKey);
+    const record: Pkcs11KeyRecord = {
+      format: KEY_FILE_FORMAT,
+      version: KEY_FILE_VERSION,
+      kind: 'pkcs11',
+      keyId: keyIdOf(publicHex),
+      role,
+      publicKey: publicHex,
+      createdAt: new Date(Math.floor(createdAt.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+      token: { module: token.module, uri: token.uri },
+    };
+    // Parse what we are about to write, so a bad reference is refused now, not at signing time.
+    const bytes = serializeKeyRecord(record);
+    parseKeyRecord(bytes, 'the new token key record');
+    const file = join(this.dir, keyFileName(record.keyId));
+    await createSecretFile(file, bytes);
+    await this.audit.append({ event: 'key-add', keyId: record.keyId, role });
+    return infoOf(record, file);
+  }
+
+  /** Every key's public information, by role then age. Refuses a damaged key file. */
+  async list(): Promise<KeyInfo[]> {
+    const infos: KeyInfo[] = [];
+    for (const name of await this.#keyFileNames()) {
+      const keyId = KEY_FILE_PATTERN.exec(name)![1]!;
+      const { record, file } = await this.#read(keyId);
+      infos.push(infoOf(record, file));
+    }
+    return infos.sort((a, b) => KEY_ROLES.indexOf(a.role) - KEY_ROLES.indexOf(b.role) || a.createdAt.localeCompare(b.createdAt) || a.keyId.localeCompare(b.keyId));
+  }
+
+  /**
+   * A Signer for one key, named by role (when the keystore holds exactly one key of it),
+   * by key id, or by a unique key id prefix of at least 8 hex digits.
+   */
+  async unlock(keyIdOrRole: string, passphrase: Passphrase): Promise<AuditedSigner> {
+    const { record, file } = await this.#resolve(keyIdOrRole);
+    let handle: KeyHandle;
+    // The dispatch point for where a private key lives.
+    switch (record.kind) {
+      case 'software':
+        handle = await this.#openSoftware(record, passphrase, file);
+        break;
+      case 'pkcs11':
+        handle = await openTokenKey(record, passphrase);
+        break;
+    }
+    return new AuditedSigner(record, handle, this.audit);
+  }
+
+  /** Re-seals a key under a new passphrase (fresh salt and nonce) and replaces its file atomically. */
+  async changePassphrase(keyId: string, oldPassphrase: Passphrase, newPassphrase: Passphrase): Promise<KeyInfo> {
+    assertNewPassphrase(newPassphrase);
+    const { record, file } = await this.#resolve(keyId);
+    if (record.kind !== 'software') {
+      throw new AirlockError('E_USAGE', `key ${record.keyId.slice(0, 16)} lives in a token; change the token's PIN with its own tools`);
+    }
+    const seed = await openSeed(record, oldPassphrase, this.#policy, file);
+    let resealed: SoftwareKeyRecord;
+    try {
+      const { format, version, kind, keyId: id, role, publicKey, createdAt } = record;
+      resealed = await sealSeed(seed, newPassphrase, this.#policy.write, { format, version, kind, keyId: id, role, publicKey, createdAt });
+    } finally {
+      seed.fill(0);
+    }
+    await replaceSecretFile(file, serializeKeyRecord(resealed));
+    await this.audit.append({ event: 'key-passwd', keyId: record.keyId, role: record.role });
+    return infoOf(resealed, file);
+  }
+
+  async #openSoftware(record: SoftwareKeyRecord, passphrase: Passphrase, file: string): Promise<KeyHandle> {
+    const seed = await openSeed(record, passphrase, this.#policy, file);
+    let privateKey;
+    try {
+      privateKey = privateKeyFromSeed(seed);
+    } finally {
+      seed.fill(0);
+    }
+    if (toHex(rawPublicKeyOf(privateKey)) !== record.publicKey) {
+      throw new AirlockError('E_KEY_CORRUPT', `key file ${file} holds a private key that does not match its public key; restore it from your backup`, {
+        details: { file },
+      });
+    }
+    return softwareKeyHandle(privateKey);
+  }
+
+  async #keyFileNames(): Promise<string[]> {
+    try {
+      return (await readdir(this.dir)).filter((n) => KEY_FILE_PATTERN.test(n)).sort();
+    } catch (err) {
+      throw fromSystemError(err, `reading keystore ${this.dir}`);
+    }
+  }
+
+  async #resolve(keyIdOrRole: string): Promise<{ record: KeyRecord; file: string }> {
+    if ((KEY_ROLES as readonly string[]).includes(keyIdOrRole)) {
+      const matches = (await this.list()).filter((k) => k.role === keyIdOrRole);
+      if (matches.length === 0) {
+        throw new AirlockError('E_KEY_NOT_FOUND', `the keystore ${this.dir} has no ${keyIdOrRole} key; run \`airlock key generate ${keyIdOrRole}\` or pass --keystore`, {
+          details: { role: keyIdOrRole },
+        });
+      }
+      if (matches.length > 1) {
+        throw new AirlockError('E_USAGE', `the keystore holds ${matches.length} ${keyIdOrRole} keys; name one by key id (${matches.map((k) => k.keyId.slice(0, 16)).join(', ')})`, {
+          details: { role: keyIdOrRole, keyIds: matches.map((k) => k.keyId) },
+        });
+      }
+      return this.#read(matches[0]!.keyId);
+    }
+    const prefix = keyIdOrRole.toLowerCase();
+    if (!/^[0-9a-f]{8,64}$/.test(prefix)) {
+      throw new AirlockError('E_USAGE', `"${keyIdOrRole}" is neither a role (${KEY_ROLES.join(', ')}) nor a key id (at least 8 hex digits)`);
+    }
+    const ids = (await this.#keyFileNames()).map((n) => KEY_FILE_PATTERN.exec(n)![1]!).filter((id) => id.startsWith(prefix));
+    if (ids.length === 0) {
+      throw new AirlockError('E_KEY_NOT_FOUND', `no key ${keyIdOrRole} in the keystore ${this.dir}; \`airlock key list\` shows the keys`, { details: { keyId: keyIdOrRole } });
+    }
+    if (ids.length > 1) {
+      throw new AirlockError('E_USAGE', `key id prefix ${keyIdOrRole} matches ${ids.length} keys; give more digits`, { details: { keyIds: ids } });
+    }
+    return this.#read(ids[0]!);
+  }
+
+  /** Reads one key file: never through a symlink, refused unless private, size-capped before parsing. */
+  async #read(keyId: string): Promise<{ record: KeyRecord; file: string }> {
+    const file = join(this.dir, keyFileName(keyId));
+    let bytes: Buffer;
+    try {
+      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const st = await fh.stat();
+        const problems = [];
+        if (!st.isFile()) problems.push({ path: file, problem: 'is not a regular file', fix: `remove '${file}'` });
+        if ((st.mode & 0o077) !== 0) problems.push({ path: file, problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it`, fix: `chmod 600 '${file}'` });
+        const uid = process.getuid?.();
+        if (uid !== undefined && st.uid !== uid) problems.push({ path: file, problem: `owned by uid ${st.uid}, not by you`, fix: `chown ${uid} '${file}'` });
+        if (problems.length > 0) throw permissionsError(this.dir, problems);
+        if (st.size > MAX_KEY_FILE_BYTES) {
+          throw new AirlockError('E_KEY_CORRUPT', `key file ${file} is ${st.size} bytes, far larger than a key file; restore it from your backup`, { details: { file } });
+        }
+        bytes = await fh.readFile();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      if (err instanceof AirlockError) throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') {
+        throw permissionsError(this.dir, [{ path: file, problem: 'is a symlink; a keystore holds only regular files', fix: `replace '${file}' by the real file` }]);
+      }
+      if (code === 'ENOENT') throw new AirlockError('E_KEY_NOT_FOUND', `no key ${keyId} in the keystore ${this.dir}`, { details: { keyId } });
+      throw fromSystemError(err, `reading key file ${file}`);
+    }
+    return { record: parseKeyRecord(bytes, file, keyId), file };
+  }
+}
+
+async function isKeystore(dir: string): Promise<boolean> {
+  try {
+    const marker = JSON.parse(await readFile(join(dir, KEYSTORE_MARKER), 'utf8')) as { format?: unknown };
+    return marker.format === MARKER_FORMAT;
+  } catch {
+    return false;
+  }
+}
