@@ -1,5 +1,209 @@
+// A signed apt repository, one suite ("stable") and one component ("main"), grown
+// release by release. Formats: https://wiki.debian.org/DebianRepository/Format
+// (Release fields and the SHA256 list, Packages paragraphs with Filename/Size/SHA256,
+// binary-all indexes), deb822(5); InRelease is the Release file clearsigned, Release.gpg
+// a detached signature of it (apt-secure(8)).
+//
+// Earlier releases stay installable: the indexes already in `aptDir` are read and the
+// new packages added, so only `dists/` of the previous tree must be present (the pool
+// files of earlier releases are already on the host). A package version that is
+// already listed with other bytes is refused: a published version is immutable.
+// Architecture "all" packages go into every binary-<arch> index (what older apt reads)
+// and into binary-all, listed in Architectures (what apt ≥ 1.1 reads, so a client of an
+// architecture we never named still finds them).
+import { createReadStream } from 'node:fs';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { writeFileAtomic, writeStreamAtomic } from '../../core/atomic-file.js';
+import { sha256Hex, hashStream } from '../../core/digest.js';
+import { AirlockError, fromSystemError } from '../../core/errors.js';
 import type { Signer } from '../../keys/signer.js';
-export interface AptRepositoryOptions { aptDir: string; debs: string[]; pgp: Signer; date: Date; origin: string; label: string }
-export async function updateAptRepository(_opts: AptRepositoryOptions): Promise<string[]> {
-  throw new Error('not yet');
+import { field, formatParagraphs, parseParagraphs, type Paragraph } from './deb822.js';
+import { poolPath, readDebPackage } from './deb-package.js';
+import { openpgpClearsign, openpgpDetachedSignature } from './openpgp-sign.js';
+
+export const APT_SUITE = 'stable';
+export const APT_COMPONENT = 'main';
+const DIST = `dists/${APT_SUITE}`;
+/** Fields an index computes itself; a .deb's control file may not supply them. */
+const INDEX_FIELDS = new Set(['filename', 'size', 'md5sum', 'sha1', 'sha256', 'sha512', 'description-md5']);
+
+export interface AptRepositoryOptions {
+  /** The apt/ directory of the local host tree; created when absent. */
+  aptDir: string;
+  /** Paths of the .deb files to add. */
+  debs: string[];
+  pgp: Signer;
+  /** Release "Date" and signature time: the release time (or SOURCE_DATE_EPOCH). */
+  date: Date;
+  origin: string;
+  label: string;
+  /** Architectures served besides those the packages name; ["amd64"] unless given. */
+  architectures?: string[];
+}
+
+interface IndexEntry {
+  key: string;
+  architecture: string;
+  sha256: string;
+  paragraph: Paragraph;
+}
+
+function entryKey(pkg: string, version: string, arch: string): string {
+  return `${pkg} ${version} ${arch}`;
+}
+
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function fileSha256(path: string): Promise<{ sha256: string; size: number }> {
+  try {
+    const { length, digests } = await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256']);
+    return { sha256: digests.sha256!, size: length };
+  } catch (err) {
+    throw fromSystemError(err, `reading ${path}`);
+  }
+}
+
+/** Every package the existing indexes list, deduplicated (arch-all packages sit in several). */
+async function readExistingIndexes(aptDir: string): Promise<{ entries: Map<string, IndexEntry>; architectures: Set<string> }> {
+  const entries = new Map<string, IndexEntry>();
+  const architectures = new Set<string>();
+  const componentDir = join(aptDir, DIST, APT_COMPONENT);
+  const dirs = await readdir(componentDir).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return [] as string[];
+    throw fromSystemError(err, `reading ${componentDir}`);
+  });
+  for (const dir of dirs.sort()) {
+    const m = /^binary-([a-z0-9-]+)$/.exec(dir);
+    if (!m) continue;
+    architectures.add(m[1]!);
+    const path = join(componentDir, dir, 'Packages');
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      throw new AirlockError('E_APT_INDEX', `${path} is missing from the local apt tree; restore it from the host before releasing`, { cause: err });
+    }
+    for (const p of parseParagraphs(text, path)) {
+      const [pkg, version, arch, sha256, filename] = ['Package', 'Version', 'Architecture', 'SHA256', 'Filename'].map((f) => field(p, f));
+      if (!pkg || !version || !arch || !sha256 || !filename || !field(p, 'Size')) {
+        throw new AirlockError('E_APT_INDEX', `${path} lists a package without Package, Version, Architecture, Filename, Size and SHA256; restore the index from the host`);
+      }
+      const key = entryKey(pkg, version, arch);
+      const seen = entries.get(key);
+      if (seen && seen.sha256 !== sha256) throw new AirlockError('E_APT_INDEX', `the local apt indexes list ${key} with two different hashes; restore them from the host`);
+      entries.set(key, { key, architecture: arch, sha256, paragraph: p });
+    }
+  }
+  return { entries, architectures };
+}
+
+function releaseDate(date: Date): string {
+  // Debian writes RFC 2822 dates in UTC: "Sat, 01 Jan 2026 00:00:00 UTC".
+  return date.toUTCString().replace(/GMT$/, 'UTC');
+}
+
+/**
+ * Adds .deb files to the repository and re-signs it. Returns the paths written,
+ * relative to aptDir: new pool files, then the indexes, then Release, Release.gpg and
+ * InRelease, in the order a publisher should upload them.
+ */
+export async function updateAptRepository(opts: AptRepositoryOptions): Promise<string[]> {
+  for (const [name, value] of [['Origin', opts.origin], ['Label', opts.label]] as const) {
+    if (value === '' || /[\r\n]/.test(value)) throw new AirlockError('E_USAGE', `the apt ${name} must be one non-empty line`);
+  }
+  const { entries, architectures: existingArchitectures } = await readExistingIndexes(opts.aptDir);
+  const written: string[] = [];
+
+  const additions: { source: string; pool: string; entry: IndexEntry }[] = [];
+  for (const deb of opts.debs) {
+    const pkg = await readDebPackage(deb);
+    const { sha256, size } = await fileSha256(deb);
+    const pool = poolPath(pkg);
+    const key = entryKey(pkg.package, pkg.version, pkg.architecture);
+    const listed = entries.get(key);
+    if (listed && listed.sha256 !== sha256) {
+      throw new AirlockError('E_APT_CONFLICT', `${pkg.package} ${pkg.version} (${pkg.architecture}) is already in the apt repository with other bytes; a published version cannot change, so release it under a new version`, {
+        details: { package: pkg.package, version: pkg.version, architecture: pkg.architecture },
+      });
+    }
+    if (listed) continue;
+    const paragraph: Paragraph = pkg.control.filter(([name]) => !INDEX_FIELDS.has(name.toLowerCase()));
+    paragraph.push(['Filename', pool], ['Size', String(size)], ['SHA256', sha256]);
+    const entry = { key, architecture: pkg.architecture, sha256, paragraph };
+    entries.set(key, entry);
+    additions.push({ source: deb, pool, entry });
+  }
+
+  // Pool first: an index must never name a file that is not there yet.
+  for (const { source, pool, entry } of additions) {
+    const target = join(opts.aptDir, pool);
+    if (await exists(target)) {
+      if ((await fileSha256(target)).sha256 !== entry.sha256) {
+        throw new AirlockError('E_APT_CONFLICT', `${pool} already exists in the apt pool with other bytes; release the package under a new version`);
+      }
+      continue;
+    }
+    try {
+      await writeStreamAtomic(target, createReadStream(source, { highWaterMark: 1 << 20 }));
+    } catch (err) {
+      throw fromSystemError(err, `copying ${source} into the apt pool`);
+    }
+    written.push(pool);
+  }
+
+  const all = [...entries.values()];
+  const concrete = new Set([...existingArchitectures, ...all.map((e) => e.architecture), ...(opts.architectures ?? ['amd64'])]);
+  const hasAll = concrete.delete('all');
+  const indexArchitectures = [...concrete].sort(byteOrder);
+  if (hasAll) indexArchitectures.push('all');
+
+  const sums: { path: string; sha256: string; size: number }[] = [];
+  for (const arch of indexArchitectures) {
+    const listed = all
+      .filter((e) => e.architecture === arch || e.architecture === 'all')
+      .sort((a, b) => byteOrder(a.key, b.key))
+      .map((e) => e.paragraph);
+    const text = Buffer.from(formatParagraphs(listed), 'utf8');
+    // gzip from node's zlib writes mtime 0 and no file name: the same bytes every time.
+    const gz = gzipSync(text, { level: 9 });
+    const dir = `${APT_COMPONENT}/binary-${arch}`;
+    for (const [name, bytes] of [['Packages', text], ['Packages.gz', gz]] as const) {
+      await writeFileAtomic(join(opts.aptDir, DIST, dir, name), bytes);
+      written.push(`${DIST}/${dir}/${name}`);
+      sums.push({ path: `${dir}/${name}`, sha256: sha256Hex(bytes), size: bytes.length });
+    }
+  }
+
+  const width = Math.max(...sums.map((s) => String(s.size).length));
+  const release = formatParagraphs([
+    [
+      ['Origin', opts.origin],
+      ['Label', opts.label],
+      ['Suite', APT_SUITE],
+      ['Codename', APT_SUITE],
+      ['Date', releaseDate(opts.date)],
+      ['Architectures', indexArchitectures.join(' ')],
+      ['Components', APT_COMPONENT],
+      ['SHA256', sums.map((s) => `\n ${s.sha256} ${String(s.size).padStart(width)} ${s.path}`).join('')],
+    ],
+  ]);
+  const subject = { kind: 'apt-release', name: `apt/${DIST}/Release`, sha256: sha256Hex(release) };
+  const releaseGpg = await openpgpDetachedSignature(opts.pgp, new Uint8Array(Buffer.from(release)), opts.date, subject);
+  const inRelease = await openpgpClearsign(opts.pgp, release, opts.date, subject);
+  await writeFileAtomic(join(opts.aptDir, DIST, 'Release'), release);
+  await writeFileAtomic(join(opts.aptDir, DIST, 'Release.gpg'), releaseGpg);
+  await writeFileAtomic(join(opts.aptDir, DIST, 'InRelease'), inRelease);
+  written.push(`${DIST}/Release`, `${DIST}/Release.gpg`, `${DIST}/InRelease`);
+  return written;
 }
