@@ -1,0 +1,149 @@
+// The pinned checkout: a release is built only from a release branch whose head is the
+// commit the release manager confirmed, checked out fresh into an empty directory. What
+// "clean" means here: the release manager's own working tree holds nothing uncommitted
+// (or they would sign something other than what they looked at), and the fresh checkout
+// is byte-for-byte the commit (no untracked, ignored or modified path after checkout,
+// e.g. from .gitattributes conversions or submodules).
+import { existsSync, statSync } from 'node:fs';
+import { lutimes, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { AirlockError } from '../core/errors.js';
+import { COMMIT_RE, commitInfo, firstLine, git, gitOk, isValidBranchName, porcelainPaths, remoteBranchHead, workingTreeState } from './git.js';
+
+export const DEFAULT_RELEASE_PATTERN = 'release/*';
+
+/** Glob over branch names: `*` and `?` stay within one path component, `**` crosses them. */
+export function branchMatches(pattern: string, branch: string): boolean {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*' && pattern[i + 1] === '*') {
+      re += '.*';
+      i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`).test(branch);
+}
+
+export interface SourcePinRequest {
+  source: string;
+  branch: string;
+  commit: string;
+  releasePattern?: string;
+}
+
+function isLocalDir(source: string): boolean {
+  try {
+    return existsSync(source) && statSync(source).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Normalises the confirmed commit id; anything but a full hex id is a usage error. */
+export function confirmedCommit(commit: string): string {
+  const c = commit.trim().toLowerCase();
+  if (!COMMIT_RE.test(c)) {
+    throw new AirlockError('E_USAGE', `--commit must be the full commit id (40 hex digits), not "${commit}"; copy it from \`git rev-parse HEAD\` on the release branch`);
+  }
+  return c;
+}
+
+/**
+ * Pin checks on the source, before anything is fetched: branch pattern, branch exists,
+ * head is the confirmed commit, the local working tree is clean.
+ */
+export async function checkSourcePins(req: SourcePinRequest): Promise<{ commit: string }> {
+  const pattern = req.releasePattern ?? DEFAULT_RELEASE_PATTERN;
+  const commit = confirmedCommit(req.commit);
+  if (!(await isValidBranchName(req.branch))) {
+    throw new AirlockError('E_PIN_BRANCH', `"${req.branch}" is not a valid branch name`, { details: { branch: req.branch } });
+  }
+  if (!branchMatches(pattern, req.branch)) {
+    throw new AirlockError('E_PIN_BRANCH', `branch "${req.branch}" is not a release branch (pattern "${pattern}"); build from a branch such as "${pattern.replace(/\*+/g, '1.0.0')}"`, {
+      details: { branch: req.branch, releasePattern: pattern },
+    });
+  }
+  if (!isLocalDir(req.source) && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^/:]+@?[^/:]*:/.test(req.source)) {
+    throw new AirlockError('E_USAGE', `the source "${req.source}" is neither a directory nor a git URL`, { details: { source: req.source } });
+  }
+  const head = await remoteBranchHead(req.source, req.branch);
+  if (head === undefined) {
+    throw new AirlockError('E_PIN_BRANCH', `the source has no branch "${req.branch}"; push the release branch (or check its name) and run again`, {
+      details: { branch: req.branch, source: req.source },
+    });
+  }
+  if (head !== commit) {
+    throw new AirlockError('E_PIN_COMMIT', `branch "${req.branch}" is at ${head}, but you confirmed ${commit}; review the new commits, then confirm the head again`, {
+      details: { branch: req.branch, head, confirmed: commit },
+    });
+  }
+  if (isLocalDir(req.source)) {
+    const state = await workingTreeState(req.source);
+    if (state && state.changes.length > 0) {
+      const shown = state.changes.slice(0, 10).join(', ') + (state.changes.length > 10 ? `, … (${state.changes.length} in all)` : '');
+      throw new AirlockError('E_PIN_DIRTY', `the working tree at ${req.source} has uncommitted changes (${shown}); commit or remove them so the release is what you reviewed`, {
+        details: { source: req.source, paths: state.changes },
+      });
+    }
+  }
+  return { commit };
+}
+
+export interface FreshCheckout {
+  dir: string;
+  commit: string;
+  sourceDateEpoch: number;
+}
+
+/**
+ * Fetches `ref` from the source into a new repository at `dir` and checks out `commit`
+ * detached. `ref` is the release branch for a release; a rebuild fetches every branch
+ * and tag instead, since the branch may have moved on since.
+ */
+export async function freshCheckout(source: string, fetchRefspecs: string[], commit: string, dir: string): Promise<FreshCheckout> {
+  const io = (what: string) => (r: { stderr: string }) => new AirlockError('E_IO', `${what}: ${firstLine(r.stderr)}`, { details: { stderr: r.stderr.trim() } });
+  await gitOk(['init', '--quiet', dir], {}, io('git init failed'));
+  await gitOk(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--', source, ...fetchRefspecs], { cwd: dir }, io(`fetching from ${source} failed`));
+  const has = await git(['cat-file', '-e', `${commit}^{commit}`], { cwd: dir });
+  if (has.code !== 0) {
+    throw new AirlockError('E_PIN_COMMIT', `commit ${commit} is not in the fetched history of ${source}`, { details: { commit, source } });
+  }
+  await gitOk(['checkout', '--quiet', '--detach', commit], { cwd: dir, umask022: true }, io(`checking out ${commit} failed`));
+  const headNow = (await gitOk(['rev-parse', 'HEAD'], { cwd: dir }, io('git rev-parse failed'))).trim();
+  if (headNow !== commit) throw new AirlockError('E_PIN_COMMIT', `the checkout is at ${headNow}, not ${commit}`, { details: { head: headNow, commit } });
+
+  const status = await gitOk(['status', '--porcelain=v1', '-z', '--ignored', '--untracked-files=all'], { cwd: dir }, io('git status failed'));
+  const changes = porcelainPaths(status);
+  if (changes.length > 0) {
+    throw new AirlockError('E_PIN_DIRTY', `a fresh checkout of ${commit} differs from the commit (${changes.slice(0, 10).join(', ')}); remove .gitattributes conversions or submodules that alter the checkout`, {
+      details: { paths: changes },
+    });
+  }
+  const submodules = await git(['ls-files', '--stage', '-z'], { cwd: dir });
+  if (submodules.stdout.split('\0').some((l) => l.startsWith('160000 '))) {
+    throw new AirlockError('E_PIN_DIRTY', 'the commit has git submodules, which a release checkout does not fetch; vendor them or remove them', {});
+  }
+  const { committerTime } = await commitInfo(dir, commit);
+  await setTreeTimes(dir, committerTime);
+  return { dir, commit, sourceDateEpoch: committerTime };
+}
+
+/**
+ * Gives every checked-out path the commit time, so tools that copy mtimes without
+ * honouring SOURCE_DATE_EPOCH still produce the same bytes.
+ */
+async function setTreeTimes(dir: string, epoch: number): Promise<void> {
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (d === dir && e.name === '.git') continue;
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      await lutimes(p, epoch, epoch);
+    }
+  };
+  await walk(dir);
+  await lutimes(dir, epoch, epoch);
+}

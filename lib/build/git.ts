@@ -1,0 +1,176 @@
+// The git operations the build needs, run through the git program with a scrubbed
+// environment: no system or global config, no prompts, no hooks, no fsmonitor, so the
+// caller's git settings (autocrlf, filters, a hostile repository's fsmonitor command)
+// cannot change what is checked out or run code. Working-tree writes run under umask 022
+// so file modes in the checkout do not depend on the caller's umask.
+import { spawn } from 'node:child_process';
+import { AirlockError } from '../core/errors.js';
+
+/** Enough for `git status` of a big dirty tree; more means something is very wrong. */
+const MAX_OUTPUT_BYTES = 32 << 20;
+
+const CONFIG = [
+  'core.autocrlf=false',
+  'core.eol=lf',
+  'core.symlinks=true',
+  'core.fileMode=true',
+  'core.fsmonitor=false',
+  'core.untrackedCache=false',
+  'core.hooksPath=/dev/null',
+  'core.quotePath=false',
+  'safe.directory=*',
+  'transfer.fsckObjects=true',
+  'protocol.file.allow=always',
+  'init.defaultBranch=airlock',
+  'advice.detachedHead=false',
+  'gc.auto=0',
+  'maintenance.auto=false',
+].flatMap((c) => ['-c', c]);
+
+export interface GitResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_CONFIG_GLOBAL: '/dev/null',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_OPTIONAL_LOCKS: '0',
+    LC_ALL: 'C',
+    TZ: 'UTC',
+  };
+  // ssh:// sources find the user's ssh keys and known_hosts under HOME.
+  if (process.env.HOME) env.HOME = process.env.HOME;
+  return env;
+}
+
+/** Runs git; never throws for a non-zero exit (callers decide what it means). */
+export function git(args: readonly string[], opts: { cwd?: string; umask022?: boolean } = {}): Promise<GitResult> {
+  const argv = ['git', ...CONFIG, ...args];
+  const [file, fileArgs] = opts.umask022
+    ? ['/bin/sh', ['-c', 'umask 022 && exec "$@"', 'airlock-git', ...argv]]
+    : [argv[0]!, argv.slice(1)];
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, fileArgs, { cwd: opts.cwd, env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let size = 0;
+    const collect = (into: Buffer[]) => (b: Buffer) => {
+      size += b.length;
+      if (size > MAX_OUTPUT_BYTES) child.kill('SIGKILL');
+      else into.push(b);
+    };
+    child.stdout.on('data', collect(out));
+    child.stderr.on('data', collect(err));
+    child.on('error', (e) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      reject(
+        code === 'ENOENT'
+          ? new AirlockError('E_TOOL_MISSING', 'git is not installed or not on PATH; install git (apt-get install git)', { cause: e })
+          : new AirlockError('E_IO', 'could not run git', { cause: e }),
+      );
+    });
+    child.on('close', (code, signal) => {
+      if (size > MAX_OUTPUT_BYTES) {
+        reject(new AirlockError('E_IO', `git ${args[0]} wrote more than ${MAX_OUTPUT_BYTES} bytes; the repository is not usable for a release`));
+        return;
+      }
+      resolve({ code: code ?? (signal ? 128 : 1), stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
+  });
+}
+
+/** Runs git and returns stdout; a non-zero exit becomes the given error. */
+export async function gitOk(args: readonly string[], opts: { cwd?: string; umask022?: boolean }, fail: (r: GitResult) => AirlockError): Promise<string> {
+  const r = await git(args, opts);
+  if (r.code !== 0) throw fail(r);
+  return r.stdout;
+}
+
+export const COMMIT_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+
+/** A branch name git itself accepts (`git check-ref-format --branch` rules). */
+export async function isValidBranchName(branch: string): Promise<boolean> {
+  if (branch.startsWith('-') || branch.length === 0) return false;
+  const r = await git(['check-ref-format', `refs/heads/${branch}`]);
+  return r.code === 0;
+}
+
+/** The commit a branch points at in the source, or undefined when there is no such branch. */
+export async function remoteBranchHead(source: string, branch: string): Promise<string | undefined> {
+  const ref = `refs/heads/${branch}`;
+  const r = await git(['ls-remote', '--heads', '--', source, ref]);
+  if (r.code !== 0) {
+    throw new AirlockError('E_IO', `cannot read the git repository at ${source}; check the --source path or URL (git said: ${firstLine(r.stderr)})`, {
+      details: { source, stderr: r.stderr.trim() },
+    });
+  }
+  for (const line of r.stdout.split('\n')) {
+    const [sha, name] = line.split('\t');
+    if (name === ref && sha) return sha.toLowerCase();
+  }
+  return undefined;
+}
+
+export interface WorkingTreeState {
+  /** The branch checked out in the working tree, if any. */
+  branch: string | undefined;
+  /** Paths with uncommitted changes, and untracked files that are not ignored. */
+  changes: string[];
+}
+
+/**
+ * When the source is a local working tree, what a release manager sees there that is
+ * not committed. Undefined for bare repositories and URLs.
+ */
+export async function workingTreeState(dir: string): Promise<WorkingTreeState | undefined> {
+  const inside = await git(['rev-parse', '--is-inside-work-tree'], { cwd: dir });
+  if (inside.code !== 0 || inside.stdout.trim() !== 'true') return undefined;
+  const top = await git(['rev-parse', '--show-toplevel'], { cwd: dir });
+  const status = await gitOk(['status', '--porcelain=v1', '-z', '--untracked-files=normal'], { cwd: top.stdout.trim() || dir }, (r) =>
+    new AirlockError('E_IO', `git status failed in ${dir}: ${firstLine(r.stderr)}`),
+  );
+  const head = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: dir });
+  return { branch: head.code === 0 ? head.stdout.trim() : undefined, changes: porcelainPaths(status) };
+}
+
+/** Paths out of `git status --porcelain=v1 -z` (renames carry a second, source path: skipped). */
+export function porcelainPaths(z: string): string[] {
+  const parts = z.split('\0');
+  const out: string[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p.length < 4) continue;
+    out.push(p.slice(3));
+    if (p[0] === 'R' || p[0] === 'C') i++;
+  }
+  return out;
+}
+
+export interface CommitInfo {
+  commit: string;
+  author: string;
+  authorDate: string;
+  committerTime: number;
+  subject: string;
+  /** `%G?`: G good, B bad, U good but untrusted, N none, E cannot check … */
+  signature: string;
+}
+
+export async function commitInfo(repoDir: string, commit: string): Promise<CommitInfo> {
+  const out = await gitOk(['show', '-s', '--format=%H%x00%an <%ae>%x00%aI%x00%ct%x00%G?%x00%s', commit, '--'], { cwd: repoDir }, (r) =>
+    new AirlockError('E_PIN_COMMIT', `commit ${commit} is not in the repository: ${firstLine(r.stderr)}`),
+  );
+  const [h, author, authorDate, ct, sig, subject] = out.replace(/\n$/, '').split('\0');
+  const committerTime = Number(ct);
+  if (!h || !Number.isSafeInteger(committerTime)) throw new AirlockError('E_IO', `git show gave an unexpected answer for ${commit}`);
+  return { commit: h, author: author ?? '', authorDate: authorDate ?? '', committerTime, subject: subject ?? '', signature: sig ?? 'N' };
+}
+
+export function firstLine(s: string): string {
+  return s.trim().split('\n')[0] ?? '';
+}

@@ -1,0 +1,128 @@
+// Applies a build plan: runs the steps in order, streams their output to the caller and
+// to the build log, and collects the artifacts. The first failing step stops the build.
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { lstat, rename } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
+import { temporaryNameFor } from '../core/atomic-file.js';
+import { hashFile, type Digests } from '../core/digest.js';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import { writeDeterministicTarGz } from './archive.js';
+import type { BuildPlan, PlannedStep } from './plan.js';
+import { runStepProcess } from './sandbox.js';
+
+/**
+ * The build log, kept with the release. Written under a temporary name and renamed when
+ * closed, so a reader never sees half a log presented as the whole one.
+ */
+export class BuildLog {
+  readonly path: string;
+  private readonly tmp: string;
+  private readonly out: WriteStream;
+
+  constructor(path: string) {
+    this.path = path;
+    this.tmp = temporaryNameFor(path);
+    this.out = createWriteStream(this.tmp, { flags: 'wx', mode: 0o644 });
+  }
+
+  write(text: string | Buffer): void {
+    this.out.write(text);
+  }
+
+  async close(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.out.on('error', reject);
+      this.out.end(resolve);
+    });
+    await rename(this.tmp, this.path);
+  }
+}
+
+export interface RunOptions {
+  log: BuildLog;
+  onOutput?: (chunk: string) => void;
+}
+
+function say(opts: RunOptions, line: string): void {
+  opts.log.write(`${line}\n`);
+  opts.onOutput?.(`${line}\n`);
+}
+
+async function runStep(plan: BuildPlan, step: PlannedStep, index: number, opts: RunOptions): Promise<void> {
+  const header = `==> step ${index + 1}/${plan.steps.length}: ${step.name}`;
+  if (step.kind === 'archive') {
+    say(opts, `${header} (archive ${step.output})`);
+    try {
+      await writeDeterministicTarGz({ root: step.root, boundary: plan.checkoutDir, prefix: step.prefix, exclude: step.exclude, mtime: plan.sourceDateEpoch }, step.output);
+    } catch (err) {
+      say(opts, `<== step "${step.name}" failed: ${(err as Error).message}`);
+      if (err instanceof AirlockError && err.code === 'E_ARCHIVE') throw err;
+      throw new AirlockError('E_BUILD_FAILED', `step "${step.name}" failed: the archive could not be written; see the build log ${opts.log.path}`, {
+        cause: err,
+        details: { step: step.name, log: opts.log.path },
+      });
+    }
+    return;
+  }
+  say(opts, `${header} (${JSON.stringify(step.argv)})`);
+  const decoder = new StringDecoder('utf8');
+  const exit = await runStepProcess({
+    argv: step.argv,
+    cwd: step.cwd,
+    env: plan.env,
+    timeoutSeconds: step.timeoutSeconds,
+    isolation: plan.isolation,
+    onOutput: (chunk) => {
+      opts.log.write(chunk);
+      if (opts.onOutput) {
+        const text = decoder.write(chunk);
+        if (text) opts.onOutput(text);
+      }
+    },
+  });
+  const rest = decoder.end();
+  if (rest && opts.onOutput) opts.onOutput(rest);
+  if (exit.code === 0) return;
+  const why = exit.timedOut ? `timed out after ${step.timeoutSeconds} s` : exit.signal ? `was killed by ${exit.signal}` : `exited with status ${exit.code}`;
+  say(opts, `<== step "${step.name}" ${why}`);
+  throw new AirlockError('E_BUILD_FAILED', `step "${step.name}" ${why}; see the build log ${opts.log.path}`, {
+    details: { step: step.name, exitCode: exit.code, signal: exit.signal, log: opts.log.path },
+  });
+}
+
+/** Runs every step of the plan in order. */
+export async function runPlan(plan: BuildPlan, opts: RunOptions): Promise<void> {
+  say(opts, `airlock build of ${plan.project} ${plan.version}, SOURCE_DATE_EPOCH=${plan.sourceDateEpoch}, network ${plan.isolation.network}`);
+  for (const [i, step] of plan.steps.entries()) await runStep(plan, step, i, opts);
+}
+
+export interface CollectedArtifact {
+  name: string;
+  path: string;
+  length: number;
+  digests: Digests;
+}
+
+/** Every artifact the recipe names must be a regular file in the output directory. */
+export async function collectArtifacts(plan: BuildPlan, log: BuildLog): Promise<CollectedArtifact[]> {
+  const out: CollectedArtifact[] = [];
+  for (const a of plan.artifacts) {
+    let st;
+    try {
+      st = await lstat(a.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `reading ${a.path}`);
+    }
+    if (!st || !st.isFile()) {
+      const what = st ? 'is not a regular file' : 'was not produced';
+      log.write(`<== artifact ${a.name} ${what}\n`);
+      throw new AirlockError('E_BUILD_FAILED', `the artifact ${a.name} ${what} in $AIRLOCK_OUT; check the recipe's steps and "artifacts", and the build log ${log.path}`, {
+        details: { artifact: a.name, log: log.path },
+      });
+    }
+    const { length, digests } = await hashFile(a.path);
+    log.write(`artifact ${a.name} ${length} bytes sha256:${digests.sha256}\n`);
+    out.push({ name: a.name, path: a.path, length, digests });
+  }
+  return out;
+}
