@@ -1,0 +1,135 @@
+// Runs the copy-paste commands of docs/verifying.md, as written, against a freshly
+// signed release: the doc cannot drift from what the tools accept. The only changes
+// are the ones a test machine needs: the example host becomes a file:// URL, and apt's
+// /etc/apt (and sudo) become a throwaway apt root (see test/support/compat-apt.ts).
+import { randomBytes } from 'node:crypto';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { minisignPublicKey, openpgpCertificate, openpgpFingerprint, updateAptRepository, writeReleaseSignatures } from '../../../lib/repo/compat/index.js';
+import { aptClient, buildDeb, type AptClient } from '../../support/compat-apt.js';
+import { flipByte, sh, tempDir, type RunResult } from '../../support/compat-tools.js';
+import { memorySigner } from '../../support/memory-signer.js';
+
+const DOC = new URL('../../../docs/verifying.md', import.meta.url);
+const EXAMPLE_HOST = 'https://releases.example.org';
+const pgp = memorySigner('pgp');
+const mini = memorySigner('minisign');
+// The doc's example trusted comment carries this timestamp.
+const signedAt = new Date('2026-01-01T00:00:00Z');
+
+let doc: string;
+let blocks: Map<string, string>;
+let work: { path: string; remove(): Promise<void> };
+let host: string;
+let downloads: string;
+let apt: AptClient;
+let deb: string;
+
+/** The shell blocks marked `<!-- doc-test: NAME -->` in the doc. */
+function docBlocks(text: string): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const m of text.matchAll(/<!-- doc-test: ([a-z0-9-]+) -->\n```sh\n([\s\S]*?)```/g)) found.set(m[1]!, m[2]!);
+  return found;
+}
+
+function runBlock(name: string): RunResult {
+  const script = blocks
+    .get(name)!
+    .replaceAll(EXAMPLE_HOST, `file://${host}`)
+    .replace(/\bsudo /g, '')
+    .replaceAll('/etc/apt/', `${apt.root}/etc/apt/`);
+  return sh(script, { cwd: downloads, env: { ...apt.env, GNUPGHOME: join(work.path, 'gnupg'), HOME: work.path } });
+}
+
+beforeAll(async () => {
+  doc = await readFile(DOC, 'utf8');
+  blocks = docBlocks(doc);
+  work = await tempDir('compat-doc');
+  host = join(work.path, 'host');
+  downloads = join(work.path, 'downloads');
+  const releaseDir = join(host, 'releases/demo/1.0.0');
+  await mkdir(releaseDir, { recursive: true });
+  await mkdir(join(host, 'keys'), { recursive: true });
+  await mkdir(downloads, { recursive: true });
+  await mkdir(join(work.path, 'gnupg'), { recursive: true, mode: 0o700 });
+  await writeFile(join(releaseDir, 'demo-1.0.0.tar.gz'), randomBytes(200_000));
+  deb = await buildDeb(work.path, { package: 'demo', version: '1.0.0', architecture: 'all' });
+  await copyFile(deb, join(releaseDir, 'demo_1.0.0_all.deb'));
+  await writeFile(join(host, 'keys/release-signing.asc'), await openpgpCertificate(pgp, 'Demo Releases <releases@example.org>'));
+  await writeFile(join(host, 'keys/minisign.pub'), minisignPublicKey(mini));
+  await writeReleaseSignatures({ dir: releaseDir, files: ['demo-1.0.0.tar.gz', 'demo_1.0.0_all.deb'], project: 'demo', version: '1.0.0', pgp, minisign: mini, date: signedAt });
+  await updateAptRepository({ aptDir: join(host, 'apt'), debs: [deb], pgp, date: signedAt, origin: 'demo', label: 'demo' });
+  apt = await aptClient(join(work.path, 'apt-root'));
+});
+
+afterAll(async () => {
+  await work.remove();
+});
+
+describe('docs/verifying.md', () => {
+  it('has the tested blocks', () => {
+    expect([...blocks.keys()]).toEqual(['download', 'keys', 'gpgv', 'gpg', 'sha256sums', 'minisign', 'apt', 'apt-download']);
+  });
+
+  it('downloads the release and the keys; the key shows its fingerprint', () => {
+    for (const name of ['download', 'keys']) {
+      const r = runBlock(name);
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      if (name === 'keys') {
+        expect(r.stdout).toContain(openpgpFingerprint(pgp));
+        expect(r.stdout).toMatch(/^pub +ed25519 /m);
+        expect(r.stdout).toMatch(/^untrusted comment: minisign public key [0-9A-F]{16}$/m);
+      }
+    }
+  });
+
+  it('verifies with gpgv, gpg, SHA256SUMS and minisign as the doc says', () => {
+    const gpgv = runBlock('gpgv');
+    expect(gpgv.status, gpgv.stderr).toBe(0);
+    expect(gpgv.stderr).toContain('Good signature');
+    const gpg = runBlock('gpg');
+    expect(gpg.status, gpg.stderr).toBe(0);
+    expect(gpg.stderr).toContain('Good signature from "Demo Releases <releases@example.org>"');
+    const sums = runBlock('sha256sums');
+    expect(sums.status, sums.stderr).toBe(0);
+    expect(sums.stdout).toContain('demo-1.0.0.tar.gz: OK');
+    const minisign = runBlock('minisign');
+    expect(minisign.status, minisign.stderr).toBe(0);
+    expect(minisign.stdout).toContain('Signature and comment signature verified');
+    // The doc's example trusted comment is exactly what minisign shows.
+    const example = /^Trusted comment: .*$/m.exec(doc)![0];
+    expect(minisign.stdout.split('\n')).toContain(example);
+  });
+
+  it('sets up apt as the doc says; apt-get update and apt-get download work', async () => {
+    const r = runBlock('apt');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/^(W|E):/m);
+    const d = runBlock('apt-download');
+    expect(d.status, d.stderr).toBe(0);
+    expect(await readFile(join(downloads, 'demo_1.0.0_all.deb'))).toEqual(await readFile(deb));
+  });
+
+  it('fails every check when one byte of the file is flipped', async () => {
+    const file = join(downloads, 'demo-1.0.0.tar.gz');
+    const original = await readFile(file);
+    await writeFile(file, flipByte(original, 100_000));
+    try {
+      const gpgv = runBlock('gpgv');
+      expect(gpgv.status).not.toBe(0);
+      expect(gpgv.stderr).toContain('BAD signature');
+      const gpg = runBlock('gpg');
+      expect(gpg.status).not.toBe(0);
+      expect(gpg.stderr).toContain('BAD signature');
+      const sums = runBlock('sha256sums');
+      expect(sums.status).not.toBe(0);
+      expect(sums.stdout).toContain('demo-1.0.0.tar.gz: FAILED');
+      const minisign = runBlock('minisign');
+      expect(minisign.status).not.toBe(0);
+      expect(minisign.stderr).toContain('Signature verification failed');
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+});
