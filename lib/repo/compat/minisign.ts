@@ -8,6 +8,7 @@
 // is derived: the first 8 bytes of SHA-256("airlock minisign key id\0" || public key).
 // minisign prints it as the hex of those 8 bytes read as a little-endian integer.
 import { createHash } from 'node:crypto';
+import { ed25519Verify } from '../../core/ed25519.js';
 import { AirlockError } from '../../core/errors.js';
 import type { SignSubject, Signer } from '../../keys/signer.js';
 
@@ -56,6 +57,15 @@ export function releaseTrustedComment(c: MinisignReleaseComment): string {
   return `timestamp:${Math.floor(c.timestamp.getTime() / 1000)}\tfile:${c.file}\tproject:${c.project}\tversion:${c.version}\thashed`;
 }
 
+/** Signs and checks the result, so a token holding another key is caught here, not by users. */
+async function signChecked(signer: Signer, message: Uint8Array, subject: SignSubject): Promise<Uint8Array> {
+  const signature = await signer.sign({ purpose: 'minisign', message, subject });
+  if (!ed25519Verify(signer.publicKey, message, signature)) {
+    throw new AirlockError('E_SIGNER_MISMATCH', `the ${signer.role} key's signature does not verify under its public key; check that the keystore entry or token holds the key published in minisign.pub`);
+  }
+  return signature;
+}
+
 /** Signs a BLAKE2b-512 digest of the file and the trusted comment; returns the .minisig contents. */
 export async function minisignSignature(signer: Signer, blake2b512: Uint8Array, trustedComment: string, subject: SignSubject): Promise<string> {
   if (blake2b512.length !== 64) throw new TypeError('a BLAKE2b-512 digest is 64 bytes');
@@ -64,8 +74,8 @@ export async function minisignSignature(signer: Signer, blake2b512: Uint8Array, 
     throw new AirlockError('E_ARTIFACT_NAME', 'the minisign trusted comment must be one line of at most 8192 bytes; shorten the file, project or version name');
   }
   const keyNumber = minisignKeyNumber(signer.publicKey);
-  const signature = await signer.sign({ purpose: 'minisign', message: blake2b512, subject });
-  const globalSignature = await signer.sign({ purpose: 'minisign', message: Buffer.concat([signature, comment]), subject });
+  const signature = await signChecked(signer, blake2b512, subject);
+  const globalSignature = await signChecked(signer, new Uint8Array(Buffer.concat([signature, comment])), subject);
   const sigBlob = Buffer.concat([Buffer.from(ALG_PREHASHED, 'latin1'), keyNumber, signature]);
   return (
     `${UNTRUSTED}signature from airlock minisign key ${minisignKeyIdHex(keyNumber)}\n` +

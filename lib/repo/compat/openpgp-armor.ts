@@ -24,7 +24,8 @@ export function armor(type: ArmorType, data: Uint8Array): string {
   const b64 = Buffer.from(data).toString('base64');
   const lines: string[] = [];
   for (let i = 0; i < b64.length; i += 64) lines.push(b64.slice(i, i + 64));
-  const crc = Buffer.from([(crc24(data) >> 16) & 0xff, (crc24(data) >> 8) & 0xff, crc24(data) & 0xff]).toString('base64');
+  const sum = crc24(data);
+  const crc = Buffer.from([(sum >> 16) & 0xff, (sum >> 8) & 0xff, sum & 0xff]).toString('base64');
   return `-----BEGIN ${type}-----\n\n${lines.join('\n')}\n=${crc}\n-----END ${type}-----\n`;
 }
 
