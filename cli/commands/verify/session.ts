@@ -1,0 +1,48 @@
+// What every verifier command shares: where the trusted state is, which root starts
+// it, which mirrors to read, and how warnings reach the user.
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { AirlockError, fromSystemError } from '../../../lib/core/errors.js';
+import { Updater, type Limits } from '../../../lib/verify/index.js';
+import { note } from '../../run.js';
+
+export interface SessionOptions {
+  from?: string[];
+  root?: string;
+  state?: string;
+  json?: boolean;
+  limits?: Partial<Limits>;
+}
+
+/** The default --state: $AIRLOCK_VERIFY_STATE, else $XDG_STATE_HOME/airlock-verify, else ~/.local/state/airlock-verify. */
+export function defaultStateDir(): string {
+  if (process.env.AIRLOCK_VERIFY_STATE) return process.env.AIRLOCK_VERIFY_STATE;
+  const base = process.env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(base, 'airlock-verify');
+}
+
+export async function readRootFile(path: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw fromSystemError(err, `reading the root ${path}`);
+  }
+}
+
+export function warn(message: string): void {
+  note(`warning: ${message}`);
+}
+
+/**
+ * An Updater for the command line: --state DIR keeps trusted metadata there (started
+ * from --root when DIR is new); --root alone starts a fresh state that is not kept;
+ * neither uses the default state, which `init` must have pinned.
+ */
+export async function openUpdater(opts: SessionOptions): Promise<Updater> {
+  const from = opts.from ?? [];
+  if (from.length === 0) throw new AirlockError('E_USAGE', 'give the host with --from URL_OR_DIR (repeat it for mirrors)');
+  const trustedRoot = opts.root === undefined ? undefined : await readRootFile(opts.root);
+  const stateDir = opts.state ?? (trustedRoot === undefined ? defaultStateDir() : undefined);
+  return new Updater({ trustedRoot, stateDir, sources: from, limits: opts.limits, onWarning: warn });
+}

@@ -1,0 +1,160 @@
+// Reads one file from a source under a byte cap and a minimum rate (TUF's endless-data
+// and slow-retrieval attacks). The cap is checked on every chunk, before anything is
+// parsed; a transfer that stalls (idle timeout) or trickles (below the minimum rate
+// over a window) is cut with E_TIMEOUT. Targets go to a temporary file beside the
+// output, hashed while they stream, and are renamed only once verified.
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import type { Limits } from './limits.js';
+import type { Source } from './source.js';
+import { checkDigests, digestNames, type ExpectedFile } from './target-check.js';
+
+export interface BoundedRequest {
+  source: Source;
+  path: readonly string[];
+  /** Most bytes accepted. */
+  maxBytes: number;
+  /** True when maxBytes is a length from trusted metadata (over it: E_LENGTH), false for a default cap (E_TOO_LARGE). */
+  trustedLength: boolean;
+  limits: Pick<Limits, 'idleTimeoutMs' | 'minBytesPerSecond' | 'rateWindowMs'>;
+}
+
+const TIMER = Symbol('timer');
+
+function sleep(ms: number): { promise: Promise<typeof TIMER>; cancel(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  const promise = new Promise<typeof TIMER>((res) => {
+    timer = setTimeout(() => res(TIMER), Math.max(0, ms));
+  });
+  return { promise, cancel: () => clearTimeout(timer) };
+}
+
+function where(req: BoundedRequest): string {
+  return `${req.path.join('/')} from ${req.source.name}`;
+}
+
+/** Streams the file's chunks to `onChunk`, enforcing the cap, the idle timeout and the minimum rate. */
+export async function pumpBounded(req: BoundedRequest, onChunk: (chunk: Uint8Array) => void | Promise<void>): Promise<number> {
+  const controller = new AbortController();
+  const it = req.source.fetch({ path: req.path, signal: controller.signal })[Symbol.asyncIterator]();
+  const { idleTimeoutMs, minBytesPerSecond, rateWindowMs } = req.limits;
+  let total = 0;
+  let windowStart = Date.now();
+  let windowBytes = 0;
+  let lastByte = Date.now();
+  const tooSlow = (): AirlockError =>
+    new AirlockError('E_TIMEOUT', `${where(req)}: fewer than ${minBytesPerSecond} bytes/s for ${rateWindowMs} ms (slow retrieval); try another mirror`);
+  /** At a window's end: refuse a trickle, else start a new window. */
+  const closeWindowIfDue = (now: number): void => {
+    if (rateWindowMs <= 0 || now - windowStart < rateWindowMs) return;
+    if ((windowBytes * 1000) / (now - windowStart) < minBytesPerSecond) throw tooSlow();
+    windowStart = now;
+    windowBytes = 0;
+  };
+  try {
+    for (;;) {
+      const next = it.next();
+      // Settled later or never: a rejection after we gave up must not go unhandled.
+      next.catch(() => undefined);
+      let result: IteratorResult<Uint8Array>;
+      for (;;) {
+        const now = Date.now();
+        const idleLeft = lastByte + idleTimeoutMs - now;
+        const windowLeft = rateWindowMs > 0 ? windowStart + rateWindowMs - now : Number.POSITIVE_INFINITY;
+        const timer = sleep(Math.min(idleLeft, windowLeft));
+        let r: IteratorResult<Uint8Array> | typeof TIMER;
+        try {
+          r = await Promise.race([next, timer.promise]);
+        } finally {
+          timer.cancel();
+        }
+        if (r !== TIMER) {
+          result = r;
+          break;
+        }
+        const at = Date.now();
+        if (at - lastByte >= idleTimeoutMs) {
+          throw new AirlockError('E_TIMEOUT', `${where(req)}: no data for ${idleTimeoutMs} ms; the host stalls, try again or another mirror`);
+        }
+        closeWindowIfDue(at);
+      }
+      if (result.done) return total;
+      const chunk = result.value;
+      total += chunk.length;
+      if (total > req.maxBytes) {
+        throw req.trustedLength
+          ? new AirlockError('E_LENGTH', `${where(req)}: more than the ${req.maxBytes} bytes its signed metadata gives (endless data); do not use this host's data`)
+          : new AirlockError('E_TOO_LARGE', `${where(req)}: more than ${req.maxBytes} bytes, the cap for this kind of file (endless data); try another mirror`);
+      }
+      windowBytes += chunk.length;
+      lastByte = Date.now();
+      closeWindowIfDue(lastByte);
+      await onChunk(chunk);
+    }
+  } finally {
+    controller.abort();
+    await it.return?.().catch(() => undefined);
+  }
+}
+
+/** Reads a whole (small) file under the caps: metadata. */
+export async function fetchBytes(req: BoundedRequest): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  await pumpBounded(req, (c) => {
+    chunks.push(c);
+  });
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+function temporaryName(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
+}
+
+/**
+ * Downloads a target to `outPath`: streamed into a temporary file beside it, hashed on
+ * the way, checked against the expected length and every listed hash, flushed, then
+ * renamed. On any failure the temporary file is removed; nothing partial ever carries
+ * the output name.
+ */
+export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedFile, outPath: string): Promise<void> {
+  const algorithms = digestNames(expected);
+  const hashes = algorithms.map((a) => [a.listed, createHash(a.node)] as const);
+  const tmp = temporaryName(outPath);
+  try {
+    await mkdir(dirname(outPath), { recursive: true });
+  } catch (err) {
+    throw fromSystemError(err, `creating ${dirname(outPath)}`);
+  }
+  let out: ReturnType<typeof createWriteStream> | undefined;
+  try {
+    out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
+    const stream = out;
+    await new Promise<void>((res, rej) => {
+      stream.once('open', () => res());
+      stream.once('error', rej);
+    });
+    const length = await pumpBounded(req, async (chunk) => {
+      for (const [, h] of hashes) h.update(chunk);
+      if (!stream.write(chunk)) await new Promise<void>((res, rej) => {
+        stream.once('drain', res);
+        stream.once('error', rej);
+      });
+    });
+    await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
+    checkDigests(expected, length, Object.fromEntries(hashes.map(([name, h]) => [name, h.digest('hex')])), where(req));
+    const fh = await open(tmp, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, outPath);
+  } catch (err) {
+    out?.destroy();
+    await rm(tmp, { force: true });
+    throw fromSystemError(err, `writing ${outPath}`);
+  }
+}

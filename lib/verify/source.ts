@@ -1,0 +1,136 @@
+// Where bytes come from: the one-method source interface (tuf-js `BaseFetcher.fetch`)
+// and its two implementations, a directory holding the static host tree and an
+// http(s) base URL. Sources only move bytes; caps, timeouts and every check of what
+// the bytes mean sit outside (fetch-bounded.ts, trusted-metadata-set.ts).
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { join, resolve } from 'node:path';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+
+export interface FetchRequest {
+  /** Path segments under the host root, e.g. ['metadata', '3.root.json']. */
+  readonly path: readonly string[];
+  /** Aborted by the caller when it stops reading (cap reached, timeout, done). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * A place that serves the static host tree. `fetch` yields the file's bytes; a file
+ * that does not exist is E_NOT_FOUND, any other failure E_NETWORK or E_IO.
+ */
+export interface Source {
+  /** How the user wrote it (the --from value), for messages. */
+  readonly name: string;
+  fetch(request: FetchRequest): AsyncIterable<Uint8Array>;
+}
+
+/** Refuses path segments that could step outside the host tree or mean another file. */
+function checkSegment(segment: string): void {
+  if (segment === '' || segment === '.' || segment === '..' || /[/\\\0]/.test(segment)) {
+    throw new AirlockError('E_METADATA_INVALID', `"${segment}" cannot be fetched: it is not a plain file name; the repository's metadata names a path outside its tree`);
+  }
+}
+
+export class DirectorySource implements Source {
+  readonly name: string;
+  private readonly root: string;
+
+  constructor(dir: string) {
+    this.name = dir;
+    this.root = resolve(dir);
+  }
+
+  async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
+    request.path.forEach(checkSegment);
+    const file = join(this.root, ...request.path);
+    try {
+      if (!(await stat(file)).isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
+        throw new AirlockError('E_NOT_FOUND', `${request.path.join('/')} is not in ${this.name}`, { cause: err });
+      }
+      throw fromSystemError(err, `reading ${file}`);
+    }
+    const stream = createReadStream(file, { highWaterMark: 1 << 16, signal: request.signal });
+    try {
+      for await (const chunk of stream) yield chunk as Buffer;
+    } catch (err) {
+      if (request.signal.aborted) return;
+      throw fromSystemError(err, `reading ${file}`);
+    } finally {
+      stream.destroy();
+    }
+  }
+}
+
+const MAX_REDIRECTS = 5;
+
+export class HttpSource implements Source {
+  readonly name: string;
+  private readonly base: URL;
+
+  constructor(url: string) {
+    this.name = url;
+    this.base = new URL(url.endsWith('/') ? url : `${url}/`);
+  }
+
+  async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
+    request.path.forEach(checkSegment);
+    const url = new URL(request.path.map(encodeURIComponent).join('/'), this.base);
+    const res = await get(url, request.signal, MAX_REDIRECTS);
+    try {
+      for await (const chunk of res) yield chunk as Buffer;
+    } catch (err) {
+      if (request.signal.aborted) return;
+      throw new AirlockError('E_NETWORK', `${url.href}: the connection broke; check the network or try another mirror`, { cause: err });
+    } finally {
+      res.destroy();
+    }
+  }
+}
+
+function get(url: URL, signal: AbortSignal, redirects: number): Promise<http.IncomingMessage> {
+  return new Promise((resolvePromise, reject) => {
+    const client = url.protocol === 'https:' ? https : http;
+    // identity: a compressed body would make byte caps count the wrong bytes.
+    const req = client.get(url, { signal, headers: { 'accept-encoding': 'identity', 'user-agent': 'airlock-verify' } }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status === 200) {
+        resolvePromise(res);
+        return;
+      }
+      res.resume();
+      res.destroy();
+      const location = res.headers.location;
+      if (status >= 300 && status < 400 && location && redirects > 0) {
+        const next = new URL(location, url);
+        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+          reject(new AirlockError('E_NETWORK', `${url.href} redirects to ${next.protocol} URL; give an http(s) mirror`));
+          return;
+        }
+        get(next, signal, redirects - 1).then(resolvePromise, reject);
+        return;
+      }
+      // S3-like hosts answer 403 for a missing key; both mean "not here".
+      if (status === 404 || status === 403 || status === 410) {
+        reject(new AirlockError('E_NOT_FOUND', `${url.href}: HTTP ${status}`));
+        return;
+      }
+      reject(new AirlockError('E_NETWORK', `${url.href}: HTTP ${status}; the host is failing, try again later or another mirror`));
+    });
+    req.on('error', (err) => {
+      reject(new AirlockError('E_NETWORK', `${url.href}: ${(err as NodeJS.ErrnoException).code ?? 'request failed'}; check the address and the network`, { cause: err }));
+    });
+  });
+}
+
+/** A --from value: an http(s) URL, or else a directory path. */
+export function openSource(from: string): Source {
+  if (/^https?:\/\//i.test(from)) return new HttpSource(from);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(from)) {
+    throw new AirlockError('E_USAGE', `${from}: --from takes an http(s):// URL or a directory`);
+  }
+  return new DirectorySource(from);
+}

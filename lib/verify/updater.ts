@@ -1,0 +1,331 @@
+// The TUF client workflow (TUF §5; python-tuf `ngclient/updater.py`): fetch each file
+// from the mirrors in order, hand the bytes to the TrustedMetadataSet, persist what it
+// accepts. This module does the I/O and the order; every trust decision is in
+// trusted-metadata-set.ts.
+import { stat } from 'node:fs/promises';
+import { AirlockError, isAirlockError } from '../core/errors.js';
+import type { RootSigned, TargetFileInfo } from '../core/tuf-metadata.js';
+import { rolesForTarget } from './delegations.js';
+import { fetchBytes, fetchTargetToFile } from './fetch-bounded.js';
+import { resolveLimits, type Limits } from './limits.js';
+import { openSource, type Source } from './source.js';
+import { StateDirectory } from './state-directory.js';
+import { checkFile } from './target-check.js';
+import { TrustedMetadataSet, type Origin } from './trusted-metadata-set.js';
+
+export interface UpdaterOptions {
+  /** Bytes of the pinned root; optional when `stateDir` already holds a root.json. */
+  trustedRoot?: Uint8Array;
+  /** Where trusted metadata is kept between runs; without it, nothing is kept. */
+  stateDir?: string;
+  /** Mirrors, tried in order: http(s) base URLs, directories holding the host tree, or Source objects. */
+  sources: readonly (string | Source)[];
+  /** The fixed update start time (TUF §5.1); the time of refresh() when not given. */
+  now?: Date;
+  limits?: Partial<Limits>;
+  /** Skipped mirrors, dropped state files, search bounds reached. */
+  onWarning?: (message: string) => void;
+}
+
+/** A target as trusted metadata describes it. */
+export interface TargetFile {
+  path: string;
+  length: number;
+  hashes: Record<string, string>;
+  custom: NonNullable<TargetFileInfo['custom']>;
+}
+
+interface MirrorRequest<T> {
+  what: string;
+  path: readonly string[];
+  maxBytes: number;
+  trustedLength: boolean;
+  accept: (bytes: Uint8Array) => T;
+}
+
+export class Updater {
+  readonly limits: Limits;
+  readonly #sources: readonly Source[];
+  readonly #state: StateDirectory | undefined;
+  readonly #initialRoot: Uint8Array | undefined;
+  readonly #now: Date | undefined;
+  readonly #warn: (message: string) => void;
+  #trusted: TrustedMetadataSet | undefined;
+
+  constructor(options: UpdaterOptions) {
+    if (options.sources.length === 0) throw new AirlockError('E_USAGE', 'no source given: pass --from URL_OR_DIR at least once');
+    this.#sources = options.sources.map((s) => (typeof s === 'string' ? openSource(s) : s));
+    this.#state = options.stateDir === undefined ? undefined : new StateDirectory(options.stateDir);
+    this.#initialRoot = options.trustedRoot;
+    this.#now = options.now;
+    this.limits = resolveLimits(options.limits);
+    this.#warn = options.onWarning ?? (() => undefined);
+  }
+
+  /** The trusted metadata after refresh(); read-only views through its getters. */
+  get trusted(): TrustedMetadataSet | undefined {
+    return this.#trusted;
+  }
+
+  /** TUF §5.1–§5.6.6: brings root, timestamp, snapshot and top-level targets up to date. */
+  async refresh(): Promise<void> {
+    // TUF §5.1: fix the update start time. §5.2: load the trusted root.
+    const trusted = new TrustedMetadataSet(await this.#loadTrustedRoot(), this.#now ?? new Date());
+    this.#trusted = undefined;
+    const startRoot = trusted.root;
+    await this.#updateRoot(trusted);
+    await this.#recoverFromFastForward(startRoot, trusted.root);
+    await this.#updateTimestamp(trusted);
+    await this.#updateSnapshot(trusted);
+    await this.#loadTargets(trusted, 'targets', 'root');
+    this.#trusted = trusted;
+  }
+
+  async #loadTrustedRoot(): Promise<Uint8Array> {
+    const stored = await this.#state?.read('root');
+    if (stored !== undefined) return stored;
+    if (this.#initialRoot === undefined) {
+      throw new AirlockError('E_NOT_INITIALISED', 'no trusted root: run `airlock-verify init --root root.json --fingerprint HEX --state DIR`, or pass --root');
+    }
+    await this.#state?.write('root', this.#initialRoot);
+    return this.#initialRoot;
+  }
+
+  // TUF §5.3: follow root versions N+1, N+2 … until one is missing, each checked by the set.
+  async #updateRoot(trusted: TrustedMetadataSet): Promise<void> {
+    for (let i = 0; i < this.limits.maxRootRotations; i++) {
+      const version = trusted.root.version + 1;
+      // TUF §5.3.3: N+1.root.json, up to the root byte cap (its size is unknown).
+      const bytes = await this.#fromMirrors(
+        {
+          what: `${version}.root.json`,
+          path: ['metadata', `${version}.root.json`],
+          maxBytes: this.limits.rootMaxBytes,
+          trustedLength: false,
+          accept: (b) => {
+            trusted.updateRoot(b);
+            return b;
+          },
+        },
+        true,
+      );
+      if (bytes === undefined) return;
+      // TUF §5.3.8: persist the root under its non-versioned name.
+      await this.#state?.write('root', bytes.value);
+    }
+    this.#warn(`stopped after following ${this.limits.maxRootRotations} root versions in one update; run refresh again to continue`);
+  }
+
+  // TUF §5.3.11: if the timestamp or snapshot keys were rotated, delete the trusted
+  // timestamp and snapshot, so a fast-forward attack made with the old keys is undone.
+  async #recoverFromFastForward(before: RootSigned, after: RootSigned): Promise<void> {
+    if (this.#state === undefined || before.version === after.version) return;
+    const same = (role: 'timestamp' | 'snapshot'): boolean =>
+      [...before.roles[role].keyids].sort().join() === [...after.roles[role].keyids].sort().join();
+    if (!same('timestamp') || !same('snapshot')) {
+      await this.#state.remove('timestamp');
+      await this.#state.remove('snapshot');
+    }
+  }
+
+  /** Loads a file from state into the set; a stored file that no longer verifies is dropped (it only serves as a floor). */
+  async #fromState(role: string, load: (bytes: Uint8Array, origin: Origin) => unknown): Promise<boolean> {
+    const bytes = await this.#state?.read(role);
+    if (bytes === undefined) return false;
+    try {
+      load(bytes, 'state');
+      return true;
+    } catch (err) {
+      if (!isAirlockError(err)) throw err;
+      this.#warn(`stored ${role}.json is not usable (${err.code}); fetching it again`);
+      return false;
+    }
+  }
+
+  // TUF §5.4: timestamp.json, capped at the timestamp byte limit.
+  async #updateTimestamp(trusted: TrustedMetadataSet): Promise<void> {
+    await this.#fromState('timestamp', (b, o) => trusted.updateTimestamp(b, o));
+    const changed = await this.#fromMirrors({
+      what: 'timestamp.json',
+      path: ['metadata', 'timestamp.json'],
+      maxBytes: this.limits.timestampMaxBytes,
+      trustedLength: false,
+      accept: (b) => (trusted.updateTimestamp(b, 'remote') ? b : undefined),
+    });
+    // TUF §5.4.5: persist the timestamp (nothing to do when its version is unchanged).
+    if (changed?.value !== undefined) await this.#state?.write('timestamp', changed.value);
+  }
+
+  // TUF §5.5: the snapshot the timestamp lists, capped at its listed length.
+  async #updateSnapshot(trusted: TrustedMetadataSet): Promise<void> {
+    await this.#fromState('snapshot', (b, o) => trusted.updateSnapshot(b, o));
+    if (trusted.hasFinalSnapshot()) return;
+    const listing = trusted.timestamp!.meta['snapshot.json'];
+    const file = trusted.root.consistent_snapshot ? `${listing.version}.snapshot.json` : 'snapshot.json';
+    const bytes = await this.#fromMirrors({
+      what: file,
+      path: ['metadata', file],
+      maxBytes: listing.length ?? this.limits.snapshotMaxBytes,
+      trustedLength: listing.length !== undefined,
+      accept: (b) => {
+        trusted.updateSnapshot(b, 'remote');
+        return b;
+      },
+    });
+    // TUF §5.5.7: persist the snapshot.
+    await this.#state?.write('snapshot', bytes!.value);
+  }
+
+  // TUF §5.6: a targets role the snapshot lists, signed by its delegator's keys.
+  async #loadTargets(trusted: TrustedMetadataSet, role: string, delegator: string): Promise<void> {
+    if (trusted.getTargets(role) !== undefined) return;
+    if (await this.#fromState(role, (b, o) => trusted.updateDelegatedTargets(b, role, delegator, o))) return;
+    const file = `${role}.json`;
+    const listing = Object.hasOwn(trusted.snapshot!.meta, file) ? trusted.snapshot!.meta[file] : undefined;
+    if (listing === undefined) {
+      throw new AirlockError('E_METADATA_INVALID', `the snapshot does not list ${file}; the repository is inconsistent, tell the publisher`, { details: { role } });
+    }
+    const remote = trusted.root.consistent_snapshot ? `${listing.version}.${role}.json` : file;
+    const bytes = await this.#fromMirrors({
+      what: remote,
+      path: ['metadata', remote],
+      maxBytes: listing.length ?? this.limits.targetsMaxBytes,
+      trustedLength: listing.length !== undefined,
+      accept: (b) => {
+        trusted.updateDelegatedTargets(b, role, delegator, 'remote');
+        return b;
+      },
+    });
+    // TUF §5.6.6: persist the targets metadata.
+    await this.#state?.write(role, bytes!.value);
+  }
+
+  /**
+   * Fetches a file from each mirror in turn until one serves bytes the set accepts. A
+   * mirror that fails or serves bad bytes is skipped with a warning; the set is never
+   * changed by a refused file, so the next mirror is judged exactly like the first.
+   * With `missingEnds`, "not found on any mirror" returns undefined (the end of the
+   * root chain, TUF §5.3.3).
+   */
+  async #fromMirrors<T>(req: MirrorRequest<T>, missingEnds = false): Promise<{ value: T } | undefined> {
+    const failures: { source: Source; error: AirlockError }[] = [];
+    for (const source of this.#sources) {
+      try {
+        const bytes = await fetchBytes({ source, path: req.path, maxBytes: req.maxBytes, trustedLength: req.trustedLength, limits: this.limits });
+        return { value: req.accept(bytes) };
+      } catch (err) {
+        if (!isAirlockError(err)) throw err;
+        failures.push({ source, error: err });
+        if (this.#sources.length > 1 && !(missingEnds && err.code === 'E_NOT_FOUND')) {
+          this.#warn(`mirror ${source.name}: ${req.what} refused (${err.code}: ${err.message}); trying the next mirror`);
+        }
+      }
+    }
+    if (missingEnds && failures.some((f) => f.error.code === 'E_NOT_FOUND')) return undefined;
+    throw combinedFailure(req.what, failures);
+  }
+
+  /**
+   * TUF §5.6.7: the trusted description of a target, found by a pre-order depth-first
+   * search of the delegations from the top-level targets; undefined if no role that
+   * may speak for the path lists it.
+   */
+  async getTargetInfo(targetPath: string): Promise<TargetFile | undefined> {
+    if (this.#trusted === undefined) await this.refresh();
+    const trusted = this.#trusted!;
+    const stack: { role: string; delegator: string }[] = [{ role: 'targets', delegator: 'root' }];
+    const visited = new Set<string>();
+    while (stack.length > 0) {
+      // TUF §5.6.7.1: a bound on roles visited, so a host cannot make us walk forever.
+      if (visited.size >= this.limits.maxDelegations) {
+        this.#warn(`stopped searching for ${targetPath} after ${this.limits.maxDelegations} targets roles; ${stack.length} left unvisited`);
+        return undefined;
+      }
+      const { role, delegator } = stack.pop()!;
+      // TUF §5.6.7.1: skip a role visited before (cycles in the delegation graph).
+      if (visited.has(role)) continue;
+      await this.#loadTargets(trusted, role, delegator);
+      const targets = trusted.getTargets(role)!;
+      const info = Object.hasOwn(targets.targets, targetPath) ? targets.targets[targetPath] : undefined;
+      if (info !== undefined) return { path: targetPath, length: info.length, hashes: { ...info.hashes }, custom: { ...(info.custom ?? {}) } };
+      visited.add(role);
+      if (targets.delegations === undefined) continue;
+      // TUF §5.6.7.2: the delegations in order; a terminating one ends the search below it.
+      const children: { role: string; delegator: string }[] = [];
+      for (const child of rolesForTarget(targets.delegations, targetPath)) {
+        children.push({ role: child.name, delegator: role });
+        if (child.terminating) {
+          stack.length = 0;
+          break;
+        }
+      }
+      stack.push(...children.reverse());
+    }
+    return undefined;
+  }
+
+  /** Like getTargetInfo, but a target no trusted role lists is refused (E_TARGET_UNKNOWN). */
+  async requireTargetInfo(targetPath: string): Promise<TargetFile> {
+    const info = await this.getTargetInfo(targetPath);
+    if (info === undefined) {
+      throw new AirlockError('E_TARGET_UNKNOWN', `${targetPath} is not a target of this repository; check the name (project/version/file)`, { details: { target: targetPath } });
+    }
+    return info;
+  }
+
+  /**
+   * TUF §5.7: downloads a target to `outPath` (atomically, length and hashes checked
+   * while streaming). When `outPath` already holds exactly the target, nothing is
+   * transferred. Returns whether bytes were transferred.
+   */
+  async downloadTarget(target: TargetFile, outPath: string): Promise<{ transferred: boolean }> {
+    if (await holdsTarget(target, outPath)) return { transferred: false };
+    const trusted = this.#trusted;
+    if (trusted === undefined) throw new Error('downloadTarget: call refresh() or getTargetInfo() first');
+    const path = target.path.split('/');
+    if (trusted.root.consistent_snapshot) {
+      // TUF §5.7.3: HASH.FILENAME.EXT, with the first hash the targets metadata lists.
+      const hash = Object.values(target.hashes)[0]!;
+      path[path.length - 1] = `${hash}.${path[path.length - 1]}`;
+    }
+    const failures: { source: Source; error: AirlockError }[] = [];
+    for (const source of this.#sources) {
+      try {
+        await fetchTargetToFile({ source, path: ['targets', ...path], maxBytes: target.length, trustedLength: true, limits: this.limits }, target, outPath);
+        return { transferred: true };
+      } catch (err) {
+        if (!isAirlockError(err) || err.code === 'E_IO' || err.code === 'E_PERMISSIONS') throw err;
+        failures.push({ source, error: err });
+        if (this.#sources.length > 1) this.#warn(`mirror ${source.name}: ${target.path} refused (${err.code}: ${err.message}); trying the next mirror`);
+      }
+    }
+    throw combinedFailure(target.path, failures);
+  }
+
+  /** Checks a file on disk against a trusted target (E_LENGTH, E_HASH). */
+  async verifyLocalFile(target: TargetFile, filePath: string): Promise<void> {
+    await checkFile(target, filePath);
+  }
+}
+
+async function holdsTarget(target: TargetFile, path: string): Promise<boolean> {
+  try {
+    const s = await stat(path);
+    if (!s.isFile() || s.size !== target.length) return false;
+    await checkFile(target, path);
+    return true;
+  } catch (err) {
+    if (isAirlockError(err) || (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/** One mirror's error as is; several mirrors failing the same way, the first; otherwise E_MIRRORS_FAILED. */
+function combinedFailure(what: string, failures: { source: Source; error: AirlockError }[]): AirlockError {
+  const first = failures[0]!.error;
+  if (failures.every((f) => f.error.code === first.code)) return first;
+  return new AirlockError('E_MIRRORS_FAILED', `no mirror served an acceptable ${what}: ${failures.map((f) => `${f.source.name} ${f.error.code}`).join(', ')}`, {
+    cause: first,
+    details: { mirrors: failures.map((f) => ({ source: f.source.name, code: f.error.code, message: f.error.message })) },
+  });
+}
