@@ -1,0 +1,270 @@
+// Publishing to a real OpenSSH sshd (configured with the lines `airlock host add`
+// prints), the tree it receives served by a real nginx and read by tuf-js.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import ssh2, { type AgentAuthMethod } from 'ssh2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isAirlockError, type ErrorCode } from '../../lib/core/errors.js';
+import { keysFromKnownHosts, fingerprintOf } from '../../lib/publish/host-key.js';
+import { applyPublishPlan, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
+import { SignerAgent, openSshPublicKey } from '../../lib/publish/signer-agent.js';
+import { memorySigner } from '../support/memory-signer.js';
+import { startNginx, stopNginx, type NginxServer } from '../support/publish-nginx.js';
+import { reachableTargets } from '../support/publish-host-check.js';
+import { canRunSshd, startSshd, stopSshd, type SshdHost } from '../support/publish-sshd.js';
+import { copyClientState, dropClientState, freshClientState, tufView } from '../support/publish-tuf-client.js';
+import { addRelease, createFixtureRepo, rotateRootKey, type FixtureRepo } from '../support/publish-tuf-fixture.js';
+
+const run = promisify(execFile);
+// Compared as digests: deep equality on large Buffers is very slow in vitest.
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+const signer = memorySigner('publish');
+let sshd: SshdHost | undefined;
+let nginx: NginxServer | undefined;
+let work: string;
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (d: string, p: string) => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      if (e.isDirectory()) await walk(join(d, e.name), `${p}${e.name}/`);
+      else out.push(p + e.name);
+    }
+  };
+  await walk(dir, '');
+  return out.sort();
+}
+
+async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
+  try {
+    await p;
+  } catch (err) {
+    if (!isAirlockError(err, code)) throw err;
+    return;
+  }
+  throw new Error(`expected ${code}`);
+}
+
+async function emptyTree(): Promise<void> {
+  await rm(sshd!.tree, { recursive: true, force: true });
+  await mkdir(sshd!.tree, { mode: 0o755 });
+}
+
+const host = (over: Partial<HostSpec> = {}): HostSpec => ({ name: 'ssh', url: sshd!.url, hostKey: sshd!.hostKey, ...over });
+
+describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
+  let repo: FixtureRepo;
+  let local: string;
+  let old: string[];
+  let next: string[];
+  let oldTree: string;
+
+  beforeAll(async () => {
+    work = await mkdtemp(join(tmpdir(), 'airlock-sftp-'));
+    sshd = await startSshd({ publishKey: signer.publicKey });
+    nginx = await startNginx(sshd.tree);
+    local = join(work, 'local');
+    repo = await createFixtureRepo(local, { delegatedRole: 'releases' });
+    old = (await addRelease(repo, 'demo', '1.0', { 'demo-1.0.tar.gz': Buffer.alloc(300_000, 1), 'notes.txt': 'first' })).sort();
+    const [r] = await publish(local, [host()], { publishSigner: signer });
+    expect(r!.ok, JSON.stringify(r!.error)).toBe(true);
+    oldTree = join(work, 'old-tree');
+    await cp(sshd.tree, oldTree, { recursive: true });
+    await rotateRootKey(repo);
+    next = [...old, ...(await addRelease(repo, 'demo', '2.0', { 'demo-2.0.tar.gz': Buffer.alloc(200_000, 2) }))].sort();
+  });
+
+  afterAll(async () => {
+    await stopNginx(nginx);
+    await stopSshd(sshd);
+    if (work) await rm(work, { recursive: true, force: true });
+  });
+
+  async function resetToOld(): Promise<void> {
+    await rm(sshd!.tree, { recursive: true, force: true });
+    await cp(oldTree, sshd!.tree, { recursive: true });
+  }
+
+  it('publishes a release that tuf-js then downloads and verifies over HTTP from nginx', async () => {
+    await resetToOld();
+    const [report] = await publish(local, [host()], { publishSigner: signer });
+    expect(report!.ok, JSON.stringify(report!.error)).toBe(true);
+    expect(await listTree(sshd!.tree)).toEqual(await listTree(local));
+    const state = await freshClientState(repo.rootV1);
+    try {
+      const view = await tufView(nginx!.url, state, next);
+      expect(view.found).toEqual(next);
+      for (const t of next) expect(sha256(view.bytes.get(t)!)).toBe(sha256(repo.targets.get(t)!));
+    } finally {
+      await dropClientState(state);
+    }
+    const [again] = await publish(local, [host()], { publishSigner: signer });
+    expect(again!.uploaded).toBe(0);
+    // The publish key signed one SSH session per connection, through the Signer.
+    expect(signer.requests.every((r) => r.purpose === 'ssh' && r.subject.kind === 'ssh-session')).toBe(true);
+  });
+
+  it('is seen by tuf-js as the previous release or the whole new one when cut after any file; a re-run completes it', async () => {
+    await resetToOld();
+    // A client that already holds the previous release, and (below) new ones trusting only root v1.
+    const stateful = await freshClientState(repo.rootV1);
+    expect((await tufView(nginx!.url, stateful, next)).found).toEqual(old);
+    // One connection for the interrupted runs (the tree is reset on disk between them);
+    // each re-run connects afresh, as the same command run again would.
+    const t = await openTransport(host(), { publishSigner: signer });
+    try {
+      const uploads = (await planPublish(local, t)).items.filter((i) => i.action === 'upload').length;
+      expect(uploads).toBeGreaterThan(8);
+      for (let cut = 0; cut < uploads; cut++) {
+        await resetToOld();
+        await expectCode(applyPublishPlan(await planPublish(local, t), t, { failAfter: cut }), 'E_PUBLISH_INTERRUPTED');
+        const views = await Promise.all(
+          [copyClientState(stateful), freshClientState(repo.rootV1)].map(async (made) => {
+            const state = await made;
+            try {
+              return await tufView(nginx!.url, state, next);
+            } finally {
+              await dropClientState(state);
+            }
+          }),
+        );
+        for (const view of views) {
+          expect([old, next], `cut after ${cut} files`).toContainEqual(view.found);
+          for (const f of view.found) expect(sha256(view.bytes.get(f)!)).toBe(sha256(repo.targets.get(f)!));
+        }
+        const [resumed] = await publish(local, [host()], { publishSigner: signer });
+        expect(resumed!.ok).toBe(true);
+        expect(resumed!.uploaded).toBe(uploads - cut);
+        expect(await reachableTargets(sshd!.tree)).toEqual(next);
+      }
+    } finally {
+      await t.close();
+      await dropClientState(stateful);
+    }
+  });
+
+  it('refuses a host that shows another host key than the pinned one (E_HOST_KEY), writing nothing', async () => {
+    await emptyTree();
+    const other = join(work, 'other-key');
+    await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', other]);
+    const wrongLine = (await readFile(`${other}.pub`, 'utf8')).trim();
+    const wrongFingerprint = fingerprintOf(Buffer.from(wrongLine.split(' ')[1]!, 'base64'));
+    for (const hostKey of [wrongLine, wrongFingerprint]) {
+      await expectCode(openTransport(host({ hostKey }), { publishSigner: signer }), 'E_HOST_KEY');
+      const [r] = await publish(local, [host({ hostKey })], { publishSigner: signer });
+      expect(r!.error?.code).toBe('E_HOST_KEY');
+    }
+    await expectCode(openTransport(host({ hostKey: undefined }), { publishSigner: signer }), 'E_HOST_KEY');
+    expect(await listTree(sshd!.tree)).toEqual([]);
+  });
+
+  it('accepts the host key pinned by fingerprint or from a known_hosts file made by ssh-keyscan', async () => {
+    const fp = fingerprintOf(Buffer.from(sshd!.hostKey.split(' ')[1]!, 'base64'));
+    const t1 = await openTransport(host({ hostKey: fp }), { publishSigner: signer });
+    await t1.close();
+    const { stdout } = await run('ssh-keyscan', ['-p', String(sshd!.port), '-t', 'ed25519', '127.0.0.1']);
+    const kh = join(work, 'known_hosts');
+    await writeFile(kh, stdout);
+    const [pin] = await keysFromKnownHosts(kh, '127.0.0.1', sshd!.port);
+    expect(pin).toBe(sshd!.hostKey);
+    const t2 = await openTransport(host({ hostKey: pin }), { publishSigner: signer });
+    await t2.close();
+  });
+
+  it('refuses a publish key the host does not know (E_HOST_AUTH)', async () => {
+    await expectCode(openTransport(host(), { publishSigner: memorySigner('publish') }), 'E_HOST_AUTH');
+  });
+
+  it('gives the publish key SFTP inside the chroot and nothing else', async () => {
+    const client = new ssh2.Client();
+    await new Promise<void>((resolve, reject) => {
+      client.once('ready', resolve).once('error', reject);
+      client.connect({
+        host: '127.0.0.1',
+        port: sshd!.port,
+        username: sshd!.user,
+        hostVerifier: (k: Buffer) => `ssh-ed25519 ${k.toString('base64')}` === sshd!.hostKey,
+        authHandler: [{ type: 'agent', username: sshd!.user, agent: new SignerAgent(signer, 'test') } satisfies AgentAuthMethod] as AgentAuthMethod[],
+      });
+    });
+    try {
+      // A command runs internal-sftp instead: no shell output ever comes back.
+      const out = await new Promise<string>((resolve, reject) => {
+        client.exec('echo shell-reached; id', (err, ch) => {
+          if (err) return resolve(`refused: ${err.message}`);
+          let s = '';
+          ch.on('data', (d: Buffer) => (s += d.toString('latin1')));
+          ch.stderr.on('data', (d: Buffer) => (s += d.toString('latin1')));
+          ch.on('close', () => resolve(s));
+          ch.end();
+          setTimeout(() => ch.close(), 1500);
+        });
+        client.once('error', reject);
+      });
+      expect(out).not.toContain('shell-reached');
+      expect(out).not.toContain('uid=');
+      // Port forwarding is refused.
+      await expect(new Promise((resolve, reject) => client.forwardOut('127.0.0.1', 1, '127.0.0.1', sshd!.port, (err, ch) => (err ? reject(err) : resolve(ch))))).rejects.toThrow();
+      // The file system seen is the chroot: only the release tree.
+      const sftp = await new Promise<ssh2.SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(err) : resolve(s))));
+      const names = await new Promise<string[]>((resolve, reject) => sftp.readdir('/', (err, l) => (err ? reject(err) : resolve(l.map((e) => e.filename)))));
+      expect(names.filter((n) => n !== '.' && n !== '..')).toEqual(['www']);
+    } finally {
+      client.end();
+    }
+  });
+
+  it('never replaces an immutable file over SFTP: OpenSSH rename refuses an existing target', async () => {
+    await resetToOld();
+    const t = await openTransport(host(), { publishSigner: signer });
+    try {
+      const victim = 'releases/demo/1.0/notes.txt';
+      const before = await readFile(join(sshd!.tree, victim));
+      const src = join(work, 'other-bytes');
+      await writeFile(src, 'other bytes');
+      await t.put(src, 'releases/demo/1.0/.notes.txt.airlock-aaaaaaaaaaaa.part');
+      expect(await t.rename('releases/demo/1.0/.notes.txt.airlock-aaaaaaaaaaaa.part', victim, { overwrite: false })).toBe('exists');
+      expect(await readFile(join(sshd!.tree, victim))).toEqual(before);
+      await t.remove('releases/demo/1.0/.notes.txt.airlock-aaaaaaaaaaaa.part');
+      // And the plan refuses before anything moves.
+      await writeFile(join(sshd!.tree, victim), 'FIRST');
+      await expectCode(planPublish(local, t), 'E_PUBLISH_IMMUTABLE');
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('publishes to mirrors (SFTP and a directory); a host with a wrong key fails alone', async () => {
+    await resetToOld();
+    const dir = join(work, 'mirror-dir');
+    const reports = await publish(
+      local,
+      [host({ name: 'ssh' }), { name: 'dir', url: `file://${dir}` }, host({ name: 'impostor', hostKey: `ssh-ed25519 ${Buffer.from(openSshPublicKey(memorySigner('publish').publicKey).split(' ')[1]!, 'base64').toString('base64')}` })],
+      { publishSigner: signer, concurrency: 3 },
+    );
+    expect(reports.map((r) => [r.host, r.ok, r.error?.code])).toEqual([
+      ['ssh', true, undefined],
+      ['dir', true, undefined],
+      ['impostor', false, 'E_HOST_KEY'],
+    ]);
+    expect(await listTree(sshd!.tree)).toEqual(await listTree(local));
+    expect(await listTree(dir)).toEqual(await listTree(local));
+  });
+
+  it('checks every upload by reading it back over SFTP', async () => {
+    await resetToOld();
+    const t = await openTransport(host(), { publishSigner: signer });
+    try {
+      const plan = await planPublish(local, t);
+      const report = await applyPublishPlan(plan, t);
+      expect(report.uploaded).toBe(plan.items.filter((i) => i.action === 'upload').length);
+      for (const i of plan.items) expect(await t.digest(i.path)).toEqual({ length: i.length, sha256: i.sha256 });
+    } finally {
+      await t.close();
+    }
+  });
+});
