@@ -97,3 +97,29 @@ export async function scanForSecrets(paths: string[], texts: Record<string, stri
   for (const [where, t] of Object.entries(texts)) look(where, Buffer.isBuffer(t) ? t : Buffer.from(t));
   return findings;
 }
+
+/**
+ * After `npm run demo -- OUT`: opens every software key in OUT/terminal/keystore with
+ * the demo passphrase (OUT/terminal.pass) and scans the whole OUT tree (but the
+ * passphrase file), `extraPaths` (e.g. the TMPDIR it ran with) and the given outputs, for any seed encoding or the passphrase.
+ * Returns the findings and how many keys were checked (a scan of nothing proves nothing).
+ */
+export async function demoSecretFindings(
+  out: string,
+  outputs: Record<string, string | Buffer>,
+  extraPaths: string[] = [],
+): Promise<{ findings: Finding[]; keys: number }> {
+  const passphrase = (await readFile(join(out, 'terminal.pass'), 'utf8')).split('\n')[0]!.replace(/\r$/, '');
+  const keystore = join(out, 'terminal', 'keystore');
+  const needles: Needle[] = [];
+  let keys = 0;
+  for (const name of (await readdir(keystore)).filter((n) => n.endsWith('.key'))) {
+    const j = JSON.parse(await readFile(join(keystore, name), 'utf8'));
+    if (j.kind !== 'software') continue;
+    needles.push(...secretNeedles(await openKeyFileIndependently(join(keystore, name), passphrase), `${j.role} ${name}`));
+    keys += 1;
+  }
+  needles.push({ name: 'demo passphrase', bytes: Buffer.from(passphrase) });
+  const paths = [...(await readdir(out)).filter((n) => n !== 'terminal.pass').map((n) => join(out, n)), ...extraPaths];
+  return { findings: await scanForSecrets(paths, outputs, needles), keys };
+}
