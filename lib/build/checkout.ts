@@ -5,10 +5,10 @@
 // is byte-for-byte the commit (no untracked, ignored or modified path after checkout,
 // e.g. from .gitattributes conversions or submodules).
 import { existsSync, statSync } from 'node:fs';
-import { lutimes, readdir } from 'node:fs/promises';
+import { lutimes, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError } from '../core/errors.js';
-import { COMMIT_RE, commitInfo, firstLine, git, gitOk, isValidBranchName, porcelainPaths, remoteBranchHead, workingTreeState } from './git.js';
+import { COMMIT_RE, commitInfo, firstLine, git, gitOk, isValidBranchName, remoteBranchHead, workingTreeState } from './git.js';
 
 export const DEFAULT_RELEASE_PATTERN = 'release/*';
 
@@ -115,20 +115,37 @@ export async function freshCheckout(source: string, fetchRefspecs: string[], com
   const headNow = (await gitOk(['rev-parse', 'HEAD'], { cwd: dir }, io('git rev-parse failed'))).trim();
   if (headNow !== commit) throw new AirlockError('E_PIN_COMMIT', `the checkout is at ${headNow}, not ${commit}`, { details: { head: headNow, commit } });
 
-  const status = await gitOk(['status', '--porcelain=v1', '-z', '--ignored', '--untracked-files=all'], { cwd: dir }, io('git status failed'));
-  const changes = porcelainPaths(status);
-  if (changes.length > 0) {
-    throw new AirlockError('E_PIN_DIRTY', `a fresh checkout of ${commit} differs from the commit (${changes.slice(0, 10).join(', ')}); remove .gitattributes conversions or submodules that alter the checkout`, {
-      details: { paths: changes },
-    });
-  }
   const submodules = await git(['ls-files', '--stage', '-z'], { cwd: dir });
   if (submodules.stdout.split('\0').some((l) => l.startsWith('160000 '))) {
     throw new AirlockError('E_PIN_DIRTY', 'the commit has git submodules, which a release checkout does not fetch; vendor them or remove them', {});
   }
+  await checkoutIsCommit(dir, commit);
   const { committerTime } = await commitInfo(dir, commit);
   await setTreeTimes(dir, committerTime);
   return { dir, commit, sourceDateEpoch: committerTime };
+}
+
+/**
+ * Hashes every file of the checkout again, into a separate index, and compares the tree
+ * with the commit's. `git status` alone trusts stat data and can miss a file that
+ * .gitattributes (eol, filters) rewrote on checkout, when the index is not racy.
+ */
+async function checkoutIsCommit(dir: string, commit: string): Promise<void> {
+  const io = (what: string) => (r: { stderr: string }) => new AirlockError('E_IO', `${what}: ${firstLine(r.stderr)}`);
+  const index = { GIT_INDEX_FILE: join(dir, '.git', 'airlock-recheck-index') };
+  try {
+    await gitOk(['add', '--all', '--force', '--', '.'], { cwd: dir, env: index }, io('re-hashing the checkout failed'));
+    const tree = (await gitOk(['write-tree'], { cwd: dir, env: index }, io('git write-tree failed'))).trim();
+    const want = (await gitOk(['rev-parse', `${commit}^{tree}`], { cwd: dir }, io('git rev-parse failed'))).trim();
+    if (tree === want) return;
+    const diff = await git(['diff-tree', '-r', '--name-only', '-z', want, tree], { cwd: dir });
+    const paths = diff.stdout.split('\0').filter(Boolean);
+    throw new AirlockError('E_PIN_DIRTY', `a fresh checkout of ${commit} differs from the commit (${paths.slice(0, 10).join(', ')}); remove the .gitattributes conversions or filters that alter these files on checkout`, {
+      details: { paths },
+    });
+  } finally {
+    await rm(index.GIT_INDEX_FILE, { force: true });
+  }
 }
 
 /**

@@ -33,7 +33,7 @@ export interface GitResult {
   stderr: string;
 }
 
-function gitEnv(): NodeJS.ProcessEnv {
+function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     GIT_CONFIG_NOSYSTEM: '1',
@@ -45,17 +45,23 @@ function gitEnv(): NodeJS.ProcessEnv {
   };
   // ssh:// sources find the user's ssh keys and known_hosts under HOME.
   if (process.env.HOME) env.HOME = process.env.HOME;
-  return env;
+  return { ...env, ...extra };
+}
+
+export interface GitOptions {
+  cwd?: string;
+  umask022?: boolean;
+  env?: Record<string, string>;
 }
 
 /** Runs git; never throws for a non-zero exit (callers decide what it means). */
-export function git(args: readonly string[], opts: { cwd?: string; umask022?: boolean } = {}): Promise<GitResult> {
+export function git(args: readonly string[], opts: GitOptions = {}): Promise<GitResult> {
   const argv = ['git', ...CONFIG, ...args];
   const [file, fileArgs] = opts.umask022
     ? ['/bin/sh', ['-c', 'umask 022 && exec "$@"', 'airlock-git', ...argv]]
     : [argv[0]!, argv.slice(1)];
   return new Promise((resolve, reject) => {
-    const child = spawn(file, fileArgs, { cwd: opts.cwd, env: gitEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, fileArgs, { cwd: opts.cwd, env: gitEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let size = 0;
@@ -85,7 +91,7 @@ export function git(args: readonly string[], opts: { cwd?: string; umask022?: bo
 }
 
 /** Runs git and returns stdout; a non-zero exit becomes the given error. */
-export async function gitOk(args: readonly string[], opts: { cwd?: string; umask022?: boolean }, fail: (r: GitResult) => AirlockError): Promise<string> {
+export async function gitOk(args: readonly string[], opts: GitOptions, fail: (r: GitResult) => AirlockError): Promise<string> {
   const r = await git(args, opts);
   if (r.code !== 0) throw fail(r);
   return r.stdout;

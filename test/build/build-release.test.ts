@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRelease, checkPins, type BuildResult } from '../../lib/build/index.js';
+import { buildRelease, rebuildFromProvenance, type BuildResult } from '../../lib/build/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
-import { commitFiles, makeRepo, recipeJson, writeFiles } from '../support/build-repo.js';
+import { commitFiles, makeRepo, recipeJson } from '../support/build-repo.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-build-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -52,16 +52,55 @@ describe('buildRelease', () => {
     }
   });
 
-  it('refuses pin failures with their codes', async () => {
+  it('names the failing step, keeps its log, and refuses a missing artifact', async () => {
+    const failing = makeRepo(
+      { ...files, 'airlock.recipe.json': recipeJson({ ...recipe, steps: [{ name: 'explode', run: ['sh', '-c', 'echo about to fail; exit 7'] }] }) },
+      'release/1.0.0',
+      work,
+    );
+    let err: unknown;
+    await buildRelease({ source: failing.dir, branch: failing.branch, commit: failing.commit, workRoot: work }).catch((e) => (err = e));
+    expect(isAirlockError(err, 'E_BUILD_FAILED')).toBe(true);
+    const d = (err as { details: { step: string; exitCode: number; log: string } }).details;
+    expect([d.step, d.exitCode]).toEqual(['explode', 7]);
+    expect(readFileSync(d.log, 'utf8')).toContain('about to fail');
+
+    const missing = makeRepo({ ...files, 'airlock.recipe.json': recipeJson({ ...recipe, artifacts: ['hello-1.0.0.tar.gz', 'hello.bin', 'nope.deb'] }) }, 'release/1.0.0', work);
+    expect(await code(buildRelease({ source: missing.dir, branch: missing.branch, commit: missing.commit, workRoot: work }))).toBe('E_BUILD_FAILED');
+  });
+});
+
+describe('rebuildFromProvenance', () => {
+  it('runs the recorded build again, after the branch moved on, to the same bytes', async () => {
     const repo = makeRepo(files, 'release/1.0.0', work);
-    const base = { source: repo.dir, workRoot: work };
-    expect(await code(checkPins({ ...base, branch: 'main', commit: repo.commit }))).toBe('E_PIN_BRANCH');
-    expect(await code(checkPins({ ...base, branch: 'release/9.9.9', commit: repo.commit }))).toBe('E_PIN_BRANCH');
-    expect(await code(checkPins({ ...base, branch: repo.branch, commit: 'a'.repeat(40) }))).toBe('E_PIN_COMMIT');
-    writeFiles(repo.dir, { 'src/hello.txt': 'changed\n' });
-    expect(await code(checkPins({ ...base, branch: repo.branch, commit: repo.commit }))).toBe('E_PIN_DIRTY');
-    const next = commitFiles(repo.dir, repo.branch, {});
-    expect(await code(checkPins({ ...base, branch: repo.branch, commit: repo.commit }))).toBe('E_PIN_COMMIT');
-    expect(await code(checkPins({ ...base, branch: repo.branch, commit: next }))).toBe('ok');
+    const first = await buildRelease({ source: repo.dir, branch: repo.branch, commit: repo.commit, workRoot: work });
+    commitFiles(repo.dir, repo.branch, { 'src/hello.txt': 'a later fix\n' });
+    const again = await rebuildFromProvenance(JSON.parse(JSON.stringify(first.statement)), repo.dir, { workRoot: join(work, 'elsewhere') });
+    try {
+      expect(again.commit).toBe(first.commit);
+      expect(again.statement.predicate.runDetails.builder.id).toBe('urn:airlock:builder:reproduce:v1');
+      expect(again.artifacts.map((a) => [a.name, a.digests.sha256])).toEqual(first.artifacts.map((a) => [a.name, a.digests.sha256]));
+      for (const [i, a] of first.artifacts.entries()) expect(readFileSync(a.path).equals(readFileSync(again.artifacts[i]!.path))).toBe(true);
+    } finally {
+      await first.cleanup();
+      await again.cleanup();
+    }
+    expect(existsSync(first.workDir)).toBe(false);
+  });
+
+  it('refuses a statement whose recipe, commit time or commit does not match the source, before any step', async () => {
+    const repo = makeRepo(files, 'release/1.0.0', work);
+    const r = await buildRelease({ source: repo.dir, branch: repo.branch, commit: repo.commit, workRoot: work });
+    await r.cleanup();
+    const alter = (f: (s: any) => void) => {
+      const s = JSON.parse(JSON.stringify(r.statement));
+      f(s);
+      return s;
+    };
+    const noSteps = { onOutput: (c: string) => expect(c).not.toContain('==> step'), workRoot: work };
+    expect(await code(rebuildFromProvenance(alter((s) => (s.predicate.buildDefinition.externalParameters.recipe.digest.sha256 = '0'.repeat(64))), repo.dir, noSteps))).toBe('E_PROVENANCE');
+    expect(await code(rebuildFromProvenance(alter((s) => (s.predicate.buildDefinition.internalParameters.env.SOURCE_DATE_EPOCH = '1')), repo.dir, noSteps))).toBe('E_PROVENANCE');
+    expect(await code(rebuildFromProvenance(alter((s) => (s.predicate.buildDefinition.buildType = 'https://example.org/other')), repo.dir, noSteps))).toBe('E_PROVENANCE');
+    expect(await code(rebuildFromProvenance(alter((s) => (s.predicate.buildDefinition.externalParameters.commit = 'b'.repeat(40))), repo.dir, noSteps))).toBe('E_PIN_COMMIT');
   });
 });
