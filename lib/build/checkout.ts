@@ -5,10 +5,11 @@
 // is byte-for-byte the commit (no untracked, ignored or modified path after checkout,
 // e.g. from .gitattributes conversions or submodules).
 import { existsSync, statSync } from 'node:fs';
-import { lutimes, readdir, rm } from 'node:fs/promises';
+import { lutimes, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockError } from '../core/errors.js';
-import { COMMIT_RE, commitInfo, firstLine, git, gitOk, isValidBranchName, remoteBranchHead, workingTreeState } from './git.js';
+import { COMMIT_RE, commitInfo, type CommitInfo, firstLine, git, gitOk, isValidBranchName, remoteBranchHead, workingTreeState } from './git.js';
 
 export const DEFAULT_RELEASE_PATTERN = 'release/*';
 
@@ -90,6 +91,28 @@ export async function checkSourcePins(req: SourcePinRequest): Promise<{ commit: 
     }
   }
   return { commit };
+}
+
+/**
+ * The head of a branch with author, date and signature status, for a release manager
+ * to confirm before building (the interactive alternative to --commit).
+ */
+export async function describeBranchHead(source: string, branch: string, workRoot?: string): Promise<CommitInfo> {
+  const head = await remoteBranchHead(source, branch);
+  if (head === undefined) {
+    throw new AirlockError('E_PIN_BRANCH', `the source has no branch "${branch}"; push the release branch (or check its name) and run again`, { details: { branch, source } });
+  }
+  if (isLocalDir(source) && (await git(['cat-file', '-e', `${head}^{commit}`], { cwd: source })).code === 0) return commitInfo(source, head);
+  const dir = await mkdtemp(join(workRoot ?? tmpdir(), 'airlock-inspect-'));
+  try {
+    await gitOk(['init', '--quiet', dir], {}, (r) => new AirlockError('E_IO', `git init failed: ${firstLine(r.stderr)}`));
+    await gitOk(['fetch', '--quiet', '--no-tags', '--', source, `+refs/heads/${branch}:refs/remotes/source/${branch}`], { cwd: dir }, (r) =>
+      new AirlockError('E_IO', `fetching from ${source} failed: ${firstLine(r.stderr)}`),
+    );
+    return await commitInfo(dir, head);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 export interface FreshCheckout {

@@ -126,7 +126,8 @@ export function buildStatement(i: StatementInput): InTotoStatement {
         ],
       },
       runDetails: {
-        builder: { id: i.builderId, version: { airlock: i.builderVersion } },
+        // The compressed bytes of archive steps are as stable as the zlib build (docs/provenance.md).
+        builder: { id: i.builderId, version: { airlock: i.builderVersion, node: process.version, zlib: process.versions.zlib ?? 'unknown' } },
         metadata: { invocationId: i.invocationId, startedOn: isoSeconds(i.startedOn), finishedOn: isoSeconds(i.finishedOn) },
         ...(byproducts ? { byproducts } : {}),
       },

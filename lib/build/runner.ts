@@ -18,11 +18,16 @@ export class BuildLog {
   readonly path: string;
   private readonly tmp: string;
   private readonly out: WriteStream;
+  private failure: unknown;
 
   constructor(path: string) {
     this.path = path;
     this.tmp = temporaryNameFor(path);
     this.out = createWriteStream(this.tmp, { flags: 'wx', mode: 0o644 });
+    // Reported by close(), so a full disk fails the build instead of crashing the process.
+    this.out.on('error', (err) => {
+      this.failure ??= err;
+    });
   }
 
   write(text: string | Buffer): void {
@@ -30,10 +35,8 @@ export class BuildLog {
   }
 
   async close(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.out.on('error', reject);
-      this.out.end(resolve);
-    });
+    if (!this.out.destroyed) await new Promise<void>((resolve) => this.out.end(resolve));
+    if (this.failure !== undefined) throw fromSystemError(this.failure, `writing the build log ${this.path}`);
     await rename(this.tmp, this.path);
   }
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRelease, checkPins } from '../../lib/build/index.js';
+import { buildRelease, checkPins, describeBranchHead } from '../../lib/build/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 import { commitFiles, gitIn, makeRepo, recipeJson, writeFiles } from '../support/build-repo.js';
 
@@ -101,4 +101,13 @@ describe('pin checks', () => {
     expect(await run(unlisted)).toEqual({ c: 'E_PIN_LOCKFILE', ran: false });
   });
 
+
+  it('describes a branch head for the release manager to confirm', async () => {
+    const repo = makeRepo(files, 'release/1.0.0', work);
+    for (const source of [repo.dir, `file://${repo.dir}`]) {
+      const info = await describeBranchHead(source, repo.branch, work);
+      expect(info).toMatchObject({ commit: repo.commit, author: 'Release Tester <tester@example.org>', committerTime: 1_700_000_000, signature: 'N' });
+    }
+    expect(await code(describeBranchHead(repo.dir, 'release/nope', work))).toBe('E_PIN_BRANCH');
+  });
 });
