@@ -5,3 +5,6 @@ export { classifyPath, STAGE_ORDER, type PublishStage } from './layout.js';
 export { planPublish, planSummary, type PublishItem, type PublishPlan } from './plan.js';
 export { openTransport, publish, type HostSpec, type OpenTransportOptions, type PublishOptions } from './publish.js';
 export type { RemoteFile, Transport } from './transport.js';
+export { formatBytes, formatProgress, TransferProgress, type ProgressSnapshot } from './progress.js';
+export { addHost, readHosts, removeHost, resolveHosts } from './hosts.js';
+export { hostSideInstructions } from './host-side.js';

@@ -113,8 +113,8 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     // A client that already holds the previous release, and (below) new ones trusting only root v1.
     const stateful = await freshClientState(repo.rootV1);
     expect((await tufView(nginx!.url, stateful, next)).found).toEqual(old);
-    // One connection for the interrupted runs (the tree is reset on disk between them);
-    // each re-run connects afresh, as the same command run again would.
+    // One connection throughout (the tree is reset on disk between cuts); a re-run is a
+    // new plan and apply, exactly what the same command run again does after connecting.
     const t = await openTransport(host(), { publishSigner: signer });
     try {
       const uploads = (await planPublish(local, t)).items.filter((i) => i.action === 'upload').length;
@@ -136,9 +136,8 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
           expect([old, next], `cut after ${cut} files`).toContainEqual(view.found);
           for (const f of view.found) expect(sha256(view.bytes.get(f)!)).toBe(sha256(repo.targets.get(f)!));
         }
-        const [resumed] = await publish(local, [host()], { publishSigner: signer });
-        expect(resumed!.ok).toBe(true);
-        expect(resumed!.uploaded).toBe(uploads - cut);
+        const resumed = await applyPublishPlan(await planPublish(local, t), t);
+        expect(resumed.uploaded).toBe(uploads - cut);
         expect(await reachableTargets(sshd!.tree)).toEqual(next);
       }
     } finally {
