@@ -137,7 +137,9 @@ export class Updater {
       return true;
     } catch (err) {
       if (!isAirlockError(err)) throw err;
-      this.#warn(`stored ${role}.json is not usable (${err.code}); fetching it again`);
+      // Stale (an older version) or signed by rotated keys is the normal case; only a
+      // damaged file is worth a word.
+      if (err.code === 'E_METADATA_INVALID') this.#warn(`stored ${role}.json is damaged (${err.message}); fetching it again`);
       return false;
     }
   }

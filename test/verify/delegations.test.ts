@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { isDelegatedPath, matchesPathPattern, rolesForTarget, succinctRoleFor, targetPathHash } from '../../lib/verify/delegations.js';
+
+describe('path patterns (fnmatch per segment, as python-tuf and tuf-js)', () => {
+  it.each([
+    ['demo/1.0.0/demo.tar.gz', 'demo/*/*', true],
+    ['demo/1.0.0/demo.tar.gz', 'demo/*', false],
+    ['demo/1.0.0/demo.tar.gz', '*', false],
+    ['demo/1.0.0/demo.tar.gz', 'demo/1.?.0/*.tar.gz', true],
+    ['demo/1.0.0/demo.tar.gz', 'demo/1.[0-9].0/*', true],
+    ['demo/1.0.0/demo.tar.gz', 'demo/1.[!0].0/*', false],
+    ['demo/1.0.0/demo.tar.gz', 'demo/1.0.0/demo.tar.gz', true],
+    ['demo/1x0.0/a', 'demo/1.0.0/a', false],
+    ['a/[x', 'a/[x', true],
+    ['a/b', 'a/[z-a]', false],
+    ['a/b(c)', 'a/b(c)', true],
+  ])('%s ~ %s → %s', (path, pattern, want) => {
+    expect(matchesPathPattern(path, pattern)).toBe(want);
+  });
+});
+
+describe('hash delegations', () => {
+  it('path_hash_prefixes match the hex SHA-256 of the path', () => {
+    const h = targetPathHash('a/b');
+    const role = { name: 'r', keyids: [], threshold: 1, terminating: false };
+    expect(isDelegatedPath({ ...role, path_hash_prefixes: [h.slice(0, 3)] }, 'a/b')).toBe(true);
+    expect(isDelegatedPath({ ...role, path_hash_prefixes: ['zz'] }, 'a/b')).toBe(false);
+    expect(isDelegatedPath(role, 'a/b')).toBe(false);
+  });
+  it('succinct roles name the bin from the first bit_length bits, zero-padded hex', () => {
+    const s = { keyids: [], threshold: 1, bit_length: 5, name_prefix: 'bins' };
+    const h = targetPathHash('x');
+    const bin = parseInt(h.slice(0, 2), 16) >> 3;
+    expect(succinctRoleFor(s, 'x')).toBe(`bins-${bin.toString(16).padStart(2, '0')}`);
+    expect(succinctRoleFor({ ...s, bit_length: 32 }, 'x')).toBe(`bins-${h.slice(0, 8)}`);
+    expect(rolesForTarget({ keys: {}, succinct_roles: s }, 'x')).toEqual([{ name: succinctRoleFor(s, 'x'), terminating: true }]);
+  });
+});
