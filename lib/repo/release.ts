@@ -151,6 +151,7 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         version: input.version,
         pgp: signers.pgp,
         minisign: signers.minisign,
+        date: options.now,
       });
     }
     const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));

@@ -2,10 +2,10 @@
 // its configuration and its local copy of the whole host tree live. The local copy is
 // the authority; publishing makes each host converge to it.
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import { airlockHome } from '../keys/location.js';
 import { DEFAULT_EXPIRY_DAYS, parseExpiryDays, type ExpiryDays } from './expiry.js';
 
 export interface TerminalPaths {
@@ -17,11 +17,7 @@ export interface TerminalPaths {
   hosts: string;
 }
 
-export function terminalHome(env: NodeJS.ProcessEnv = process.env): string {
-  return resolve(env.AIRLOCK_HOME && env.AIRLOCK_HOME !== '' ? env.AIRLOCK_HOME : join(homedir(), '.airlock'));
-}
-
-export function terminalPaths(home: string = terminalHome()): TerminalPaths {
+export function terminalPaths(home: string = airlockHome()): TerminalPaths {
   return {
     home,
     config: join(home, 'airlock.json'),

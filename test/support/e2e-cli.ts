@@ -1,7 +1,7 @@
 // Driving the built CLIs as a user would: `node dist/cli/airlock.js …` and
 // `node dist/airlock-verify.mjs …`, with no standard input and only the environment
 // given (plus PATH), so nothing leaks in from the developer's shell.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
@@ -32,15 +32,25 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runCli(which: 'airlock' | 'verify', args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): CliResult {
-  const r = spawnSync(process.execPath, [which === 'airlock' ? airlockBin : verifierBin, ...args], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    cwd,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-    timeout: 240_000,
+/**
+ * Runs a built CLI without blocking this process's event loop: tests often serve the
+ * host tree from a server inside the test process, which must keep answering.
+ */
+export function runCli(which: 'airlock' | 'verify', args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [which === 'airlock' ? airlockBin : verifierBin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+      timeout: 240_000,
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Relative path → SHA-256 of every file below `dir`: to show a tree did not change. */
