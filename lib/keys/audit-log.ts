@@ -82,7 +82,8 @@ function tampered(message: string, details?: Record<string, unknown>): AirlockEr
   return new AirlockError('E_AUDIT_TAMPERED', `${message}; run \`airlock audit verify\` and investigate before signing again`, { details });
 }
 
-function checkSubject(subject: SignSubject): void {
+/** Refuses (E_USAGE) a subject the log cannot record; checked before anything is signed. */
+export function assertSignSubject(subject: SignSubject): void {
   const ok =
     typeof subject === 'object' &&
     subject !== null &&
@@ -150,7 +151,7 @@ export class AuditLog {
     if (!EVENTS.includes(record.event) || !isHex(record.keyId, 32) || !KEY_ROLES.includes(record.role)) {
       throw new AirlockError('E_USAGE', 'an audit record needs a known event, a key id and a role');
     }
-    if (record.subject !== undefined) checkSubject(record.subject);
+    if (record.subject !== undefined) assertSignSubject(record.subject);
     const last = await this.#tail();
     const head = await this.#readHead();
     if (head !== null) {

@@ -8,7 +8,7 @@ import { ed25519Verify } from '../core/ed25519.js';
 import { AirlockError } from '../core/errors.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { ed25519TufKey, type TufKey } from '../core/tuf-key.js';
-import type { AuditLog } from './audit-log.js';
+import { assertSignSubject, type AuditLog } from './audit-log.js';
 import type { KeyRecord } from './key-file.js';
 import { ROLE_PURPOSES, type KeyRole, type SignRequest, type Signer } from './signer.js';
 import type { KeyHandle } from './software-key.js';
@@ -44,6 +44,7 @@ export class AuditedSigner implements Signer {
       );
     }
     if (!(request.message instanceof Uint8Array)) throw new TypeError('SignRequest.message must be bytes');
+    assertSignSubject(request.subject);
     const signature = await this.#handle.signRaw(request.message);
     if (!ed25519Verify(this.publicKey, request.message, signature)) {
       throw new AirlockError(

@@ -226,19 +226,28 @@ function openTerminal(): PromptTerminal | null {
     return { input: process.stdin, output: process.stderr, close: () => process.stdin.pause() };
   }
   // stdin may be a pipe while a person still sits at the terminal (as ssh and gpg do).
-  let fd: number;
+  // Separate descriptors for reading and writing, so each stream closes only its own.
+  let inFd: number;
+  let outFd: number;
   try {
-    fd = openSync('/dev/tty', 'r+');
+    inFd = openSync('/dev/tty', 'r');
   } catch {
     return null;
   }
-  const input = new ReadStream(fd);
-  const output = new WriteStream(fd);
+  try {
+    outFd = openSync('/dev/tty', 'w');
+  } catch {
+    closeSync(inFd);
+    return null;
+  }
+  const input = new ReadStream(inFd);
+  const output = new WriteStream(outFd);
   return {
     input,
     output,
     close: () => {
       input.destroy();
+      output.end();
     },
   };
 }
@@ -246,6 +255,8 @@ function openTerminal(): PromptTerminal | null {
 /** Raw-mode line editor: nothing echoed, backspace and ^U edit, ^C and ^D cancel. */
 function promptNoEcho(terminal: PromptTerminal, prompt: string): Promise<Passphrase> {
   const { input, output } = terminal;
+  // Echo off before the prompt appears, so nothing typed in answer to it can be echoed.
+  if ('setRawMode' in input && typeof input.setRawMode === 'function') input.setRawMode(true);
   output.write(prompt);
   let buf = Buffer.alloc(64);
   let n = 0;
@@ -303,7 +314,6 @@ function promptNoEcho(terminal: PromptTerminal, prompt: string): Promise<Passphr
         bytes.fill(0);
       }
     };
-    if ('setRawMode' in input && typeof input.setRawMode === 'function') input.setRawMode(true);
     input.on('data', onData);
     input.on('end', onEnd);
     input.resume();

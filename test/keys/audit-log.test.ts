@@ -62,8 +62,9 @@ describe('audit log entries', () => {
     expect(v).toMatchObject({ ok: true, entries: 5, head: entries[4]!.hash, unanchored: 0, problems: [] });
   });
 
-  it('a refused signature (wrong role) leaves no entry', async () => {
+  it('a refused signature (wrong role, unrecordable subject) leaves no entry', async () => {
     await expect(signer.sign({ purpose: 'openpgp', message: new Uint8Array(1), subject: { kind: 'artifact', name: 'x' } })).rejects.toMatchObject({ code: 'E_KEY_ROLE' });
+    await expect(signer.sign({ purpose: 'tuf-metadata', message: new Uint8Array(1), subject: { kind: 'metadata', name: '' } })).rejects.toMatchObject({ code: 'E_USAGE' });
     expect((await t.keystore.audit.entries()).length).toBe(5);
   });
 

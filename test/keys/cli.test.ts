@@ -92,10 +92,29 @@ describe('airlock key / audit / doctor', () => {
     expect(again.json.error.code).toBe('E_KEY_PASSPHRASE');
   });
 
+  it('key passwd prompts on /dev/tty when stdin is not a terminal', async () => {
+    const minisign = keys[2]!;
+    const keyId = /([0-9a-f]{64})\.key$/.exec(minisign.file)![1]!;
+    const r = await airlockOnTerminal(
+      ['key', 'passwd', keyId],
+      [
+        { after: 'Current passphrase for key', type: 'typed on a terminal\r' },
+        { after: 'New passphrase: ', type: 'typed anew on a terminal\r' },
+        { after: 'Repeat to confirm: ', type: 'typed anew on a terminal\r' },
+      ],
+      env,
+      { stdinFromNull: true },
+    );
+    outputs['terminal passwd screen'] = r.screen;
+    expect(r.status, r.screen).toBe(0);
+    expect(r.screen).not.toContain('typed');
+    minisign.passphrase = 'typed anew on a terminal';
+  });
+
   it('audit shows the log; audit verify passes, then fails with E_AUDIT_TAMPERED (exit 1) after an edit', async () => {
     const a = run('audit', ['audit', '--json']);
     expect(a.status, a.stderr).toBe(0);
-    expect(a.json.entries.map((e: { event: string }) => e.event)).toEqual(['key-generate', 'key-generate', 'key-generate', 'key-passwd']);
+    expect(a.json.entries.map((e: { event: string }) => e.event)).toEqual(['key-generate', 'key-generate', 'key-generate', 'key-passwd', 'key-passwd']);
     expect(run('audit verify', ['audit', 'verify', '--json']).status).toBe(0);
     const log = join(env.AIRLOCK_HOME!, 'keystore', 'audit.log');
     const text = await readFile(log, 'utf8');
@@ -125,7 +144,7 @@ describe('airlock key / audit / doctor', () => {
     expect(keys.length).toBe(3);
     const needles = [];
     for (const k of keys) needles.push(...secretNeedles(await openKeyFileIndependently(k.file, k.passphrase), k.file));
-    for (const p of ['first passphrase', 'second passphrase', 'typed on a terminal']) needles.push({ name: p, bytes: Buffer.from(p) });
+    for (const p of ['first passphrase', 'second passphrase', 'typed on a terminal', 'typed anew on a terminal']) needles.push({ name: p, bytes: Buffer.from(p) });
     const findings = await scanForSecrets([env.AIRLOCK_HOME!, env.TMPDIR!, env.HOME!], outputs, needles);
     expect(findings).toEqual([]);
   });

@@ -47,8 +47,14 @@ export function airlock(args: string[], opts: KeysCliOptions = {}): KeysCliResul
  * Runs airlock on a pseudo-terminal (util-linux `script`), typing each answer only after
  * the prompt that asks for it has appeared. Returns everything the terminal showed.
  */
-export function airlockOnTerminal(args: string[], answers: { after: string; type: string }[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; screen: string }> {
-  const command = [process.execPath, airlockBin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+export function airlockOnTerminal(
+  args: string[],
+  answers: { after: string; type: string }[],
+  env: NodeJS.ProcessEnv,
+  opts: { stdinFromNull?: boolean } = {},
+): Promise<{ status: number | null; screen: string }> {
+  const command =
+    [process.execPath, airlockBin, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ') + (opts.stdinFromNull ? ' </dev/null' : '');
   const child = spawn('script', ['-qefc', command, '/dev/null'], { env: { PATH: process.env.PATH, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let screen = '';
   let next = 0;
