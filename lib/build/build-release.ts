@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hashFile, sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import { checkSourcePins, DEFAULT_RELEASE_PATTERN, freshCheckout } from './checkout.js';
+import { checkSourcePins, DEFAULT_RELEASE_PATTERN, freshCheckout, sourceLocation } from './checkout.js';
 import { git } from './git.js';
 import { checkLockfiles, lockfileDigests, type CheckedLockfile } from './lockfiles.js';
 import { planBuild } from './plan.js';
@@ -245,7 +245,7 @@ export async function buildRelease(req: BuildRequest): Promise<BuildResult> {
       sourceDateEpoch: pins.sourceDateEpoch,
       allowNetwork: req.allowNetwork === true,
       builderId: BUILDER_RELEASE,
-      repository: req.source,
+      repository: sourceLocation(req.source),
       branch: req.branch,
       commit: pins.commit,
       releasePattern: req.releasePattern ?? DEFAULT_RELEASE_PATTERN,
@@ -302,7 +302,7 @@ export async function rebuildFromProvenance(statement: InTotoStatement | unknown
       sourceDateEpoch: co.sourceDateEpoch,
       allowNetwork: opts.allowNetwork ?? recorded.allowNetwork,
       builderId: BUILDER_REPRODUCE,
-      repository: source,
+      repository: sourceLocation(source),
       branch: recorded.branch,
       commit: recorded.commit,
       releasePattern: recorded.releasePattern,

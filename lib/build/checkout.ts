@@ -7,9 +7,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { lutimes, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AirlockError } from '../core/errors.js';
-import { COMMIT_RE, commitInfo, type CommitInfo, firstLine, git, gitOk, isValidBranchName, remoteBranchHead, workingTreeState } from './git.js';
+import { COMMIT_RE, commitInfo, type CommitInfo, firstLine, git, gitOk, isValidBranchName, remoteBranchHead, uncommittedPaths } from './git.js';
 
 export const DEFAULT_RELEASE_PATTERN = 'release/*';
 
@@ -41,6 +41,14 @@ function isLocalDir(source: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A local source directory as an absolute path (git runs in other directories, where a
+ * relative path would point elsewhere); URLs unchanged.
+ */
+export function sourceLocation(source: string): string {
+  return isLocalDir(source) ? resolve(source) : source;
 }
 
 /** Normalises the confirmed commit id; anything but a full hex id is a usage error. */
@@ -82,11 +90,11 @@ export async function checkSourcePins(req: SourcePinRequest): Promise<{ commit: 
     });
   }
   if (isLocalDir(req.source)) {
-    const state = await workingTreeState(req.source);
-    if (state && state.changes.length > 0) {
-      const shown = state.changes.slice(0, 10).join(', ') + (state.changes.length > 10 ? `, … (${state.changes.length} in all)` : '');
+    const changes = await uncommittedPaths(req.source);
+    if (changes && changes.length > 0) {
+      const shown = changes.slice(0, 10).join(', ') + (changes.length > 10 ? `, … (${changes.length} in all)` : '');
       throw new AirlockError('E_PIN_DIRTY', `the working tree at ${req.source} has uncommitted changes (${shown}); commit or remove them so the release is what you reviewed`, {
-        details: { source: req.source, paths: state.changes },
+        details: { source: req.source, paths: changes },
       });
     }
   }
@@ -97,7 +105,8 @@ export async function checkSourcePins(req: SourcePinRequest): Promise<{ commit: 
  * The head of a branch with author, date and signature status, for a release manager
  * to confirm before building (the interactive alternative to --commit).
  */
-export async function describeBranchHead(source: string, branch: string, workRoot?: string): Promise<CommitInfo> {
+export async function describeBranchHead(given: string, branch: string, workRoot?: string): Promise<CommitInfo> {
+  const source = sourceLocation(given);
   const head = await remoteBranchHead(source, branch);
   if (head === undefined) {
     throw new AirlockError('E_PIN_BRANCH', `the source has no branch "${branch}"; push the release branch (or check its name) and run again`, { details: { branch, source } });
@@ -126,7 +135,8 @@ export interface FreshCheckout {
  * detached. `ref` is the release branch for a release; a rebuild fetches every branch
  * and tag instead, since the branch may have moved on since.
  */
-export async function freshCheckout(source: string, fetchRefspecs: string[], commit: string, dir: string): Promise<FreshCheckout> {
+export async function freshCheckout(given: string, fetchRefspecs: string[], commit: string, dir: string): Promise<FreshCheckout> {
+  const source = sourceLocation(given);
   const io = (what: string) => (r: { stderr: string }) => new AirlockError('E_IO', `${what}: ${firstLine(r.stderr)}`, { details: { stderr: r.stderr.trim() } });
   await gitOk(['init', '--quiet', dir], {}, io('git init failed'));
   await gitOk(['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--', source, ...fetchRefspecs], { cwd: dir }, io(`fetching from ${source} failed`));
@@ -135,8 +145,6 @@ export async function freshCheckout(source: string, fetchRefspecs: string[], com
     throw new AirlockError('E_PIN_COMMIT', `commit ${commit} is not in the fetched history of ${source}`, { details: { commit, source } });
   }
   await gitOk(['checkout', '--quiet', '--detach', commit], { cwd: dir, umask022: true }, io(`checking out ${commit} failed`));
-  const headNow = (await gitOk(['rev-parse', 'HEAD'], { cwd: dir }, io('git rev-parse failed'))).trim();
-  if (headNow !== commit) throw new AirlockError('E_PIN_COMMIT', `the checkout is at ${headNow}, not ${commit}`, { details: { head: headNow, commit } });
 
   const submodules = await git(['ls-files', '--stage', '-z'], { cwd: dir });
   if (submodules.stdout.split('\0').some((l) => l.startsWith('160000 '))) {

@@ -122,26 +122,19 @@ export async function remoteBranchHead(source: string, branch: string): Promise<
   return undefined;
 }
 
-export interface WorkingTreeState {
-  /** The branch checked out in the working tree, if any. */
-  branch: string | undefined;
-  /** Paths with uncommitted changes, and untracked files that are not ignored. */
-  changes: string[];
-}
-
 /**
- * When the source is a local working tree, what a release manager sees there that is
- * not committed. Undefined for bare repositories and URLs.
+ * When the source is a local working tree, the paths a release manager sees there that
+ * are not committed: changes to tracked files and untracked files that are not ignored.
+ * Undefined for bare repositories and URLs.
  */
-export async function workingTreeState(dir: string): Promise<WorkingTreeState | undefined> {
-  const inside = await git(['rev-parse', '--is-inside-work-tree'], { cwd: dir });
-  if (inside.code !== 0 || inside.stdout.trim() !== 'true') return undefined;
-  const top = await git(['rev-parse', '--show-toplevel'], { cwd: dir });
-  const status = await gitOk(['status', '--porcelain=v1', '-z', '--untracked-files=normal'], { cwd: top.stdout.trim() || dir }, (r) =>
-    new AirlockError('E_IO', `git status failed in ${dir}: ${firstLine(r.stderr)}`),
+export async function uncommittedPaths(dir: string): Promise<string[] | undefined> {
+  const r = await git(['rev-parse', '--is-inside-work-tree', '--show-toplevel'], { cwd: dir });
+  const [inside, top] = r.stdout.trim().split('\n');
+  if (r.code !== 0 || inside !== 'true' || !top) return undefined;
+  const status = await gitOk(['status', '--porcelain=v1', '-z', '--untracked-files=normal'], { cwd: top }, (e) =>
+    new AirlockError('E_IO', `git status failed in ${dir}: ${firstLine(e.stderr)}`),
   );
-  const head = await git(['symbolic-ref', '--quiet', '--short', 'HEAD'], { cwd: dir });
-  return { branch: head.code === 0 ? head.stdout.trim() : undefined, changes: porcelainPaths(status) };
+  return porcelainPaths(status);
 }
 
 /** Paths out of `git status --porcelain=v1 -z` (renames carry a second, source path: skipped). */

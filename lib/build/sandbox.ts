@@ -15,6 +15,9 @@ export type Isolation =
   | { network: 'isolated'; prefix: string[] }
   | { network: 'allowed'; prefix: [] };
 
+/** A working form, once found, stays working for the life of the process. */
+let probed: Isolation | undefined;
+
 function findUnshare(): string | undefined {
   for (const d of SAFE_PATH.split(':')) {
     const p = join(d, 'unshare');
@@ -37,11 +40,15 @@ function succeeds(file: string, args: string[]): Promise<boolean> {
  */
 export async function networkIsolation(allowNetwork: boolean): Promise<Isolation> {
   if (allowNetwork) return { network: 'allowed', prefix: [] };
+  if (probed) return probed;
   const unshare = findUnshare();
   if (unshare) {
     const forms = process.getuid?.() === 0 ? [['-n'], ['-r', '-n']] : [['-r', '-n'], ['-n']];
     for (const f of forms) {
-      if (await succeeds(unshare, [...f, '--', '/bin/true'])) return { network: 'isolated', prefix: [unshare, ...f, '--'] };
+      if (await succeeds(unshare, [...f, '--', '/bin/true'])) {
+        probed = { network: 'isolated', prefix: [unshare, ...f, '--'] };
+        return probed;
+      }
     }
   }
   throw new AirlockError(

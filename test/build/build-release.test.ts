@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRelease, rebuildFromProvenance, type BuildResult } from '../../lib/build/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
@@ -39,7 +39,8 @@ describe('buildRelease', () => {
   it('builds a release branch at the confirmed commit', async () => {
     const repo = makeRepo(files, 'release/1.0.0', work);
     let out = '';
-    const r: BuildResult = await buildRelease({ source: repo.dir, branch: repo.branch, commit: repo.commit, workRoot: work, onOutput: (c) => (out += c) });
+    // A relative source path means relative to the caller's directory, not the checkout's.
+    const r: BuildResult = await buildRelease({ source: relative(process.cwd(), repo.dir), branch: repo.branch, commit: repo.commit, workRoot: work, onOutput: (c) => (out += c) });
     try {
       expect(r.project).toBe('hello');
       expect(r.artifacts.map((a) => a.name)).toEqual(['hello-1.0.0.tar.gz', 'hello.bin']);
@@ -47,6 +48,7 @@ describe('buildRelease', () => {
       expect(out).toContain('building');
       expect(readFileSync(r.buildLog, 'utf8')).toContain('building');
       expect(r.statement.subject[0]!.digest.sha256).toBe(r.artifacts[0]!.digests.sha256);
+      expect(r.statement.predicate.buildDefinition.externalParameters.repository).toBe(repo.dir);
     } finally {
       await r.cleanup();
     }
