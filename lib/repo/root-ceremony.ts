@@ -153,8 +153,11 @@ export interface RootDiff {
   proposalDigest: string;
 }
 
+/** The order people read roles in: root first, then down the chain targets → snapshot → timestamp. */
+const READING_ORDER: readonly TopLevelRole[] = ['root', 'targets', 'snapshot', 'timestamp'];
+
 export function diffRoots(previous: Envelope<RootSigned>, proposed: RootSigned): RootDiff {
-  const roles = TOP_LEVEL_ROLES.map((role): RoleDiff => {
+  const roles = READING_ORDER.map((role): RoleDiff => {
     const before = previous.signed.roles[role].keyids;
     const after = proposed.roles[role].keyids;
     return {
@@ -342,6 +345,25 @@ export interface RootPublishResult {
   files: string[];
 }
 
+/**
+ * TUF §5.3.4: the new root must be signed by the threshold of the old root's root keys
+ * AND by the threshold of its own; plus everything checkRootProposal asks. Refused with
+ * E_ROOT_THRESHOLD (details: who signed, who is missing) or E_ROOT_PROPOSAL.
+ */
+export function assertRootPublishable(previous: RootSigned, proposal: Envelope<RootSigned>, now: Date): RootSignatureStatus {
+  checkRootProposal(previous, proposal.signed, now);
+  const status = rootSignatureStatus(previous, proposal);
+  if (!status.complete) {
+    const lacking = [status.old, status.new].filter((c) => !c.met).map((c) => `root v${c.version}: ${c.signedBy.length} of ${c.threshold}`);
+    throw new AirlockError(
+      'E_ROOT_THRESHOLD',
+      `the new root needs the signatures of the threshold of the old root and of the new root; valid signatures — ${lacking.join(', ')}; have more holders run \`airlock root sign\``,
+      { details: { old: status.old, new: status.new } },
+    );
+  }
+  return status;
+}
+
 /** Online roles whose current metadata does not meet the threshold `root` sets for them. */
 export function rolesNeedingResign(current: Parameters<typeof resignOnline>[0], root: RootSigned): OnlineRole[] {
   return ONLINE_ROLES.filter((role) => {
@@ -375,16 +397,7 @@ export async function publishRoot(
   if (proposal.signed.version <= previous.version) {
     throw new AirlockError('E_ROOT_PROPOSAL', `the repository is already at root v${previous.version}; this proposal (v${proposal.signed.version}) is stale — propose again`);
   }
-  checkRootProposal(previous, proposal.signed, options.now);
-  const status = rootSignatureStatus(previous, proposal);
-  if (!status.complete) {
-    const lacking = [status.old, status.new].filter((c) => !c.met).map((c) => `root v${c.version}: ${c.signedBy.length} of ${c.threshold}`);
-    throw new AirlockError(
-      'E_ROOT_THRESHOLD',
-      `the new root needs the signatures of the threshold of the old root and of the new root; valid signatures — ${lacking.join(', ')}; have more holders run \`airlock root sign\``,
-      { details: { old: status.old, new: status.new } },
-    );
-  }
+  assertRootPublishable(previous, proposal, options.now);
   const resign = rolesNeedingResign(current, proposal.signed);
   const rootBytes = envelopeBytes(proposal);
   const files: StagedFile[] = [

@@ -1,0 +1,52 @@
+// `airlock init`: a new release terminal. Root keys go into the terminal keystore, or
+// with --root-keystore DIR (repeatable) one each onto separate media, each under its own
+// passphrase (see root-keystores.ts for where the passphrases come from).
+import { resolve } from 'node:path';
+import { AirlockError } from '../../lib/core/errors.js';
+import { initTerminal } from '../../lib/repo/terminal-init.js';
+import { terminalPaths } from '../../lib/repo/terminal-home.js';
+import { emit } from '../run.js';
+import { parseExpiryAssignments } from './expiry.js';
+import { readKeystorePassphrases, wipeAll } from './root-keystores.js';
+
+export interface InitOptions {
+  name: string;
+  rootKeys?: number;
+  rootThreshold: number;
+  rootKeystore?: string[];
+  rootPassphraseFile?: string[];
+  expiry?: string[];
+  keystore?: string;
+  passphraseFd?: number;
+  json?: boolean;
+}
+
+export async function init(opts: InitOptions): Promise<void> {
+  const defaults = terminalPaths();
+  const paths = opts.keystore ? { ...defaults, keystore: resolve(opts.keystore) } : defaults;
+  const separate = opts.rootKeystore ?? [];
+  if (separate.length > 0 && opts.rootKeys !== undefined && opts.rootKeys !== separate.length) {
+    throw new AirlockError('E_USAGE', `--root-keys ${opts.rootKeys} but ${separate.length} --root-keystore given; with separate root keystores there is one root key in each`);
+  }
+  const expiryDays = parseExpiryAssignments(opts.expiry ?? []);
+  const passphrases = await readKeystorePassphrases(paths.keystore, opts, true);
+  try {
+    const result = await initTerminal(paths, passphrases.main!, {
+      name: opts.name,
+      rootKeys: opts.rootKeys ?? 1,
+      rootThreshold: opts.rootThreshold,
+      rootKeystores: passphrases.roots,
+      expiryDays,
+      now: new Date(),
+    });
+    emit(opts, { ok: true, home: paths.home, keystore: result.keystore, rootKeys: result.rootKeys, rootThreshold: opts.rootThreshold, rootFingerprint: result.rootFingerprint, files: result.files }, () => [
+      `release terminal ready in ${paths.home}`,
+      `root keys (${opts.rootThreshold} of ${result.rootKeys.length} needed to change the root):`,
+      ...result.rootKeys.map((k) => `  ${k.keyId}  in ${k.keystore}`),
+      `root of trust: ${paths.repository}/keys/root.json`,
+      `root fingerprint (SHA-256, publish it out of band): ${result.rootFingerprint}`,
+    ]);
+  } finally {
+    wipeAll(passphrases);
+  }
+}

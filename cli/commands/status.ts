@@ -1,0 +1,38 @@
+// `airlock status`: each role's version, expiry, threshold and keys (marking those this
+// terminal's keystore holds), with what to run before something expires. Exit 1 when a
+// role has expired: clients refuse the repository until it is renewed.
+import { Keystore } from '../../lib/keys/keystore.js';
+import { keystoreDirFor } from '../../lib/keys/location.js';
+import { repositoryStatus, type RoleStatus } from '../../lib/repo/status.js';
+import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { emit } from '../run.js';
+
+function advice(r: RoleStatus): string {
+  if (!r.warning) return '';
+  const what = r.warning === 'expired' ? 'EXPIRED' : 'expires soon';
+  return r.renewWith === 'refresh'
+    ? `   <-- ${what}: run \`airlock refresh\``
+    : `   <-- ${what}: renew root with the ceremony (\`airlock root propose -o FILE\`, \`root sign\`, \`root publish\`)`;
+}
+
+export async function status(opts: { json?: boolean; warnDays?: number; keystore?: string }): Promise<number> {
+  const paths = terminalPaths();
+  const config = await readConfig(paths);
+  // Public key ids only: no passphrase, nothing decrypted. A missing keystore just marks nothing.
+  const held = await Keystore.open(keystoreDirFor(opts))
+    .then(async (ks) => new Set((await ks.list()).map((k) => k.keyId)))
+    .catch(() => undefined);
+  const warnDays = opts.warnDays ?? config.warnDays;
+  const result = await repositoryStatus(paths.repository, new Date(), warnDays, held ? { heldKeyIds: held } : {});
+  emit(opts, { ok: true, ...result, expiryDays: config.expiryDays, warnDays }, () => [
+    'role       version  expires               days left  threshold  keys (* = in this keystore)',
+    ...result.roles.map(
+      (r) =>
+        `${r.role.padEnd(10)} ${String(r.version).padEnd(8)} ${r.expires.padEnd(21)} ${String(r.daysLeft).padEnd(10)} ${`${r.threshold}/${r.keyids.length}`.padEnd(10)} ${r.keyids.map((k) => `${k.slice(0, 12)}${r.heldHere?.includes(k) ? '*' : ''}`).join(' ')}${advice(r)}`,
+    ),
+    `${result.targets} targets in ${result.releases.length} releases${result.releases.length ? `: ${result.releases.join(', ')}` : ''}`,
+    ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
+    `expiry on signing: ${(['root', 'targets', 'snapshot', 'timestamp'] as const).map((r) => `${r} ${config.expiryDays[r]}d`).join(', ')}; warn ${warnDays}d before (airlock expiry to change)`,
+  ]);
+  return result.roles.some((r) => r.warning === 'expired') ? 1 : 0;
+}

@@ -1,0 +1,50 @@
+// Which keys of a keystore the repository's root trusts for a role. After a rotation a
+// keystore may still hold the retired key of a role beside the new one; signing must use
+// the one root lists (a signature by the other would be refused by every client), so
+// keys are chosen by what root says, never by role name alone.
+import { AirlockError } from '../core/errors.js';
+import { fromHex, isHex } from '../core/hex.js';
+import { ed25519TufKey, type TufKey } from '../core/tuf-key.js';
+import type { RootSigned, TopLevelRole } from '../core/tuf-metadata.js';
+import type { KeyInfo, Keystore } from '../keys/keystore.js';
+import type { Passphrase } from '../keys/passphrase.js';
+import type { Signer } from '../keys/signer.js';
+
+/** The keys in `keystore` that `root` lists for `role` (public information only). */
+export async function keysListedBy(keystore: Keystore, root: RootSigned, role: TopLevelRole): Promise<KeyInfo[]> {
+  const listed = new Set(root.roles[role].keyids);
+  return (await keystore.list()).filter((k) => k.role === role && listed.has(k.keyId));
+}
+
+/** Unlocks each key; if one fails (wrong passphrase …), those already unlocked are closed. */
+export async function unlockKeys(keystore: Keystore, keys: readonly KeyInfo[], passphrase: Passphrase): Promise<Signer[]> {
+  const out: (Signer & { close(): Promise<void> })[] = [];
+  try {
+    for (const k of keys) out.push(await keystore.unlock(k.keyId, passphrase));
+  } catch (err) {
+    await closeSigners(out);
+    throw err;
+  }
+  return out;
+}
+
+/** Unlocks the keys of `keystore` that `root` lists for `role`. */
+export async function unlockListed(keystore: Keystore, root: RootSigned, role: TopLevelRole, passphrase: Passphrase): Promise<Signer[]> {
+  return unlockKeys(keystore, await keysListedBy(keystore, root, role), passphrase);
+}
+
+/** Lets go of private keys (software keys are dropped, tokens logged out). */
+export async function closeSigners(signers: readonly Signer[]): Promise<void> {
+  for (const s of signers) {
+    const closable = s as Signer & { close?: () => Promise<void> };
+    await closable.close?.().catch(() => undefined);
+  }
+}
+
+/** A TUF key from an Ed25519 public key in hex, as `airlock key list` prints it. */
+export function tufKeyFromHex(hex: string): TufKey {
+  if (!isHex(hex, 32)) {
+    throw new AirlockError('E_ROOT_PROPOSAL', `"${hex}" is not an Ed25519 public key (64 hex digits, the "public key" line of \`airlock key list\`)`);
+  }
+  return ed25519TufKey(fromHex(hex.toLowerCase()));
+}

@@ -1,0 +1,102 @@
+// Setting up a release terminal: its home, an encrypted keystore with one key per role,
+// and repository version 1. Root keys (n of an m-of-n threshold) go either into that
+// keystore or, one each, into separate keystores on their own media, each sealed under
+// its own passphrase, so no single device or person holds the whole root.
+import { mkdir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import { Keystore } from '../keys/keystore.js';
+import type { Passphrase } from '../keys/passphrase.js';
+import type { Signer } from '../keys/signer.js';
+import { parseExpiryDays, type ExpiryDays } from './expiry.js';
+import { initRepository, type InitResult } from './init-repository.js';
+import { closeSigners } from './role-keys.js';
+import { defaultConfig, writeConfig, type TerminalPaths } from './terminal-home.js';
+
+export interface RootKeystore {
+  dir: string;
+  passphrase: Passphrase;
+}
+
+export interface TerminalInitOptions {
+  name: string;
+  /** Root keys in the terminal's keystore; ignored when rootKeystores are given (one key each). */
+  rootKeys: number;
+  rootThreshold: number;
+  /** Separate keystores (media) for the root keys, one key in each. */
+  rootKeystores?: readonly RootKeystore[];
+  /** Per-role expiry in days; roles not named keep the defaults (DESIGN). */
+  expiryDays?: Partial<ExpiryDays>;
+  now: Date;
+}
+
+export interface TerminalInitResult extends InitResult {
+  keystore: string;
+  /** Where each root key went. */
+  rootKeys: { keyId: string; keystore: string }[];
+}
+
+export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase, options: TerminalInitOptions): Promise<TerminalInitResult> {
+  if (await stat(paths.config).then(() => true, () => false)) {
+    throw new AirlockError('E_ALREADY_INITIALISED', `${paths.home} is already a release terminal; use another AIRLOCK_HOME for a new one`);
+  }
+  const separate = options.rootKeystores ?? [];
+  const rootCount = separate.length > 0 ? separate.length : options.rootKeys;
+  if (!Number.isInteger(rootCount) || rootCount < 1 || rootCount > 16) {
+    throw new AirlockError('E_USAGE', '--root-keys must be a whole number from 1 to 16');
+  }
+  if (!Number.isInteger(options.rootThreshold) || options.rootThreshold < 1 || options.rootThreshold > rootCount) {
+    throw new AirlockError('E_USAGE', `--root-threshold must be between 1 and the number of root keys (${rootCount})`);
+  }
+  const dirs = new Set([resolve(paths.keystore), ...separate.map((k) => resolve(k.dir))]);
+  if (dirs.size !== separate.length + 1 && separate.length > 0) {
+    throw new AirlockError('E_USAGE', 'each --root-keystore must be its own directory, apart from each other and from the terminal keystore');
+  }
+  const config = defaultConfig(options.name);
+  config.expiryDays = parseExpiryDays({ ...config.expiryDays, ...options.expiryDays });
+  try {
+    await mkdir(paths.home, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fromSystemError(err, `creating ${paths.home}`);
+  }
+  const keystore = await Keystore.create(paths.keystore);
+  const unlocked: Signer[] = [];
+  const generateIn = async (ks: Keystore, role: Parameters<Keystore['generate']>[0], pass: Passphrase): Promise<Signer> => {
+    const signer = await ks.unlock((await ks.generate(role, pass)).keyId, pass);
+    unlocked.push(signer);
+    return signer;
+  };
+  try {
+    const root: Signer[] = [];
+    const rootKeys: TerminalInitResult['rootKeys'] = [];
+    if (separate.length > 0) {
+      for (const k of separate) {
+        const ks = await Keystore.create(k.dir);
+        const signer = await generateIn(ks, 'root', k.passphrase);
+        root.push(signer);
+        rootKeys.push({ keyId: signer.keyId, keystore: ks.dir });
+      }
+    } else {
+      for (let i = 0; i < rootCount; i++) {
+        const signer = await generateIn(keystore, 'root', passphrase);
+        root.push(signer);
+        rootKeys.push({ keyId: signer.keyId, keystore: keystore.dir });
+      }
+    }
+    const signers = {
+      root,
+      rootThreshold: options.rootThreshold,
+      targets: await generateIn(keystore, 'targets', passphrase),
+      snapshot: await generateIn(keystore, 'snapshot', passphrase),
+      timestamp: await generateIn(keystore, 'timestamp', passphrase),
+      pgp: await generateIn(keystore, 'pgp', passphrase),
+      minisign: await generateIn(keystore, 'minisign', passphrase),
+    };
+    await keystore.generate('publish', passphrase);
+    const result = await initRepository(paths.repository, paths.staging, signers, { now: options.now, expiryDays: config.expiryDays, name: options.name });
+    await writeConfig(paths, config);
+    return { ...result, keystore: keystore.dir, rootKeys };
+  } finally {
+    await closeSigners(unlocked);
+  }
+}
