@@ -235,7 +235,8 @@ function checkCommon(p: Problems, s: Record<string, unknown>, type: MetadataType
   const version = checkInt(p, 'signed.version', own(s, 'version'), 1);
   const expires = own(s, 'expires');
   if (parseExpires(expires) === undefined) p.add('signed.expires', 'expected a UTC time as YYYY-MM-DDTHH:MM:SSZ');
-  return { spec_version: String(spec), version, expires: String(expires) };
+  // Never String(x) on untrusted values: an object with its own toString throws.
+  return { spec_version: typeof spec === 'string' ? spec : '', version, expires: typeof expires === 'string' ? expires : '' };
 }
 
 function checkKey(p: Problems, path: string, v: unknown): TufKey {

@@ -1,0 +1,33 @@
+// lib/verify imports only lib/core and node built-ins (DESIGN "Rules of the house"), and
+// so do the verifier's CLI files: the standalone bundle depends on it.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/verify-clients.js';
+
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm), ...text.matchAll(/\bimport\(\s*['"]([^'"]+)['"]\s*\)/g)].map((m) => m[1]!);
+}
+
+function tsFiles(dir: string): string[] {
+  return readdirSync(join(REPO_ROOT, dir)).filter((f) => f.endsWith('.ts')).map((f) => join(dir, f));
+}
+
+describe('layering', () => {
+  it('lib/verify imports only ./, ../core/ and node: modules', () => {
+    for (const file of tsFiles('lib/verify')) {
+      for (const spec of importsOf(join(REPO_ROOT, file))) {
+        expect(/^(node:|\.\/|\.\.\/core\/)/.test(spec), `${file} imports ${spec}`).toBe(true);
+      }
+    }
+  });
+
+  it('the verifier CLI imports only lib/verify, lib/core, cli/run and node: modules', () => {
+    for (const file of ['cli/airlock-verify.ts', ...tsFiles('cli/commands/verify')]) {
+      for (const spec of importsOf(join(REPO_ROOT, file))) {
+        expect(/^(node:|\.\/|(\.\.\/)+lib\/(verify|core)\/|(\.\.\/)+run\.js$)/.test(spec), `${file} imports ${spec}`).toBe(true);
+      }
+    }
+  });
+});
