@@ -180,6 +180,9 @@ export class Keystore {
   async addTokenKey(role: KeyRole, publicKey: Uint8Array, token: Pkcs11Reference, createdAt: Date = new Date()): Promise<KeyInfo> {
     if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
     if (publicKey.length !== 32) throw new AirlockError('E_TOKEN_KEY', 'the token key is not an Ed25519 key (32-byte public key)');
+    if (typeof token.module !== 'string' || token.module === '' || typeof token.uri !== 'string' || !token.uri.startsWith('pkcs11:')) {
+      throw new AirlockError('E_TOKEN_KEY', 'a token key needs the PKCS#11 module path and a pkcs11: URI (RFC 7512) naming the key', { details: { ...token } });
+    }
     const publicHex = toHex(publicKey);
     const record: Pkcs11KeyRecord = {
       format: KEY_FILE_FORMAT,
