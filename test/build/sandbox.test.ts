@@ -1,5 +1,6 @@
 // What a run step sees: exactly the planned environment, umask 022, an empty HOME, and
 // no network unless the release manager allowed it (and then the provenance says so).
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRelease } from '../../lib/build/index.js';
 import { SAFE_PATH } from '../../lib/build/sandbox.js';
 import { isAirlockError } from '../../lib/core/errors.js';
+import { bundleBuildChild } from '../support/build-child-bundle.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-sandbox-test-'));
@@ -107,5 +109,28 @@ describe('run steps', () => {
     } finally {
       await r.cleanup();
     }
+  });
+
+  // A machine where no form of `unshare` works: in a private mount namespace, the
+  // unshare binary is replaced by /bin/false for the build process only.
+  it.skipIf(process.getuid?.() !== 0)('refuses to build without isolation unless network is allowed', async () => {
+    const bundle = await bundleBuildChild(work);
+    const repo = makeRepo(
+      { 'airlock.recipe.json': recipeJson({ project: 'iso', version: '1.0.0', steps: [{ name: 'x', run: ['sh', '-c', 'echo x > "$AIRLOCK_OUT/x"'] }], artifacts: ['x'] }) },
+      'release/1.0.0',
+      work,
+    );
+    const attempt = (allowNetwork: boolean) =>
+      new Promise<{ ok: boolean; code?: string }>((resolve, reject) => {
+        const req = JSON.stringify({ source: repo.dir, branch: repo.branch, commit: repo.commit, workRoot: work, allowNetwork });
+        execFile('unshare', ['-m', '--', 'sh', '-c', 'mount --bind /bin/false "$(command -v unshare)" && exec "$@"', 'sh', process.execPath, bundle, req], (err, stdout, stderr) => {
+          if (err) reject(new Error(`${err.message}: ${stderr}`));
+          else resolve(JSON.parse(stdout));
+        });
+      });
+    expect(await attempt(false)).toMatchObject({ ok: false, code: 'E_NETWORK_ISOLATION' });
+    const allowed = (await attempt(true)) as { ok: boolean; statement: { predicate: { buildDefinition: { externalParameters: { allowNetwork: boolean } } } } };
+    expect(allowed.ok).toBe(true);
+    expect(allowed.statement.predicate.buildDefinition.externalParameters.allowNetwork).toBe(true);
   });
 });
