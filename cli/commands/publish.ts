@@ -1,6 +1,7 @@
 // `airlock publish [--host NAME…] [--dry-run] [--json]`: makes every host (or the named
 // ones) hold the terminal's repository copy. Re-running finishes an interrupted publish.
 // --dry-run prints the plan; --json prints one event per line, then the result object.
+import { join } from 'node:path';
 import { ERROR_KINDS, EXIT } from '../../lib/core/errors.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
@@ -15,6 +16,7 @@ import { emit, note } from '../run.js';
 export interface PublishOptions {
   host?: string[];
   dryRun?: boolean;
+  fullCheck?: boolean;
   concurrency?: number;
   keystore?: string;
   passphraseFd?: number;
@@ -75,6 +77,8 @@ export async function publish(opts: PublishOptions): Promise<number> {
     ...(publishSigner ? { publishSigner } : {}),
     ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
     dryRun: Boolean(opts.dryRun),
+    digestCacheDir: join(paths.home, 'publish-cache'),
+    fullCheck: Boolean(opts.fullCheck),
     onEvent: opts.json ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : printer!.onEvent,
   });
   printer?.finish();

@@ -9,7 +9,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import { assertTreePath, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
+import { assertTreePath, type RemoteDigest, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -60,13 +60,22 @@ export class DirectoryTransport implements Transport {
     return out;
   }
 
-  async digest(path: string): Promise<{ length: number; sha256: string } | undefined> {
+  async digest(path: string): Promise<RemoteDigest | undefined> {
+    let fh;
     try {
-      const { length, digests } = await hashStream(createReadStream(this.abs(path), { highWaterMark: 1 << 20 }), ['sha256']);
-      return { length, sha256: digests.sha256! };
+      fh = await open(this.abs(path), 'r');
     } catch (err) {
       if (errno(err) === 'ENOENT') return undefined;
       throw fromSystemError(err, `reading ${path} on host ${this.host}`);
+    }
+    try {
+      const st = await fh.stat();
+      const { length, digests } = await hashStream(fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }), ['sha256']);
+      return { length, sha256: digests.sha256!, mtime: Math.floor(st.mtimeMs / 1000) };
+    } catch (err) {
+      throw fromSystemError(err, `reading ${path} on host ${this.host}`);
+    } finally {
+      await fh.close();
     }
   }
 

@@ -1,7 +1,10 @@
 // Publishing to every host of a repository (mirrors): each host is planned and applied
 // on its own, a bounded number at a time, so one slow or failing host neither blocks
 // nor damages the others; every host gets its own report.
+import { join } from 'node:path';
+import { sha256Hex } from '../core/digest.js';
 import { AirlockError, isAirlockError, type ErrorCode } from '../core/errors.js';
+import { DigestCachingTransport } from './digest-cache.js';
 import type { Signer } from '../keys/signer.js';
 import { applyPublishPlan } from './apply.js';
 import { DirectoryTransport } from './directory-transport.js';
@@ -40,6 +43,18 @@ export interface PublishOptions extends OpenTransportOptions {
   onEvent?: (e: PublishEvent) => void;
   /** Fault injection for tests, per host (see ApplyOptions.failAfter). */
   failAfter?: number;
+  /**
+   * Where to keep each host's digest cache (digest-cache.ts), e.g. $AIRLOCK_HOME/publish-cache.
+   * Without it every identical-looking file on the host is read back in full to plan.
+   */
+  digestCacheDir?: string;
+  /** Read every file on the host back, ignoring the digest cache (it is refreshed). */
+  fullCheck?: boolean;
+}
+
+function cacheFileFor(dir: string, host: HostSpec): string {
+  // Keyed by name and URL, so a host moved to another URL starts with an empty cache.
+  return join(dir, `${sha256Hex(`${host.name}\n${host.url}`).slice(0, 32)}.json`);
 }
 
 async function publishOne(localRepo: string, host: HostSpec, opts: PublishOptions): Promise<PublishReport> {
@@ -48,6 +63,9 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
   let transport: Transport | undefined;
   try {
     transport = await openTransport(host, opts);
+    if (opts.digestCacheDir !== undefined) {
+      transport = await DigestCachingTransport.wrap(transport, cacheFileFor(opts.digestCacheDir, host), { ignoreCached: Boolean(opts.fullCheck) });
+    }
     const plan = await planPublish(localRepo, transport);
     const s = planSummary(plan);
     emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });

@@ -16,7 +16,7 @@ import type { Signer } from '../keys/signer.js';
 import { fingerprintOf, hostKeyAlgorithmsFor, hostKeyMatches } from './host-key.js';
 import type { HostLocation } from './host-url.js';
 import { SignerAgent } from './signer-agent.js';
-import { assertTreePath, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
+import { assertTreePath, type RemoteDigest, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
 
 /** Bytes per READ/WRITE request: OpenSSH's sftp-server takes up to 256 KiB; 64 KiB keeps latency low. */
 const CHUNK = 64 * 1024;
@@ -183,7 +183,7 @@ export class SftpTransport implements Transport {
     return got === length ? buf : buf.subarray(0, got);
   }
 
-  async digest(path: string): Promise<{ length: number; sha256: string } | undefined> {
+  async digest(path: string): Promise<RemoteDigest | undefined> {
     const remote = this.abs(path);
     let handle: Buffer;
     try {
@@ -193,7 +193,8 @@ export class SftpTransport implements Transport {
       throw this.fail(err, `reading ${path}`);
     }
     try {
-      const size = (await p<Stats>((cb) => this.sftp.fstat(handle, cb))).size;
+      const st = await p<Stats>((cb) => this.sftp.fstat(handle, cb));
+      const size = st.size;
       const hash = createHash('sha256');
       let length = 0;
       let next = 0;
@@ -219,7 +220,7 @@ export class SftpTransport implements Transport {
         hash.update(more);
         length += more.length;
       }
-      return { length, sha256: hash.digest('hex') };
+      return { length, sha256: hash.digest('hex'), mtime: st.mtime };
     } catch (err) {
       throw this.fail(err, `reading ${path}`);
     } finally {

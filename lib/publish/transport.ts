@@ -11,6 +11,13 @@ export interface RemoteFile {
   mtime?: number;
 }
 
+/** What a host holds at a path: length, hex SHA-256, and the mtime it had when read. */
+export interface RemoteDigest {
+  length: number;
+  sha256: string;
+  mtime?: number;
+}
+
 export interface RenameOptions {
   /**
    * Replace an existing file at the destination (atomically). When false, an existing
@@ -26,7 +33,7 @@ export interface Transport {
   /** Every regular file under the tree's root (directories, symlinks and others left out). */
   list(): Promise<RemoteFile[]>;
   /** Length and hex SHA-256 of a file on the host, read as a stream; undefined if absent. */
-  digest(path: string): Promise<{ length: number; sha256: string } | undefined>;
+  digest(path: string): Promise<RemoteDigest | undefined>;
   /** The whole file, refused past maxBytes; undefined if absent. For small metadata only. */
   readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined>;
   /** Streams a local file to `path` on the host, creating parent directories. */

@@ -1,6 +1,6 @@
 // Plan and apply against the directory transport: order, temporary names, read-back
 // checks, immutability, resume after an interruption at every step, mirrors.
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -206,6 +206,32 @@ describe('publishing to a directory', () => {
     expect(await reachableTargets(b)).toEqual(next);
     expect(await listTree(broken)).toEqual([`targets/demo/1.0/${name}`]);
     expect(events.some((e) => e.type === 'host-failed' && e.host === 'broken')).toBe(true);
+  });
+
+  it('remembers digests of immutable files, so old releases are not read back; --full-check reads them all', async () => {
+    const { repo, local, host } = await twoReleases();
+    const cacheDir = await fresh('cache');
+    const h = [{ name: 'h', url: host }];
+    expect((await publish(local, h, { digestCacheDir: cacheDir }))[0]!.ok).toBe(true);
+    // Someone alters a published file on the host and keeps its length and mtime.
+    const victim = join(host, 'releases/demo/1.0/notes.txt');
+    const st = await stat(victim);
+    await writeFile(victim, 'FIRST');
+    await utimes(victim, st.atime, st.mtime);
+    await addRelease(repo, 'demo', '3.0', { 'demo-3.0.tar.gz': 'three' });
+    // The quick check (length + mtime) trusts the cached digest: the plan does not read it again.
+    const quick = await publish(local, h, { digestCacheDir: cacheDir });
+    expect(quick[0]!.ok).toBe(true);
+    // A full check reads everything back and finds it.
+    const full = await publish(local, h, { digestCacheDir: cacheDir, fullCheck: true });
+    expect(full[0]!.error?.code).toBe('E_PUBLISH_IMMUTABLE');
+    // A change that moves the mtime is found without a full check too.
+    await writeFile(victim, 'first');
+    await utimes(victim, st.atime, new Date(st.mtime.getTime() + 5000));
+    expect((await publish(local, h, { digestCacheDir: cacheDir }))[0]!.ok).toBe(true);
+    await writeFile(victim, 'FIRST');
+    await utimes(victim, st.atime, new Date(st.mtime.getTime() + 10_000));
+    expect((await publish(local, h, { digestCacheDir: cacheDir }))[0]!.error?.code).toBe('E_PUBLISH_IMMUTABLE');
   });
 
   it('plans without writing on a dry run', async () => {

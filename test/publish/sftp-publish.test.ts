@@ -2,7 +2,7 @@
 // prints), the tree it receives served by a real nginx and read by tuf-js.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -254,6 +254,21 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     expect(await listTree(dir)).toEqual(await listTree(local));
   });
 
+  it('plans from the digest cache over SFTP (listing and read-back agree on mtimes); --full-check reads everything', async () => {
+    await resetToOld();
+    const cacheDir = join(work, 'digest-cache');
+    expect((await publish(local, [host()], { publishSigner: signer, digestCacheDir: cacheDir }))[0]!.ok).toBe(true);
+    const victim = join(sshd!.tree, 'releases/demo/1.0/notes.txt');
+    const st = await stat(victim);
+    await writeFile(victim, 'FIRST');
+    await utimes(victim, st.atime, st.mtime);
+    const [quick] = await publish(local, [host()], { publishSigner: signer, digestCacheDir: cacheDir });
+    expect(quick).toMatchObject({ ok: true, uploaded: 0 });
+    const [full] = await publish(local, [host()], { publishSigner: signer, digestCacheDir: cacheDir, fullCheck: true });
+    expect(full!.error?.code).toBe('E_PUBLISH_IMMUTABLE');
+    await writeFile(victim, 'first');
+  });
+
   it('checks every upload by reading it back over SFTP', async () => {
     await resetToOld();
     const t = await openTransport(host(), { publishSigner: signer });
@@ -261,7 +276,7 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
       const plan = await planPublish(local, t);
       const report = await applyPublishPlan(plan, t);
       expect(report.uploaded).toBe(plan.items.filter((i) => i.action === 'upload').length);
-      for (const i of plan.items) expect(await t.digest(i.path)).toEqual({ length: i.length, sha256: i.sha256 });
+      for (const i of plan.items) expect(await t.digest(i.path)).toMatchObject({ length: i.length, sha256: i.sha256 });
     } finally {
       await t.close();
     }

@@ -1,0 +1,121 @@
+// Remembers the SHA-256 of immutable files on a host, keyed by their length and mtime
+// (rsync's "quick check"), so a publish does not read the whole release history back
+// from every host to plan the next release. Only immutable paths are cached: they never
+// change once published, and mutable files (timestamp.json, keys/, apt indices) are
+// small and always read. The cost of trusting length+mtime: a host that altered an old
+// file and kept both would not be repaired by publish — clients still refuse the file
+// (TUF checks every target's hashes), and `--full-check` (no cache) finds it.
+// Format: { "formatVersion": 1, "files": { path: { length, mtime, sha256 } } }, one file
+// per host, written atomically.
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { classifyPath, isTemporaryPath } from './layout.js';
+import type { RemoteDigest, RemoteFile, RenameOptions, Transport } from './transport.js';
+
+interface Entry {
+  length: number;
+  mtime: number;
+  sha256: string;
+}
+
+function immutable(path: string): boolean {
+  try {
+    return classifyPath(path).immutable;
+  } catch {
+    return false;
+  }
+}
+
+export class DigestCachingTransport implements Transport {
+  private files = new Map<string, Entry>();
+  private listed = new Map<string, RemoteFile>();
+  /** Digests of temporary files, carried over to their final name on rename. */
+  private readonly pending = new Map<string, RemoteDigest>();
+  private dirty = false;
+
+  private constructor(
+    private readonly inner: Transport,
+    private readonly file: string,
+    private readonly ignoreCached: boolean,
+  ) {}
+
+  get host(): string {
+    return this.inner.host;
+  }
+
+  /** With ignoreCached, every digest is read from the host and the cache is rewritten from them. */
+  static async wrap(inner: Transport, file: string, opts: { ignoreCached?: boolean } = {}): Promise<DigestCachingTransport> {
+    const t = new DigestCachingTransport(inner, file, Boolean(opts.ignoreCached));
+    try {
+      const raw = JSON.parse(await readFile(file, 'utf8')) as { formatVersion?: unknown; files?: Record<string, Entry> };
+      if (raw.formatVersion === 1 && raw.files && typeof raw.files === 'object') {
+        for (const [path, e] of Object.entries(raw.files)) {
+          if (Number.isSafeInteger(e?.length) && Number.isSafeInteger(e?.mtime) && typeof e?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) t.files.set(path, e);
+        }
+      }
+    } catch {
+      // No cache yet, or a damaged one: start empty; it is only a cache.
+    }
+    return t;
+  }
+
+  async list(): Promise<RemoteFile[]> {
+    const files = await this.inner.list();
+    this.listed = new Map(files.map((f) => [f.path, f]));
+    return files;
+  }
+
+  async digest(path: string): Promise<RemoteDigest | undefined> {
+    const seen = this.listed.get(path);
+    const cached = this.files.get(path);
+    if (!this.ignoreCached && seen?.mtime !== undefined && cached && cached.length === seen.size && cached.mtime === seen.mtime) {
+      return { length: cached.length, sha256: cached.sha256, mtime: cached.mtime };
+    }
+    const d = await this.inner.digest(path);
+    if (d?.mtime !== undefined) {
+      if (isTemporaryPath(path)) this.pending.set(path, d);
+      else this.remember(path, d);
+    }
+    return d;
+  }
+
+  private remember(path: string, d: RemoteDigest): void {
+    if (d.mtime === undefined || !immutable(path)) return;
+    this.files.set(path, { length: d.length, mtime: d.mtime, sha256: d.sha256 });
+    this.dirty = true;
+  }
+
+  readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    return this.inner.readSmall(path, maxBytes);
+  }
+
+  put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void> {
+    return this.inner.put(localFile, path, onProgress);
+  }
+
+  async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {
+    const result = await this.inner.rename(from, to, options);
+    const d = this.pending.get(from);
+    this.pending.delete(from);
+    // rename(2) keeps the mtime, so the checked digest of the temporary file is the final file's.
+    if (result === 'renamed' && d) this.remember(to, d);
+    return result;
+  }
+
+  async remove(path: string): Promise<void> {
+    this.pending.delete(path);
+    if (this.files.delete(path)) this.dirty = true;
+    await this.inner.remove(path);
+  }
+
+  async close(): Promise<void> {
+    try {
+      if (this.dirty) {
+        const files = Object.fromEntries([...this.files].sort(([a], [b]) => (a < b ? -1 : 1)));
+        await writeFileAtomic(this.file, `${JSON.stringify({ formatVersion: 1, files })}\n`, { mode: 0o600 });
+      }
+    } finally {
+      await this.inner.close();
+    }
+  }
+}
