@@ -69,7 +69,12 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         provenance,
       },
       { targets, snapshot, timestamp, pgp: signers.pgp, minisign: signers.minisign },
-      { now: new Date(), expiryDays: config.expiryDays, name: config.name },
+      {
+        now: new Date(),
+        expiryDays: config.expiryDays,
+        name: config.name,
+        hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
+      },
     );
     if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, targets v${result.metadataVersions.targets}, snapshot v${result.metadataVersions.snapshot}`);
     const reports = await publish(paths.repository, hosts, {

@@ -64,6 +64,12 @@ export class LocalRepository {
     return readJson(join(this.metadataDir, `${version}.root.json`));
   }
 
+  /** A delegated targets role (a hash bin) at the version the current snapshot lists. */
+  async readDelegated(snapshot: SnapshotSigned, role: string): Promise<Envelope<TargetsSigned> | undefined> {
+    const meta = snapshot.meta[`${role}.json`];
+    return meta ? readJson(join(this.metadataDir, `${meta.version}.${role}.json`)) : undefined;
+  }
+
   async current(): Promise<CurrentMetadata> {
     const versions = await this.rootVersions();
     const latest = versions.at(-1);

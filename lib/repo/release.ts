@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.js';
+import { SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { updateAptRepository, writeReleaseSignatures } from './compat/index.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
-import { commitStaged, LocalRepository } from './local-repository.js';
+import { allBinNames, binFor, DEFAULT_BIN_LAYOUT, layoutOf, succinctDelegations, type BinLayout } from './hash-bins.js';
+import { commitStaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
 import { envelopeBytes, signMetadata } from './sign-metadata.js';
 import { metaFileFor, nextSnapshot, nextTargets, nextTimestamp } from './top-level.js';
 
@@ -44,6 +45,8 @@ export interface ReleaseSigners {
 export interface ReleaseOptions {
   now: Date;
   expiryDays: ExpiryDays;
+  /** Past this many targets, targets delegate to hash bins (DESIGN "Scale"). */
+  hashBins?: { afterTargets: number; layout: BinLayout };
   /** Origin and Label of the apt repository. */
   name: string;
 }
@@ -132,9 +135,6 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         sourceDateEpoch: input.sourceDateEpoch,
         provenance: provenanceTarget,
       };
-      if (current.targets.signed.targets[target]) {
-        throw new AirlockError('E_RELEASE_EXISTS', `target ${target} is already in the repository; release under a new version`);
-      }
       additions[target] = { length, hashes: { sha256: digests.sha256, sha512: digests.sha512 }, custom: { airlock: custom } };
       // TUF consistent snapshots: targets/<dir>/<sha256>.<name>, the same bytes as the release copy.
       const consistent = join(staging, 'targets', input.project, input.version, `${digests.sha256}.${name}`);
@@ -170,11 +170,10 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       });
     }
 
-    const targets = await signMetadata(nextTargets(current.targets.signed, additions, expiresAt('targets', options.now, options.expiryDays)), [signers.targets]);
-    const targetsBytes = envelopeBytes(targets);
-    await writeFileAtomic(join(staging, 'metadata', `${targets.signed.version}.targets.json`), targetsBytes);
+    const changed = await signTargetsChanges(repo, current, additions, signers.targets, options);
+    for (const c of changed) await writeFileAtomic(join(staging, 'metadata', `${c.version}.${c.role}.json`), c.bytes);
     const snapshot = await signMetadata(
-      nextSnapshot(current.snapshot.signed, { 'targets.json': metaFileFor(targets.signed.version, targetsBytes) }, expiresAt('snapshot', options.now, options.expiryDays)),
+      nextSnapshot(current.snapshot.signed, Object.fromEntries(changed.map((c) => [`${c.role}.json`, metaFileFor(c.version, c.bytes)])), expiresAt('snapshot', options.now, options.expiryDays)),
       [signers.snapshot],
     );
     const snapshotBytes = envelopeBytes(snapshot);
@@ -191,9 +190,79 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       version: input.version,
       targets: released,
       files,
-      metadataVersions: { targets: targets.signed.version, snapshot: snapshot.signed.version, timestamp: timestamp.signed.version },
+      metadataVersions: { targets: changed.find((c) => c.role === 'targets')?.version ?? current.targets.signed.version, snapshot: snapshot.signed.version, timestamp: timestamp.signed.version },
     };
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+export const DEFAULT_HASH_BINS = { afterTargets: 1024, layout: DEFAULT_BIN_LAYOUT } as const;
+
+interface SignedRole {
+  role: string;
+  version: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * Signs the targets metadata a release changes. While the repository is small that is
+ * targets.json itself; once it holds more than `hashBins.afterTargets` targets, every
+ * target moves into hash bins and from then on a release re-signs only the bins its
+ * new targets fall in (top-level targets, which only holds the delegation, stays).
+ */
+async function signTargetsChanges(
+  repo: LocalRepository,
+  current: CurrentMetadata,
+  additions: Record<string, TargetFileInfo>,
+  signer: Signer,
+  options: ReleaseOptions,
+): Promise<SignedRole[]> {
+  const expires = expiresAt('targets', options.now, options.expiryDays);
+  const sign = async (signed: TargetsSigned, role: string): Promise<SignedRole> => {
+    const env = await signMetadata(signed, [signer], role);
+    return { role, version: signed.version, bytes: envelopeBytes(env) };
+  };
+  const existing = (targets: Record<string, TargetFileInfo>): void => {
+    const dup = Object.keys(additions).find((p) => targets[p] !== undefined);
+    if (dup) throw new AirlockError('E_RELEASE_EXISTS', `target ${dup} is already in the repository; release under a new version`);
+  };
+  const layout = layoutOf(current.targets.signed.delegations);
+  if (layout) {
+    const byBin = new Map<string, Record<string, TargetFileInfo>>();
+    for (const [path, info] of Object.entries(additions)) {
+      const bin = binFor(layout, path);
+      byBin.set(bin, { ...byBin.get(bin), [path]: info });
+    }
+    const out: SignedRole[] = [];
+    for (const [bin, group] of [...byBin].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      const prior = await repo.readDelegated(current.snapshot.signed, bin);
+      if (!prior) throw new AirlockError('E_METADATA_INVALID', `snapshot lists no ${bin}.json; the repository copy is damaged — restore it`);
+      existing(prior.signed.targets);
+      out.push(await sign(nextTargets(prior.signed, group, expires), bin));
+    }
+    return out;
+  }
+  existing(current.targets.signed.targets);
+  const bins = options.hashBins ?? DEFAULT_HASH_BINS;
+  const all = { ...current.targets.signed.targets, ...additions };
+  if (Object.keys(all).length <= bins.afterTargets) {
+    return [await sign(nextTargets(current.targets.signed, additions, expires), 'targets')];
+  }
+  // Crossing the line: every target moves into its bin; every bin exists, empty or not,
+  // because a client that looks a path up must find its bin in snapshot.
+  const grouped = new Map<string, Record<string, TargetFileInfo>>(allBinNames(bins.layout).map((b) => [b, {}]));
+  for (const [path, info] of Object.entries(all)) grouped.get(binFor(bins.layout, path))![path] = info;
+  const out: SignedRole[] = [];
+  const top: TargetsSigned = {
+    _type: 'targets',
+    spec_version: SPEC_VERSION,
+    version: current.targets.signed.version + 1,
+    expires,
+    targets: {},
+    delegations: succinctDelegations(bins.layout, [signer.tufKey]),
+  };
+  out.push(await sign(top, 'targets'));
+  for (const [bin, targets] of grouped) out.push(await sign(nextTargets(undefined, targets, expires), bin));
+  return out;
 }

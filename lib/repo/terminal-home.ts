@@ -36,10 +36,12 @@ export interface TerminalConfig {
   /** Warn in `airlock status` when a role expires within this many days. */
   warnDays: number;
   releaseBranchPattern: string;
+  /** Past `afterTargets` targets, targets delegate to 2^bitLength hash bins (DESIGN "Scale"). */
+  hashBins: { afterTargets: number; bitLength: number };
 }
 
 export function defaultConfig(name: string): TerminalConfig {
-  return { formatVersion: 1, name, expiryDays: { ...DEFAULT_EXPIRY_DAYS }, warnDays: 3, releaseBranchPattern: 'release/*' };
+  return { formatVersion: 1, name, expiryDays: { ...DEFAULT_EXPIRY_DAYS }, warnDays: 3, releaseBranchPattern: 'release/*', hashBins: { ...DEFAULT_HASH_BINS_CONFIG } };
 }
 
 export async function readConfig(paths: TerminalPaths): Promise<TerminalConfig> {
@@ -67,7 +69,21 @@ export async function readConfig(paths: TerminalPaths): Promise<TerminalConfig> 
     expiryDays: parseExpiryDays(raw.expiryDays),
     warnDays: warnDays as number,
     releaseBranchPattern: typeof raw.releaseBranchPattern === 'string' ? raw.releaseBranchPattern : 'release/*',
+    hashBins: parseHashBins(raw.hashBins, paths.config),
   };
+}
+
+const DEFAULT_HASH_BINS_CONFIG = { afterTargets: 1024, bitLength: 8 } as const;
+
+function parseHashBins(value: unknown, file: string): TerminalConfig['hashBins'] {
+  if (value === undefined) return { ...DEFAULT_HASH_BINS_CONFIG };
+  const v = value as { afterTargets?: unknown; bitLength?: unknown };
+  const after = v.afterTargets ?? DEFAULT_HASH_BINS_CONFIG.afterTargets;
+  const bits = v.bitLength ?? DEFAULT_HASH_BINS_CONFIG.bitLength;
+  if (typeof value !== 'object' || value === null || !Number.isInteger(after) || (after as number) < 0 || !Number.isInteger(bits) || (bits as number) < 1 || (bits as number) > 14) {
+    throw new AirlockError('E_CONFIG', `${file}: hashBins must be {"afterTargets": N, "bitLength": 1..14}`);
+  }
+  return { afterTargets: after as number, bitLength: bits as number };
 }
 
 export async function writeConfig(paths: TerminalPaths, config: TerminalConfig): Promise<void> {
