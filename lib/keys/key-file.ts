@@ -10,9 +10,8 @@
 import { canonicalBytes } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
-import { isHex } from '../core/hex.js';
+import { fromHex, isHex } from '../core/hex.js';
 import { ed25519TufKey, tufKeyId } from '../core/tuf-key.js';
-import { fromHex } from '../core/hex.js';
 import { KEY_ROLES, type KeyRole } from './signer.js';
 
 export const KEY_FILE_FORMAT = 'airlock-key';

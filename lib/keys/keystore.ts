@@ -1,9 +1,11 @@
 // The encrypted keystore (DESIGN "Keys and the terminal"): a 0700 directory holding one
 // 0600 file per key (key-file.ts), a marker naming the directory a keystore, and the
 // audit log. Private keys leave it only as Signers; there is no export.
+import { sign as cryptoSign } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { ed25519Verify } from '../core/ed25519.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
 import { AuditLog } from './audit-log.js';
@@ -23,15 +25,13 @@ import {
   type Pkcs11Reference,
   type SoftwareKeyRecord,
 } from './key-file.js';
-import { keystorePermissionProblems, permissionsError } from './keystore-permissions.js';
+import { keystorePermissionProblems, permissionsError, type PermissionProblem } from './keystore-permissions.js';
 import { assertNewPassphrase, type Passphrase } from './passphrase.js';
 import { openSeed, PRODUCTION_KDF_POLICY, sealSeed, type KdfPolicy, type ScryptCost } from './sealed-seed.js';
 import { createSecretFile, replaceSecretFile } from './secret-file.js';
 import { KEY_ROLES, type KeyRole } from './signer.js';
 import { newSeed, privateKeyFromSeed, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
 import { openTokenKey } from './token-key.js';
-import { ed25519Verify } from '../core/ed25519.js';
-import { sign as cryptoSign } from 'node:crypto';
 
 export const KEYSTORE_MARKER = 'keystore.json';
 const MARKER_FORMAT = 'airlock-keystore';
@@ -314,7 +314,7 @@ export class Keystore {
       const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
         const st = await fh.stat();
-        const problems = [];
+        const problems: PermissionProblem[] = [];
         if (!st.isFile()) problems.push({ path: file, problem: 'is not a regular file', fix: `remove '${file}'` });
         if ((st.mode & 0o077) !== 0) problems.push({ path: file, problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it`, fix: `chmod 600 '${file}'` });
         const uid = process.getuid?.();
