@@ -14,6 +14,17 @@ describe('arbitrary installation', () => {
       await expectBothRefuse(a, { target: TARGET, code: 'E_HASH', tuf: /LengthOrHashMismatch|hash|length/i });
     }));
 
+  it('refuses a targets.json with one byte flipped', () =>
+    inArena(undefined, async (a) => {
+      a.sim.addTarget('demo/1.1.0/demo.tar.gz', 'the next release');
+      a.sim.publish();
+      const file = a.sim.targetsFile('targets');
+      const bytes = Buffer.from(a.sim.read(file));
+      bytes[bytes.length >> 1]! ^= 1;
+      a.sim.write(file, bytes);
+      await expectBothRefuse(a, { target: TARGET, code: 'E_HASH', tuf: /LengthOrHashMismatch|hash/i, stateMayChange: ['timestamp.json', 'snapshot.json'] });
+    }));
+
   it('refuses metadata signed by keys the root does not trust', () =>
     inArena(undefined, async (a) => {
       const ts = structuredClone(a.sim.timestamp);

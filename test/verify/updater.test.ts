@@ -111,6 +111,26 @@ describe('Updater', () => {
     expect((await client.fetch('demo/1.0.0/demo-1.0.0.tar.gz'))?.toString()).toBe('tarball bytes');
   });
 
+  it('reads a repository without consistent snapshots (plain file names), as tuf-js does', async () => {
+    const s = new RepoSimulator({ consistentSnapshot: false });
+    s.addTarget('p/1/f.txt', 'plain names');
+    s.publish();
+    s.addTarget('p/2/f.txt', 'second');
+    s.publish();
+    const h = await serveDirectory(() => s.hostDir);
+    try {
+      expect(readdirSync(s.path('metadata')).sort()).toEqual(['1.root.json', 'snapshot.json', 'targets.json', 'timestamp.json']);
+      const u = new Updater({ trustedRoot: s.trustedRoot, sources: [h.url] });
+      const out = join(tmp(), 'f');
+      await u.downloadTarget((await u.getTargetInfo('p/2/f.txt'))!, out);
+      expect(readFileSync(out, 'utf8')).toBe('second');
+      expect((await tufJsClient(s.trustedRoot, h.url).fetch('p/2/f.txt'))?.toString()).toBe('second');
+    } finally {
+      await h.close();
+      s.cleanup();
+    }
+  });
+
   it('skips a mirror that fails and warns', async () => {
     const warnings: string[] = [];
     const u = new Updater({ trustedRoot: sim.trustedRoot, sources: [join(tmp(), 'nothing-here'), sim.hostDir], onWarning: (w) => warnings.push(w) });
