@@ -10,7 +10,7 @@ describe('indefinite freeze', () => {
     inArena(
       (sim) => {
         // The timestamp both clients trust expires in a few seconds; the host never renews it.
-        sim.timestamp.expires = formatExpires(new Date(Date.now() + 4000));
+        sim.timestamp.expires = formatExpires(new Date(Date.now() + 5000));
       },
       async (a) => {
         await sleep(Math.max(0, Date.parse(a.sim.timestamp.expires) - Date.now() + 100));
