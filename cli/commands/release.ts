@@ -1,100 +1,145 @@
 // `airlock release`: build from the pinned branch, sign, write into the terminal's
 // repository copy, publish to the hosts. Each step is a lib/ call; this file only
-// sequences them, unlocks keys and prints.
-import { buildRelease, signProvenance } from '../../lib/build/index.js';
+// sequences them, asks, unlocks keys and prints.
+import { copyFile, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { buildRelease, checkPins, describeBranchHead, signProvenance } from '../../lib/build/index.js';
 import { AirlockError, ERROR_KINDS, EXIT } from '../../lib/core/errors.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
-import type { KeyRole, Signer } from '../../lib/keys/signer.js';
+import type { Signer } from '../../lib/keys/signer.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
 import { publish } from '../../lib/publish/index.js';
+import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
+import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit, note } from '../run.js';
 
 export interface ReleaseOptions {
   source: string;
   branch: string;
-  commit: string;
+  commit?: string;
   to?: string[];
   allowNetwork?: boolean;
+  dryRun?: boolean;
   keystore?: string;
   passphraseFd?: number;
   json?: boolean;
 }
 
+/** Without --commit, the release manager confirms the branch head they see, on a terminal only. */
+async function confirmCommit(source: string, branch: string): Promise<string> {
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new AirlockError('E_USAGE', `give --commit with the full commit id you confirmed as the head of ${branch} (no terminal to ask on)`);
+  }
+  const head = await describeBranchHead(source, branch);
+  note(`head of ${branch}:\n  commit    ${head.commit}\n  author    ${head.author}\n  date      ${head.authorDate}\n  subject   ${head.subject}\n  signature ${head.signature}`);
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(`Release exactly this commit? Type its first 12 characters to confirm: `);
+    if (answer.trim().toLowerCase() !== head.commit.slice(0, 12)) throw new AirlockError('E_PIN_COMMIT', 'not confirmed; nothing was built');
+  } finally {
+    rl.close();
+  }
+  return head.commit;
+}
+
 export async function release(opts: ReleaseOptions): Promise<number> {
   const paths = terminalPaths();
   const config = await readConfig(paths);
+  const commit = opts.commit ?? (await confirmCommit(opts.source, opts.branch));
+  const request = {
+    source: opts.source,
+    branch: opts.branch,
+    commit,
+    releasePattern: config.releaseBranchPattern,
+    allowNetwork: Boolean(opts.allowNetwork),
+  };
+  if (opts.dryRun) {
+    const pins = await checkPins(request);
+    emit(opts, { ok: true, dryRun: true, ...pins }, () => [
+      `pins hold: ${pins.branch} @ ${pins.commit}, SOURCE_DATE_EPOCH=${pins.sourceDateEpoch}`,
+      `recipe: ${pins.recipe.project} ${pins.recipe.version}, ${pins.recipe.steps.length} steps, artifacts ${pins.recipe.artifacts.join(', ')}`,
+      ...Object.entries(pins.lockfileDigests).map(([f, d]) => `lockfile ${f} sha256:${d}`),
+    ]);
+    return EXIT.ok;
+  }
+
+  const root = (await new LocalRepository(paths.repository).current()).root.signed;
   const keystore = await Keystore.open(keystoreDirFor(opts));
   const hosts = await resolveHosts(paths.hosts, opts.to ?? []);
-  const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}`);
-  let signers: Partial<Record<KeyRole, Signer>>;
+  const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
+  const held: Signer[] = [];
   try {
     // Unlock before building, so a wrong passphrase costs nothing and nothing is written.
-    const roles = new Set((await keystore.list()).map((k) => k.role));
-    signers = {};
-    for (const role of ['targets', 'snapshot', 'timestamp', 'pgp', 'minisign', 'publish'] as const) {
-      if (roles.has(role)) signers[role] = await keystore.unlock(role, passphrase);
+    // Online keys are the ones root lists (after a rotation the keystore may hold a retired one).
+    const one = async (role: 'targets' | 'snapshot' | 'timestamp'): Promise<Signer> => {
+      const [s] = await unlockListed(keystore, root, role, passphrase);
+      if (!s) throw new AirlockError('E_KEY_NOT_FOUND', `${keystore.dir} holds no ${role} key that root v${root.version} lists; give --keystore with the one that does (airlock key list)`);
+      held.push(s);
+      return s;
+    };
+    const byRole = async (role: 'pgp' | 'minisign' | 'publish'): Promise<Signer | undefined> => {
+      if (!(await keystore.list()).some((k) => k.role === role)) return undefined;
+      const s = await keystore.unlock(role, passphrase);
+      held.push(s);
+      return s;
+    };
+    const signers = { targets: await one('targets'), snapshot: await one('snapshot'), timestamp: await one('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign') };
+    const publishSigner = await byRole('publish');
+    passphrase.wipe();
+
+    const build = await buildRelease({ ...request, onOutput: opts.json ? undefined : (chunk) => process.stderr.write(chunk) });
+    try {
+      // The build log stays on the terminal; its SHA-256 is in the provenance.
+      const logs = join(paths.home, 'build-logs');
+      await mkdir(logs, { recursive: true, mode: 0o700 });
+      await copyFile(build.buildLog, join(logs, `${build.project}-${build.version}.log`));
+      const provenance = await signProvenance(build.statement, signers.targets);
+      const result = await releaseToRepository(
+        paths.repository,
+        paths.staging,
+        {
+          project: build.project,
+          version: build.version,
+          commit: build.commit,
+          branch: build.branch,
+          sourceDateEpoch: build.sourceDateEpoch,
+          artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path })),
+          provenance,
+        },
+        signers,
+        {
+          now: new Date(),
+          expiryDays: config.expiryDays,
+          name: config.name,
+          hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
+        },
+      );
+      if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, snapshot v${result.metadataVersions.snapshot}`);
+      const reports = await publish(paths.repository, hosts, {
+        ...(publishSigner ? { publishSigner } : {}),
+        onEvent: opts.json ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : undefined,
+      });
+      const failed = reports.filter((r) => !r.ok);
+      emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, hosts: reports }, () => [
+        `released ${result.project} ${result.version} (commit ${build.commit})`,
+        ...result.targets.map((t) => `  ${t.target}  sha256:${t.sha256}`),
+        ...reports.map((r) => (r.ok ? `published to ${r.host}` : `NOT published to ${r.host}`)),
+      ]);
+      if (failed.length === 0) return EXIT.ok;
+      for (const r of failed) note(`error ${r.error?.code ?? 'E_INTERNAL'}: host ${r.host}: ${r.error?.message ?? 'failed'}`);
+      note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");
+      const code = failed[0]!.error?.code;
+      return code && code !== 'E_INTERNAL' ? EXIT[ERROR_KINDS[code]] : EXIT.environment;
+    } finally {
+      await build.cleanup();
     }
   } finally {
     passphrase.wipe();
-  }
-  const { targets, snapshot, timestamp } = signers;
-  if (!targets || !snapshot || !timestamp) {
-    throw new AirlockError('E_KEY_NOT_FOUND', 'the keystore lacks a targets, snapshot or timestamp key; run `airlock key generate ROLE` or give --keystore');
-  }
-
-  const build = await buildRelease({
-    source: opts.source,
-    branch: opts.branch,
-    commit: opts.commit,
-    releasePattern: config.releaseBranchPattern,
-    allowNetwork: Boolean(opts.allowNetwork),
-    onOutput: opts.json ? undefined : (chunk) => process.stderr.write(chunk),
-  });
-  try {
-    const provenance = await signProvenance(build.statement, targets);
-    const result = await releaseToRepository(
-      paths.repository,
-      paths.staging,
-      {
-        project: build.project,
-        version: build.version,
-        commit: build.commit,
-        branch: build.branch,
-        sourceDateEpoch: build.sourceDateEpoch,
-        artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path })),
-        provenance,
-      },
-      { targets, snapshot, timestamp, pgp: signers.pgp, minisign: signers.minisign },
-      {
-        now: new Date(),
-        expiryDays: config.expiryDays,
-        name: config.name,
-        hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
-      },
-    );
-    if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, targets v${result.metadataVersions.targets}, snapshot v${result.metadataVersions.snapshot}`);
-    const reports = await publish(paths.repository, hosts, {
-      publishSigner: signers.publish,
-      onEvent: opts.json ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : undefined,
-    });
-    const failed = reports.filter((r) => !r.ok);
-    emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, hosts: reports }, () => [
-      `released ${result.project} ${result.version} (commit ${build.commit})`,
-      ...result.targets.map((t) => `  ${t.target}  sha256:${t.sha256}`),
-      ...reports.map((r) => (r.ok ? `published to ${r.host}` : `NOT published to ${r.host}`)),
-    ]);
-    if (failed.length > 0) {
-      const first = failed[0]!.error;
-      for (const r of failed) note(`error ${r.error?.code ?? 'E_INTERNAL'}: host ${r.host}: ${r.error?.message ?? 'failed'}`);
-      note('the release is signed in the terminal\'s repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)');
-      return first?.code && first.code !== 'E_INTERNAL' ? EXIT[ERROR_KINDS[first.code]] : EXIT.environment;
-    }
-    return EXIT.ok;
-  } finally {
-    await build.cleanup();
+    await closeSigners(held);
   }
 }

@@ -66,10 +66,11 @@ export interface RefreshResult {
 
 /** Re-signs what `planRefresh` says is due, with the keys the current root lists. */
 export async function refreshRepository(repoDir: string, stagingRoot: string, signers: OnlineSigners, options: RefreshOptions): Promise<RefreshResult> {
-  const current = await new LocalRepository(repoDir).current();
+  const repo = new LocalRepository(repoDir);
+  const current = await repo.current();
   const plan = planRefresh(current, options);
   const root: RootSigned = current.root.signed;
-  const resigned = await resignOnline(current, root, plan.resign, signers, options);
+  const resigned = await resignOnline(current, root, plan.resign, signers, { ...options, readBin: (s, b) => repo.readDelegated(s, b) });
   const files = await commitFiles(repoDir, stagingRoot, 'refresh', resigned.files);
   const expires: RefreshResult['expires'] = {};
   for (const role of plan.resign) expires[role] = resigned.next[role].signed.expires;

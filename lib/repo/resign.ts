@@ -11,7 +11,8 @@ import { AirlockError } from '../core/errors.js';
 import type { Envelope, MetaFile, RootSigned, SnapshotSigned, TargetsSigned, TimestampSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
-import { commitStaged, type CurrentMetadata } from './local-repository.js';
+import { allBinNames, layoutOf, succinctDelegations } from './hash-bins.js';
+import { commitStaged, type CurrentMetadata, type LocalRepository } from './local-repository.js';
 import { envelopeBytes, signMetadata } from './sign-metadata.js';
 import { metaFileFor, nextSnapshot, nextTargets, nextTimestamp } from './top-level.js';
 
@@ -70,7 +71,7 @@ export async function resignOnline(
   root: RootSigned,
   roles: Iterable<OnlineRole>,
   signers: OnlineSigners,
-  options: { now: Date; expiryDays: ExpiryDays },
+  options: { now: Date; expiryDays: ExpiryDays; readBin?: LocalRepository['readDelegated'] },
 ): Promise<Resigned> {
   const order = withDependents(roles);
   // Every key is checked before the first signature, so a missing key costs nothing.
@@ -83,14 +84,32 @@ export async function resignOnline(
   let targetsBytes: Uint8Array | undefined;
   let snapshotBytes: Uint8Array | undefined;
 
+  const binMeta: Record<string, MetaFile> = {};
   if (order.includes('targets')) {
-    targets = await signMetadata(nextTargets(targets.signed, {}, expiresAt('targets', now, expiryDays)), chosen.targets);
+    const expires = expiresAt('targets', now, expiryDays);
+    const next = nextTargets(targets.signed, {}, expires);
+    const layout = layoutOf(targets.signed.delegations);
+    if (layout) {
+      // Hash bins are signed by the targets keys: they follow a rotation (the delegation
+      // names the keys root now lists) and get the same fresh expiry as targets.
+      if (!options.readBin) throw new Error('resignOnline: a repository with hash bins needs options.readBin');
+      next.delegations = succinctDelegations(layout, chosen.targets.map((s) => s.tufKey), root.roles.targets.threshold);
+      for (const bin of allBinNames(layout)) {
+        const prior = await options.readBin(snapshot.signed, bin);
+        if (!prior) throw new AirlockError('E_METADATA_INVALID', `snapshot lists no ${bin}.json; the repository copy is damaged — restore it`);
+        const env = await signMetadata(nextTargets(prior.signed, {}, expires), chosen.targets, bin);
+        const bytes = envelopeBytes(env);
+        files.push({ path: `metadata/${env.signed.version}.${bin}.json`, bytes });
+        binMeta[`${bin}.json`] = metaFileFor(env.signed.version, bytes);
+      }
+    }
+    targets = await signMetadata(next, chosen.targets);
     targetsBytes = envelopeBytes(targets);
     files.push({ path: `metadata/${targets.signed.version}.targets.json`, bytes: targetsBytes });
     versions.targets = targets.signed.version;
   }
   if (order.includes('snapshot')) {
-    const meta: Record<string, MetaFile> = targetsBytes ? { 'targets.json': metaFileFor(targets.signed.version, targetsBytes) } : {};
+    const meta: Record<string, MetaFile> = targetsBytes ? { ...binMeta, 'targets.json': metaFileFor(targets.signed.version, targetsBytes) } : {};
     snapshot = await signMetadata(nextSnapshot(snapshot.signed, meta, expiresAt('snapshot', now, expiryDays)), chosen.snapshot);
     snapshotBytes = envelopeBytes(snapshot);
     files.push({ path: `metadata/${snapshot.signed.version}.snapshot.json`, bytes: snapshotBytes });

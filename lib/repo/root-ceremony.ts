@@ -392,7 +392,8 @@ export async function publishRoot(
   online: OnlineSigners,
   options: { now: Date; expiryDays: ExpiryDays },
 ): Promise<RootPublishResult> {
-  const current = await new LocalRepository(repoDir).current();
+  const repo = new LocalRepository(repoDir);
+  const current = await repo.current();
   const previous = current.root.signed;
   if (proposal.signed.version <= previous.version) {
     throw new AirlockError('E_ROOT_PROPOSAL', `the repository is already at root v${previous.version}; this proposal (v${proposal.signed.version}) is stale — propose again`);
@@ -405,7 +406,7 @@ export async function publishRoot(
     // The bootstrap copy users pin follows the newest root (DESIGN layout, keys/root.json).
     { path: 'keys/root.json', bytes: rootBytes },
   ];
-  const resigned = resign.length > 0 ? await resignOnline(current, proposal.signed, resign, online, options) : undefined;
+  const resigned = resign.length > 0 ? await resignOnline(current, proposal.signed, resign, online, { ...options, readBin: (snap, bin) => repo.readDelegated(snap, bin) }) : undefined;
   if (resigned) files.push(...resigned.files);
   const written = await commitFiles(repoDir, stagingRoot, `root-${proposal.signed.version}`, files);
   return { version: proposal.signed.version, rootFingerprint: sha256Hex(rootBytes), resigned: resigned?.versions ?? {}, files: written };

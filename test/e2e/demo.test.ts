@@ -2,13 +2,14 @@
 // standard TUF client (tuf-js) and airlock-verify download it from the host tree, over
 // HTTP and from the directory; tampering is refused by both; user mistakes at the
 // terminal are refused with a stable code and leave the host untouched.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt, runCli, treeDigest, type DemoContract } from '../support/e2e-cli.js';
+import { ensureBuilt, runCli as runCliRaw, treeDigest, type DemoContract } from '../support/e2e-cli.js';
+import { demoSecretFindings } from '../support/keys-secrets.js';
 import { tufJsUpdater } from '../support/repo-tufjs.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
@@ -17,11 +18,33 @@ let out: string;
 let demo: DemoContract;
 let server: StaticServer;
 
+/** Everything the CLIs printed in this file, for the secrets scan at the end. */
+const printed: Record<string, string> = {};
+let demoTmp: string;
+
+async function runCli(...args: Parameters<typeof runCliRaw>): ReturnType<typeof runCliRaw> {
+  const r = await runCliRaw(...args);
+  const n = Object.keys(printed).length;
+  printed[`run ${n} stdout`] = r.stdout;
+  printed[`run ${n} stderr`] = r.stderr;
+  return r;
+}
+
 beforeAll(async () => {
   await ensureBuilt();
   work = await mkdtemp(join(tmpdir(), 'airlock-e2e-demo-'));
   out = join(work, 'demo-out');
-  execFileSync(process.execPath, ['scripts/demo.mjs', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+  demoTmp = join(work, 'tmp');
+  await mkdir(demoTmp, { mode: 0o700 });
+  const r = spawnSync(process.execPath, ['scripts/demo.mjs', out], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: demoTmp },
+    timeout: 280_000,
+  });
+  expect(r.status, r.stderr).toBe(0);
+  printed['demo stdout'] = r.stdout;
+  printed['demo stderr'] = r.stderr;
   demo = JSON.parse(await readFile(join(out, 'demo.json'), 'utf8')) as DemoContract;
   server = await serveDirectory(join(out, 'host'));
 }, 300_000);
@@ -247,3 +270,10 @@ describe('mistakes at the terminal are refused and the host stays as it was', ()
   });
 });
 
+describe('secrets hygiene (issue 4)', () => {
+  it('no private key bytes or passphrase in the terminal home, host tree, temp files or anything printed', async () => {
+    const { findings, keys } = await demoSecretFindings(out, printed, [demoTmp]);
+    expect(keys).toBeGreaterThanOrEqual(7);
+    expect(findings).toEqual([]);
+  });
+});

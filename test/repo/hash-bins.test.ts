@@ -7,6 +7,7 @@ import { allBinNames, binFor } from '../../lib/repo/hash-bins.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository, type ReleaseInput } from '../../lib/repo/release.js';
+import { rotateKey } from '../../lib/repo/rotation.js';
 import { Updater } from '../../lib/verify/index.js';
 import { memorySigner } from '../support/memory-signer.js';
 import { tufJsUpdater } from '../support/repo-tufjs.js';
@@ -15,6 +16,7 @@ import { serveDirectory, type StaticServer } from '../support/static-http.js';
 const layout = { bitLength: 4, namePrefix: 'bins' };
 const options = { now: new Date(), expiryDays: DEFAULT_EXPIRY_DAYS, name: 'Bins', hashBins: { afterTargets: 3, layout } };
 const signers = { targets: memorySigner('targets'), snapshot: memorySigner('snapshot'), timestamp: memorySigner('timestamp') };
+const rootSigner = memorySigner('root');
 let work: string;
 let repoDir: string;
 let server: StaticServer;
@@ -34,7 +36,7 @@ beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'airlock-bins-'));
   repoDir = join(work, 'repository');
   await mkdir(join(work, 'staging'));
-  await initRepository(repoDir, join(work, 'staging'), { ...signers, root: [memorySigner('root')], rootThreshold: 1 }, options);
+  await initRepository(repoDir, join(work, 'staging'), { ...signers, root: [rootSigner], rootThreshold: 1 }, options);
   server = await serveDirectory(repoDir);
 });
 afterAll(async () => {
@@ -87,6 +89,32 @@ describe('hash bins (succinct delegations) past the configured number of targets
       expect(await readFile(join(dir, 'y'), 'utf8')).toBe(`${p.split('/')[2]} ${p.split('/')[1]}`);
     }
     expect(await updater.getTargetInfo('big/9.9.9/none')).toBeUndefined();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('follows a rotation of the targets key: every bin is re-signed and delegated to the new key', async () => {
+    const newKey = memorySigner('targets');
+    await rotateKey(repoDir, join(work, 'staging'), {
+      role: 'targets',
+      newKey,
+      rootSigners: [rootSigner],
+      online: { snapshot: [signers.snapshot], timestamp: [signers.timestamp] },
+      now: new Date(),
+      expiryDays: DEFAULT_EXPIRY_DAYS,
+    });
+    const repo = new LocalRepository(repoDir);
+    const current = await repo.current();
+    expect(current.targets.signed.delegations?.succinct_roles?.keyids).toEqual([newKey.keyId]);
+    for (const bin of allBinNames(layout)) {
+      const env = await repo.readDelegated(current.snapshot.signed, bin);
+      expect(env?.signatures.map((x) => x.keyid), bin).toEqual([newKey.keyId]);
+    }
+    const { updater, dir } = await tufJsUpdater(server.url, join(repoDir, 'keys', 'root.json'));
+    await updater.refresh();
+    expect(await updater.getTargetInfo('big/1.2.0/c.zip')).toBeDefined();
+    const ours = new Updater({ trustedRoot: await readFile(join(repoDir, 'metadata', '1.root.json')), sources: [server.url] });
+    await ours.refresh();
+    expect(await ours.getTargetInfo('big/1.0.0/a.tar.gz')).toBeDefined();
     await rm(dir, { recursive: true, force: true });
   });
 });
