@@ -7,4 +7,4 @@ export { openTransport, publish, type HostSpec, type OpenTransportOptions, type 
 export type { RemoteFile, Transport } from './transport.js';
 export { formatBytes, formatProgress, TransferProgress, type ProgressSnapshot } from './progress.js';
 export { addHost, readHosts, removeHost, resolveHosts } from './hosts.js';
-export { hostSideInstructions } from './host-side.js';
+export { authorizedKeysLine, hostSideInstructions, sshdMatchBlock } from './host-side.js';

@@ -174,8 +174,9 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     await t2.close();
   });
 
-  it('refuses a publish key the host does not know (E_HOST_AUTH)', async () => {
+  it('refuses a publish key the host does not know (E_HOST_AUTH), and a key of another role (E_KEY_ROLE)', async () => {
     await expectCode(openTransport(host(), { publishSigner: memorySigner('publish') }), 'E_HOST_AUTH');
+    await expectCode(openTransport(host(), { publishSigner: memorySigner('targets') }), 'E_KEY_ROLE');
   });
 
   it('gives the publish key SFTP inside the chroot and nothing else', async () => {
