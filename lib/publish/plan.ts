@@ -92,7 +92,8 @@ function timestampVersion(bytes: Uint8Array | undefined): number | undefined {
  * path the host holds with other bytes refuses the whole plan (E_PUBLISH_IMMUTABLE), so
  * nothing moves, metadata least of all. A host whose timestamp is newer than the local
  * one refuses too (E_PUBLISH_STALE): publishing would roll clients back, and they would
- * refuse it (TUF §5.4.3), leaving them without updates.
+ * refuse it (TUF §5.4.3), leaving them without updates; so does one with the same version
+ * and other bytes.
  */
 export async function planPublish(localRepo: string, transport: Transport): Promise<PublishPlan> {
   const local = await scanLocalTree(localRepo);
@@ -136,10 +137,12 @@ export async function planPublish(localRepo: string, transport: Transport): Prom
       }),
     );
     const localVersion = timestampVersion(await readFile(ts.local).catch(() => undefined));
-    if (hostVersion !== undefined && localVersion !== undefined && hostVersion > localVersion) {
+    // Equal versions with other bytes mean two signings of one version (two terminals, or
+    // a re-signed copy): clients holding the host's would ignore ours (TUF §5.4.3).
+    if (hostVersion !== undefined && localVersion !== undefined && hostVersion >= localVersion) {
       throw new AirlockError(
         'E_PUBLISH_STALE',
-        `host ${transport.host} has timestamp version ${hostVersion}, newer than this terminal's ${localVersion}; another terminal published, or this repository copy is old — bring it up to date before publishing`,
+        `host ${transport.host} has timestamp version ${hostVersion}${hostVersion === localVersion ? ' signed differently from' : ', newer than'} this terminal's ${localVersion}; another terminal published, or this repository copy is old — bring it up to date before publishing`,
         { details: { host: transport.host, hostVersion, localVersion } },
       );
     }

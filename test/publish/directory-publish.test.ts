@@ -164,6 +164,11 @@ describe('publishing to a directory', () => {
     // `older` is a stale copy of the repository: its timestamp is behind the host's.
     await writeFile(join(older, 'keys/extra.txt'), 'x');
     await expectCode(publishAll(older, host), 'E_PUBLISH_STALE');
+    // The same version signed twice (e.g. by two terminals) is refused too.
+    const ts = JSON.parse(await readFile(join(local, 'metadata/timestamp.json'), 'utf8'));
+    ts.signatures = [];
+    await writeFile(join(older, 'metadata/timestamp.json'), JSON.stringify(ts));
+    await expectCode(publishAll(older, host), 'E_PUBLISH_STALE');
   });
 
   it('refuses an upload that reads back with other bytes, leaving nothing under the real name', async () => {
