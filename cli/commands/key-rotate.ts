@@ -15,7 +15,7 @@ import { assertCanRotate, rotateKey } from '../../lib/repo/rotation.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit } from '../run.js';
 import { readKeystorePassphrases, wipeAll, type KeystorePassphraseOptions } from './root-keystores.js';
-import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from './root-publishing.js';
+import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
 
 export interface KeyRotateOptions extends KeystorePassphraseOptions, PublishingOptions {
   keystore?: string;

@@ -13,7 +13,7 @@ import { ONLINE_ROLES, type OnlineRole, type OnlineSigners } from '../../lib/rep
 import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit, note } from '../run.js';
-import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from './root-publishing.js';
+import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
 
 const REASONS = { timestamp: 'on every refresh', expiring: 'expires before the next refresh is due', forced: '--resign', dependent: 'points at a re-signed role' } as const;
 

@@ -5,17 +5,17 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { buildRelease, checkPins, describeBranchHead, signProvenance } from '../../lib/build/index.js';
-import { AirlockError, ERROR_KINDS, EXIT } from '../../lib/core/errors.js';
+import { AirlockError, EXIT } from '../../lib/core/errors.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
-import { publish } from '../../lib/publish/index.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
 import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
 import { emit, note } from '../run.js';
 
 export interface ReleaseOptions {
@@ -120,21 +120,15 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         },
       );
       if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, snapshot v${result.metadataVersions.snapshot}`);
-      const reports = await publish(paths.repository, hosts, {
-        ...(publishSigner ? { publishSigner } : {}),
-        onEvent: opts.json ? (e) => process.stdout.write(`${JSON.stringify(e)}\n`) : undefined,
-      });
+      const reports = await publishTo(paths, hosts, publishSigner, opts);
       const failed = reports.filter((r) => !r.ok);
       emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, hosts: reports }, () => [
         `released ${result.project} ${result.version} (commit ${build.commit})`,
         ...result.targets.map((t) => `  ${t.target}  sha256:${t.sha256}`),
-        ...reports.map((r) => (r.ok ? `published to ${r.host}` : `NOT published to ${r.host}`)),
+        ...describeReports(reports),
       ]);
-      if (failed.length === 0) return EXIT.ok;
-      for (const r of failed) note(`error ${r.error?.code ?? 'E_INTERNAL'}: host ${r.host}: ${r.error?.message ?? 'failed'}`);
-      note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");
-      const code = failed[0]!.error?.code;
-      return code && code !== 'E_INTERNAL' ? EXIT[ERROR_KINDS[code]] : EXIT.environment;
+      if (failed.length > 0) note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");
+      return exitCodeFor(reports);
     } finally {
       await build.cleanup();
     }

@@ -14,7 +14,7 @@ import { assertRootPublishable, publishRoot, rolesNeedingResign } from '../../li
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit } from '../run.js';
 import { loadProposal } from './root-show.js';
-import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from './root-publishing.js';
+import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
 
 export interface RootPublishOptions extends PublishingOptions {
   keystore?: string;

@@ -1,83 +1,8 @@
-// The static host layout (DESIGN.md "Static host layout") seen from publishing: which
-// stage each path belongs to, whether it is immutable once published, and the order in
-// which files go up so that a client reading the host at any moment sees the previous
-// release or the whole new one (DESIGN "Publishing order"; TUF §5: a client reads
-// timestamp → snapshot → targets → target files, so files are written in the reverse
-// order of that chain: content, then root, then targets metadata, snapshot, timestamp).
+// Publishing's own view of the host tree: the layout and order are lib/core's
+// (host-layout.ts, shared with the terminal's repository copy); temporary names are ours.
 import { randomBytes } from 'node:crypto';
-import { AirlockError } from '../core/errors.js';
 
-export type PublishStage = 'content' | 'apt-index' | 'root' | 'delegated' | 'targets' | 'snapshot' | 'timestamp';
-export const STAGE_ORDER: readonly PublishStage[] = ['content', 'apt-index', 'root', 'delegated', 'targets', 'snapshot', 'timestamp'];
-
-export interface PathClass {
-  stage: PublishStage;
-  immutable: boolean;
-  /** Orders files inside a stage: compared element by element, then by path. */
-  rank: readonly number[];
-}
-
-const VERSIONED = /^metadata\/([1-9][0-9]*)\.(.+)\.json$/;
-
-/** Where a path of the host tree goes in the publishing order; E_PUBLISH_LAYOUT if it has no place. */
-export function classifyPath(path: string): PathClass {
-  const top = path.slice(0, path.indexOf('/') + 1);
-  if (top === 'metadata/') {
-    if (path === 'metadata/timestamp.json') return { stage: 'timestamp', immutable: false, rank: [] };
-    const m = VERSIONED.exec(path);
-    if (!m) {
-      throw new AirlockError('E_PUBLISH_LAYOUT', `${path} has no place in the host layout (metadata/ holds N.root.json, V.<role>.json and timestamp.json); remove it from the terminal's repository`, {
-        details: { path },
-      });
-    }
-    const version = Number(m[1]);
-    const role = m[2]!;
-    // Versioned metadata is immutable: consistent snapshots (TUF §5.5.3) name a version
-    // once, and clients holding it by name must never see it change.
-    if (role === 'root') return { stage: 'root', immutable: true, rank: [version] };
-    if (role === 'targets') return { stage: 'targets', immutable: true, rank: [version] };
-    if (role === 'snapshot') return { stage: 'snapshot', immutable: true, rank: [version] };
-    if (role === 'timestamp') {
-      throw new AirlockError('E_PUBLISH_LAYOUT', `${path}: timestamp metadata is published only as metadata/timestamp.json`, { details: { path } });
-    }
-    return { stage: 'delegated', immutable: true, rank: [version] };
-  }
-  if (top === 'apt/') {
-    if (path.startsWith('apt/pool/')) return { stage: 'content', immutable: true, rank: [0] };
-    if (path.startsWith('apt/dists/')) {
-      // apt reads InRelease (or Release + Release.gpg) first and then the indices they
-      // hash, so the indices go up first and InRelease last (Debian RepositoryFormat).
-      const rest = path.split('/').slice(3); // after apt/dists/<suite>/
-      const name = rest.join('/');
-      if (name === 'InRelease') return { stage: 'apt-index', immutable: false, rank: [3] };
-      if (name === 'Release') return { stage: 'apt-index', immutable: false, rank: [1] };
-      if (name === 'Release.gpg') return { stage: 'apt-index', immutable: false, rank: [2] };
-      return { stage: 'apt-index', immutable: false, rank: [0] };
-    }
-    return { stage: 'content', immutable: false, rank: [3] };
-  }
-  if (top === 'targets/') return { stage: 'content', immutable: true, rank: [0] };
-  if (top === 'releases/') {
-    // Checksums and signatures after the files they cover, for people reading the tree.
-    const base = path.slice(path.lastIndexOf('/') + 1);
-    const covering = base.startsWith('SHA256SUMS') || base.endsWith('.asc') || base.endsWith('.minisig');
-    return { stage: 'content', immutable: true, rank: [covering ? 2 : 1] };
-  }
-  // keys/ (the bootstrap root copy, the OpenPGP and minisign public keys) changes when a
-  // key rotates; anything else outside the layout is carried as mutable content.
-  return { stage: 'content', immutable: false, rank: [3] };
-}
-
-export function comparePublishOrder(a: { path: string } & PathClass, b: { path: string } & PathClass): number {
-  const s = STAGE_ORDER.indexOf(a.stage) - STAGE_ORDER.indexOf(b.stage);
-  if (s !== 0) return s;
-  const n = Math.max(a.rank.length, b.rank.length);
-  for (let i = 0; i < n; i++) {
-    const d = (a.rank[i] ?? 0) - (b.rank[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
-}
+export { classifyPath, comparePublishOrder, STAGE_ORDER, type PathClass, type PublishStage } from '../core/host-layout.js';
 
 // Temporary names are dot files in the destination's directory (so the rename stays in
 // one directory, and in one file system), marked so a later publish can recognise and

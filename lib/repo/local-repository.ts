@@ -6,6 +6,7 @@ import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import { classifyPath, comparePublishOrder } from '../core/host-layout.js';
 import type { Envelope, RootSigned, SnapshotSigned, TargetsSigned, TimestampSigned } from '../core/tuf-metadata.js';
 
 export interface CurrentMetadata {
@@ -87,36 +88,6 @@ export class LocalRepository {
   }
 }
 
-/** Publishing order (DESIGN): content first, then root, delegated, targets, snapshot; timestamp last. */
-export function publishRank(path: string): number {
-  if (!path.startsWith('metadata/')) {
-    if (path.startsWith('apt/dists/')) return /InRelease$/.test(path) ? 3 : /Release(\.gpg)?$/.test(path) ? 2 : 1;
-    return 0;
-  }
-  const name = path.slice('metadata/'.length);
-  if (name === 'timestamp.json') return 9;
-  if (/\.root\.json$/.test(name)) return 4;
-  if (/\.snapshot\.json$/.test(name)) return 8;
-  if (/^\d+\.targets\.json$/.test(name)) return 7;
-  return 6; // delegated targets roles
-}
-
-export function comparePublishOrder(a: string, b: string): number {
-  const ra = publishRank(a);
-  const rb = publishRank(b);
-  if (ra !== rb) return ra - rb;
-  // N.root.json in ascending version order, everything else by name for determinism.
-  const va = /^metadata\/(\d+)\.root\.json$/.exec(a)?.[1];
-  const vb = /^metadata\/(\d+)\.root\.json$/.exec(b)?.[1];
-  if (va !== undefined && vb !== undefined) return Number(va) - Number(vb);
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Paths that may be replaced: the non-versioned timestamp and the apt indexes; all else is immutable. */
-export function isMutablePath(path: string): boolean {
-  return path === 'metadata/timestamp.json' || path.startsWith('apt/dists/') || path === 'keys/root.json';
-}
-
 async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
@@ -143,9 +114,11 @@ async function sameContent(a: string, b: string): Promise<boolean> {
  * already holds other bytes stops the commit before any metadata moves.
  */
 export async function commitStaged(stagingDir: string, repoDir: string): Promise<string[]> {
-  const files = (await listFiles(stagingDir)).sort(comparePublishOrder);
-  for (const path of files) {
-    if (isMutablePath(path)) continue;
+  const files = (await listFiles(stagingDir))
+    .map((path) => ({ path, ...classifyPath(path) }))
+    .sort(comparePublishOrder);
+  for (const { path, immutable } of files) {
+    if (!immutable) continue;
     const target = join(repoDir, path);
     const exists = await stat(target).then(
       () => true,
@@ -156,7 +129,7 @@ export async function commitStaged(stagingDir: string, repoDir: string): Promise
     }
   }
   try {
-    for (const path of files) {
+    for (const { path } of files) {
       const target = join(repoDir, path);
       await mkdir(dirname(target), { recursive: true });
       await rename(join(stagingDir, path), target);
@@ -165,5 +138,5 @@ export async function commitStaged(stagingDir: string, repoDir: string): Promise
     throw fromSystemError(err, `moving the staged release into ${repoDir}`);
   }
   await rm(stagingDir, { recursive: true, force: true });
-  return files;
+  return files.map((f) => f.path);
 }

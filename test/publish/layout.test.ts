@@ -5,7 +5,7 @@ import { classifyPath, comparePublishOrder, isTemporaryPath, temporaryPath } fro
 const order = (paths: string[]) => paths.map((path) => ({ path, ...classifyPath(path) })).sort(comparePublishOrder).map((p) => p.path);
 
 describe('publishing order', () => {
-  it('puts content first, apt indices next, then root, delegated, targets, snapshot and timestamp last', () => {
+  it('puts content first, apt indices next, then root, delegated, targets, snapshot, timestamp, and the bootstrap keys last', () => {
     const paths = [
       'metadata/timestamp.json',
       'metadata/2.snapshot.json',
@@ -31,7 +31,6 @@ describe('publishing order', () => {
       'releases/demo/1.0/demo.tar.gz',
       'releases/demo/1.0/SHA256SUMS.asc',
       'releases/demo/1.0/demo.tar.gz.asc',
-      'keys/root.json',
       'apt/dists/stable/main/binary-amd64/Packages',
       'apt/dists/stable/main/binary-amd64/Packages.gz',
       'apt/dists/stable/Release',
@@ -43,6 +42,7 @@ describe('publishing order', () => {
       'metadata/2.targets.json',
       'metadata/2.snapshot.json',
       'metadata/timestamp.json',
+      'keys/root.json',
     ]);
   });
 
