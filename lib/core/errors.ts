@@ -26,7 +26,6 @@ export const ERROR_KINDS = {
   E_CONFIG: 'usage',
   E_NOT_INITIALISED: 'usage',
   E_ALREADY_INITIALISED: 'usage',
-  E_TARGET_UNKNOWN: 'refused',
 
   // --- environment (3) -------------------------------------------------------------
   E_IO: 'environment',
@@ -50,10 +49,10 @@ export const ERROR_KINDS = {
   E_TIMEOUT: 'refused',
   E_TOO_LARGE: 'refused',
   E_FINGERPRINT: 'refused',
-  E_ROOT_UNTRUSTED: 'refused',
   E_NOT_FOUND: 'refused',
   E_DELEGATION: 'refused',
   E_MIRRORS_FAILED: 'refused',
+  E_TARGET_UNKNOWN: 'refused',
   E_STATE: 'environment',
 
   // --- keys ------------------------------------------------------------------------
