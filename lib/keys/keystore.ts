@@ -31,7 +31,7 @@ import { openSeed, PRODUCTION_KDF_POLICY, sealSeed, type KdfPolicy, type ScryptC
 import { createSecretFile, replaceSecretFile } from './secret-file.js';
 import { KEY_ROLES, type KeyRole } from './signer.js';
 import { newSeed, privateKeyFromSeed, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
-import { openTokenKey } from './token-key.js';
+import { openTokenKey, type TokenUnlockOptions } from './token-key.js';
 
 export const KEYSTORE_MARKER = 'keystore.json';
 const MARKER_FORMAT = 'airlock-keystore';
@@ -216,9 +216,10 @@ export class Keystore {
 
   /**
    * A Signer for one key, named by role (when the keystore holds exactly one key of it),
-   * by key id, or by a unique key id prefix of at least 8 hex digits.
+   * by key id, or by a unique key id prefix of at least 8 hex digits. A token key ignores
+   * `passphrase` and takes its PIN from `options.pin` (default: AIRLOCK_PIN_FILE or a prompt).
    */
-  async unlock(keyIdOrRole: string, passphrase: Passphrase): Promise<AuditedSigner> {
+  async unlock(keyIdOrRole: string, passphrase: Passphrase, options: TokenUnlockOptions = {}): Promise<AuditedSigner> {
     const { record, file } = await this.#resolve(keyIdOrRole);
     let handle: KeyHandle;
     // The dispatch point for where a private key lives.
@@ -227,7 +228,7 @@ export class Keystore {
         handle = await this.#openSoftware(record, passphrase, file);
         break;
       case 'pkcs11':
-        handle = await openTokenKey(record, passphrase);
+        handle = await openTokenKey(record, options);
         break;
     }
     return new AuditedSigner(record, handle, this.audit);

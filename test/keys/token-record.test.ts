@@ -1,6 +1,6 @@
 // A PKCS#11 key record (issue 11) holds only a reference and the public key; the
 // keystore lists it, refuses a malformed reference, and dispatches unlock to the token
-// side (which, until issue 11 lands, says tokens are not supported).
+// side (here a module that is not installed: E_TOKEN_MODULE; test/keys/pkcs11/ covers real tokens).
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ afterEach(async () => {
   await t.cleanup();
 });
 
-const token = { module: '/usr/lib/softhsm/libsofthsm2.so', uri: 'pkcs11:token=airlock;object=targets' };
+const token = { module: '/usr/lib/airlock-test/no-such-pkcs11.so', uri: 'pkcs11:token=airlock;object=targets' };
 
 describe('token key records', () => {
   it('stores only the reference and the public key, lists it, and audits the addition', async () => {
