@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+// Benchmark: airlock's streaming digests (lib/core/digest.ts) against `openssl dgst` and
+// sha256sum, and its deterministic tar.gz (lib/build/archive.ts) against GNU tar | gzip
+// with the same normalisation, all measured in the same run on the same files.
+//
+//   npm run build && node scripts/bench/hash-archive.mjs [--size-mib 1024] [--tree-mib 256] [--json] [--keep]
+//
+// Each contender runs as its own process under GNU time (`/usr/bin/time -f '%e %M'`), so
+// the wall time and peak RSS are the child's own. The files are pseudo-random
+// (incompressible, the worst case for gzip), and read once before timing so every
+// contender reads from the page cache. Ratios are airlock's time over the reference's:
+// below 1 is faster. Peak RSS staying flat as --size-mib grows shows constant memory.
+import { spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+if (process.argv[2] === '--child') {
+  const [, , , mode, path, out] = process.argv;
+  if (mode === 'airlock-hash') {
+    const { hashFile } = await import(pathToFileURL(join(repo, 'dist/lib/core/digest.js')).href);
+    await hashFile(path);
+  } else if (mode === 'airlock-sha256') {
+    const { hashStream } = await import(pathToFileURL(join(repo, 'dist/lib/core/digest.js')).href);
+    const { createReadStream } = await import('node:fs');
+    await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256']);
+  } else if (mode === 'airlock-tar') {
+    const { writeDeterministicTarGz } = await import(pathToFileURL(join(repo, 'dist/lib/build/archive.js')).href);
+    await writeDeterministicTarGz({ root: path, prefix: 'tree/', exclude: [], mtime: 1700000000 }, out);
+  }
+  process.exit(0);
+}
+
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? dflt : process.argv[i + 1];
+};
+const sizeMiB = Number(arg('--size-mib', '1024'));
+const treeMiB = Number(arg('--tree-mib', '256'));
+const json = process.argv.includes('--json');
+const keep = process.argv.includes('--keep');
+
+if (!existsSync(join(repo, 'dist/lib/core/digest.js'))) {
+  console.error('run `npm run build` first');
+  process.exit(3);
+}
+for (const tool of ['openssl', 'sha256sum', 'tar', 'gzip']) {
+  if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+    console.error(`${tool} is not installed`);
+    process.exit(3);
+  }
+}
+
+const work = join(tmpdir(), `airlock-bench-${process.pid}`);
+mkdirSync(work, { recursive: true });
+
+function randomFile(path, mib) {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < mib; i++) writeSync(fd, randomFillSync(chunk));
+  closeSync(fd);
+}
+
+function warm(path) {
+  spawnSync('sh', ['-c', `cat ${JSON.stringify(path)} > /dev/null`]);
+}
+
+/** Runs a shell command under GNU time: seconds and peak RSS in MiB of the whole command. */
+function timed(cmd) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  const [secs, kib] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  return { seconds: secs, peakRssMiB: Math.round(kib / 1024) };
+}
+
+const node = JSON.stringify(process.execPath);
+const self = JSON.stringify(fileURLToPath(import.meta.url));
+const results = [];
+const record = (group, name, bytesMiB, cmd) => {
+  const r = timed(cmd);
+  results.push({ group, name, seconds: r.seconds, mibPerSecond: Math.round(bytesMiB / Math.max(r.seconds, 0.001)), peakRssMiB: r.peakRssMiB });
+};
+
+try {
+  const big = join(work, 'big.bin');
+  randomFile(big, sizeMiB);
+  warm(big);
+  const q = JSON.stringify(big);
+  record('hash', 'airlock sha256+sha512 (one pass)', sizeMiB, `${node} ${self} --child airlock-hash ${q}`);
+  record('hash', 'airlock sha256', sizeMiB, `${node} ${self} --child airlock-sha256 ${q}`);
+  record('hash', 'openssl dgst -sha256', sizeMiB, `openssl dgst -sha256 ${q} > /dev/null`);
+  record('hash', 'openssl dgst -sha512', sizeMiB, `openssl dgst -sha512 ${q} > /dev/null`);
+  record('hash', 'sha256sum', sizeMiB, `sha256sum ${q} > /dev/null`);
+  rmSync(big);
+
+  // A source tree: many small files and a few large ones, as a project has.
+  const tree = join(work, 'tree');
+  let made = 0;
+  for (let d = 0; made < treeMiB * 1024; d++) {
+    mkdirSync(join(tree, `d${d}`), { recursive: true });
+    for (let f = 0; f < 50; f++) {
+      const kib = f === 0 ? 4096 : 16;
+      const buf = Buffer.alloc(kib * 1024);
+      randomFillSync(buf);
+      const fd = openSync(join(tree, `d${d}`, `f${f}.bin`), 'w');
+      writeSync(fd, buf);
+      closeSync(fd);
+      made += kib;
+    }
+  }
+  spawnSync('sh', ['-c', `cat $(find ${JSON.stringify(tree)} -type f) > /dev/null`]);
+  const out1 = join(work, 'airlock.tar.gz');
+  const out2 = join(work, 'gnu.tar.gz');
+  record('archive', 'airlock deterministic tar.gz', treeMiB, `${node} ${self} --child airlock-tar ${JSON.stringify(tree)} ${JSON.stringify(out1)}`);
+  record(
+    'archive',
+    'GNU tar --sort=name … | gzip -n -9',
+    treeMiB,
+    `cd ${JSON.stringify(work)} && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1700000000 --format=gnu -cf - tree | gzip -n -9 > ${JSON.stringify(out2)}`,
+  );
+} finally {
+  if (!keep) rmSync(work, { recursive: true, force: true });
+}
+
+const ref = { hash: 'openssl dgst -sha256', archive: 'GNU tar --sort=name … | gzip -n -9' };
+for (const r of results) {
+  const base = results.find((x) => x.name === ref[r.group]);
+  r.ratioToReference = base ? Number((r.seconds / Math.max(base.seconds, 0.001)).toFixed(2)) : null;
+}
+if (json) {
+  process.stdout.write(`${JSON.stringify({ sizeMiB, treeMiB, results }, null, 2)}\n`);
+} else {
+  console.log(`file ${sizeMiB} MiB, tree ${treeMiB} MiB; ratio = time / reference (${ref.hash}; ${ref.archive})`);
+  console.log('group    contender                              s       MiB/s  peak RSS MiB  ratio');
+  for (const r of results) {
+    console.log(`${r.group.padEnd(8)} ${r.name.padEnd(38)} ${String(r.seconds).padStart(6)}  ${String(r.mibPerSecond).padStart(6)}  ${String(r.peakRssMiB).padStart(12)}  ${r.ratioToReference}`);
+  }
+}
