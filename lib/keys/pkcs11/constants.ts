@@ -23,6 +23,7 @@ export const CKA_NEVER_EXTRACTABLE = 0x164;
 export const CKA_ALWAYS_SENSITIVE = 0x165;
 export const CKA_EC_PARAMS = 0x180;
 export const CKA_EC_POINT = 0x181;
+export const CKA_ALWAYS_AUTHENTICATE = 0x202;
 
 // Mechanisms (§2.3.10): Ed25519 key generation and pure EdDSA signing.
 export const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;

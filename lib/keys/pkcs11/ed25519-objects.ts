@@ -4,6 +4,7 @@
 import type { PKCS11, Template } from 'pkcs11js';
 import { AirlockError } from '../../core/errors.js';
 import {
+  CKA_ALWAYS_AUTHENTICATE,
   CKA_ALWAYS_SENSITIVE,
   CKA_CLASS,
   CKA_EC_PARAMS,
@@ -49,6 +50,8 @@ export interface PrivateKeyFacts {
   /** CKA_ALWAYS_SENSITIVE and CKA_NEVER_EXTRACTABLE: made inside the token, never outside it. */
   bornInToken: boolean;
   onToken: boolean;
+  /** CKA_ALWAYS_AUTHENTICATE: the token wants the PIN again before every signature. */
+  pinPerSignature: boolean;
 }
 
 function nameTemplate(name: ObjectName): Template {
@@ -112,6 +115,7 @@ export function privateKeyFacts(api: PKCS11, session: Buffer, key: Buffer): Priv
     extractable,
     bornInToken: flag(api, session, key, CKA_ALWAYS_SENSITIVE) === true && flag(api, session, key, CKA_NEVER_EXTRACTABLE) === true,
     onToken: flag(api, session, key, CKA_TOKEN) === true,
+    pinPerSignature: flag(api, session, key, CKA_ALWAYS_AUTHENTICATE) === true,
   };
 }
 

@@ -100,6 +100,13 @@ function theKey(login: LoginLease, name: ObjectName): { key: Buffer; facts: Priv
       details: { token: login.token.label, label: facts.label },
     });
   }
+  // A release makes dozens of signatures; airlock logs in once per command and does not
+  // re-enter the PIN per signature (CKU_CONTEXT_SPECIFIC), so such a key would fail mid-release.
+  if (facts.pinPerSignature) {
+    throw new AirlockError('E_TOKEN_KEY', `the key ${describeName(name)} on ${where} wants the PIN before every signature (CKA_ALWAYS_AUTHENTICATE); make it with a PIN policy of "once" (docs/hardware-keys.md)`, {
+      details: { token: login.token.label, label: facts.label },
+    });
+  }
   return { key, facts };
 }
 

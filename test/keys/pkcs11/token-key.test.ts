@@ -117,14 +117,15 @@ describe('adopting a key already in the token', () => {
     expect(again.publicKey).toEqual(adopted.publicKey);
   });
 
-  it('refuses a key that is not Ed25519, a label with no key, a label on two keys, and an extractable key', async () => {
+  it('refuses a key that is not Ed25519, a label with no key, a label on two keys, an extractable key, and a key that wants the PIN per signature', async () => {
     const tool = (label: string, type: string, id: string, ...extra: string[]) =>
       expect(hsm.pkcs11Tool(['--token-label', TOKEN, '--login', '--pin', USER_PIN, '--keypairgen', '--key-type', type, '--label', label, '--id', id, ...extra]).status).toBe(0);
     tool('p256', 'EC:prime256v1', '20');
     tool('twice', 'EC:edwards25519', '21');
     tool('twice', 'EC:edwards25519', '22');
     tool('extractable', 'EC:edwards25519', '23', '--extractable');
-    for (const object of ['p256', 'nothing-here', 'twice', 'extractable']) {
+    tool('pin-per-signature', 'EC:edwards25519', '24', '--always-auth');
+    for (const object of ['p256', 'nothing-here', 'twice', 'extractable', 'pin-per-signature']) {
       await expect(adoptTokenKey(at({ token: TOKEN, object }), { pin: countingPin(), purpose: 'x' }), object).rejects.toMatchObject({ code: 'E_TOKEN_KEY' });
     }
     // An id picks one of the two.
