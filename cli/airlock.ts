@@ -78,6 +78,25 @@ jsonOption(
     })),
 ).action(action(async (keyId: string, opts) => (await import('./commands/key-passwd.js')).keyPasswd(keyId, opts)));
 
+// hardware keys (lib/keys/pkcs11, issue 11) ------------------------------------------
+jsonOption(
+  key
+    .command('add-token')
+    .argument('<role>', 'root, targets, snapshot, timestamp, pgp, minisign or publish')
+    .description('add a key that lives in a PKCS#11 token (YubiKey, Nitrokey, HSM, SoftHSM2): make it inside the token (--generate) or adopt one there (--key-label)')
+    .option('--module <path>', 'the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so')
+    .option('--token <label>', 'the token label')
+    .option('--uri <pkcs11-uri>', 'an RFC 7512 URI naming the token (and the key), instead of --token / --key-label')
+    .option('--generate', 'make a new Ed25519 key inside the token (sensitive, never extractable)')
+    .option('--key-label <label>', 'the key to adopt; with --generate, the new key\'s label (default airlock-ROLE)')
+    .option('--key-id <hex>', 'CKA_ID of the key to adopt, or of the new key')
+    .addOption(new Option('--pin-fd <n>', 'read the token PIN from this file descriptor (else AIRLOCK_PIN_FILE, else a prompt)').argParser((v) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError('--pin-fd takes a file descriptor number');
+      return Number(v);
+    }))
+    .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore)'),
+).action(action(async (role: string, opts) => (await import('./commands/key-add-token.js')).keyAddToken(role, opts)));
+
 const audit = jsonOption(
   program
     .command('audit')
@@ -219,5 +238,23 @@ jsonOption(
       }),
   ),
 ).action(action(async (opts) => (await import('./commands/publish.js')).publish(opts)));
+
+// reproduce: rebuild a signed release with no keys and compare (lib/reproduce) ------
+jsonOption(
+  program
+    .command('reproduce')
+    .argument('<project/version>', 'the release, e.g. hello/1.2.0')
+    .description('verify a published release, rebuild it from its recorded commit and compare every artifact byte for byte (no keys needed)')
+    .requiredOption('--from <url-or-dir>', 'the static host: http(s) base URL or directory (repeat for mirrors)', collect)
+    .requiredOption('--source <git-url-or-dir>', "the project's git repository (any clone holding the recorded commit)")
+    .option('--root <root.json>', 'the pinned root of trust (default: the airlock-verify state, see --state)')
+    .option('--fingerprint <hex>', "refuse unless the --root file's SHA-256 is this")
+    .option('--state <dir>', 'airlock-verify trusted state (kept between runs: rollback and freeze are detected); default $AIRLOCK_VERIFY_STATE or ~/.local/state/airlock-verify when --root is not given')
+    .option('--work-dir <dir>', 'parent of the fresh build directory (default: the system temp directory)')
+    .option('--output <dir>', 'keep report.json, the build log and differing files (with diffoscope reports) here; default: a new temp directory, only when something differs')
+    .option('--allow-network', 'let recipe steps reach the network (for machines without network namespaces)')
+    .option('--no-diffoscope', 'do not run diffoscope even when it is installed')
+    .option('--keep-build', 'keep the build directory (checkout, outputs, log)'),
+).action(action(async (release: string, opts) => (await import('./commands/reproduce.js')).reproduce(release, opts)));
 
 await program.parseAsync(process.argv);
