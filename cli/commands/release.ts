@@ -82,9 +82,12 @@ export async function release(opts: ReleaseOptions): Promise<number> {
       held.push(s);
       return s;
     };
+    // Roles root does not govern: the newest key of the role is the one in use, so adding
+    // a key (say, in a hardware token) replaces the old one from this release on.
     const byRole = async (role: 'pgp' | 'minisign' | 'publish'): Promise<Signer | undefined> => {
-      if (!(await keystore.list()).some((k) => k.role === role)) return undefined;
-      const s = await keystore.unlock(role, passphrase);
+      const newest = (await keystore.list()).filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+      if (!newest) return undefined;
+      const s = await keystore.unlock(newest.keyId, passphrase);
       held.push(s);
       return s;
     };

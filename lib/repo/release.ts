@@ -11,7 +11,7 @@ import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { updateAptRepository, writeReleaseSignatures } from './compat/index.js';
+import { minisignPublicKey, openpgpCertificate, updateAptRepository, writeReleaseSignatures } from './compat/index.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { allBinNames, binFor, DEFAULT_BIN_LAYOUT, layoutOf, succinctDelegations, type BinLayout } from './hash-bins.js';
 import { commitStaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
@@ -154,6 +154,11 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         date: options.now,
       });
     }
+    // The public keys users check .asc and .minisig files with follow the keys that signed
+    // this release: the same key gives the same bytes (no change), a replaced key (say,
+    // moved into a hardware token) is republished with the release it first signs.
+    if (signers.pgp) await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), await openpgpCertificate(signers.pgp, options.name));
+    if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
     const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));
     if (debs.length > 0) {
       if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .deb files but the keystore has no pgp key to sign the apt repository; run `airlock key generate pgp`');

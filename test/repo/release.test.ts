@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AirlockError } from '../../lib/core/errors.js';
 import type { Signer } from '../../lib/keys/signer.js';
+import { minisignPublicKey, openpgpCertificate } from '../../lib/repo/compat/index.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
 import { commitStaged, LocalRepository } from '../../lib/repo/local-repository.js';
@@ -108,5 +109,22 @@ describe('a repository made by airlock', () => {
     await writeFile(join(stage, 'releases/hello/1.0.0/hello.txt'), 'evil');
     await expect(commitStaged(stage, repoDir)).rejects.toSatisfy((e) => e instanceof AirlockError && e.code === 'E_PUBLISH_IMMUTABLE');
     expect(await readFile(join(repoDir, 'releases/hello/1.0.0/hello.txt'), 'utf8')).toBe('notes');
+  });
+
+  it('republishes the OpenPGP and minisign public keys when a release is signed by new ones', async () => {
+    const pgpA = memorySigner('pgp');
+    const pgpB = memorySigner('pgp');
+    const mini = memorySigner('minisign');
+    const a = await artifact('hello-2.0.0.tar.gz', 'v2');
+    await releaseToRepository(repoDir, staging, input('2.0.0', [a]), { ...signers, pgp: pgpA, minisign: mini }, options);
+    const first = await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8');
+    expect(first).toBe(await openpgpCertificate(pgpA, options.name));
+    expect(await readFile(join(repoDir, 'keys', 'minisign.pub'), 'utf8')).toBe(minisignPublicKey(mini));
+    const b = await artifact('hello-2.1.0.tar.gz', 'v2.1');
+    const r = await releaseToRepository(repoDir, staging, input('2.1.0', [b]), { ...signers, pgp: pgpB, minisign: mini }, options);
+    expect(await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8')).toBe(await openpgpCertificate(pgpB, options.name));
+    expect(r.files).toContain('keys/release-signing.asc');
+    // The bootstrap keys go up after every metadata file.
+    expect(r.files.indexOf('keys/release-signing.asc')).toBeGreaterThan(r.files.indexOf('metadata/timestamp.json'));
   });
 });
