@@ -10,7 +10,7 @@ import { keystoreDirFor } from '../../lib/keys/location.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { ONLINE_ROLES, withDependents, type OnlineRole, type OnlineSigners } from '../../lib/repo/resign.js';
-import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
+import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
 import { assertCanRotate, rotateKey } from '../../lib/repo/rotation.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit } from '../run.js';
@@ -52,7 +52,7 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
     for (const r of withDependents([rotating])) {
       if (r !== rotating) unlocked.push(...(online[r] = await unlockListed(main, root, r, mainPass)));
     }
-    const publishSigner = needsPublishKey(hosts) ? await main.unlock('publish', mainPass) : undefined;
+    const publishSigner = needsPublishKey(hosts) ? await unlockPublishKey(main, mainPass) : undefined;
     if (publishSigner) unlocked.push(publishSigner);
 
     const info = await main.generate(rotating, mainPass);

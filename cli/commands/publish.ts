@@ -10,6 +10,7 @@ import { formatBytes, type PublishReport } from '../../lib/publish/index.js';
 import { terminalPaths } from '../../lib/repo/terminal-home.js';
 import { exitCodeFor, needsPublishKey, publishTo } from '../publishing.js';
 import { emit } from '../run.js';
+import { unlockPublishKey } from '../../lib/repo/role-keys.js';
 
 export interface PublishOptions {
   host?: string[];
@@ -39,7 +40,7 @@ export async function publish(opts: PublishOptions): Promise<number> {
     const keystore = await Keystore.open(keystoreDirFor(opts));
     const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for the publish key (${keystore.dir}): `);
     try {
-      publishSigner = await keystore.unlock('publish', passphrase);
+      publishSigner = await unlockPublishKey(keystore, passphrase);
     } finally {
       passphrase.wipe();
     }

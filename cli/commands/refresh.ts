@@ -10,7 +10,7 @@ import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { planRefresh, refreshRepository, type RefreshOptions } from '../../lib/repo/refresh.js';
 import { ONLINE_ROLES, type OnlineRole, type OnlineSigners } from '../../lib/repo/resign.js';
-import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
+import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit, note } from '../run.js';
 import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
@@ -50,7 +50,7 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
     let publishSigner: Signer | undefined;
     try {
       for (const role of plan.resign) unlocked.push(...(signers[role] = await unlockListed(keystore, current.root.signed, role, passphrase)));
-      if (needsPublishKey(hosts)) unlocked.push((publishSigner = await keystore.unlock('publish', passphrase)));
+      if (needsPublishKey(hosts)) unlocked.push((publishSigner = await unlockPublishKey(keystore, passphrase)));
     } finally {
       passphrase.wipe();
     }

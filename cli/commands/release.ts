@@ -13,7 +13,7 @@ import type { Signer } from '../../lib/keys/signer.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
-import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
+import { closeSigners, unlockListed, unlockNewest } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
 import { emit, note } from '../run.js';
@@ -82,13 +82,9 @@ export async function release(opts: ReleaseOptions): Promise<number> {
       held.push(s);
       return s;
     };
-    // Roles root does not govern: the newest key of the role is the one in use, so adding
-    // a key (say, in a hardware token) replaces the old one from this release on.
     const byRole = async (role: 'pgp' | 'minisign' | 'publish'): Promise<Signer | undefined> => {
-      const newest = (await keystore.list()).filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
-      if (!newest) return undefined;
-      const s = await keystore.unlock(newest.keyId, passphrase);
-      held.push(s);
+      const s = await unlockNewest(keystore, role, passphrase);
+      if (s) held.push(s);
       return s;
     };
     const signers = { targets: await one('targets'), snapshot: await one('snapshot'), timestamp: await one('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign') };

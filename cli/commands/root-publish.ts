@@ -9,7 +9,7 @@ import { readPassphrase } from '../../lib/keys/passphrase.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { withDependents, type OnlineSigners } from '../../lib/repo/resign.js';
-import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
+import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
 import { assertRootPublishable, publishRoot, rolesNeedingResign } from '../../lib/repo/root-ceremony.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit } from '../run.js';
@@ -42,7 +42,7 @@ export async function rootPublish(files: string[], opts: RootPublishOptions): Pr
       try {
         // The keys the NEW root lists: after a rotation the keystore may hold the retired key too.
         for (const role of resign) unlocked.push(...(online[role] = await unlockListed(keystore, proposal.signed, role, passphrase)));
-        if (needsPublishKey(hosts)) unlocked.push((publishSigner = await keystore.unlock('publish', passphrase)));
+        if (needsPublishKey(hosts)) unlocked.push((publishSigner = await unlockPublishKey(keystore, passphrase)));
       } finally {
         passphrase.wipe();
       }

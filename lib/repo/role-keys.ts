@@ -33,6 +33,22 @@ export async function unlockListed(keystore: Keystore, root: RootSigned, role: T
   return unlockKeys(keystore, await keysListedBy(keystore, root, role), passphrase);
 }
 
+/**
+ * For the roles root does not govern (pgp, minisign, publish) the newest key of the role
+ * is the one in use: adding a key (say, in a hardware token) replaces the old one.
+ */
+export async function unlockNewest(keystore: Keystore, role: 'pgp' | 'minisign' | 'publish', passphrase: Passphrase): Promise<Signer | undefined> {
+  const newest = (await keystore.list()).filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+  return newest ? keystore.unlock(newest.keyId, passphrase) : undefined;
+}
+
+/** The publish key SFTP hosts need (E_KEY_NOT_FOUND without one). */
+export async function unlockPublishKey(keystore: Keystore, passphrase: Passphrase): Promise<Signer> {
+  const s = await unlockNewest(keystore, 'publish', passphrase);
+  if (!s) throw new AirlockError('E_KEY_NOT_FOUND', `${keystore.dir} has no publish key for SFTP hosts; run \`airlock key generate publish\` and install it on the host (airlock host add prints the line)`);
+  return s;
+}
+
 /** Lets go of private keys (software keys are dropped, tokens logged out). */
 export async function closeSigners(signers: readonly Signer[]): Promise<void> {
   for (const s of signers) {
