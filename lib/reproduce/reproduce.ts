@@ -146,7 +146,7 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
       }
     }
 
-    const builderVersion = (s: { predicate: { runDetails: { builder: { version?: Record<string, string> } } } }) => s.predicate.runDetails.builder.version?.zlib ?? null;
+    const zlibOf = (s: typeof statement) => s.predicate.runDetails.builder.version?.zlib ?? null;
     const report: ReproduceReport = {
       reproducible,
       project,
@@ -160,7 +160,7 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
       unaccounted: published.unaccounted,
       rebuild: {
         network: build.statement.predicate.buildDefinition.internalParameters.network,
-        zlib: { recorded: builderVersion(statement), rebuilt: builderVersion(build.statement) },
+        zlib: { recorded: zlibOf(statement), rebuilt: zlibOf(build.statement) },
         buildDir: opts.keepBuild ? build.workDir : null,
       },
       outputDir,

@@ -42,6 +42,12 @@ beforeAll(async () => {
       s.subject[0]!.digest.sha256 = 'ab'.repeat(32);
     },
   });
+  // A release with a file the provenance does not name.
+  await repo.release('1.4.0', {
+    statement: (s) => {
+      s.subject.pop();
+    },
+  });
 }, 120_000);
 
 afterAll(async () => {
@@ -63,8 +69,9 @@ async function refusal(p: Promise<unknown>): Promise<string> {
   throw new Error('expected a refusal');
 }
 
-function markerLines(version: string): number {
-  return existsSync(repo.marker(version)) ? 1 : 0;
+/** Whether a build of `version` ran its recipe since the release was made. */
+function buildRan(version: string): boolean {
+  return existsSync(repo.marker(version));
 }
 
 describe('airlock reproduce (library)', () => {
@@ -85,14 +92,14 @@ describe('airlock reproduce (library)', () => {
   it('refuses a provenance signed by a key the root does not trust, before any build', async () => {
     const workRoot = join(repo.work, 'never-1.2.0');
     expect(await refusal(reproduceLib('1.2.0', { workRoot }))).toBe('E_PROVENANCE');
-    expect(markerLines('1.2.0')).toBe(0);
+    expect(buildRan('1.2.0')).toBe(false);
     expect(existsSync(workRoot)).toBe(false);
   });
 
   it('refuses a signed provenance whose subject digest is not the published target hash, before any build', async () => {
     const workRoot = join(repo.work, 'never-1.3.0');
     expect(await refusal(reproduceLib('1.3.0', { workRoot }))).toBe('E_PROVENANCE');
-    expect(markerLines('1.3.0')).toBe(0);
+    expect(buildRan('1.3.0')).toBe(false);
     expect(existsSync(workRoot)).toBe(false);
   });
 
@@ -108,7 +115,7 @@ describe('airlock reproduce (library)', () => {
     await rm(repo.marker('1.0.0'), { force: true });
     const workRoot = join(repo.work, 'never-altered');
     expect(await refusal(reproduceLib('1.0.0', { from: host, workRoot }))).toBe('E_HASH');
-    expect(markerLines('1.0.0')).toBe(0);
+    expect(buildRan('1.0.0')).toBe(false);
     expect(existsSync(workRoot)).toBe(false);
   });
 
@@ -117,10 +124,19 @@ describe('airlock reproduce (library)', () => {
     try {
       await rm(repo.marker('1.0.0'), { force: true });
       expect(await refusal(reproduceLib('1.0.0', { source: other.dir }))).toBe('E_PIN_COMMIT');
-      expect(markerLines('1.0.0')).toBe(0);
+      expect(buildRan('1.0.0')).toBe(false);
     } finally {
       await rm(other.dir, { recursive: true, force: true });
     }
+  });
+
+  it('does not call a release reproducible when one of its targets is not in the provenance', async () => {
+    const report = await reproduceLib('1.4.0');
+    expect(report.artifacts.map((a) => [a.name, a.status])).toEqual([[`${SAMPLE_PROJECT}-1.4.0.tar.gz`, 'identical']]);
+    expect(report.unaccounted).toEqual([`${SAMPLE_PROJECT}/1.4.0/${SAMPLE_PROJECT}-notes-1.4.0.txt`]);
+    expect(report.reproducible).toBe(false);
+    expect(report.outputDir).not.toBeNull();
+    await rm(report.outputDir!, { recursive: true, force: true });
   });
 
   it('refuses a release the repository does not have, and a malformed PROJECT/VERSION', async () => {
@@ -175,6 +191,6 @@ describe('airlock reproduce (command line)', () => {
     const r = await runCli('airlock', ['reproduce', `${SAMPLE_PROJECT}/1.2.0`, '--from', repo.host, '--root', repo.root, '--source', repo.source, '--json']);
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout).error.code).toBe('E_PROVENANCE');
-    expect(markerLines('1.2.0')).toBe(0);
+    expect(buildRan('1.2.0')).toBe(false);
   });
 });
