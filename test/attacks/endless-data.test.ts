@@ -1,7 +1,7 @@
 // TUF attack: endless data — a host streaming without end is cut at the named cap (or
 // the signed length) while streaming, before anything is parsed.
 import { describe, it } from 'vitest';
-import { endless } from '../support/verify-http-host.js';
+import { endless } from '../support/hostile-http.js';
 import { expectBothRefuse, inArena, TARGET } from '../support/verify-attack.js';
 
 describe('endless data', () => {

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newKey, signEnvelope } from '../support/tuf-repo-simulator.js';
 import { runVerifyCli, tufJsClient } from '../support/verify-clients.js';
-import { endless, serveDirectory } from '../support/verify-http-host.js';
+import { endless } from '../support/hostile-http.js';
+import { serveDirectory } from '../support/static-http.js';
 import { expectBothRefuse, inArena, TARGET, tempDir, type Arena } from '../support/verify-attack.js';
 
 /** A copy of the host tree, made hostile, served on its own loopback port. */
@@ -14,7 +15,7 @@ async function badMirror(a: Arena, spoil: (dir: string) => void) {
   const dir = join(tempDir('airlock-bad-mirror-'), 'host');
   cpSync(a.sim.hostDir, dir, { recursive: true });
   spoil(dir);
-  const host = await serveDirectory(() => dir);
+  const host = await serveDirectory(dir);
   return { dir, host };
 }
 

@@ -1,7 +1,7 @@
 // TUF attack: slow retrieval — a host that trickles or stalls is cut by the minimum
 // rate and idle timeouts (limits kept short here so the suite stays fast).
 import { describe, it } from 'vitest';
-import { trickle } from '../support/verify-http-host.js';
+import { trickle } from '../support/hostile-http.js';
 import { expectBothRefuse, inArena, TARGET } from '../support/verify-attack.js';
 
 describe('slow retrieval', () => {

@@ -1,20 +1,30 @@
 // A plain static file server on 127.0.0.1 for tests: the "web server and nothing else"
-// a package host is. Serves a directory read-only; GET and HEAD only.
+// a package host is. Serves a directory read-only; GET and HEAD only. A test plays a
+// hostile host by serving a path with its own handler (see hostile-http.ts).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join, normalize, sep } from 'node:path';
+import { join, normalize, resolve, sep } from 'node:path';
+
+export type Override = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface StaticServer {
   url: string;
+  /** Serve this URL path (e.g. "/metadata/timestamp.json") with a handler instead of the file. */
+  override(path: string, handler: Override): void;
+  clearOverrides(): void;
   close(): Promise<void>;
 }
 
-export async function serveDirectory(root: string): Promise<StaticServer> {
+export async function serveDirectory(dir: string): Promise<StaticServer> {
+  const root = resolve(dir);
+  const overrides = new Map<string, Override>();
   const server: Server = createServer((req, res) => {
     void (async () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+      const override = overrides.get(path);
+      if (override) return override(req, res);
       const file = normalize(join(root, path));
       if (!file.startsWith(root + sep) || (req.method !== 'GET' && req.method !== 'HEAD')) {
         res.writeHead(404).end();
@@ -34,8 +44,11 @@ export async function serveDirectory(root: string): Promise<StaticServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    override: (path, handler) => void overrides.set(path, handler),
+    clearOverrides: () => overrides.clear(),
     close: () =>
       new Promise<void>((resolve) => {
+        // Also ends responses a hostile handler keeps open.
         server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -12,7 +12,7 @@ import type { ErrorCode } from '../../lib/core/errors.js';
 import { Updater } from '../../lib/verify/index.js';
 import { RepoSimulator, type SimulatorOptions } from './tuf-repo-simulator.js';
 import { runVerifyCli, snapshotDir, tufJsClient, type CliResult, type TufJsClient } from './verify-clients.js';
-import { serveDirectory, type HttpHost } from './verify-http-host.js';
+import { serveDirectory, type StaticServer } from './static-http.js';
 
 export const TARGET = 'demo/1.0.0/demo-1.0.0.tar.gz';
 
@@ -22,7 +22,7 @@ export function tempDir(prefix = 'airlock-attack-'): string {
 
 export interface Arena {
   sim: RepoSimulator;
-  host: HttpHost;
+  host: StaticServer;
   rootFile: string;
   /** airlock-verify's --state, trusted after one good refresh. */
   state: string;
@@ -66,7 +66,7 @@ export async function arena(setup: (sim: RepoSimulator) => void = () => undefine
   sim.addTarget(TARGET, 'the real release tarball, version 1.0.0');
   setup(sim);
   sim.publish();
-  const host = await serveDirectory(() => sim.hostDir);
+  const host = await serveDirectory(sim.hostDir);
   const rootFile = join(tempDir(), 'root.json');
   writeFileSync(rootFile, sim.trustedRoot);
   const state = join(tempDir(), 'state');

@@ -6,14 +6,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RepoSimulator, sha256 } from '../support/tuf-repo-simulator.js';
 import { ensureBundle, runVerifyCli, snapshotDir } from '../support/verify-clients.js';
-import { serveDirectory, type HttpHost } from '../support/verify-http-host.js';
+import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'airlock-verify-cli-'));
 const TARGET = 'demo/1.0.0/demo-1.0.0.tar.gz';
 
 describe('airlock-verify (bundle)', () => {
   let sim: RepoSimulator;
-  let host: HttpHost;
+  let host: StaticServer;
   let rootFile: string;
 
   beforeAll(async () => {
@@ -24,7 +24,7 @@ describe('airlock-verify (bundle)', () => {
     sim.publish();
     rootFile = join(tmp(), 'root.json');
     writeFileSync(rootFile, sim.trustedRoot);
-    host = await serveDirectory(() => sim.hostDir);
+    host = await serveDirectory(sim.hostDir);
   });
   afterAll(async () => {
     await host.close();

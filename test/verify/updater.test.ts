@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Updater } from '../../lib/verify/index.js';
 import { RepoSimulator } from '../support/tuf-repo-simulator.js';
-import { serveDirectory, type HttpHost } from '../support/verify-http-host.js';
+import { serveDirectory, type StaticServer } from '../support/static-http.js';
 import { snapshotDir, tufJsClient } from '../support/verify-clients.js';
 import { expectCode } from '../support/verify-expect.js';
 
@@ -12,14 +12,14 @@ const tmp = (): string => mkdtempSync(join(tmpdir(), 'airlock-verify-test-'));
 
 describe('Updater', () => {
   let sim: RepoSimulator;
-  let host: HttpHost;
+  let host: StaticServer;
 
   beforeAll(async () => {
     sim = new RepoSimulator();
     sim.addTarget('demo/1.0.0/demo-1.0.0.tar.gz', 'tarball bytes', 'targets', { airlock: { project: 'demo', version: '1.0.0' } });
     sim.addTarget('demo/1.0.0/notes.txt', 'notes');
     sim.publish();
-    host = await serveDirectory(() => sim.hostDir);
+    host = await serveDirectory(sim.hostDir);
   });
   afterAll(async () => {
     await host.close();
@@ -117,7 +117,7 @@ describe('Updater', () => {
     s.publish();
     s.addTarget('p/2/f.txt', 'second');
     s.publish();
-    const h = await serveDirectory(() => s.hostDir);
+    const h = await serveDirectory(s.hostDir);
     try {
       expect(readdirSync(s.path('metadata')).sort()).toEqual(['1.root.json', 'snapshot.json', 'targets.json', 'timestamp.json']);
       const u = new Updater({ trustedRoot: s.trustedRoot, sources: [h.url] });
