@@ -15,6 +15,7 @@ import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
 import { closeSigners, unlockListed, unlockNewest } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { progressLine } from '../progress.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
 import { emit, note } from '../run.js';
 
@@ -98,6 +99,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
       await mkdir(logs, { recursive: true, mode: 0o700 });
       await copyFile(build.buildLog, join(logs, `${build.project}-${build.version}.log`));
       const provenance = await signProvenance(build.statement, signers.targets);
+      const progress = progressLine();
       const result = await releaseToRepository(
         paths.repository,
         paths.staging,
@@ -116,8 +118,10 @@ export async function release(opts: ReleaseOptions): Promise<number> {
           expiryDays: config.expiryDays,
           name: config.name,
           hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
+          onProgress: (e) => progress.update(`${e.phase} ${e.file}`, e.bytes, e.total),
         },
       );
+      progress.finish();
       if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, snapshot v${result.metadataVersions.snapshot}`);
       const reports = await publishTo(paths, hosts, publishSigner, opts);
       const failed = reports.filter((r) => !r.ok);

@@ -45,6 +45,8 @@ export interface ReleaseSigners {
 export interface ReleaseOptions {
   now: Date;
   expiryDays: ExpiryDays;
+  /** Hashing and signing progress, per file (the CLI draws it on a TTY). */
+  onProgress?: (e: { phase: 'hashing' | 'signing'; file: string; bytes: number; total: number }) => void;
   /** Past this many targets, targets delegate to hash bins (DESIGN "Scale"). */
   hashBins?: { afterTargets: number; layout: BinLayout };
   /** Origin and Label of the apt repository. */
@@ -125,7 +127,8 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     const released: ReleasedTarget[] = [];
     for (const name of names) {
       const local = join(staging, releaseDir, name);
-      const { length, digests } = await hashFile(local);
+      const total = (await stat(local)).size;
+      const { length, digests } = await hashFile(local, (bytes) => options.onProgress?.({ phase: 'hashing', file: name, bytes, total }));
       const target = `${input.project}/${input.version}/${name}`;
       const custom: AirlockTargetCustom = {
         project: input.project,
@@ -144,6 +147,7 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     }
 
     if (signers.pgp && signers.minisign) {
+      const sizes = new Map(released.map((t) => [t.target.slice(t.target.lastIndexOf('/') + 1), t.length]));
       await writeReleaseSignatures({
         dir: join(staging, releaseDir),
         files: names,
@@ -152,6 +156,7 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         pgp: signers.pgp,
         minisign: signers.minisign,
         date: options.now,
+        onProgress: (file, bytes) => options.onProgress?.({ phase: 'signing', file, bytes, total: sizes.get(file) ?? bytes }),
       });
     }
     // The public keys users check .asc and .minisig files with follow the keys that signed

@@ -121,7 +121,13 @@ describe('a repository made by airlock', () => {
     expect(first).toBe(await openpgpCertificate(pgpA, options.name));
     expect(await readFile(join(repoDir, 'keys', 'minisign.pub'), 'utf8')).toBe(minisignPublicKey(mini));
     const b = await artifact('hello-2.1.0.tar.gz', 'v2.1');
-    const r = await releaseToRepository(repoDir, staging, input('2.1.0', [b]), { ...signers, pgp: pgpB, minisign: mini }, options);
+    const events: { phase: string; file: string; bytes: number; total: number }[] = [];
+    const r = await releaseToRepository(repoDir, staging, input('2.1.0', [b]), { ...signers, pgp: pgpB, minisign: mini }, { ...options, onProgress: (e) => events.push(e) });
+    // Hashing and signing report progress per file, ending at the file's size.
+    for (const phase of ['hashing', 'signing']) {
+      const last = events.filter((e) => e.phase === phase && e.file === 'hello-2.1.0.tar.gz').at(-1);
+      expect(last, phase).toMatchObject({ bytes: 'v2.1'.length, total: 'v2.1'.length });
+    }
     expect(await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8')).toBe(await openpgpCertificate(pgpB, options.name));
     expect(r.files).toContain('keys/release-signing.asc');
     // The bootstrap keys go up after every metadata file.
