@@ -1,5 +1,5 @@
 // Publishing to a real OpenSSH sshd (configured with the lines `airlock host add`
-// prints), the tree it receives served by a real nginx and read by tuf-js.
+// prints), the tree it receives served by a real nginx and read by tuf-js and airlock-verify.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { isAirlockError, type ErrorCode } from '../../lib/core/errors.js';
 import { keysFromKnownHosts, fingerprintOf } from '../../lib/publish/host-key.js';
 import { applyPublishPlan, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
 import { SignerAgent, openSshPublicKey } from '../../lib/publish/signer-agent.js';
+import { ensureBuilt, runCli } from '../support/e2e-cli.js';
 import { memorySigner } from '../support/memory-signer.js';
 import { startNginx, stopNginx, type NginxServer } from '../support/publish-nginx.js';
 import { reachableTargets } from '../support/publish-host-check.js';
@@ -89,7 +90,7 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     await cp(oldTree, sshd!.tree, { recursive: true });
   }
 
-  it('publishes a release that tuf-js then downloads and verifies over HTTP from nginx', async () => {
+  it('publishes a release that tuf-js and airlock-verify then download and verify over HTTP from nginx', async () => {
     await resetToOld();
     const [report] = await publish(local, [host()], { publishSigner: signer });
     expect(report!.ok, JSON.stringify(report!.error)).toBe(true);
@@ -102,6 +103,14 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     } finally {
       await dropClientState(state);
     }
+    // airlock-verify, as a downloader runs it (the built bundle), over the same nginx.
+    await ensureBuilt();
+    const rootFile = join(work, 'pinned-root.json');
+    await writeFile(rootFile, repo.rootV1);
+    const outDir = await mkdtemp(join(work, 'verify-dl-'));
+    const r = await runCli('verify', ['download', ...next, '--from', nginx!.url, '--root', rootFile, '--out-dir', outDir]);
+    expect(r.status, r.stderr).toBe(0);
+    for (const t of next) expect(sha256(await readFile(join(outDir, encodeURIComponent(t))))).toBe(sha256(repo.targets.get(t)!));
     const [again] = await publish(local, [host()], { publishSigner: signer });
     expect(again!.uploaded).toBe(0);
     // The publish key signed one SSH session per connection, through the Signer.
