@@ -15,7 +15,7 @@ import { planBuild } from './plan.js';
 import { BUILDER_RELEASE, BUILDER_REPRODUCE, buildStatement, parseStatement, type InTotoStatement } from './provenance.js';
 import { parseRecipe, RECIPE_FILE, RECIPE_MAX_BYTES, type Recipe } from './recipe.js';
 import { BuildLog, collectArtifacts, runPlan } from './runner.js';
-import { networkIsolation } from './sandbox.js';
+import { defaultHiddenPaths, hiddenPathsFor, networkIsolation } from './sandbox.js';
 
 /** The airlock version recorded as the builder's version in provenance. */
 export const BUILDER_VERSION = '0.1.0';
@@ -35,6 +35,11 @@ export interface BuildRequest {
   workRoot?: string;
   /** Build output streams here as well as to the build log. */
   onOutput?: (chunk: string) => void;
+  /**
+   * Paths confined steps must not see, besides the defaults (sandbox.ts
+   * defaultHiddenPaths: the terminal home, passphrase files, ~/.ssh …); e.g. --keystore.
+   */
+  hide?: readonly string[];
 }
 
 export interface BuiltArtifact {
@@ -163,11 +168,13 @@ interface Execution {
   commit: string;
   releasePattern: string;
   onOutput: ((chunk: string) => void) | undefined;
+  hide: readonly string[] | undefined;
 }
 
 async function execute(x: Execution): Promise<BuildResult> {
   const isolation = await networkIsolation(x.allowNetwork);
-  const plan = planBuild(x.recipe, { ...x.dirs, sourceDateEpoch: x.sourceDateEpoch, isolation });
+  const hide = hiddenPathsFor(x.dirs.workDir, [...defaultHiddenPaths(), ...(x.hide ?? [])]);
+  const plan = planBuild(x.recipe, { ...x.dirs, sourceDateEpoch: x.sourceDateEpoch, isolation, hide });
   const log = new BuildLog(join(x.dirs.workDir, BUILD_LOG_NAME));
   const startedOn = new Date();
   let artifacts;
@@ -250,6 +257,7 @@ export async function buildRelease(req: BuildRequest): Promise<BuildResult> {
       commit: pins.commit,
       releasePattern: req.releasePattern ?? DEFAULT_RELEASE_PATTERN,
       onOutput: req.onOutput,
+      hide: req.hide,
     });
   });
 }
@@ -259,6 +267,8 @@ export interface RebuildOptions {
   onOutput?: (chunk: string) => void;
   /** Overrides the recorded choice (e.g. a CI machine without user namespaces); recorded in the new statement. */
   allowNetwork?: boolean;
+  /** As BuildRequest.hide. */
+  hide?: readonly string[];
 }
 
 /**
@@ -307,6 +317,7 @@ export async function rebuildFromProvenance(statement: InTotoStatement | unknown
       commit: recorded.commit,
       releasePattern: recorded.releasePattern,
       onOutput: opts.onOutput,
+      hide: opts.hide,
     });
   });
 }

@@ -33,6 +33,8 @@ export interface BuildPlan {
   env: Record<string, string>;
   umask: '022';
   isolation: Isolation;
+  /** Paths covered inside confined steps (sandbox.ts): the terminal's secrets. */
+  hide: string[];
   steps: PlannedStep[];
   artifacts: { name: string; path: string }[];
 }
@@ -43,6 +45,7 @@ export interface PlanContext {
   homeDir: string;
   sourceDateEpoch: number;
   isolation: Isolation;
+  hide?: readonly string[];
 }
 
 /** Stand-ins for the per-build directories, for the provenance (which must not name this machine's paths). */
@@ -72,6 +75,7 @@ export function planBuild(recipe: Recipe, ctx: PlanContext): BuildPlan {
     env: stepEnv(recipe, ctx.sourceDateEpoch, ctx.homeDir, ctx.outDir),
     umask: '022',
     isolation: ctx.isolation,
+    hide: [...(ctx.hide ?? [])],
     steps: recipe.steps.map((s): PlannedStep =>
       s.kind === 'run'
         ? { kind: 'run', name: s.name, argv: [...s.argv], cwd: join(ctx.checkoutDir, s.cwd), timeoutSeconds: s.timeoutSeconds }

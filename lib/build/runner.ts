@@ -75,6 +75,7 @@ async function runStep(plan: BuildPlan, step: PlannedStep, index: number, opts: 
     env: plan.env,
     timeoutSeconds: step.timeoutSeconds,
     isolation: plan.isolation,
+    hide: plan.hide,
     onOutput: (chunk) => {
       opts.log.write(chunk);
       if (opts.onOutput) {
@@ -96,6 +97,9 @@ async function runStep(plan: BuildPlan, step: PlannedStep, index: number, opts: 
 /** Runs every step of the plan in order. */
 export async function runPlan(plan: BuildPlan, opts: RunOptions): Promise<void> {
   say(opts, `airlock build of ${plan.project} ${plan.version}, SOURCE_DATE_EPOCH=${plan.sourceDateEpoch}, network ${plan.isolation.network}`);
+  if (!plan.isolation.confined) {
+    say(opts, 'warning: no mount or PID namespaces here: steps can read every file this user can (the keystore included) and leave processes behind');
+  }
   for (const [i, step] of plan.steps.entries()) await runStep(plan, step, i, opts);
 }
 
