@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureBuilt, runCli as runCliRaw, treeDigest, type DemoContract } from '../support/e2e-cli.js';
 import { demoSecretFindings } from '../support/keys-secrets.js';
-import { tufJsUpdater } from '../support/repo-tufjs.js';
+import { tufJsUpdater } from '../support/tufjs-client.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
 let work: string;

@@ -17,7 +17,7 @@ import { memorySigner } from '../support/memory-signer.js';
 import { startNginx, stopNginx, type NginxServer } from '../support/publish-nginx.js';
 import { reachableTargets } from '../support/publish-host-check.js';
 import { canRunSshd, startSshd, stopSshd, type SshdHost } from '../support/publish-sshd.js';
-import { copyClientState, dropClientState, freshClientState, tufView } from '../support/publish-tuf-client.js';
+import { tufJsClient } from '../support/tufjs-client.js';
 import { addRelease, createFixtureRepo, rotateRootKey, type FixtureRepo } from '../support/publish-tuf-fixture.js';
 
 const run = promisify(execFile);
@@ -95,13 +95,13 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     const [report] = await publish(local, [host()], { publishSigner: signer });
     expect(report!.ok, JSON.stringify(report!.error)).toBe(true);
     expect(await listTree(sshd!.tree)).toEqual(await listTree(local));
-    const state = await freshClientState(repo.rootV1);
+    const client = tufJsClient(repo.rootV1, nginx!.url);
     try {
-      const view = await tufView(nginx!.url, state, next);
+      const view = await client.view(next);
       expect(view.found).toEqual(next);
       for (const t of next) expect(sha256(view.bytes.get(t)!)).toBe(sha256(repo.targets.get(t)!));
     } finally {
-      await dropClientState(state);
+      await client.remove();
     }
     // airlock-verify, as a downloader runs it (the built bundle), over the same nginx.
     await ensureBuilt();
@@ -120,8 +120,8 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
   it('is seen by tuf-js as the previous release or the whole new one when cut after any file; a re-run completes it', async () => {
     await resetToOld();
     // A client that already holds the previous release, and (below) new ones trusting only root v1.
-    const stateful = await freshClientState(repo.rootV1);
-    expect((await tufView(nginx!.url, stateful, next)).found).toEqual(old);
+    const stateful = tufJsClient(repo.rootV1, nginx!.url);
+    expect((await stateful.view(next)).found).toEqual(old);
     // One connection throughout (the tree is reset on disk between cuts); a re-run is a
     // new plan and apply, exactly what the same command run again does after connecting.
     const t = await openTransport(host(), { publishSigner: signer });
@@ -132,12 +132,12 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
         await resetToOld();
         await expectCode(applyPublishPlan(await planPublish(local, t), t, { failAfter: cut }), 'E_PUBLISH_INTERRUPTED');
         const views = await Promise.all(
-          [copyClientState(stateful), freshClientState(repo.rootV1)].map(async (made) => {
-            const state = await made;
+          [stateful.copy(), tufJsClient(repo.rootV1, nginx!.url)].map(async (made) => {
+            const client = await made;
             try {
-              return await tufView(nginx!.url, state, next);
+              return await client.view(next);
             } finally {
-              await dropClientState(state);
+              await client.remove();
             }
           }),
         );
@@ -151,7 +151,7 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
       }
     } finally {
       await t.close();
-      await dropClientState(stateful);
+      await stateful.remove();
     }
   });
 

@@ -10,7 +10,7 @@ import { releaseToRepository, type ReleaseInput } from '../../lib/repo/release.j
 import { rotateKey } from '../../lib/repo/rotation.js';
 import { Updater } from '../../lib/verify/index.js';
 import { memorySigner } from '../support/memory-signer.js';
-import { tufJsUpdater } from '../support/repo-tufjs.js';
+import { tufJsUpdater } from '../support/tufjs-client.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
 const layout = { bitLength: 4, namePrefix: 'bins' };

@@ -11,7 +11,7 @@ import { commitStaged, LocalRepository } from '../../lib/repo/local-repository.j
 import { releaseToRepository, type ReleaseInput } from '../../lib/repo/release.js';
 import { memorySigner } from '../support/memory-signer.js';
 import { treeDigest } from '../support/e2e-cli.js';
-import { tufJsUpdater } from '../support/repo-tufjs.js';
+import { tufJsUpdater } from '../support/tufjs-client.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
 const now = new Date();

@@ -4,11 +4,11 @@
 // root, exactly as a user's machine does. Refusals are reduced to the kind of failure
 // (bad signatures, expired), so a test asserts what was refused, never wording.
 import { isAirlockError } from '../../lib/core/errors.js';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Updater as TufJsUpdater } from 'tuf-js';
 import { Updater as AirlockUpdater } from '../../lib/verify/index.js';
+import { tufJsClient } from './tufjs-client.js';
 
 export type Refusal = 'signature' | 'expired' | 'rollback' | 'other';
 
@@ -84,40 +84,19 @@ export async function airlockVerifyClient(baseUrl: string, pinnedRoot: Uint8Arra
   };
 }
 
-export async function tufJsClient(baseUrl: string, pinnedRoot: Uint8Array): Promise<LifecycleClient> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-lifecycle-tufjs-'));
-  const metadataDir = join(dir, 'metadata');
-  const targetDir = join(dir, 'targets');
-  await mkdir(metadataDir, { recursive: true });
-  await mkdir(targetDir, { recursive: true });
-  await writeFile(join(metadataDir, 'root.json'), pinnedRoot);
-  // A fresh Updater per call reads the trusted metadata back from disk, as a new process would.
-  const open = () =>
-    new TufJsUpdater({ metadataDir, metadataBaseUrl: `${baseUrl}/metadata`, targetDir, targetBaseUrl: `${baseUrl}/targets`, config: { fetchTimeout: 5000, fetchRetries: 0 } });
+export function tufJsLifecycleClient(baseUrl: string, pinnedRoot: Uint8Array): LifecycleClient {
+  const client = tufJsClient(pinnedRoot, baseUrl);
   return {
     name: 'tuf-js',
-    stateDir: metadataDir,
-    async refresh() {
-      await open().refresh();
-    },
-    async download(target) {
-      const updater = open();
-      await updater.refresh();
-      const info = await updater.getTargetInfo(target);
-      if (!info) throw new Error(`tuf-js: no target ${target}`);
-      const path = await updater.downloadTarget(info, join(targetDir, encodeURIComponent(target)));
-      return readFile(path);
-    },
-    async lists(target) {
-      const updater = open();
-      await updater.refresh();
-      return (await updater.getTargetInfo(target)) !== undefined;
-    },
-    trustedRootVersion: () => rootVersionIn(join(metadataDir, 'root.json')),
+    stateDir: client.metadataDir,
+    refresh: () => client.refresh(),
+    download: (target) => client.download(target),
+    lists: (target) => client.lists(target),
+    trustedRootVersion: () => rootVersionIn(join(client.metadataDir, 'root.json')),
   };
 }
 
 /** Both clients, each with its own trusted state, pinned to the same root. */
 export async function bothClients(baseUrl: string, pinnedRoot: Uint8Array): Promise<LifecycleClient[]> {
-  return [await airlockVerifyClient(baseUrl, pinnedRoot), await tufJsClient(baseUrl, pinnedRoot)];
+  return [await airlockVerifyClient(baseUrl, pinnedRoot), tufJsLifecycleClient(baseUrl, pinnedRoot)];
 }

@@ -11,7 +11,8 @@ import { expect } from 'vitest';
 import type { ErrorCode } from '../../lib/core/errors.js';
 import { Updater } from '../../lib/verify/index.js';
 import { RepoSimulator, type SimulatorOptions } from './tuf-repo-simulator.js';
-import { runVerifyCli, snapshotDir, tufJsClient, type CliResult, type TufJsClient } from './verify-clients.js';
+import { tufJsClient, type TufJsClient } from './tufjs-client.js';
+import { runVerifyCli, snapshotDir, type CliResult } from './verify-clients.js';
 import { serveDirectory, type StaticServer } from './static-http.js';
 
 export const TARGET = 'demo/1.0.0/demo-1.0.0.tar.gz';
@@ -108,13 +109,9 @@ export async function expectBothRefuse(a: Arena, check: RefusalCheck): Promise<C
   expect(readdirSync(out), 'nothing (partial or not) under the output name').toEqual([]);
   let tufError: unknown;
   try {
-    const tuf = a.tuf;
-    const client = check.tufConfig ? tufJsClient(a.sim.trustedRoot, a.host.url, check.tufConfig) : tuf;
-    if (check.tufConfig) {
-      // A client with the config, brought to the same trusted state first is not possible
-      // once the host is hostile, so it reuses the trusted metadata of the arena's client.
-      for (const f of readdirSync(tuf.metadataDir)) writeFileSync(join(client.metadataDir, f), snapshotBytes(tuf.metadataDir, f));
-    }
+    // A client with other config cannot be brought to the same trusted state once the
+    // host is hostile, so it starts from a copy of the arena client's trusted metadata.
+    const client = check.tufConfig ? await a.tuf.copy(check.tufConfig) : a.tuf;
     await client.fetch(check.target);
   } catch (err) {
     tufError = err;
@@ -122,8 +119,4 @@ export async function expectBothRefuse(a: Arena, check: RefusalCheck): Promise<C
   expect(tufError, 'tuf-js must refuse too').toBeInstanceOf(Error);
   if (check.tuf) expect(`${(tufError as Error).constructor.name}: ${(tufError as Error).message}`).toMatch(check.tuf);
   return r;
-}
-
-function snapshotBytes(dir: string, name: string): Buffer {
-  return Buffer.from(snapshotDir(dir)[name]!, 'base64');
 }

@@ -1,10 +1,9 @@
-// The two clients every hostile-host test runs: airlock-verify (the built bundle, as a
-// user runs it, or the library in-process) and tuf-js, the independent TUF client.
+// airlock-verify as the hostile-host tests run it: the built bundle, as a user runs it,
+// and its trusted state on disk. (tuf-js, the other client, is in tufjs-client.ts.)
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Updater as TufJsUpdater } from 'tuf-js';
 import { execFileSync } from 'node:child_process';
 
 export const REPO_ROOT = join(import.meta.dirname, '..', '..');
@@ -77,39 +76,4 @@ export function snapshotDir(dir: string): Record<string, string> {
     if (statSync(p).isFile()) out[name] = readFileSync(p).toString('base64');
   }
   return out;
-}
-
-export interface TufJsClient {
-  metadataDir: string;
-  targetDir: string;
-  /** refresh + getTargetInfo + downloadTarget; resolves with the downloaded bytes. */
-  fetch(target?: string): Promise<Buffer | undefined>;
-}
-
-/** A tuf-js client with its own persistent metadata directory, started from `root`. */
-export function tufJsClient(root: Uint8Array, baseUrl: string, config: Record<string, unknown> = {}): TufJsClient {
-  const metadataDir = mkdtempSync(join(tmpdir(), 'tufjs-meta-'));
-  const targetDir = mkdtempSync(join(tmpdir(), 'tufjs-targets-'));
-  mkdirSync(metadataDir, { recursive: true });
-  writeFileSync(join(metadataDir, 'root.json'), root);
-  return {
-    metadataDir,
-    targetDir,
-    async fetch(target) {
-      const updater = new TufJsUpdater({
-        metadataDir,
-        metadataBaseUrl: `${baseUrl}/metadata`,
-        targetDir,
-        targetBaseUrl: `${baseUrl}/targets`,
-        config: { fetchRetry: 0, fetchTimeout: 2000, ...config },
-      });
-      await updater.refresh();
-      if (target === undefined) return undefined;
-      const info = await updater.getTargetInfo(target);
-      if (!info) throw new Error(`tuf-js: no target ${target}`);
-      const path = join(targetDir, encodeURIComponent(target));
-      await updater.downloadTarget(info, path);
-      return readFileSync(path);
-    },
-  };
 }

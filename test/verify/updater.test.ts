@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Updater } from '../../lib/verify/index.js';
 import { RepoSimulator } from '../support/tuf-repo-simulator.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
-import { snapshotDir, tufJsClient } from '../support/verify-clients.js';
+import { tufJsClient } from '../support/tufjs-client.js';
+import { snapshotDir } from '../support/verify-clients.js';
 import { expectCode } from '../support/verify-expect.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'airlock-verify-test-'));

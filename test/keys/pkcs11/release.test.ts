@@ -29,7 +29,7 @@ import { gpgStatus, run } from '../../support/compat-tools.js';
 import { tempKeystore, testPassphrase, type TempKeystore } from '../../support/keys-fixtures.js';
 import { probePrivateKey } from '../../support/pkcs11-inspect.js';
 import { pinFile, softHsm, SOFTHSM_MODULE, USER_PIN, type SoftHsm } from '../../support/pkcs11-softhsm.js';
-import { tufJsUpdater } from '../../support/repo-tufjs.js';
+import { tufJsUpdater } from '../../support/tufjs-client.js';
 import { serveDirectory, type StaticServer } from '../../support/static-http.js';
 import { runVerifyCli } from '../../support/verify-clients.js';
 
