@@ -13,7 +13,7 @@ import type { Signer } from '../../lib/keys/signer.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
-import { closeSigners, unlockListed, unlockNewest } from '../../lib/repo/role-keys.js';
+import { closeSigners, keysListedBy, unlockListed, unlockNewest } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { progressLine } from '../progress.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
@@ -72,71 +72,81 @@ export async function release(opts: ReleaseOptions): Promise<number> {
   const root = (await new LocalRepository(paths.repository).current()).root.signed;
   const keystore = await Keystore.open(keystoreDirFor(opts));
   const hosts = await resolveHosts(paths.hosts, opts.to ?? []);
-  const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
+  // Public information only: a missing key is found before the build, without a passphrase.
+  for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
+    if ((await keysListedBy(keystore, root, role)).length === 0) {
+      throw new AirlockError('E_KEY_NOT_FOUND', `${keystore.dir} holds no ${role} key that root v${root.version} lists; give --keystore with the one that does (airlock key list)`);
+    }
+  }
+
+  // The recipe's steps are the project's code, running as this user: while they run, no
+  // private key is unlocked and no passphrase has been read (docs/recipe.md "What a step
+  // can reach"). A wrong passphrase therefore costs a build; it never costs a key.
+  const build = await buildRelease({ ...request, hide: [keystore.dir], onOutput: opts.json ? undefined : (chunk) => process.stderr.write(chunk) });
   const held: Signer[] = [];
   try {
-    // Unlock before building, so a wrong passphrase costs nothing and nothing is written.
-    // Online keys are the ones root lists (after a rotation the keystore may hold a retired one).
-    const one = async (role: 'targets' | 'snapshot' | 'timestamp'): Promise<Signer> => {
-      const [s] = await unlockListed(keystore, root, role, passphrase);
-      if (!s) throw new AirlockError('E_KEY_NOT_FOUND', `${keystore.dir} holds no ${role} key that root v${root.version} lists; give --keystore with the one that does (airlock key list)`);
-      held.push(s);
-      return s;
-    };
-    const byRole = async (role: 'pgp' | 'minisign' | 'publish'): Promise<Signer | undefined> => {
-      const s = await unlockNewest(keystore, role, passphrase);
-      if (s) held.push(s);
-      return s;
-    };
-    const signers = { targets: await one('targets'), snapshot: await one('snapshot'), timestamp: await one('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign') };
-    const publishSigner = await byRole('publish');
-    passphrase.wipe();
-
-    const build = await buildRelease({ ...request, onOutput: opts.json ? undefined : (chunk) => process.stderr.write(chunk) });
+    const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
+    let signers;
+    let publishSigner: Signer | undefined;
     try {
-      // The build log stays on the terminal; its SHA-256 is in the provenance.
-      const logs = join(paths.home, 'build-logs');
-      await mkdir(logs, { recursive: true, mode: 0o700 });
-      await copyFile(build.buildLog, join(logs, `${build.project}-${build.version}.log`));
-      const provenance = await signProvenance(build.statement, signers.targets);
-      const progress = progressLine();
-      const result = await releaseToRepository(
-        paths.repository,
-        paths.staging,
-        {
-          project: build.project,
-          version: build.version,
-          commit: build.commit,
-          branch: build.branch,
-          sourceDateEpoch: build.sourceDateEpoch,
-          artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path })),
-          provenance,
-        },
-        signers,
-        {
-          now: new Date(),
-          expiryDays: config.expiryDays,
-          name: config.name,
-          hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
-          onProgress: (e) => progress.update(`${e.phase} ${e.file}`, e.bytes, e.total),
-        },
-      );
-      progress.finish();
-      if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, snapshot v${result.metadataVersions.snapshot}`);
-      const reports = await publishTo(paths, hosts, publishSigner, opts);
-      const failed = reports.filter((r) => !r.ok);
-      emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, hosts: reports }, () => [
-        `released ${result.project} ${result.version} (commit ${build.commit})`,
-        ...result.targets.map((t) => `  ${t.target}  sha256:${t.sha256}`),
-        ...describeReports(reports),
-      ]);
-      if (failed.length > 0) note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");
-      return exitCodeFor(reports);
+      // Online keys are the ones root lists (after a rotation the keystore may hold a retired one).
+      const one = async (role: 'targets' | 'snapshot' | 'timestamp'): Promise<Signer> => {
+        const [s] = await unlockListed(keystore, root, role, passphrase);
+        if (!s) throw new AirlockError('E_KEY_NOT_FOUND', `${keystore.dir} holds no ${role} key that root v${root.version} lists; give --keystore with the one that does (airlock key list)`);
+        held.push(s);
+        return s;
+      };
+      const byRole = async (role: 'pgp' | 'minisign' | 'publish'): Promise<Signer | undefined> => {
+        const s = await unlockNewest(keystore, role, passphrase);
+        if (s) held.push(s);
+        return s;
+      };
+      signers = { targets: await one('targets'), snapshot: await one('snapshot'), timestamp: await one('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign') };
+      publishSigner = await byRole('publish');
     } finally {
-      await build.cleanup();
+      passphrase.wipe();
     }
+
+    // The build log stays on the terminal; its SHA-256 is in the provenance.
+    const logs = join(paths.home, 'build-logs');
+    await mkdir(logs, { recursive: true, mode: 0o700 });
+    await copyFile(build.buildLog, join(logs, `${build.project}-${build.version}.log`));
+    const provenance = await signProvenance(build.statement, signers.targets);
+    const progress = progressLine();
+    const result = await releaseToRepository(
+      paths.repository,
+      paths.staging,
+      {
+        project: build.project,
+        version: build.version,
+        commit: build.commit,
+        branch: build.branch,
+        sourceDateEpoch: build.sourceDateEpoch,
+        artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path })),
+        provenance,
+      },
+      signers,
+      {
+        now: new Date(),
+        expiryDays: config.expiryDays,
+        name: config.name,
+        hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
+        onProgress: (e) => progress.update(`${e.phase} ${e.file}`, e.bytes, e.total),
+      },
+    );
+    progress.finish();
+    if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, snapshot v${result.metadataVersions.snapshot}`);
+    const reports = await publishTo(paths, hosts, publishSigner, opts);
+    const failed = reports.filter((r) => !r.ok);
+    emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, hosts: reports }, () => [
+      `released ${result.project} ${result.version} (commit ${build.commit})`,
+      ...result.targets.map((t) => `  ${t.target}  sha256:${t.sha256}`),
+      ...describeReports(reports),
+    ]);
+    if (failed.length > 0) note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");
+    return exitCodeFor(reports);
   } finally {
-    passphrase.wipe();
     await closeSigners(held);
+    await build.cleanup();
   }
 }
