@@ -56,6 +56,8 @@ export interface SimulatorOptions {
   /** Expiry is computed from this time (default: the real clock, as tuf-js uses it). */
   now?: Date;
   consistentSnapshot?: boolean;
+  /** Write the host tree here (default: a new temporary directory). */
+  hostDir?: string;
   /** Number of root keys and threshold (default 1 of 1). */
   rootKeys?: number;
   rootThreshold?: number;
@@ -81,7 +83,7 @@ export class RepoSimulator {
   signers: Partial<Record<string, SimKey[]>> = {};
 
   constructor(options: SimulatorOptions = {}) {
-    this.hostDir = mkdtempSync(join(tmpdir(), 'airlock-sim-'));
+    this.hostDir = options.hostDir ?? mkdtempSync(join(tmpdir(), 'airlock-sim-'));
     this.now = options.now ?? new Date();
     const rootKeys = Array.from({ length: options.rootKeys ?? 1 }, newKey);
     this.keys = { root: rootKeys, targets: [newKey()], snapshot: [newKey()], timestamp: [newKey()] };
@@ -251,7 +253,11 @@ export class RepoSimulator {
    * written first, timestamp last (DESIGN's publishing order).
    */
   publish(options: { snapshotHashes?: boolean; timestampHashes?: boolean } = {}): void {
-    for (const [path, bytes] of this.targetBytes) this.write(this.targetFile(path), bytes);
+    for (const [path, bytes] of this.targetBytes) {
+      // Unchanged target files keep their mtime, as on a real terminal (publishing's digest cache reads it).
+      const file = this.targetFile(path);
+      if (!existsSync(this.path(file)) || !Buffer.from(bytes).equals(readFileSync(this.path(file)))) this.write(file, bytes);
+    }
     for (const role of this.dirty) {
       const t = this.targets.get(role)!;
       t.version += 1;
