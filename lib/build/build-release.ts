@@ -14,6 +14,7 @@ import { checkLockfiles, lockfileDigests, type CheckedLockfile } from './lockfil
 import { planBuild } from './plan.js';
 import { BUILDER_RELEASE, BUILDER_REPRODUCE, buildStatement, parseStatement, type InTotoStatement } from './provenance.js';
 import { parseRecipe, RECIPE_FILE, RECIPE_MAX_BYTES, type Recipe } from './recipe.js';
+import { dirIdentity } from './build-dirs.js';
 import { BuildLog, collectArtifacts, runPlan } from './runner.js';
 import { defaultHiddenPaths, hiddenPathsFor, networkIsolation } from './sandbox.js';
 
@@ -175,12 +176,13 @@ async function execute(x: Execution): Promise<BuildResult> {
   const isolation = await networkIsolation(x.allowNetwork);
   const hide = hiddenPathsFor(x.dirs.workDir, [...defaultHiddenPaths(), ...(x.hide ?? [])]);
   const plan = planBuild(x.recipe, { ...x.dirs, sourceDateEpoch: x.sourceDateEpoch, isolation, hide });
+  const guard = await Promise.all([x.dirs.workDir, x.dirs.checkoutDir, x.dirs.outDir, x.dirs.homeDir].map(dirIdentity));
   const log = new BuildLog(join(x.dirs.workDir, BUILD_LOG_NAME));
   const startedOn = new Date();
   let artifacts;
   try {
-    await runPlan(plan, { log, onOutput: x.onOutput });
-    artifacts = await collectArtifacts(plan, log);
+    await runPlan(plan, { log, onOutput: x.onOutput, guard });
+    artifacts = await collectArtifacts(plan, log, guard, join(x.dirs.workDir, 'artifacts'));
   } finally {
     await log.close();
   }

@@ -1,12 +1,13 @@
 // Applies a build plan: runs the steps in order, streams their output to the caller and
 // to the build log, and collects the artifacts. The first failing step stops the build.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { lstat, rename } from 'node:fs/promises';
+import { rename } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { temporaryNameFor } from '../core/atomic-file.js';
-import { hashFile, type Digests } from '../core/digest.js';
+import type { Digests } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { writeDeterministicTarGz } from './archive.js';
+import { assertDirsUnchanged, takeArtifact, type DirIdentity } from './build-dirs.js';
 import type { BuildPlan, PlannedStep } from './plan.js';
 import { runStepProcess } from './sandbox.js';
 
@@ -44,6 +45,8 @@ export class BuildLog {
 export interface RunOptions {
   log: BuildLog;
   onOutput?: (chunk: string) => void;
+  /** The build's directories as airlock made them; checked before airlock touches the tree again. */
+  guard?: readonly DirIdentity[];
 }
 
 function say(opts: RunOptions, line: string): void {
@@ -55,6 +58,8 @@ async function runStep(plan: BuildPlan, step: PlannedStep, index: number, opts: 
   const header = `==> step ${index + 1}/${plan.steps.length}: ${step.name}`;
   if (step.kind === 'archive') {
     say(opts, `${header} (archive ${step.output})`);
+    // An earlier step may have swapped the checkout or $AIRLOCK_OUT for a link elsewhere.
+    await assertDirsUnchanged(opts.guard ?? []);
     try {
       await writeDeterministicTarGz({ root: step.root, boundary: plan.checkoutDir, prefix: step.prefix, exclude: step.exclude, mtime: plan.sourceDateEpoch }, step.output);
     } catch (err) {
@@ -110,26 +115,25 @@ export interface CollectedArtifact {
   digests: Digests;
 }
 
-/** Every artifact the recipe names must be a regular file in the output directory. */
-export async function collectArtifacts(plan: BuildPlan, log: BuildLog): Promise<CollectedArtifact[]> {
+/**
+ * Every artifact the recipe names must be a regular file in the output directory (not a
+ * link, FIFO or device). Each is copied into `intoDir`, a directory no step saw, and
+ * hashed as it is copied: from then on the copy is what is signed and published.
+ */
+export async function collectArtifacts(plan: BuildPlan, log: BuildLog, guard: readonly DirIdentity[], intoDir: string): Promise<CollectedArtifact[]> {
+  await assertDirsUnchanged(guard);
   const out: CollectedArtifact[] = [];
   for (const a of plan.artifacts) {
-    let st;
-    try {
-      st = await lstat(a.path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw fromSystemError(err, `reading ${a.path}`);
-    }
-    if (!st || !st.isFile()) {
-      const what = st ? 'is not a regular file' : 'was not produced';
+    const taken = await takeArtifact(plan.outDir, a.name, intoDir);
+    if (taken === undefined || 'problem' in taken) {
+      const what = taken === undefined ? 'was not produced' : taken.problem;
       log.write(`<== artifact ${a.name} ${what}\n`);
       throw new AirlockError('E_BUILD_FAILED', `the artifact ${a.name} ${what} in $AIRLOCK_OUT; check the recipe's steps and "artifacts", and the build log ${log.path}`, {
         details: { artifact: a.name, log: log.path },
       });
     }
-    const { length, digests } = await hashFile(a.path);
-    log.write(`artifact ${a.name} ${length} bytes sha256:${digests.sha256}\n`);
-    out.push({ name: a.name, path: a.path, length, digests });
+    log.write(`artifact ${a.name} ${taken.length} bytes sha256:${taken.digests.sha256}\n`);
+    out.push({ name: a.name, path: taken.path, length: taken.length, digests: taken.digests });
   }
   return out;
 }

@@ -1,0 +1,107 @@
+// The build's own directories (work, checkout, output, home) as they were when airlock
+// made them. Recipe steps run as the terminal's user and can rename any of them and put
+// a symlink in its place (`$AIRLOCK_OUT -> ~/.airlock/keystore`); airlock would then
+// archive, read or write elsewhere by following the same path. So before airlock itself
+// touches the tree again (an archive step, collecting the artifacts) every directory
+// must still be the very directory it made: not a link, same device and inode, same
+// real path. No step process runs at that moment (confined steps leave none behind).
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import type { Digests } from '../core/digest.js';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+
+export interface DirIdentity {
+  path: string;
+  real: string;
+  dev: number;
+  ino: number;
+}
+
+export async function dirIdentity(path: string): Promise<DirIdentity> {
+  try {
+    const st = await lstat(path);
+    if (!st.isDirectory()) throw new AirlockError('E_IO', `${path} is not a directory`);
+    return { path, real: await realpath(path), dev: st.dev, ino: st.ino };
+  } catch (err) {
+    throw fromSystemError(err, `reading the build directory ${path}`);
+  }
+}
+
+function replaced(path: string, details: Record<string, unknown> = {}): AirlockError {
+  return new AirlockError(
+    'E_BUILD_FAILED',
+    `a build step replaced the build directory ${path} (with a link, or another directory); airlock does not follow it — the recipe is hostile or broken`,
+    { details: { path, ...details } },
+  );
+}
+
+/** Refuses (E_BUILD_FAILED) unless every directory is still the one recorded. */
+export async function assertDirsUnchanged(dirs: readonly DirIdentity[]): Promise<void> {
+  for (const d of dirs) {
+    let st;
+    try {
+      st = await lstat(d.path);
+    } catch {
+      throw replaced(d.path, { problem: 'gone' });
+    }
+    if (st.isSymbolicLink() || !st.isDirectory() || st.dev !== d.dev || st.ino !== d.ino) throw replaced(d.path);
+    if ((await realpath(d.path).catch(() => '')) !== d.real) throw replaced(d.path, { problem: 'a parent directory was replaced' });
+  }
+}
+
+/**
+ * Copies `name` out of the output directory into `intoDir` (a directory no step ever
+ * saw), never through a symlink and only if it is a regular file (not a FIFO, socket or
+ * device), hashing the bytes as they are copied. What is signed later is the copy.
+ * Returns undefined when there is no such file.
+ */
+export async function takeArtifact(
+  outDir: string,
+  name: string,
+  intoDir: string,
+): Promise<{ path: string; length: number; digests: Digests } | { problem: string } | undefined> {
+  let fh;
+  try {
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
+    fh = await open(join(outDir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') return { problem: 'is a symlink' };
+    throw fromSystemError(err, `reading the artifact ${name}`);
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) return { problem: 'is not a regular file' };
+    await mkdir(intoDir, { recursive: true, mode: 0o700 });
+    const path = join(intoDir, name);
+    const sha256 = createHash('sha256');
+    const sha512 = createHash('sha512');
+    let length = 0;
+    const dest = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+    try {
+      const buf = Buffer.alloc(1 << 20);
+      for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        const chunk = buf.subarray(0, bytesRead);
+        sha256.update(chunk);
+        sha512.update(chunk);
+        length += bytesRead;
+        let written = 0;
+        while (written < bytesRead) written += (await dest.write(chunk, written, bytesRead - written)).bytesWritten;
+      }
+      await dest.sync();
+    } finally {
+      await dest.close();
+    }
+    return { path, length, digests: { sha256: sha256.digest('hex'), sha512: sha512.digest('hex') } };
+  } catch (err) {
+    if (err instanceof AirlockError) throw err;
+    throw fromSystemError(err, `copying the artifact ${name}`);
+  } finally {
+    await fh.close();
+  }
+}
