@@ -13,6 +13,29 @@ import type { KeyRecord } from './key-file.js';
 import { ROLE_PURPOSES, type KeyRole, type SignRequest, type Signer } from './signer.js';
 import type { KeyHandle } from './software-key.js';
 
+const PAE_PREFIX = Buffer.from('DSSEv1 ', 'ascii');
+const OPEN_BRACE = 0x7b;
+
+/**
+ * The purpose a caller names must match the bytes: TUF metadata is canonical JSON (an
+ * object, so it starts with "{"), a DSSE signature covers PAE (which starts with
+ * "DSSEv1 "). The targets key signs both, and this is what keeps their message spaces
+ * apart (DESIGN §7) whatever a caller claims: no PAE is ever signed as metadata, and no
+ * JSON document as a DSSE envelope.
+ */
+function assertMessageDomain(keyId: string, request: SignRequest): void {
+  const m = request.message;
+  const isPae = m.length >= PAE_PREFIX.length && Buffer.from(m.buffer, m.byteOffset, PAE_PREFIX.length).equals(PAE_PREFIX);
+  const ok = request.purpose === 'tuf-metadata' ? m[0] === OPEN_BRACE : request.purpose === 'dsse' ? isPae : true;
+  if (!ok) {
+    throw new AirlockError(
+      'E_KEY_ROLE',
+      `key ${keyId.slice(0, 16)} was asked to sign bytes that are not ${request.purpose === 'dsse' ? 'a DSSE pre-authentication encoding' : 'canonical JSON metadata'} as ${request.purpose}; refused, a signature is made only in the format it is named for`,
+      { details: { keyId, purpose: request.purpose } },
+    );
+  }
+}
+
 export class AuditedSigner implements Signer {
   readonly role: KeyRole;
   readonly keyId: string;
@@ -45,6 +68,7 @@ export class AuditedSigner implements Signer {
     }
     if (!(request.message instanceof Uint8Array)) throw new TypeError('SignRequest.message must be bytes');
     assertSignSubject(request.subject);
+    assertMessageDomain(this.keyId, request);
     const signature = await this.#handle.signRaw(request.message);
     if (!ed25519Verify(this.publicKey, request.message, signature)) {
       throw new AirlockError(

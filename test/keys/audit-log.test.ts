@@ -72,7 +72,7 @@ describe('audit log entries', () => {
     const other = await t.keystore.unlock('snapshot', testPassphrase());
     await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        (i % 2 ? signer : other).sign({ purpose: 'tuf-metadata', message: Buffer.from(`m${i}`), subject: { kind: 'metadata', name: `m${i}` } }),
+        (i % 2 ? signer : other).sign({ purpose: 'tuf-metadata', message: Buffer.from(`{"m":${i}}`), subject: { kind: 'metadata', name: `m${i}` } }),
       ),
     );
     expect(await t.keystore.audit.verify()).toMatchObject({ ok: true, entries: 17 });

@@ -73,6 +73,20 @@ describe('Keystore', () => {
     expect(await signer.sign({ ...req, purpose: 'minisign' })).toHaveLength(64);
   });
 
+  it('refuses to sign a DSSE PAE as TUF metadata, or JSON as DSSE, with the targets key (both its formats)', async () => {
+    await t.keystore.generate('targets', testPassphrase());
+    const signer = await t.keystore.unlock('targets', testPassphrase());
+    const subject = { kind: 'metadata', name: 'targets.json' };
+    const paeBytes = new TextEncoder().encode('DSSEv1 28 application/vnd.in-toto+json 2 {}');
+    const json = new TextEncoder().encode('{"_type":"targets"}');
+    expect(await codeOf(signer.sign({ purpose: 'tuf-metadata', message: paeBytes, subject }))).toBe('E_KEY_ROLE');
+    expect(await codeOf(signer.sign({ purpose: 'dsse', message: json, subject }))).toBe('E_KEY_ROLE');
+    expect(await signer.sign({ purpose: 'tuf-metadata', message: json, subject })).toHaveLength(64);
+    expect(await signer.sign({ purpose: 'dsse', message: paeBytes, subject })).toHaveLength(64);
+    // A refused request leaves no audit entry.
+    expect((await t.keystore.audit.entries()).filter((e) => e.event === 'sign')).toHaveLength(2);
+  });
+
   it('refuses a passphrase too short for a new key', async () => {
     expect(await codeOf(t.keystore.generate('root', testPassphrase('short')))).toBe('E_PASSPHRASE_WEAK');
   });
