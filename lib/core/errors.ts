@@ -100,6 +100,7 @@ export const ERROR_KINDS = {
   E_PUBLISH_LAYOUT: 'usage',
   E_PUBLISH_STALE: 'refused',
   E_PUBLISH_INTERRUPTED: 'environment',
+  E_HOST_UNSAFE: 'refused',
 
   // --- compatibility outputs (OpenPGP, minisign, SHA256SUMS, apt) -------------------
   E_ARTIFACT_NAME: 'usage',

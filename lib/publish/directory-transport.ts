@@ -2,7 +2,15 @@
 // web server serves). Files are written exclusively under a temporary name, flushed,
 // then renamed; immutable paths are put in place with link(2), which fails instead of
 // replacing an existing file, so even a racing writer cannot clobber a published one.
-import { createReadStream, createWriteStream } from 'node:fs';
+//
+// The host is not trusted, and a directory host is often writable by others (a web
+// server's tree, a shared volume): a symlink planted in it (`metadata -> ~/.airlock`,
+// `releases/p/1.0 -> ~/.ssh`) would make the terminal write, rename or read through it,
+// in its own name. So no path is used if any directory on it below the root is a symlink
+// (E_HOST_UNSAFE), files are opened without following a final symlink, and only regular
+// files are read. (A host that swaps a directory for a link between that check and the
+// write can still race it: keep the tree writable by the publisher only.)
+import { constants, createReadStream, createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -38,6 +46,52 @@ export class DirectoryTransport implements Transport {
     return join(this.root, ...path.split('/'));
   }
 
+  /** abs(), refusing (E_HOST_UNSAFE) a path whose directories below the root include a symlink or non-directory. */
+  private async safe(path: string): Promise<string> {
+    const full = this.abs(path);
+    const parts = path.split('/');
+    let dir = this.root;
+    for (const part of parts.slice(0, -1)) {
+      dir = join(dir, part);
+      let st;
+      try {
+        st = await lstat(dir);
+      } catch (err) {
+        if (errno(err) === 'ENOENT') break; // made below as a real directory
+        throw fromSystemError(err, `reading ${dir} on host ${this.host}`);
+      }
+      if (st.isSymbolicLink() || !st.isDirectory()) {
+        throw new AirlockError(
+          'E_HOST_UNSAFE',
+          `host ${this.host}: ${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`,
+          { details: { host: this.host, path: dir } },
+        );
+      }
+    }
+    return full;
+  }
+
+  /** Opens a regular file for reading, never through a final symlink; undefined if absent. */
+  private async openFile(path: string) {
+    const full = await this.safe(path);
+    let fh;
+    try {
+      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      if (errno(err) === 'ENOENT') return undefined;
+      if (errno(err) === 'ELOOP') {
+        throw new AirlockError('E_HOST_UNSAFE', `host ${this.host}: ${path} is a symlink; airlock never reads through it — remove it on the host`, { details: { host: this.host, path } });
+      }
+      throw fromSystemError(err, `reading ${path} on host ${this.host}`);
+    }
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      throw new AirlockError('E_HOST_UNSAFE', `host ${this.host}: ${path} is not a regular file; remove it on the host`, { details: { host: this.host, path } });
+    }
+    return { fh, st };
+  }
+
   async list(): Promise<RemoteFile[]> {
     const out: RemoteFile[] = [];
     const walk = async (dir: string, prefix: string): Promise<void> => {
@@ -61,15 +115,10 @@ export class DirectoryTransport implements Transport {
   }
 
   async digest(path: string): Promise<RemoteDigest | undefined> {
-    let fh;
+    const opened = await this.openFile(path);
+    if (opened === undefined) return undefined;
+    const { fh, st } = opened;
     try {
-      fh = await open(this.abs(path), 'r');
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return undefined;
-      throw fromSystemError(err, `reading ${path} on host ${this.host}`);
-    }
-    try {
-      const st = await fh.stat();
       const { length, digests } = await hashStream(fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }), ['sha256']);
       return { length, sha256: digests.sha256!, mtime: Math.floor(st.mtimeMs / 1000) };
     } catch (err) {
@@ -80,13 +129,9 @@ export class DirectoryTransport implements Transport {
   }
 
   async readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-    let fh;
-    try {
-      fh = await open(this.abs(path), 'r');
-    } catch (err) {
-      if (errno(err) === 'ENOENT') return undefined;
-      throw fromSystemError(err, `reading ${path} on host ${this.host}`);
-    }
+    const opened = await this.openFile(path);
+    if (opened === undefined) return undefined;
+    const { fh } = opened;
     try {
       const buf = Buffer.alloc(maxBytes + 1);
       let n = 0;
@@ -103,7 +148,7 @@ export class DirectoryTransport implements Transport {
   }
 
   async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void> {
-    const dest = this.abs(path);
+    const dest = await this.safe(path);
     try {
       await mkdir(dirname(dest), { recursive: true });
       let sent = 0;
@@ -129,8 +174,8 @@ export class DirectoryTransport implements Transport {
   }
 
   async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {
-    const src = this.abs(from);
-    const dest = this.abs(to);
+    const src = await this.safe(from);
+    const dest = await this.safe(to);
     try {
       await mkdir(dirname(dest), { recursive: true });
       if (options.overwrite) {
@@ -171,8 +216,9 @@ export class DirectoryTransport implements Transport {
   }
 
   async remove(path: string): Promise<void> {
+    const full = await this.safe(path);
     try {
-      await unlink(this.abs(path));
+      await unlink(full);
     } catch (err) {
       if (errno(err) !== 'ENOENT') throw fromSystemError(err, `removing ${path} on host ${this.host}`);
     }

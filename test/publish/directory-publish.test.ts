@@ -250,3 +250,35 @@ describe('publishing to a directory', () => {
     expect(await listTree(host)).toEqual(before);
   });
 });
+
+describe('a directory host with planted symlinks', () => {
+  it('is refused (E_HOST_UNSAFE) instead of writing through a symlinked directory into the terminal', async () => {
+    const local = await fresh('local');
+    const repo = await createFixtureRepo(local);
+    await addRelease(repo, 'demo', '1.0', { 'demo-1.0.tar.gz': 'one' });
+    const host = await fresh('host');
+    // Stands for the terminal's own files: a host writable by others points into them.
+    const terminal = await fresh('terminal-files');
+    await writeFile(join(terminal, 'timestamp.json'), 'the terminal file');
+    const { symlink } = await import('node:fs/promises');
+    await symlink(terminal, join(host, 'metadata'));
+    const reports = await publish(local, [{ name: 'planted', url: host }]);
+    expect(reports[0]!.ok).toBe(false);
+    expect(reports[0]!.error?.code).toBe('E_HOST_UNSAFE');
+    expect(await readdir(terminal)).toEqual(['timestamp.json']);
+    expect(await readFile(join(terminal, 'timestamp.json'), 'utf8')).toBe('the terminal file');
+  });
+
+  it('never reads a symlinked or non-regular file as host data', async () => {
+    const host = await fresh('host');
+    await mkdir(join(host, 'metadata'));
+    const { symlink } = await import('node:fs/promises');
+    await symlink('/etc/hostname', join(host, 'metadata', 'timestamp.json'));
+    const t = await DirectoryTransport.open('planted', host);
+    await expectCode(t.readSmall('metadata/timestamp.json', 1024), 'E_HOST_UNSAFE');
+    await expectCode(t.digest('metadata/timestamp.json'), 'E_HOST_UNSAFE');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [join(host, 'metadata', '1.root.json')]);
+    await expectCode(t.digest('metadata/1.root.json'), 'E_HOST_UNSAFE');
+  });
+});
