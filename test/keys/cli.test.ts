@@ -5,8 +5,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureBuilt } from '../support/e2e-cli.js';
-import { airlock, airlockOnTerminal, type KeysCliResult } from '../support/keys-cli.js';
+import { ensureBuilt, runAirlock, type AirlockRun, type AirlockRunOptions } from '../support/e2e-cli.js';
+import { airlockOnTerminal } from '../support/keys-cli.js';
 import { openKeyFileIndependently, scanForSecrets, secretNeedles } from '../support/keys-secrets.js';
 
 let root: string;
@@ -16,8 +16,8 @@ let pass12: string;
 const outputs: Record<string, string> = {};
 const keys: { file: string; passphrase: string }[] = [];
 
-function run(name: string, args: string[], opts: Parameters<typeof airlock>[1] = {}): KeysCliResult {
-  const r = airlock(args, { ...opts, env: { ...env, ...opts.env } });
+function run(name: string, args: string[], opts: AirlockRunOptions = {}): AirlockRun {
+  const r = runAirlock(args, { ...opts, env: { ...env, ...opts.env } });
   outputs[`${name} stdout`] = r.stdout;
   outputs[`${name} stderr`] = r.stderr;
   return r;

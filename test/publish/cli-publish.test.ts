@@ -9,8 +9,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../../lib/core/hex.js';
 import { authorizedKeysLine } from '../../lib/publish/host-side.js';
-import { ensureBuilt } from '../support/e2e-cli.js';
-import { airlock } from '../support/keys-cli.js';
+import { ensureBuilt, runAirlock as airlock } from '../support/e2e-cli.js';
 import { canRunSshd, startSshd, stopSshd, type SshdHost } from '../support/publish-sshd.js';
 import { addRelease, createFixtureRepo } from '../support/publish-tuf-fixture.js';
 

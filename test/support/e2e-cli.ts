@@ -1,9 +1,9 @@
 // Driving the built CLIs as a user would: `node dist/cli/airlock.js …` and
 // `node dist/airlock-verify.mjs …`, with no standard input and only the environment
 // given (plus PATH), so nothing leaks in from the developer's shell.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
@@ -33,16 +33,17 @@ export interface CliResult {
 }
 
 /**
- * Runs a built CLI without blocking this process's event loop: tests often serve the
- * host tree from a server inside the test process, which must keep answering.
+ * Runs `node script args` without blocking this process's event loop: tests often serve
+ * the host tree from a server inside the test process, which must keep answering.
  */
-export function runCli(which: 'airlock' | 'verify', args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+export function runNode(script: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [which === 'airlock' ? airlockBin : verifierBin, ...args], {
+    const child = spawn(process.execPath, [script, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
-      timeout: 240_000,
+      cwd: options.cwd,
+      env: options.env,
+      timeout: options.timeoutMs,
+      killSignal: 'SIGKILL',
     });
     let stdout = '';
     let stderr = '';
@@ -51,6 +52,63 @@ export function runCli(which: 'airlock' | 'verify', args: string[], env: NodeJS.
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
+}
+
+/** Runs a built CLI asynchronously with only PATH, HOME and `env` in its environment. */
+export function runCli(which: 'airlock' | 'verify', args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
+  return runNode(which === 'airlock' ? airlockBin : verifierBin, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, cwd, timeoutMs: 240_000 });
+}
+
+/** The E_CODE a CLI printed on refusal (`error E_…: …` on stderr). */
+export function printedErrorCode(stderr: string): string | undefined {
+  return /^error (E_[A-Z_]+):/m.exec(stderr)?.[1];
+}
+
+function lastJsonLine(stdout: string): any {
+  const last = stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  try {
+    return last === undefined ? undefined : JSON.parse(last);
+  } catch {
+    return undefined;
+  }
+}
+
+export interface AirlockRun extends CliResult {
+  /** The parsed --json result (the last JSON line of stdout), when there is one. */
+  json: any;
+  /** The E_CODE of a refusal. */
+  code: string | undefined;
+}
+
+export interface AirlockRunOptions {
+  /** Added to PATH and HOME. */
+  env?: NodeJS.ProcessEnv;
+  /** fd number → file opened read-only as that descriptor of the child (passphrases and PINs never go in argv). */
+  fds?: Record<number, string>;
+}
+
+/**
+ * Runs the built `airlock` synchronously with no stdin, and in a new session (setsid) so
+ * there is no controlling terminal to prompt on.
+ */
+export function runAirlock(args: string[], opts: AirlockRunOptions = {}): AirlockRun {
+  const fdEntries = Object.entries(opts.fds ?? {}).map(([n, file]) => [Number(n), openSync(file, 'r')] as const);
+  const maxFd = Math.max(2, ...fdEntries.map(([n]) => n));
+  const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe'];
+  for (let i = 3; i <= maxFd; i++) stdio.push('ignore');
+  for (const [n, fd] of fdEntries) stdio[n] = fd;
+  try {
+    const r = spawnSync('setsid', ['-w', process.execPath, airlockBin, ...args], {
+      encoding: 'utf8',
+      stdio,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env },
+      timeout: 120_000,
+    });
+    const json = lastJsonLine(r.stdout);
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json, code: json?.error?.code ?? printedErrorCode(r.stderr) };
+  } finally {
+    for (const [, fd] of fdEntries) closeSync(fd);
+  }
 }
 
 /** Relative path → SHA-256 of every file below `dir`: to show a tree did not change. */

@@ -1,47 +1,7 @@
-// Runs the built `airlock` for the keystore's CLI tests, with passphrase files handed in
-// as extra file descriptors (never argv), no stdin, a private HOME/TMPDIR, and in a new
-// session (setsid) so there is no controlling terminal to prompt on.
-import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+// Runs the built `airlock` on a terminal, for the keystore's no-echo prompt tests. (Runs
+// without a terminal are e2e-cli.ts `runAirlock`.)
+import { spawn } from 'node:child_process';
 import { airlockBin } from './e2e-cli.js';
-
-export interface KeysCliResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-export interface KeysCliOptions {
-  env?: NodeJS.ProcessEnv;
-  /** fd number → file to open read-only and pass as that descriptor. */
-  fds?: Record<number, string>;
-}
-
-export function airlock(args: string[], opts: KeysCliOptions = {}): KeysCliResult {
-  const fdEntries = Object.entries(opts.fds ?? {}).map(([n, file]) => [Number(n), openSync(file, 'r')] as const);
-  const maxFd = Math.max(2, ...fdEntries.map(([n]) => n));
-  const stdio: (number | 'ignore' | 'pipe')[] = ['ignore', 'pipe', 'pipe'];
-  for (let i = 3; i <= maxFd; i++) stdio.push('ignore');
-  for (const [n, fd] of fdEntries) stdio[n] = fd;
-  try {
-    const r = spawnSync('setsid', ['-w', process.execPath, airlockBin, ...args], {
-      encoding: 'utf8',
-      stdio,
-      env: { PATH: process.env.PATH, ...opts.env },
-      timeout: 120_000,
-    });
-    let json: unknown;
-    try {
-      json = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
-    } catch {
-      json = undefined;
-    }
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
-  } finally {
-    for (const [, fd] of fdEntries) closeSync(fd);
-  }
-}
 
 /**
  * Runs airlock on a pseudo-terminal (util-linux `script`), typing each answer only after

@@ -3,7 +3,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../support/verify-clients.js';
+import { projectRoot as REPO_ROOT } from '../support/e2e-cli.js';
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
