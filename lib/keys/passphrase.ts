@@ -196,7 +196,8 @@ function readFromFd(fd: number): Passphrase {
 function readFromFile(path: string, fileEnv: string): Passphrase {
   let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO planted under the name must not hang the command; fstat refuses it below.
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     throw new AirlockError('E_PASSPHRASE_SOURCE', `cannot open the passphrase file named by ${fileEnv} (a regular file, not a symlink, readable by you)`, {
       cause: err,
@@ -214,6 +215,14 @@ function readFromFile(path: string, fileEnv: string): Passphrase {
         `the passphrase file ${path} can be read by others; run: chmod 600 '${path}'`,
         { details: { path, mode: (st.mode & 0o777).toString(8) } },
       );
+    }
+    // Whoever owns the file chooses its contents: for a new key, they would choose (and
+    // know) its passphrase. Root reads any 0600 file, so this is checked, not assumed.
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) {
+      throw new AirlockError('E_KEYSTORE_PERMISSIONS', `the passphrase file ${path} belongs to uid ${st.uid}, not to you (uid ${uid}); use a file of your own`, {
+        details: { path, owner: st.uid },
+      });
     }
     return readFromFd(fd);
   } finally {

@@ -69,6 +69,22 @@ describe('readPassphrase', () => {
     expect(await codeOf(readPassphrase({}, 'x', { terminal: () => null, env: { AIRLOCK_PASSPHRASE_FILE: f } }))).toBe('E_KEYSTORE_PERMISSIONS');
   });
 
+  // Root can read another user's 0600 file; that user would choose the passphrase of the key made with it.
+  it.skipIf(process.getuid?.() !== 0)("refuses a passphrase file that belongs to another user", async () => {
+    const f = join(dir, 'p');
+    await writeFile(f, 'chosen by someone else\n', { mode: 0o600 });
+    const { chown } = await import('node:fs/promises');
+    await chown(f, 65534, 65534);
+    expect(await codeOf(readPassphrase({}, 'x', { terminal: () => null, env: { AIRLOCK_PASSPHRASE_FILE: f } }))).toBe('E_KEYSTORE_PERMISSIONS');
+  });
+
+  it('refuses a FIFO planted as the passphrase file, without waiting for a writer', async () => {
+    const f = join(dir, 'fifo');
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', ['-m', '600', f]);
+    expect(await codeOf(readPassphrase({ file: f }, 'x', noTerminal))).toBe('E_PASSPHRASE_SOURCE');
+  });
+
   it('refuses an empty passphrase and a missing file', async () => {
     const f = join(dir, 'p');
     await writeFile(f, '\n', { mode: 0o600 });
