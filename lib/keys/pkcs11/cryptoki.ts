@@ -3,7 +3,8 @@
 // share it, and C_Finalize runs when the last of them lets go. The binding is a native
 // addon loaded only when a token is used, so a machine without it still signs with
 // software keys. Also turns the binding's CK_RV errors into AirlockErrors.
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { PKCS11 } from 'pkcs11js';
 import { AirlockError, type ErrorCode } from '../../core/errors.js';
 import { CKR, type CkrName } from './constants.js';
@@ -85,11 +86,34 @@ function moduleMissing(path: string, why: string, cause?: unknown): AirlockError
   );
 }
 
+/**
+ * Loading a module runs its code in this process, next to the unlocked keys; the path
+ * comes from a key record, which may sit on a medium another person prepared. So only a
+ * module installed by root is loaded: the file and every directory above it (through
+ * symlinks too) owned by root and not writable by group or others.
+ */
+async function assertSystemInstalled(path: string): Promise<void> {
+  const real = await realpath(path);
+  const paths = new Set<string>();
+  for (const p of [path, real]) for (let d = dirname(p); ; d = dirname(d)) {
+    paths.add(d);
+    if (d === '/') break;
+  }
+  paths.add(real);
+  for (const p of paths) {
+    const st = await stat(p);
+    if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
+      throw moduleMissing(path, `${p} is not owned by root or is writable by others; load only a module installed system-wide (e.g. by the distribution's package)`);
+    }
+  }
+}
+
 /** Loads and initialises `path` (an absolute file name), or shares the copy already loaded. */
 export async function acquireModule(path: string): Promise<ModuleLease> {
   if (!path.startsWith('/')) throw moduleMissing(path, 'the module path is not absolute');
   try {
     if (!(await stat(path)).isFile()) throw moduleMissing(path, 'it is not a file');
+    await assertSystemInstalled(path);
   } catch (err) {
     if (err instanceof AirlockError) throw err;
     throw moduleMissing(path, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : 'it cannot be read', err);

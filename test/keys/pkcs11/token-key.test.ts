@@ -135,6 +135,29 @@ describe('adopting a key already in the token', () => {
 });
 
 describe('refusals', () => {
+  it('a module that is not installed by root (a key record on another medium naming its own library): E_TOKEN_MODULE, never loaded', async () => {
+    const { copyFile, chmod, mkdtemp, realpath, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const dir = await mkdtemp(join(tmpdir(), 'airlock-planted-module-'));
+    try {
+      const planted = join(dir, 'libplanted.so');
+      await copyFile(await realpath(SOFTHSM_MODULE), planted);
+      await chmod(dir, 0o777);
+      const t2 = await tempKeystore();
+      try {
+        const k = await t2.keystore.addTokenKey('targets', made.publicKey, { module: planted, uri: made.reference.uri });
+        const pin = countingPin();
+        await expect(t2.keystore.unlock(k.keyId, testPassphrase(), { pin })).rejects.toMatchObject({ code: 'E_TOKEN_MODULE' });
+        expect(pin.asked).toBe(0);
+        expect(loadedModuleCount()).toBe(0);
+      } finally {
+        await t2.cleanup();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a wrong PIN: E_TOKEN_PIN after one login attempt, never retried; the right PIN still works', async () => {
     const spy = await hsm.spy();
     const wrong = countingPin('000000');
