@@ -8,7 +8,7 @@ import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { fingerprintOf, keysFromKnownHosts, parseHostKeyPin } from '../../lib/publish/host-key.js';
 import { hostSideInstructions } from '../../lib/publish/host-side.js';
-import { parseHostUrl } from '../../lib/publish/host-url.js';
+import { isPlainAbsolutePath, parseHostUrl } from '../../lib/publish/host-url.js';
 import { addHost } from '../../lib/publish/hosts.js';
 import { terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit, note } from '../run.js';
@@ -45,6 +45,10 @@ async function publishKeyOf(opts: HostAddOptions): Promise<Uint8Array | undefine
 
 export async function hostAdd(name: string, url: string, opts: HostAddOptions): Promise<void> {
   const loc = parseHostUrl(url);
+  // Checked before anything is recorded: the chroot goes into lines root pastes.
+  if (opts.chroot !== undefined && (!isPlainAbsolutePath(opts.chroot) || opts.chroot === '/')) {
+    throw new AirlockError('E_USAGE', `--chroot ${JSON.stringify(opts.chroot)}: give a plain absolute directory other than / (letters, digits, . _ + - and /; no "..")`);
+  }
   if (opts.hostKey !== undefined && opts.knownHosts !== undefined) throw new AirlockError('E_USAGE', 'give --host-key or --known-hosts, not both');
   let hostKey = opts.hostKey === undefined ? undefined : pinFromArgument(opts.hostKey);
   if (opts.knownHosts !== undefined) {

@@ -5,6 +5,8 @@
 // internal-sftp and locks the user into a ChrootDirectory. The tests' own sshd runs with
 // exactly these lines.
 import { posix } from 'node:path';
+import { AirlockError } from '../core/errors.js';
+import { isPlainAbsolutePath } from './host-url.js';
 import { openSshPublicKey } from './signer-agent.js';
 
 export interface HostSideOptions {
@@ -44,6 +46,13 @@ export function sshdMatchBlock(opts: { user: string; chroot: string }): string {
 
 /** The whole set of host-side instructions `airlock host add` prints. */
 export function hostSideInstructions(opts: HostSideOptions): string {
+  // Printed for root to paste into a shell and sshd_config: nothing in them may be more than a plain name or path.
+  if (!isPlainAbsolutePath(opts.chroot) || opts.chroot === '/') {
+    throw new AirlockError('E_USAGE', `--chroot ${JSON.stringify(opts.chroot)}: give a plain absolute directory other than / (letters, digits, . _ + - and /; no "..")`);
+  }
+  if (!isPlainAbsolutePath(opts.treePath) || !/^[A-Za-z_][A-Za-z0-9_.-]{0,31}$/.test(opts.user)) {
+    throw new AirlockError('E_USAGE', 'the host URL\'s user and path must be a plain login name and a plain absolute path');
+  }
   const tree = posix.join(opts.chroot, opts.treePath);
   return [
     '# On the host, as root. 1. The chroot (root-owned, 0755 all the way up) and the release tree in it:',

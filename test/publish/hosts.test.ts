@@ -5,12 +5,12 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAirlockError, type ErrorCode } from '../../lib/core/errors.js';
 import { fingerprintOf, hostKeyAlgorithmsFor, hostKeyMatches, keysFromKnownHosts, parseHostKeyPin } from '../../lib/publish/host-key.js';
 import { parseHostUrl } from '../../lib/publish/host-url.js';
 import { addHost, readHosts, removeHost, resolveHosts } from '../../lib/publish/hosts.js';
 import { formatProgress, TransferProgress } from '../../lib/publish/progress.js';
 import { ed25519KeyBlob } from '../../lib/publish/signer-agent.js';
+import { codeOf, codeOfSync as code } from '../support/error-codes.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -19,26 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function code(fn: () => unknown): ErrorCode | undefined {
-  try {
-    fn();
-  } catch (err) {
-    if (isAirlockError(err)) return err.code;
-    throw err;
-  }
-  return undefined;
-}
-
-async function codeOf(p: Promise<unknown>): Promise<ErrorCode | undefined> {
-  try {
-    await p;
-  } catch (err) {
-    if (isAirlockError(err)) return err.code;
-    throw err;
-  }
-  return undefined;
-}
 
 const blob = ed25519KeyBlob(randomBytes(32));
 const line = `ssh-ed25519 ${blob.toString('base64')}`;
@@ -53,6 +33,29 @@ describe('host URLs', () => {
 
   it.each(['relative/dir', 'sftp://host/www', 'sftp://u:secret@host/www', 'sftp://u@host/', 'http://host/x', 'sftp://u@host/www?x=1'])('refuses %s', (url) => {
     expect(code(() => parseHostUrl(url))).toBe('E_USAGE');
+  });
+});
+
+describe('hostile host URLs and host-side lines', () => {
+  // The user and path go into the shell commands and sshd_config lines printed for root to paste.
+  it.each([
+    'sftp://pub@host/www/a%2F..%2F..%2Fetc',
+    'sftp://pub@host/www/%2e%2e%2F..%2Froot',
+    'sftp://bad%0AForceCommand%20x@host/www',
+    'sftp://-oProxyCommand=x@host/www',
+    'sftp://pub@host/www%3Brm%20-rf%20%2F',
+    'sftp://pub@host/w%20w',
+  ])('refuses %s', (url) => {
+    expect(code(() => parseHostUrl(url))).toBe('E_USAGE');
+  });
+
+  it('refuses a chroot that is not a plain absolute directory', async () => {
+    const { hostSideInstructions } = await import('../../lib/publish/host-side.js');
+    const ok = { user: 'pub', treePath: '/www', publishKey: randomBytes(32) };
+    expect(hostSideInstructions({ ...ok, chroot: '/srv/airlock' })).toContain('ChrootDirectory /srv/airlock');
+    for (const chroot of ['/', 'srv', '/srv/a b', '/srv/../etc', '/srv\nMatch all', '/srv;reboot']) {
+      expect(code(() => hostSideInstructions({ ...ok, chroot })), chroot).toBe('E_USAGE');
+    }
   });
 });
 
