@@ -6,7 +6,7 @@ import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeDeterministicTarGz } from '../../lib/build/archive.js';
-import { isAirlockError } from '../../lib/core/errors.js';
+import { codeOf as code } from '../support/error-codes.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-archive-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -78,15 +78,6 @@ async function archive(root: string, opts: { prefix?: string; exclude?: string[]
   const out = join(work, `out-${n++}.tar.gz`);
   await writeDeterministicTarGz({ root, prefix: opts.prefix ?? 'p-1/', exclude: opts.exclude ?? [], mtime: EPOCH, boundary: opts.boundary }, out);
   return out;
-}
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    return isAirlockError(e) ? e.code : `other: ${(e as Error).message}`;
-  }
-  return 'ok';
 }
 
 describe('deterministic tar.gz', () => {

@@ -4,36 +4,11 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRelease, rebuildFromProvenance, type BuildResult } from '../../lib/build/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
-import { commitFiles, makeRepo, recipeJson } from '../support/build-repo.js';
+import { commitFiles, helloFiles as files, helloRecipe as recipe, makeRepo, recipeJson } from '../support/build-repo.js';
+import { codeOf as code } from '../support/error-codes.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-build-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const recipe = {
-  project: 'hello',
-  version: '1.0.0',
-  steps: [
-    { name: 'source tarball', archive: { output: 'hello-1.0.0.tar.gz', root: '.', prefix: 'hello-1.0.0/', exclude: ['.git', 'out'] } },
-    { name: 'binary', run: ['sh', 'build.sh'] },
-  ],
-  artifacts: ['hello-1.0.0.tar.gz', 'hello.bin'],
-};
-
-const files = {
-  'airlock.recipe.json': recipeJson(recipe),
-  'build.sh': { content: 'echo building; printf "hello %s\\n" "$AIRLOCK_VERSION" > "$AIRLOCK_OUT/hello.bin"\n', mode: 0o755 },
-  'src/hello.txt': 'hello\n',
-};
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isAirlockError(err)) return err.code;
-    throw err;
-  }
-  return 'ok';
-}
 
 describe('buildRelease', () => {
   it('builds a release branch at the confirmed commit', async () => {

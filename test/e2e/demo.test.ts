@@ -2,12 +2,13 @@
 // standard TUF client (tuf-js) and airlock-verify download it from the host tree, over
 // HTTP and from the directory; tampering is refused by both; user mistakes at the
 // terminal are refused with a stable code and leave the host untouched.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gitIn } from '../support/build-repo.js';
 import { ensureBuilt, runCli as runCliRaw, treeDigest, type DemoContract } from '../support/e2e-cli.js';
 import { demoSecretFindings } from '../support/keys-secrets.js';
 import { tufJsUpdater } from '../support/tufjs-client.js';
@@ -186,11 +187,7 @@ describe('an older timestamp.json served after a newer one was seen (rollback)',
 
 async function nextVersionSource(dir: string, version: string): Promise<{ dir: string; commit: string }> {
   await cp(demo.source, dir, { recursive: true });
-  const git = (...a: string[]): string =>
-    execFileSync('git', ['-C', dir, ...a], {
-      encoding: 'utf8',
-      env: { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@example.org', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@example.org', GIT_CONFIG_GLOBAL: '/dev/null' },
-    }).trim();
+  const git = (...a: string[]): string => gitIn(dir, a);
   git('checkout', '-q', '-b', `release/${version}`, `release/${demo.version}`);
   const recipe = await readFile(join(dir, 'airlock.recipe.json'), 'utf8');
   await writeFile(join(dir, 'airlock.recipe.json'), recipe.replaceAll(demo.version, version));
@@ -210,7 +207,7 @@ describe('mistakes at the terminal are refused and the host stays as it was', ()
     await cp(join(out, 'terminal'), terminal, { recursive: true });
     await cp(join(out, 'host'), host, { recursive: true });
     env = { AIRLOCK_HOME: terminal, AIRLOCK_PASSPHRASE_FILE: join(out, 'terminal.pass') };
-    commit = execFileSync('git', ['-C', demo.source, 'rev-parse', 'release/1.0.0'], { encoding: 'utf8' }).trim();
+    commit = gitIn(demo.source, ['rev-parse', 'release/1.0.0']);
   });
 
   async function refused(args: string[], code: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<void> {

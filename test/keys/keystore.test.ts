@@ -2,19 +2,9 @@ import { mkdir, readdir, readFile, stat, chmod, symlink, writeFile } from 'node:
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ed25519Verify } from '../../lib/core/ed25519.js';
-import { isAirlockError } from '../../lib/core/errors.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { tempKeystore, testPassphrase, TEST_ONLY_KDF, type TempKeystore } from '../support/keys-fixtures.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isAirlockError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a refusal, got success');
-}
+import { codeOf } from '../support/error-codes.js';
 
 let t: TempKeystore;
 beforeEach(async () => {

@@ -4,18 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isAirlockError } from '../../lib/core/errors.js';
 import { Passphrase, readPassphrase } from '../../lib/keys/passphrase.js';
-
-async function codeOf(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    if (isAirlockError(err)) return err.code;
-    throw err;
-  }
-  throw new Error('expected a refusal, got success');
-}
+import { codeOf } from '../support/error-codes.js';
 
 const noTerminal = { terminal: () => null, env: {} };
 let dir: string;

@@ -2,14 +2,14 @@
 // file descriptor): host add/list/remove, publish --dry-run, publish over SFTP to a real
 // sshd with the keystore's publish key, --json events, exit codes.
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fromHex } from '../../lib/core/hex.js';
 import { authorizedKeysLine } from '../../lib/publish/host-side.js';
-import { ensureBuilt, runAirlock as airlock } from '../support/e2e-cli.js';
+import { ensureBuilt, listTree, runAirlock as airlock } from '../support/e2e-cli.js';
 import { canRunSshd, startSshd, stopSshd, type SshdHost } from '../support/publish-sshd.js';
 import { addRelease, createFixtureRepo } from '../support/publish-tuf-fixture.js';
 
@@ -18,18 +18,6 @@ let home: string;
 let pass: string;
 let sshd: SshdHost | undefined;
 let publishKey: Uint8Array;
-
-async function listTree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, p: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name), `${p}${e.name}/`);
-      else out.push(p + e.name);
-    }
-  };
-  await walk(dir, '');
-  return out.sort();
-}
 
 const env = () => ({ AIRLOCK_HOME: home, HOME: home });
 const jsonLines = (stdout: string) => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, any>);

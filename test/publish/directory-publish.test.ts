@@ -4,9 +4,10 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAirlockError, type ErrorCode } from '../../lib/core/errors.js';
 import { applyPublishPlan, planPublish, publish, type PublishEvent } from '../../lib/publish/index.js';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
+import { listTree } from '../support/e2e-cli.js';
+import { expectCode } from '../support/error-codes.js';
 import { reachableTargets } from '../support/publish-host-check.js';
 import { addRelease, createFixtureRepo, rotateRootKey, type FixtureRepo } from '../support/publish-tuf-fixture.js';
 
@@ -17,28 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
-
-async function listTree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, p: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name), `${p}${e.name}/`);
-      else out.push(p + e.name);
-    }
-  };
-  await walk(dir, '');
-  return out.sort();
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isAirlockError(err, code)) throw err;
-    return;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 let n = 0;
 async function fresh(name: string): Promise<string> {

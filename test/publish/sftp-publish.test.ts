@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ssh2, { type AgentAuthMethod } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAirlockError, type ErrorCode } from '../../lib/core/errors.js';
 import { keysFromKnownHosts, fingerprintOf } from '../../lib/publish/host-key.js';
 import { applyPublishPlan, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
 import { SignerAgent, openSshPublicKey } from '../../lib/publish/signer-agent.js';
-import { ensureBuilt, runCli } from '../support/e2e-cli.js';
+import { ensureBuilt, listTree, runCli } from '../support/e2e-cli.js';
+import { expectCode } from '../support/error-codes.js';
 import { memorySigner } from '../support/memory-signer.js';
 import { startNginx, stopNginx, type NginxServer } from '../support/publish-nginx.js';
 import { reachableTargets } from '../support/publish-host-check.js';
@@ -27,28 +27,6 @@ const signer = memorySigner('publish');
 let sshd: SshdHost | undefined;
 let nginx: NginxServer | undefined;
 let work: string;
-
-async function listTree(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string, p: string) => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.isDirectory()) await walk(join(d, e.name), `${p}${e.name}/`);
-      else out.push(p + e.name);
-    }
-  };
-  await walk(dir, '');
-  return out.sort();
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isAirlockError(err, code)) throw err;
-    return;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 async function emptyTree(): Promise<void> {
   await rm(sshd!.tree, { recursive: true, force: true });

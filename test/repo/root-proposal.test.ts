@@ -7,6 +7,7 @@ import { tufKeyId, type TufKey } from '../../lib/core/tuf-key.js';
 import type { Envelope, RootSigned } from '../../lib/core/tuf-metadata.js';
 import { checkRootProposal, signRootProposal } from '../../lib/repo/root-ceremony.js';
 import { buildRoot } from '../../lib/repo/top-level.js';
+import { codeOfSync as codeOf } from '../support/error-codes.js';
 import { memorySigner } from '../support/memory-signer.js';
 
 const root = memorySigner('root');
@@ -28,18 +29,9 @@ function rootV(version: number): RootSigned {
 
 const previous = rootV(1);
 
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (err) {
-    return err instanceof AirlockError ? err.code : 'not an AirlockError';
-  }
-  return undefined;
-}
-
 describe('a root proposal from another device', () => {
   it('is sound as airlock proposes it', () => {
-    expect(codeOf(() => checkRootProposal(previous, rootV(2)))).toBeUndefined();
+    expect(codeOf(() => checkRootProposal(previous, rootV(2)))).toBe('ok');
   });
 
   it('cannot count one key twice toward a threshold by listing it under a second key id', () => {

@@ -73,3 +73,21 @@ export function makeRepo(files: Record<string, RepoFile>, branch = 'release/1.0.
 export function recipeJson(recipe: Record<string, unknown>): string {
   return `${JSON.stringify(recipe, null, 2)}\n`;
 }
+
+/** A small release recipe: a source tarball and one built file (tests vary it with spreads). */
+export const helloRecipe = {
+  project: 'hello',
+  version: '1.0.0',
+  steps: [
+    { name: 'source tarball', archive: { output: 'hello-1.0.0.tar.gz', root: '.', prefix: 'hello-1.0.0/', exclude: ['.git', 'out'] } },
+    { name: 'binary', run: ['sh', 'build.sh'] },
+  ],
+  artifacts: ['hello-1.0.0.tar.gz', 'hello.bin'],
+};
+
+/** The source tree `helloRecipe` builds. */
+export const helloFiles: Record<string, RepoFile> = {
+  'airlock.recipe.json': recipeJson(helloRecipe),
+  'build.sh': { content: 'echo building; printf "hello %s\\n" "$AIRLOCK_VERSION" > "$AIRLOCK_OUT/hello.bin"\n', mode: 0o755 },
+  'src/hello.txt': 'hello\n',
+};

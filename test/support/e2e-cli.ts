@@ -111,15 +111,22 @@ export function runAirlock(args: string[], opts: AirlockRunOptions = {}): Airloc
   }
 }
 
-/** Relative path → SHA-256 of every file below `dir`: to show a tree did not change. */
-export async function treeDigest(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
+/** Relative path of every file below `dir`, sorted. */
+export async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
   const walk = async (d: string, rel: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
       if (e.isDirectory()) await walk(join(d, e.name), `${rel}${e.name}/`);
-      else out[`${rel}${e.name}`] = createHash('sha256').update(await readFile(join(d, e.name))).digest('hex');
+      else out.push(`${rel}${e.name}`);
     }
   };
   await walk(dir, '');
+  return out.sort();
+}
+
+/** Relative path → SHA-256 of every file below `dir`: to show a tree did not change. */
+export async function treeDigest(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of await listTree(dir)) out[f] = createHash('sha256').update(await readFile(join(dir, f))).digest('hex');
   return out;
 }

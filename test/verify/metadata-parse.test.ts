@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { isExpired, parseExpires, parseMetadata, topLevelRoleVerification, verifyThreshold } from '../../lib/core/tuf-metadata.js';
 import { newKey, RepoSimulator, signEnvelope } from '../support/tuf-repo-simulator.js';
-import { expectCodeSync } from '../support/verify-expect.js';
+import { expectCodeSync } from '../support/error-codes.js';
 
 const enc = (v: unknown): Uint8Array => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
 

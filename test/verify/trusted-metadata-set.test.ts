@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { TrustedMetadataSet } from '../../lib/verify/trusted-metadata-set.js';
 import { newKey, RepoSimulator, signEnvelope } from '../support/tuf-repo-simulator.js';
-import { expectCodeSync } from '../support/verify-expect.js';
+import { expectCodeSync } from '../support/error-codes.js';
 
 const DAY = 24 * 3600 * 1000;
 

@@ -7,7 +7,7 @@ import { RepoSimulator } from '../support/tuf-repo-simulator.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 import { tufJsClient } from '../support/tufjs-client.js';
 import { snapshotDir } from '../support/verify-clients.js';
-import { expectCode } from '../support/verify-expect.js';
+import { expectCode } from '../support/error-codes.js';
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), 'airlock-verify-test-'));
 

@@ -2,11 +2,11 @@ import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAirlockError } from '../../../lib/core/errors.js';
 import { openpgpCertificate, updateAptRepository } from '../../../lib/repo/compat/index.js';
 import { aptClient, buildDeb } from '../../support/compat-apt.js';
 import { run, tempDir } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
+import { expectCode } from '../../support/error-codes.js';
 
 const pgp = memorySigner('pgp');
 const date = new Date('2026-03-01T12:00:00Z');
@@ -14,11 +14,6 @@ let work: { path: string; remove(): Promise<void> };
 let aptDir: string;
 let keyFile: string;
 let debs: Record<string, string>;
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(isAirlockError(err) ? err.code : err).toBe(code);
-}
 
 async function client(arch = 'amd64'): Promise<ReturnType<typeof aptClient>> {
   const root = join(work.path, `client-${arch}-${Math.random().toString(16).slice(2)}`);

@@ -5,7 +5,6 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ed25519Verify } from '../../../lib/core/ed25519.js';
-import { isAirlockError } from '../../../lib/core/errors.js';
 import { debPackageFromControl, poolPath } from '../../../lib/repo/compat/deb-package.js';
 import { formatParagraphs, parseParagraphs } from '../../../lib/repo/compat/deb822.js';
 import { minisignPublicKey, openpgpCertificate, openpgpClearsign } from '../../../lib/repo/compat/index.js';
@@ -22,15 +21,7 @@ import { mpi, packet } from '../../../lib/repo/compat/openpgp-packet.js';
 import { formatSha256Sums, parseSha256Sums } from '../../../lib/repo/compat/sha256sums.js';
 import { run, tempDir } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
-
-function codeOf(fn: () => unknown): string | unknown {
-  try {
-    fn();
-  } catch (err) {
-    return isAirlockError(err) ? err.code : err;
-  }
-  return 'no error';
-}
+import { codeOfSync as codeOf } from '../../support/error-codes.js';
 
 describe('OpenPGP encoding', () => {
   it('computes CRC-24 as RFC 4880 §6.1 defines it', () => {

@@ -3,10 +3,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as openpgp from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAirlockError } from '../../../lib/core/errors.js';
 import { minisignPublicKey, openpgpCertificate, openpgpFingerprint, writeReleaseSignatures } from '../../../lib/repo/compat/index.js';
 import { flipByte, gpgStatus, run, tempDir } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
+import { expectCode } from '../../support/error-codes.js';
 
 const pgp = memorySigner('pgp');
 const mini = memorySigner('minisign');
@@ -15,11 +15,6 @@ const signedAt = new Date('2026-02-03T04:05:06Z');
 let dir: { path: string; remove(): Promise<void> };
 let keys: string;
 let written: string[];
-
-async function expectCode(p: Promise<unknown>, code: string): Promise<void> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  expect(isAirlockError(err) ? err.code : err).toBe(code);
-}
 
 beforeAll(async () => {
   dir = await tempDir('compat-sigs');
