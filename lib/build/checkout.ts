@@ -78,6 +78,11 @@ export async function checkSourcePins(req: SourcePinRequest): Promise<{ commit: 
   if (!isLocalDir(req.source) && !/^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^[^/:]+@?[^/:]*:/.test(req.source)) {
     throw new AirlockError('E_USAGE', `the source "${req.source}" is neither a directory nor a git URL`, { details: { source: req.source } });
   }
+  // `<helper>::<address>` picks a git remote helper (ext:: runs a shell command); a
+  // leading "-" would be an option to some tool down the line.
+  if (!isLocalDir(req.source) && (/^[A-Za-z][A-Za-z0-9+.-]*::/.test(req.source) || req.source.startsWith('-') || /[\0\r\n]/.test(req.source))) {
+    throw new AirlockError('E_USAGE', `the source "${req.source}" names a git transport airlock does not use; give a directory, or a file://, ssh://, git:// or https:// URL`, { details: { source: req.source } });
+  }
   const head = await remoteBranchHead(req.source, req.branch);
   if (head === undefined) {
     throw new AirlockError('E_PIN_BRANCH', `the source has no branch "${req.branch}"; push the release branch (or check its name) and run again`, {

@@ -20,7 +20,15 @@ const CONFIG = [
   'core.quotePath=false',
   'safe.directory=*',
   'transfer.fsckObjects=true',
+  // Only the plain transports: no ext:: (runs a command), fd::, or remote helpers
+  // (git-remote-<scheme> for any other scheme or <name>:: prefix), which a source URL
+  // would otherwise select. The commit is pinned, so which of these serves it is moot.
+  'protocol.allow=never',
   'protocol.file.allow=always',
+  'protocol.git.allow=always',
+  'protocol.ssh.allow=always',
+  'protocol.http.allow=always',
+  'protocol.https.allow=always',
   'init.defaultBranch=airlock',
   'advice.detachedHead=false',
   'gc.auto=0',
