@@ -68,9 +68,8 @@ export interface InTotoStatement {
   predicate: SlsaProvenance;
 }
 
-export interface StatementInput {
-  builderId: string;
-  builderVersion: string;
+/** The pinned source and recipe a build ran from: written into a statement, read back for a rebuild. */
+export interface BuildParameters {
   repository: string;
   branch: string;
   commit: string;
@@ -78,10 +77,15 @@ export interface StatementInput {
   recipePath: string;
   recipeSha256: string;
   allowNetwork: boolean;
-  network: 'isolated' | 'allowed';
   project: string;
   version: string;
   sourceDateEpoch: number;
+}
+
+export interface StatementInput extends BuildParameters {
+  builderId: string;
+  builderVersion: string;
+  network: 'isolated' | 'allowed';
   lockfiles: { path: string; type: string; sha256: string }[];
   artifacts: { name: string; digests: { sha256: string; sha512: string } }[];
   buildLog?: { name: string; sha256: string };
@@ -152,17 +156,7 @@ export function statementBytes(statement: InTotoStatement): Uint8Array {
 }
 
 /** What a rebuild needs, read from a statement. */
-export interface RecordedBuild {
-  repository: string;
-  branch: string;
-  commit: string;
-  releasePattern: string;
-  recipePath: string;
-  recipeSha256: string;
-  allowNetwork: boolean;
-  project: string;
-  version: string;
-  sourceDateEpoch: number;
+export interface RecordedBuild extends BuildParameters {
   lockfiles: Record<string, string>;
   subjects: InTotoSubject[];
 }
