@@ -46,6 +46,11 @@ export class DirectoryTransport implements Transport {
     return join(this.root, ...path.split('/'));
   }
 
+  /** E_HOST_UNSAFE: `path` on this host is not what airlock may write or read through. */
+  private unsafe(path: string, problem: string): AirlockError {
+    return new AirlockError('E_HOST_UNSAFE', `host ${this.host}: ${path} ${problem}`, { details: { host: this.host, path } });
+  }
+
   /** abs(), refusing (E_HOST_UNSAFE) a path whose directories below the root include a symlink or non-directory. */
   private async safe(path: string): Promise<string> {
     const full = this.abs(path);
@@ -61,11 +66,7 @@ export class DirectoryTransport implements Transport {
         throw fromSystemError(err, `reading ${dir} on host ${this.host}`);
       }
       if (st.isSymbolicLink() || !st.isDirectory()) {
-        throw new AirlockError(
-          'E_HOST_UNSAFE',
-          `host ${this.host}: ${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`,
-          { details: { host: this.host, path: dir } },
-        );
+        throw this.unsafe(dir, `is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`);
       }
     }
     return full;
@@ -79,15 +80,13 @@ export class DirectoryTransport implements Transport {
       fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     } catch (err) {
       if (errno(err) === 'ENOENT') return undefined;
-      if (errno(err) === 'ELOOP') {
-        throw new AirlockError('E_HOST_UNSAFE', `host ${this.host}: ${path} is a symlink; airlock never reads through it — remove it on the host`, { details: { host: this.host, path } });
-      }
+      if (errno(err) === 'ELOOP') throw this.unsafe(path, 'is a symlink; airlock never reads through it — remove it on the host');
       throw fromSystemError(err, `reading ${path} on host ${this.host}`);
     }
     const st = await fh.stat();
     if (!st.isFile()) {
       await fh.close();
-      throw new AirlockError('E_HOST_UNSAFE', `host ${this.host}: ${path} is not a regular file; remove it on the host`, { details: { host: this.host, path } });
+      throw this.unsafe(path, 'is not a regular file; remove it on the host');
     }
     return { fh, st };
   }

@@ -192,7 +192,8 @@ export class SftpTransport implements Transport {
     return got === length ? buf : buf.subarray(0, got);
   }
 
-  async digest(path: string): Promise<RemoteDigest | undefined> {
+  /** Opens `path` for reading, runs `use` on the handle, then closes it; undefined when there is no such file. */
+  private async reading<T>(path: string, use: (handle: Buffer) => Promise<T>): Promise<T | undefined> {
     const remote = this.abs(path);
     let handle: Buffer;
     try {
@@ -202,6 +203,16 @@ export class SftpTransport implements Transport {
       throw this.fail(err, `reading ${path}`);
     }
     try {
+      return await use(handle);
+    } catch (err) {
+      throw this.fail(err, `reading ${path}`);
+    } finally {
+      await p<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
+    }
+  }
+
+  async digest(path: string): Promise<RemoteDigest | undefined> {
+    return this.reading(path, async (handle) => {
       const st = await p<Stats>((cb) => this.sftp.fstat(handle, cb));
       const size = st.size;
       const hash = createHash('sha256');
@@ -230,31 +241,15 @@ export class SftpTransport implements Transport {
         length += more.length;
       }
       return { length, sha256: hash.digest('hex'), mtime: st.mtime };
-    } catch (err) {
-      throw this.fail(err, `reading ${path}`);
-    } finally {
-      await p<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
-    }
+    });
   }
 
   async readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-    const remote = this.abs(path);
-    let handle: Buffer;
-    try {
-      handle = await p<Buffer>((cb) => this.sftp.open(remote, 'r', cb));
-    } catch (err) {
-      if (statusOf(err) === STATUS.NO_SUCH_FILE) return undefined;
-      throw this.fail(err, `reading ${path}`);
-    }
-    try {
+    return this.reading(path, async (handle) => {
       const buf = await this.readAt(handle, 0, maxBytes + 1);
       if (buf.length > maxBytes) throw new AirlockError('E_TOO_LARGE', `${path} on host ${this.host} is larger than ${maxBytes} bytes`);
       return new Uint8Array(buf);
-    } catch (err) {
-      throw this.fail(err, `reading ${path}`);
-    } finally {
-      await p<void>((cb) => this.sftp.close(handle, cb)).catch(() => undefined);
-    }
+    });
   }
 
   private async mkdirs(dir: string): Promise<void> {
