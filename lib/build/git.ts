@@ -1,7 +1,9 @@
 // The git operations the build needs, run through the git program with a scrubbed
 // environment: no system or global config, no prompts, no hooks, no fsmonitor, so the
 // caller's git settings (autocrlf, filters, a hostile repository's fsmonitor command)
-// cannot change what is checked out or run code. Working-tree writes run under umask 022
+// cannot change what is checked out or run code. git's own ownership check stays on
+// (no safe.directory=*): a repository another user owns carries that user's
+// .git/config, whose filter drivers `git status` would run as us. Working-tree writes run under umask 022
 // so file modes in the checkout do not depend on the caller's umask.
 import { spawn } from 'node:child_process';
 import { AirlockError } from '../core/errors.js';
@@ -18,7 +20,6 @@ const CONFIG = [
   'core.untrackedCache=false',
   'core.hooksPath=/dev/null',
   'core.quotePath=false',
-  'safe.directory=*',
   'transfer.fsckObjects=true',
   // Only the plain transports: no ext:: (runs a command), fd::, or remote helpers
   // (git-remote-<scheme> for any other scheme or <name>:: prefix), which a source URL
@@ -119,6 +120,11 @@ export async function remoteBranchHead(source: string, branch: string): Promise<
   const ref = `refs/heads/${branch}`;
   const r = await git(['ls-remote', '--heads', '--', source, ref]);
   if (r.code !== 0) {
+    if (/dubious ownership/.test(r.stderr)) {
+      throw new AirlockError('E_USAGE', `the git repository at ${source} belongs to another user, and its configuration could run commands as you; clone it into a directory of your own and give that as --source`, {
+        details: { source, stderr: r.stderr.trim() },
+      });
+    }
     throw new AirlockError('E_IO', `cannot read the git repository at ${source}; check the --source path or URL (git said: ${firstLine(r.stderr)})`, {
       details: { source, stderr: r.stderr.trim() },
     });

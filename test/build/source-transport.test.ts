@@ -49,3 +49,26 @@ describe('a git source', () => {
     expect(existsSync(mark)).toBe(false);
   });
 });
+
+// A local user can own a repository and point the release manager at it. Its .git/config
+// is that user's: a filter driver there runs when `git status` looks at the work tree.
+describe.skipIf(process.getuid?.() !== 0)('a source directory owned by another user', () => {
+  it('is refused before git reads its configuration (no filter command runs as us)', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { makeRepo, gitIn, recipeJson } = await import('../support/build-repo.js');
+    const repo = makeRepo({ 'airlock.recipe.json': recipeJson({ project: 'p', version: '1.0.0', steps: [{ name: 's', run: ['true'] }], artifacts: ['x'] }), '.gitattributes': '* filter=x\n', a: 'a\n' }, 'release/1.0.0', work);
+    const ran = join(work, 'filter-ran');
+    gitIn(repo.dir, ['config', 'filter.x.clean', `sh -c "touch ${ran}; cat"`]);
+    // Stat-dirty, so `git status` re-reads the file through the filter.
+    execFileSync('touch', ['-d', '2030-01-01', join(repo.dir, 'a')]);
+    execFileSync('chown', ['-R', '65534:65534', repo.dir]);
+    let code: string | undefined;
+    try {
+      await buildRelease({ source: repo.dir, branch: repo.branch, commit: repo.commit, workRoot: work });
+    } catch (err) {
+      code = isAirlockError(err) ? err.code : String(err);
+    }
+    expect(code).toBe('E_USAGE');
+    expect(existsSync(ran)).toBe(false);
+  });
+});
