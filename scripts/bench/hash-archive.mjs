@@ -14,10 +14,9 @@ import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+import { option, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
 if (process.argv[2] === '--child') {
   const [, , , mode, path, out] = process.argv;
@@ -35,12 +34,8 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? dflt : process.argv[i + 1];
-};
-const sizeMiB = Number(arg('--size-mib', '1024'));
-const treeMiB = Number(arg('--tree-mib', '256'));
+const sizeMiB = Number(option('--size-mib', '1024'));
+const treeMiB = Number(option('--tree-mib', '256'));
 const json = process.argv.includes('--json');
 const keep = process.argv.includes('--keep');
 
@@ -57,17 +52,6 @@ for (const tool of ['openssl', 'sha256sum', 'tar', 'gzip']) {
 
 const work = join(tmpdir(), `airlock-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
-
-function randomFile(path, mib) {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(1 << 20);
-  for (let i = 0; i < mib; i++) writeSync(fd, randomFillSync(chunk));
-  closeSync(fd);
-}
-
-function warm(path) {
-  spawnSync('sh', ['-c', `cat ${JSON.stringify(path)} > /dev/null`]);
-}
 
 /** Runs a shell command under GNU time: seconds and peak RSS in MiB of the whole command. */
 function timed(cmd) {
@@ -87,8 +71,8 @@ const record = (group, name, bytesMiB, cmd) => {
 
 try {
   const big = join(work, 'big.bin');
-  randomFile(big, sizeMiB);
-  warm(big);
+  await randomPayload(big, sizeMiB);
+  warmPageCache(big);
   const q = JSON.stringify(big);
   record('hash', 'airlock sha256+sha512 (one pass)', sizeMiB, `${node} ${self} --child airlock-hash ${q}`);
   record('hash', 'airlock sha256', sizeMiB, `${node} ${self} --child airlock-sha256 ${q}`);

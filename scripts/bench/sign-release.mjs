@@ -15,14 +15,10 @@
 //   sha256sum         hashing alone, for scale
 //   openpgpjs         openpgp.js 6 sign({detached}) of a stream (only with --openpgpjs:
 //                     it holds the whole file in memory)
-import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync, randomFillSync, sign as cryptoSign } from 'node:crypto';
-import { createReadStream, createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const repo = resolve(here, '../..');
+import { benchSigner, bestOf, bundleTs, must, option, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
 // --- child mode: one contender in this process ---------------------------------------
 if (process.argv[2] === '--child') {
@@ -31,27 +27,12 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-function memorySigner(role) {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const der = publicKey.export({ format: 'der', type: 'spki' });
-  return {
-    role,
-    keyId: 'bench',
-    tufKey: undefined,
-    publicKey: new Uint8Array(der.subarray(der.length - 32)),
-    createdAt: new Date('2026-01-01T00:00:00Z'),
-    async sign(req) {
-      return new Uint8Array(cryptoSign(null, req.message, privateKey));
-    },
-  };
-}
-
 async function child(mode, file, bundle) {
   const compat = await import(pathToFileURL(bundle).href);
   const dir = dirname(file);
   const name = file.slice(dir.length + 1);
-  const pgp = memorySigner('pgp');
-  const minisign = memorySigner('minisign');
+  const pgp = benchSigner('pgp');
+  const minisign = benchSigner('minisign');
   const date = new Date();
   if (mode === 'airlock-release') {
     await compat.writeReleaseSignatures({ dir, files: [name], project: 'bench', version: '1', pgp, minisign, date });
@@ -82,21 +63,11 @@ async function child(mode, file, bundle) {
 }
 
 // --- parent: set up, run every contender, report ---------------------------------------
-function arg(name, fallback) {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
-const sizeMiB = Number(arg('--size-mib', '1024'));
-const runs = Number(arg('--runs', '1'));
+const sizeMiB = Number(option('--size-mib', '1024'));
+const runs = Number(option('--runs', '1'));
 const asJson = process.argv.includes('--json');
 const withOpenpgpjs = process.argv.includes('--openpgpjs');
 const keep = process.argv.includes('--keep');
-
-function must(cmd, args, opts = {}) {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
-  if (r.error || r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.error?.message ?? r.stderr}`);
-  return r;
-}
 
 function log(msg) {
   if (!asJson) process.stderr.write(`${msg}\n`);
@@ -105,36 +76,15 @@ function log(msg) {
 const work = join(repo, '.bench', 'sign-release');
 mkdirSync(work, { recursive: true });
 const file = join(work, `payload-${sizeMiB}MiB.bin`);
-if (!existsSync(file) || statSync(file).size !== sizeMiB * 1024 * 1024) {
-  log(`writing ${sizeMiB} MiB of pseudo-random data to ${file}`);
-  const out = createWriteStream(file);
-  const chunk = Buffer.alloc(16 << 20);
-  for (let left = sizeMiB * 1024 * 1024; left > 0; left -= chunk.length) {
-    randomFillSync(chunk);
-    const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
-    if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
-  }
-  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
-}
+await randomPayload(file, sizeMiB, log);
 
 // One bundle of lib/repo/compat so the child needs neither a build nor a TS loader.
-const bundle = join(work, 'compat-bundle.mjs');
-const esbuild = await import('esbuild');
-await esbuild.build({
-  stdin: {
-    contents: `export * from './lib/repo/compat/index.ts';
+const bundle = await bundleTs(
+  `export * from './lib/repo/compat/index.ts';
 export { beginDetachedSignature } from './lib/repo/compat/openpgp-sign.ts';
 export { minisignSignature, releaseTrustedComment } from './lib/repo/compat/minisign.ts';`,
-    resolveDir: repo,
-    loader: 'ts',
-  },
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  outfile: bundle,
-  logLevel: 'error',
-});
+  join(work, 'compat-bundle.mjs'),
+);
 
 // gpg: an Ed25519 signing key without passphrase in a throwaway home.
 const gnupg = join(work, 'gnupg');
@@ -159,17 +109,11 @@ const contenders = [
 if (withOpenpgpjs) contenders.push({ name: 'openpgpjs', argv: [process.execPath, fileURLToPath(import.meta.url), '--child', 'openpgpjs', file, bundle] });
 
 log('warming the page cache');
-must('sh', ['-c', 'cat "$1" > /dev/null', 'sh', file]);
+warmPageCache(file);
 
 const results = [];
 for (const c of contenders) {
-  let best;
-  for (let i = 0; i < runs; i++) {
-    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...c.argv], { encoding: 'utf8', cwd: repo, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 24 });
-    if (r.status !== 0) throw new Error(`${c.name} failed: ${r.stderr}`);
-    const [seconds, maxRssKiB] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-    if (!best || seconds < best.seconds) best = { seconds, maxRssKiB };
-  }
+  const best = bestOf(c.name, c.argv, runs);
   const row = { name: c.name, seconds: best.seconds, mibPerSecond: sizeMiB / best.seconds, peakRssMiB: best.maxRssKiB / 1024 };
   results.push(row);
   log(`${c.name.padEnd(18)} ${row.seconds.toFixed(2).padStart(7)} s ${row.mibPerSecond.toFixed(0).padStart(6)} MiB/s  peak RSS ${row.peakRssMiB.toFixed(0).padStart(6)} MiB`);

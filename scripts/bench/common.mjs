@@ -1,0 +1,90 @@
+// What the benchmarks do alike: options, an incompressible payload kept between runs,
+// one esbuild bundle of the TypeScript under test (so a child needs neither a build nor
+// a TS loader), a throwaway Signer, and each contender timed as its own process under
+// GNU time (`/usr/bin/time -f '%e %M'`), so wall time and peak RSS are the child's own.
+import { spawnSync } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync, randomFillSync, sign as cryptoSign } from 'node:crypto';
+import { createWriteStream, existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The value after `--name` on the command line, or `fallback`. */
+export function option(name, fallback) {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? fallback : process.argv[i + 1];
+}
+
+export function must(cmd, argv, options = {}) {
+  const r = spawnSync(cmd, argv, { encoding: 'utf8', ...options });
+  if (r.error || r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.error?.message ?? r.stderr}`);
+  return r;
+}
+
+/** Writes `sizeMiB` of pseudo-random (incompressible) bytes to `file`, unless it already holds that many. */
+export async function randomPayload(file, sizeMiB, log = () => undefined) {
+  if (existsSync(file) && statSync(file).size === sizeMiB * 1024 * 1024) return;
+  log(`writing ${sizeMiB} MiB of pseudo-random data to ${file}`);
+  const out = createWriteStream(file);
+  const chunk = Buffer.alloc(16 << 20);
+  for (let left = sizeMiB * 1024 * 1024; left > 0; left -= chunk.length) {
+    randomFillSync(chunk);
+    const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+    if (!out.write(piece)) await new Promise((r) => out.once('drain', r));
+  }
+  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
+}
+
+/** Reads `file` once, so every contender reads it from the page cache. */
+export function warmPageCache(file) {
+  must('sh', ['-c', 'cat "$1" > /dev/null', 'sh', file]);
+}
+
+/** Bundles `contents` (TypeScript, imports relative to the repository) into one .mjs. */
+export async function bundleTs(contents, outfile, { external = [] } = {}) {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    stdin: { contents, resolveDir: repoRoot, loader: 'ts' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    external,
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/** A Signer (lib/keys/signer.ts) for `role` over an Ed25519 private KeyObject: keys made for the benchmark only. */
+export function benchSigner(role, privateKey = generateKeyPairSync('ed25519').privateKey) {
+  const der = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return {
+    role,
+    keyId: 'bench',
+    tufKey: undefined,
+    publicKey: new Uint8Array(der.subarray(der.length - 32)),
+    createdAt: new Date('2026-01-01T00:00:00Z'),
+    async sign(req) {
+      return new Uint8Array(cryptoSign(null, req.message, privateKey));
+    },
+  };
+}
+
+/**
+ * Runs `argv` `runs` times under GNU time (`before` each run, `check` after) and returns
+ * the fastest: { seconds, maxRssKiB }.
+ */
+export function bestOf(name, argv, runs, { before, check } = {}) {
+  let best;
+  for (let i = 0; i < runs; i++) {
+    before?.();
+    const r = spawnSync('/usr/bin/time', ['-f', '%e %M', ...argv], { encoding: 'utf8', cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 24 });
+    if (r.status !== 0) throw new Error(`${name} failed: ${r.stderr}`);
+    check?.();
+    const [seconds, maxRssKiB] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+    if (!best || seconds < best.seconds) best = { seconds, maxRssKiB };
+  }
+  return best;
+}
