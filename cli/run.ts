@@ -7,6 +7,22 @@ export interface OutputOptions {
   json?: boolean;
 }
 
+// Terminal control: C0 controls but tab and newline (and carriage return where asked),
+// DEL, and the C1 range, whose CSI (U+009B) some terminals obey like ESC [.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+const CONTROL_KEEP_CR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+
+/**
+ * Text for a person's terminal. Much of what airlock prints comes from others: commit
+ * subjects and authors, recipe field and step names, build output, host messages. An
+ * escape sequence in one could move the cursor and overwrite what the release manager
+ * reads before confirming (a commit's signature status, the commit id) or drive the
+ * terminal itself (OSC 52 writes the clipboard). Controls are shown as \xNN instead.
+ */
+export function printable(text: string, opts: { keepCarriageReturn?: boolean } = {}): string {
+  return text.replace(opts.keepCarriageReturn ? CONTROL_KEEP_CR : CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Writes one result: JSON for machines, text lines for people. */
 export function emit(opts: OutputOptions, result: unknown, text: () => string | string[]): void {
   if (opts.json) {
@@ -14,13 +30,13 @@ export function emit(opts: OutputOptions, result: unknown, text: () => string | 
   } else {
     const t = text();
     const lines = Array.isArray(t) ? t : [t];
-    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+    if (lines.length > 0) process.stdout.write(`${printable(lines.join('\n'))}\n`);
   }
 }
 
 /** Progress and warnings go to stderr so stdout stays parseable. */
 export function note(message: string): void {
-  process.stderr.write(`${message}\n`);
+  process.stderr.write(`${printable(message)}\n`);
 }
 
 export function reportError(err: unknown, json: boolean): ExitCode {
@@ -28,14 +44,14 @@ export function reportError(err: unknown, json: boolean): ExitCode {
     if (json) {
       process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } })}\n`);
     }
-    process.stderr.write(`error ${err.code}: ${err.message}\n`);
+    process.stderr.write(`error ${err.code}: ${printable(err.message)}\n`);
     return err.exitCode;
   }
   const e = err as Error;
   if (json) {
     process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'E_INTERNAL', message: String(e?.message ?? err) } })}\n`);
   }
-  process.stderr.write(`internal error (this is a bug in airlock; please report it):\n${e?.stack ?? String(err)}\n`);
+  process.stderr.write(`internal error (this is a bug in airlock; please report it):\n${printable(e?.stack ?? String(err))}\n`);
   return EXIT.environment;
 }
 

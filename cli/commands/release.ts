@@ -17,7 +17,7 @@ import { closeSigners, keysListedBy, unlockListed, unlockNewest } from '../../li
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { progressLine } from '../progress.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
-import { emit, note } from '../run.js';
+import { emit, note, printable } from '../run.js';
 
 export interface ReleaseOptions {
   source: string;
@@ -82,7 +82,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
   // The recipe's steps are the project's code, running as this user: while they run, no
   // private key is unlocked and no passphrase has been read (docs/recipe.md "What a step
   // can reach"). A wrong passphrase therefore costs a build; it never costs a key.
-  const build = await buildRelease({ ...request, hide: [keystore.dir], onOutput: opts.json ? undefined : (chunk) => process.stderr.write(chunk) });
+  const build = await buildRelease({ ...request, hide: [keystore.dir], onOutput: opts.json ? undefined : (chunk) => process.stderr.write(printable(chunk, { keepCarriageReturn: true })) });
   const held: Signer[] = [];
   try {
     const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
