@@ -2,6 +2,7 @@
 // published to, each with its pinned SSH host key. Format (versioned, written atomically):
 //   { "formatVersion": 1, "hosts": [ { "name", "url", "hostKey"? } ] }
 import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { parseHostKeyPin } from './host-key.js';
@@ -9,6 +10,23 @@ import { parseHostUrl } from './host-url.js';
 import type { HostSpec } from './publish.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/**
+ * A directory host is written by publishing and read as untrusted: it must not overlap
+ * the terminal home (where the registry lives), whose keystore, configuration and
+ * repository copy a publish would otherwise write into (or a host's files shadow).
+ */
+function assertApartFromHome(registry: string, name: string, dir: string): void {
+  const home = resolve(dirname(registry));
+  const d = resolve(dir);
+  const inside = (a: string, b: string) => {
+    const rel = relative(a, b);
+    return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+  };
+  if (inside(home, d) || inside(d, home)) {
+    throw new AirlockError('E_USAGE', `host ${name}: the directory ${d} overlaps the terminal home ${home}; publish to a directory outside it`, { details: { host: name, dir: d, home } });
+  }
+}
 
 export async function readHosts(file: string): Promise<HostSpec[]> {
   let text: string;
@@ -55,6 +73,7 @@ export async function addHost(file: string, spec: HostSpec, opts: { replace?: bo
     entry.hostKey = parseHostKeyPin(spec.hostKey);
   } else {
     if (spec.hostKey !== undefined) throw new AirlockError('E_USAGE', `host ${spec.name} is a directory; a host key applies only to sftp:// hosts`);
+    assertApartFromHome(file, spec.name, loc.path);
     entry.url = loc.path;
   }
   const hosts = await readHosts(file);
@@ -81,6 +100,15 @@ export async function removeHost(file: string, name: string): Promise<HostSpec> 
  * host; an sftp:// URL must be registered first so its host key is pinned.
  */
 export async function resolveHosts(file: string, selectors: string[]): Promise<HostSpec[]> {
+  const out = await selectHosts(file, selectors);
+  for (const h of out) {
+    const loc = parseHostUrl(h.url);
+    if (loc.kind === 'directory') assertApartFromHome(file, h.name, loc.path);
+  }
+  return out;
+}
+
+async function selectHosts(file: string, selectors: string[]): Promise<HostSpec[]> {
   const hosts = await readHosts(file);
   if (selectors.length === 0) {
     if (hosts.length === 0) {

@@ -124,6 +124,15 @@ describe('the host registry', () => {
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ formatVersion: 1, hosts: [{ name: 'disk', url: '/srv/mirror' }] });
   });
 
+  it('refuses a directory host that overlaps the terminal home (it would publish into the keystore)', async () => {
+    const home = join(dir, 'terminal-home');
+    const file = join(home, 'hosts.json');
+    expect(await codeOf(resolveHosts(file, [join(home, 'keystore')]))).toBe('E_USAGE');
+    expect(await codeOf(resolveHosts(file, [dir]))).toBe('E_USAGE');
+    expect(await codeOf(addHost(file, { name: 'inside', url: `file://${home}/repository` }))).toBe('E_USAGE');
+    expect(await resolveHosts(file, [join(dir, 'elsewhere')])).toHaveLength(1);
+  });
+
   it('refuses a damaged registry with E_CONFIG', async () => {
     const file = join(dir, 'bad-hosts.json');
     await writeFile(file, '{"formatVersion": 2, "hosts": []}');
