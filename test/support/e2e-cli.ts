@@ -33,12 +33,12 @@ export interface CliResult {
 }
 
 /**
- * Runs `node script args` without blocking this process's event loop: tests often serve
- * the host tree from a server inside the test process, which must keep answering.
+ * Runs a program with exactly `env`, without blocking this process's event loop: tests
+ * often serve the host tree from a server inside the test process, which must keep answering.
  */
-export function runNode(script: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<CliResult> {
+export function runProgram(argv: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; timeoutMs: number }): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], {
+    const child = spawn(argv[0]!, argv.slice(1), {
       stdio: ['ignore', 'pipe', 'pipe'],
       cwd: options.cwd,
       env: options.env,
@@ -56,7 +56,8 @@ export function runNode(script: string, args: string[], options: { env: NodeJS.P
 
 /** Runs a built CLI asynchronously with only PATH, HOME and `env` in its environment. */
 export function runCli(which: 'airlock' | 'verify', args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliResult> {
-  return runNode(which === 'airlock' ? airlockBin : verifierBin, args, { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, cwd, timeoutMs: 240_000 });
+  const bin = which === 'airlock' ? airlockBin : verifierBin;
+  return runProgram([process.execPath, bin, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, cwd, timeoutMs: 240_000 });
 }
 
 /** The E_CODE a CLI printed on refusal (`error E_…: …` on stderr). */

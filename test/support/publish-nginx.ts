@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './publish-sshd.js';
+import { freePort, stopProcess } from './publish-sshd.js';
 
 export const NGINX = '/usr/sbin/nginx';
 
@@ -83,11 +83,6 @@ export async function startNginx(root: string): Promise<NginxServer> {
 
 export async function stopNginx(server: NginxServer | undefined): Promise<void> {
   if (!server) return;
-  if (server.process.exitCode === null && server.process.signalCode === null) {
-    const exited = new Promise((r) => server.process.once('exit', r));
-    server.process.kill('SIGQUIT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (server.process.exitCode === null && server.process.signalCode === null) server.process.kill('SIGKILL');
-  }
+  await stopProcess(server.process, 'SIGQUIT');
   await rm(server.prefix, { recursive: true, force: true });
 }

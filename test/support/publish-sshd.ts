@@ -96,13 +96,18 @@ export async function startSshd(opts: { publishKey: Uint8Array; extraAuthorizedK
   return { port, user, tree, url: `sftp://${user}@127.0.0.1:${port}/www`, hostKey, base, process: child, log: () => log };
 }
 
+/** Sends `signal` to a server the tests started, and SIGKILL if it has not exited 3 s later. */
+export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  const running = () => child.exitCode === null && child.signalCode === null;
+  if (!running()) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  if (running()) child.kill('SIGKILL');
+}
+
 export async function stopSshd(host: SshdHost | undefined): Promise<void> {
   if (!host) return;
-  if (host.process.exitCode === null && host.process.signalCode === null) {
-    const exited = new Promise((r) => host.process.once('exit', r));
-    host.process.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (host.process.exitCode === null && host.process.signalCode === null) host.process.kill('SIGKILL');
-  }
+  await stopProcess(host.process, 'SIGTERM');
   await rm(host.base, { recursive: true, force: true });
 }

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { printedErrorCode, projectRoot, runNode, verifierBin } from './e2e-cli.js';
+import { printedErrorCode, projectRoot, runProgram, verifierBin } from './e2e-cli.js';
 
 
 function newestSource(dir: string): number {
@@ -46,7 +46,7 @@ export interface CliResult {
 
 /** Runs the bundle asynchronously (the loopback server lives in this process). */
 export async function runVerifyCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
-  const r = await runNode(ensureBundle(), args, {
+  const r = await runProgram([process.execPath, ensureBundle(), ...args], {
     cwd: options.cwd,
     env: { ...process.env, AIRLOCK_VERIFY_STATE: join(tmpdir(), 'airlock-verify-default-state-unused'), ...options.env },
     timeoutMs: options.timeoutMs ?? 20_000,
