@@ -138,6 +138,8 @@ export class TrustedMetadataSet {
   #timestamp: ParsedMetadata<TimestampSigned> | undefined;
   #snapshot: ParsedMetadata<SnapshotSigned> | undefined;
   readonly #targets = new Map<string, ParsedMetadata<TargetsSigned>>();
+  /** For each trusted targets role, the delegators whose keys it has been checked against. */
+  readonly #delegatedBy = new Map<string, Set<string>>();
 
   /**
    * TUF §5.2: load the trusted root. It must be signed by a threshold of its own root
@@ -284,7 +286,27 @@ export class TrustedMetadataSet {
     // TUF §5.6.5: check for a freeze attack.
     checkFreeze(role, candidate.signed, this.referenceTime);
     this.#targets.set(role, candidate);
+    this.#delegatedBy.set(role, new Set([delegator]));
     return candidate.signed;
+  }
+
+  /**
+   * TUF §5.6.3 for a role that is already trusted, reached again through another
+   * delegator (two roles may delegate to the same name, each with its own keys): the
+   * one file must meet this delegator's keys and threshold too. Otherwise a role trusted
+   * through one delegation — say, by a key that delegator only trusts for `a/*` — would
+   * be believed for paths that only the other delegator's keys may sign.
+   */
+  checkDelegatedBy(role: string, delegator: string): TargetsSigned {
+    const trusted = this.#targets.get(role);
+    if (trusted === undefined) throw new Error(`checkDelegatedBy: ${role} is not trusted yet`);
+    const checked = this.#delegatedBy.get(role)!;
+    if (!checked.has(delegator)) {
+      const listing = this.#checkFinalSnapshot().meta[`${role}.json`]!;
+      verifyThreshold(trusted, this.#delegation(role, delegator), `${listing.version}.${role}.json (as delegated by ${delegator})`);
+      checked.add(delegator);
+    }
+    return trusted.signed;
   }
 
   #delegation(role: string, delegator: string): RoleVerification {

@@ -180,7 +180,11 @@ export class Updater {
 
   // TUF §5.6: a targets role the snapshot lists, signed by its delegator's keys.
   async #loadTargets(trusted: TrustedMetadataSet, role: string, delegator: string): Promise<void> {
-    if (trusted.getTargets(role) !== undefined) return;
+    if (trusted.getTargets(role) !== undefined) {
+      // Loaded before, perhaps through another delegator: its keys must vouch for it too.
+      trusted.checkDelegatedBy(role, delegator);
+      return;
+    }
     if (await this.#fromState(role, (b, o) => trusted.updateDelegatedTargets(b, role, delegator, o))) return;
     const file = `${role}.json`;
     const listing = Object.hasOwn(trusted.snapshot!.meta, file) ? trusted.snapshot!.meta[file] : undefined;
