@@ -31,9 +31,7 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'string':
-      if (/[\ud800-\udfff]/u.test(value) && !isWellFormed(value)) {
-        throw new AirlockError('E_CANONICAL_JSON', `${path}: string holds a lone surrogate, which has no UTF-8 form`);
-      }
+      checkWellFormed(value, path);
       return encodeString(value);
     case 'number':
       if (!Number.isSafeInteger(value)) {
@@ -53,13 +51,26 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
         }
         const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
         entries.sort(([a], [b]) => compareCodePoints(a, b));
-        out = `{${entries.map(([k, v]) => `${encodeString(k)}:${encode(v, `${path}.${k}`, seen)}`).join(',')}}`;
+        out = `{${entries
+          .map(([k, v]) => {
+            // A key, too, must have one UTF-8 form: TextEncoder would write every lone
+            // surrogate as U+FFFD, so "x\uD800" and "x\uFFFD" would sign as the same bytes.
+            checkWellFormed(k, `${path} key`);
+            return `${encodeString(k)}:${encode(v, `${path}.${k}`, seen)}`;
+          })
+          .join(',')}}`;
       }
       seen.delete(value);
       return out;
     }
     default:
       throw new AirlockError('E_CANONICAL_JSON', `${path}: a ${typeof value} cannot be encoded as JSON`);
+  }
+}
+
+function checkWellFormed(s: string, path: string): void {
+  if (/[\ud800-\udfff]/u.test(s) && !isWellFormed(s)) {
+    throw new AirlockError('E_CANONICAL_JSON', `${path}: string holds a lone surrogate, which has no UTF-8 form`);
   }
 }
 

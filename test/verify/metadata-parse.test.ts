@@ -55,6 +55,21 @@ describe('parseMetadata', () => {
     expectCodeSync(() => parseMetadata(enc(float), 'root'), 'E_METADATA_INVALID');
   });
 
+  it('refuses an object key holding a lone surrogate: it would sign as U+FFFD (one signature, two target paths)', () => {
+    const s = new RepoSimulator();
+    s.addTarget('demo/1/x\u{FFFD}', 'signed with U+FFFD in its path');
+    s.publish();
+    const signed = Buffer.from(s.read(s.targetsFile('targets'))).toString();
+    expect(signed).toContain('x\u{FFFD}');
+    // The host rewrites the path as a lone surrogate: TextEncoder turns it back into
+    // U+FFFD, so the canonical bytes and the signature would still match.
+    const forged = enc(signed.replace('x\u{FFFD}', 'x\\ud800'));
+    const err = expectCodeSync(() => parseMetadata(forged, 'targets'), 'E_METADATA_INVALID');
+    expect((err.details!.problems as string[]).join()).toMatch(/lone surrogate/);
+    expect(parseMetadata(enc(signed), 'targets').signed.targets['demo/1/x\u{FFFD}']).toBeDefined();
+    s.cleanup();
+  });
+
   it('keeps unrecognised fields and gives key-id lookups no prototype', () => {
     const extra = structuredClone(root);
     extra.signed.x_custom = { a: 1 };
