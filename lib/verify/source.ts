@@ -73,7 +73,11 @@ export class HttpSource implements Source {
 
   constructor(url: string) {
     this.name = url;
-    this.base = new URL(url.endsWith('/') ? url : `${url}/`);
+    try {
+      this.base = new URL(url.endsWith('/') ? url : `${url}/`);
+    } catch (err) {
+      throw new AirlockError('E_USAGE', `${url} is not a valid URL; give --from an http(s):// URL or a directory`, { cause: err });
+    }
   }
 
   async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
@@ -91,34 +95,57 @@ export class HttpSource implements Source {
   }
 }
 
+/**
+ * Where a redirect may lead: a URL that parses, over http(s), and never from https down
+ * to plain http (a mirror cannot hand the transfer to anyone on the network path).
+ * `location` is the host's header: untrusted.
+ */
+export function redirectTarget(from: URL, location: string): URL {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch (err) {
+    throw new AirlockError('E_NETWORK', `${from.href} redirects to something that is not a URL; try another mirror`, { cause: err });
+  }
+  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
+    throw new AirlockError('E_NETWORK', `${from.href} redirects to a ${next.protocol} URL; give an http(s) mirror`);
+  }
+  if (from.protocol === 'https:' && next.protocol !== 'https:') {
+    throw new AirlockError('E_NETWORK', `${from.href} redirects to plain http (${next.origin}); refused, use a mirror that stays on https`);
+  }
+  return next;
+}
+
 function get(url: URL, signal: AbortSignal, redirects: number): Promise<http.IncomingMessage> {
   return new Promise((resolvePromise, reject) => {
     const client = url.protocol === 'https:' ? https : http;
     // identity: a compressed body would make byte caps count the wrong bytes.
     const req = client.get(url, { signal, headers: { 'accept-encoding': 'identity', 'user-agent': 'airlock-verify' } }, (res) => {
-      const status = res.statusCode ?? 0;
-      if (status === 200) {
-        resolvePromise(res);
-        return;
-      }
-      res.resume();
-      res.destroy();
-      const location = res.headers.location;
-      if (status >= 300 && status < 400 && location && redirects > 0) {
-        const next = new URL(location, url);
-        if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-          reject(new AirlockError('E_NETWORK', `${url.href} redirects to ${next.protocol} URL; give an http(s) mirror`));
+      // Everything here reacts to the host's answer: nothing may throw out of this
+      // callback, or the process dies with a stack trace instead of a refusal.
+      try {
+        const status = res.statusCode ?? 0;
+        if (status === 200) {
+          resolvePromise(res);
           return;
         }
-        get(next, signal, redirects - 1).then(resolvePromise, reject);
-        return;
+        res.resume();
+        res.destroy();
+        const location = res.headers.location;
+        if (status >= 300 && status < 400 && location && redirects > 0) {
+          get(redirectTarget(url, location), signal, redirects - 1).then(resolvePromise, reject);
+          return;
+        }
+        // S3-like hosts answer 403 for a missing key; both mean "not here".
+        if (status === 404 || status === 403 || status === 410) {
+          reject(new AirlockError('E_NOT_FOUND', `${url.href}: HTTP ${status}`));
+          return;
+        }
+        reject(new AirlockError('E_NETWORK', `${url.href}: HTTP ${status}; the host is failing, try again later or another mirror`));
+      } catch (err) {
+        res.destroy();
+        reject(err instanceof AirlockError ? err : new AirlockError('E_NETWORK', `${url.href}: unusable answer; try another mirror`, { cause: err }));
       }
-      // S3-like hosts answer 403 for a missing key; both mean "not here".
-      if (status === 404 || status === 403 || status === 410) {
-        reject(new AirlockError('E_NOT_FOUND', `${url.href}: HTTP ${status}`));
-        return;
-      }
-      reject(new AirlockError('E_NETWORK', `${url.href}: HTTP ${status}; the host is failing, try again later or another mirror`));
     });
     req.on('error', (err) => {
       reject(new AirlockError('E_NETWORK', `${url.href}: ${(err as NodeJS.ErrnoException).code ?? 'request failed'}; check the address and the network`, { cause: err }));
