@@ -19,7 +19,7 @@ function line(e: AuditEntry): string {
 
 export async function audit(opts: AuditOptions): Promise<void> {
   const keystore = await Keystore.open(keystoreDirFor(opts));
-  const verdict = await keystore.audit.verify();
+  const verdict = await keystore.verifyAudit();
   const entries = await keystore.audit.entries();
   if (!verdict.ok) note(`warning: the audit log fails verification (${verdict.problems.length} problem(s)); run \`airlock audit verify\``);
   emit(opts, { ok: true, log: keystore.audit.file, intact: verdict.ok, head: verdict.head, entries }, () => [
@@ -30,7 +30,7 @@ export async function audit(opts: AuditOptions): Promise<void> {
 
 export async function auditVerify(opts: AuditOptions): Promise<void> {
   const keystore = await Keystore.open(keystoreDirFor(opts));
-  const verdict = await keystore.audit.assertIntact();
+  const verdict = await keystore.assertAuditIntact();
   emit(opts, { ...verdict, log: keystore.audit.file }, () => [
     `audit log intact: ${verdict.entries} entries${verdict.head ? `, head ${verdict.head}` : ''}`,
     ...(verdict.unanchored > 0 ? [`note: ${verdict.unanchored} entry after the head file (an interrupted append); the chain is intact`] : []),

@@ -4,9 +4,11 @@
 // and hash, so a cut-off tail is noticed too. Specified in docs/keys.md ("Audit log").
 //
 // What the chain proves, and what it cannot: any edit, removal, reordering or truncation
-// made without rewriting every later entry and the head is detected. Someone able to
-// write the keystore can rewrite the whole chain; copy the head hash (`airlock audit`
-// prints it) to paper or another medium after a ceremony to pin it.
+// made without rewriting every later entry and the head is detected, and so is a log
+// missing the entry that made a key the keystore holds (deleting log and head together).
+// Nothing secret protects the chain or `audit.head`: someone able to write the keystore
+// can rewrite the whole chain consistently; copy the head hash (`airlock audit` prints
+// it) to paper or another medium after a ceremony to pin it.
 import { constants } from 'node:fs';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,6 +69,11 @@ export interface AuditVerdict {
   /** Entries after the head file's (a crash between appending and updating the head). */
   unanchored: number;
   problems: AuditProblem[];
+}
+
+export interface AuditVerifyOptions {
+  /** The key ids the keystore holds: each must have its key-generate or key-add entry. */
+  keyIds?: readonly string[];
 }
 
 interface Head {
@@ -300,7 +307,7 @@ export class AuditLog {
    * Walks the whole chain (streaming) and compares its end with the head file. Reports
    * every problem found (up to a cap) instead of stopping at the first.
    */
-  async verify(): Promise<AuditVerdict> {
+  async verify(options: AuditVerifyOptions = {}): Promise<AuditVerdict> {
     const problems: AuditProblem[] = [];
     const add = (p: AuditProblem) => {
       if (problems.length < MAX_PROBLEMS) problems.push(p);
@@ -319,6 +326,7 @@ export class AuditLog {
       headInvalid = true;
       add({ kind: 'edited', message: `${AUDIT_HEAD_FILE} is not valid` });
     }
+    const introduced = new Set<string>();
     let endsCleanly = true;
     try {
       const fh = await open(this.file, constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -353,6 +361,7 @@ export class AuditLog {
       } else if (entry.prev !== prevHash) {
         add({ kind: 'edited', line: lineNo, message: `entry ${entry.seq} (line ${lineNo}) does not chain to the entry before it: an earlier entry was edited and re-hashed` });
       }
+      if (entry.event === 'key-generate' || entry.event === 'key-add') introduced.add(entry.keyId);
       prevSeq = entry.seq;
       prevHash = entry.hash;
       if (head !== null && entry.seq === head.seq) hashAtHead = entry.hash;
@@ -369,12 +378,18 @@ export class AuditLog {
       if (hashAtHead !== head.hash) add({ kind: 'edited', message: `entry ${head.seq} is not the one the head names` });
       unanchored = prevSeq - head.seq;
     }
+    // Every key was logged when it was made or added. A key the log never introduces means
+    // entries were removed — even when the whole log and its head were (an empty log
+    // verifies on its own).
+    for (const keyId of options.keyIds ?? []) {
+      if (!introduced.has(keyId)) add({ kind: 'removed', message: `key ${keyId.slice(0, 16)} is in the keystore but the log never records it being made or added: entries were removed` });
+    }
     return { ok: problems.length === 0, entries: count, head: count > 0 ? prevHash : null, unanchored, problems };
   }
 
   /** verify(), throwing E_AUDIT_TAMPERED (with the verdict as details) unless intact. */
-  async assertIntact(): Promise<AuditVerdict> {
-    const verdict = await this.verify();
+  async assertIntact(options: AuditVerifyOptions = {}): Promise<AuditVerdict> {
+    const verdict = await this.verify(options);
     if (!verdict.ok) {
       throw new AirlockError(
         'E_AUDIT_TAMPERED',

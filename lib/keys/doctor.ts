@@ -237,8 +237,9 @@ async function checkKeystore(dir: string): Promise<{ check: DoctorCheck; keystor
   }
 }
 
-async function checkAuditLog(audit: AuditLog): Promise<{ check: DoctorCheck; lastTime: string | null }> {
-  const verdict = await audit.verify();
+async function checkAuditLog(keystore: Keystore): Promise<{ check: DoctorCheck; lastTime: string | null }> {
+  const audit = keystore.audit;
+  const verdict = await keystore.verifyAudit();
   let lastTime: string | null = null;
   if (verdict.ok) {
     for await (const e of audit.iterate()) lastTime = e.time;
@@ -332,7 +333,7 @@ export async function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {
   let lastTime: string | null = null;
   let newestKey: string | null = null;
   if (keystore !== null) {
-    const r = await checkAuditLog(keystore.audit);
+    const r = await checkAuditLog(keystore);
     auditCheck = r.check;
     lastTime = r.lastTime;
     const keys = (keystoreCheck.details?.keys as { createdAt: string }[] | undefined) ?? [];

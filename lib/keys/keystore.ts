@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { ed25519Verify } from '../core/ed25519.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
-import { AuditLog } from './audit-log.js';
+import { AuditLog, type AuditVerdict } from './audit-log.js';
 import { AuditedSigner } from './audited-signer.js';
 import {
   KEY_FILE_FORMAT,
@@ -139,6 +139,19 @@ export class Keystore {
       throw new AirlockError('E_NOT_INITIALISED', `${abs} is not an airlock keystore (no ${KEYSTORE_MARKER}); check --keystore`, { details: { dir: abs } });
     }
     return new Keystore(abs, policyFor(testOnly));
+  }
+
+  /**
+   * The audit log's verdict, with the check that every key held here was logged when it
+   * was made or added (so a log deleted with its head is not taken for a new, empty one).
+   */
+  async verifyAudit(): Promise<AuditVerdict> {
+    return this.audit.verify({ keyIds: (await this.#keyFileNames()).map((n) => KEY_FILE_PATTERN.exec(n)![1]!) });
+  }
+
+  /** verifyAudit(), throwing E_AUDIT_TAMPERED unless intact. */
+  async assertAuditIntact(): Promise<AuditVerdict> {
+    return this.audit.assertIntact({ keyIds: (await this.#keyFileNames()).map((n) => KEY_FILE_PATTERN.exec(n)![1]!) });
   }
 
   /** Makes a new Ed25519 key for `role`, sealed under `passphrase`. */

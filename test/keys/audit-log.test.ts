@@ -136,6 +136,18 @@ describe('audit log tampering is detected', () => {
     expect(await problemKinds()).toEqual(['truncated']);
   });
 
+  it('the whole log and its head deleted together (an empty log would verify on its own)', async () => {
+    await rm(t.keystore.audit.file);
+    await rm(t.keystore.audit.headFile);
+    const v = await t.keystore.verifyAudit();
+    expect(v.ok).toBe(false);
+    expect(v.problems.map((p) => p.kind)).toContain('removed');
+    await expect(t.keystore.assertAuditIntact()).rejects.toMatchObject({ code: 'E_AUDIT_TAMPERED' });
+    // New signatures start a fresh chain, which still lacks the entries that made the keys.
+    await signN(1);
+    expect((await t.keystore.verifyAudit()).ok).toBe(false);
+  });
+
   it('the head file deleted', async () => {
     await rm(t.keystore.audit.headFile);
     expect(await problemKinds()).toEqual(['head-missing']);
