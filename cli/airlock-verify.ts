@@ -10,6 +10,7 @@ import { check } from './commands/verify/check.js';
 import { download } from './commands/verify/download.js';
 import { init } from './commands/verify/init.js';
 import { refresh } from './commands/verify/refresh.js';
+import { printableError } from './commands/verify/session.js';
 import { action } from './run.js';
 
 const VERSION = '0.1.0';
@@ -102,34 +103,42 @@ async function main(argv: string[]): Promise<void> {
   }
   const json = rest.includes('--json');
   await action(async (opts: { json: boolean }) => {
-    if (!Object.hasOwn(OPTIONS, command)) throw new AirlockError('E_USAGE', `unknown command "${command}"; see airlock-verify --help`);
-    const { values, positionals: pos } = parse(command as CommandName, rest);
-    const v = values as Record<string, unknown>;
-    if (v.help) {
-      process.stdout.write(USAGE);
-      return;
-    }
-    const session = {
-      json: opts.json,
-      from: v.from as string[] | undefined,
-      root: v.root as string | undefined,
-      state: v.state as string | undefined,
-      limits: limitsFrom(v),
-    };
-    switch (command as CommandName) {
-      case 'init':
-        positionals('init', pos, 0, 0);
-        return init({ json: opts.json, root: required(v.root as string, '--root'), fingerprint: required(v.fingerprint as string, '--fingerprint'), state: session.state });
-      case 'refresh':
-        positionals('refresh', pos, 0, 0);
-        return refresh(session);
-      case 'download':
-        return download({ ...session, targets: pos, output: v.output as string | undefined, outDir: v['out-dir'] as string | undefined });
-      case 'check':
-        positionals('check', pos, 1, 1);
-        return check({ ...session, file: pos[0]!, target: required(v.target as string, '--target') });
+    try {
+      await run(command, rest, opts);
+    } catch (err) {
+      throw printableError(err);
     }
   })({ json });
+}
+
+async function run(command: string, rest: string[], opts: { json: boolean }): Promise<void> {
+  if (!Object.hasOwn(OPTIONS, command)) throw new AirlockError('E_USAGE', `unknown command "${command}"; see airlock-verify --help`);
+  const { values, positionals: pos } = parse(command as CommandName, rest);
+  const v = values as Record<string, unknown>;
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const session = {
+    json: opts.json,
+    from: v.from as string[] | undefined,
+    root: v.root as string | undefined,
+    state: v.state as string | undefined,
+    limits: limitsFrom(v),
+  };
+  switch (command as CommandName) {
+    case 'init':
+      positionals('init', pos, 0, 0);
+      return init({ json: opts.json, root: required(v.root as string, '--root'), fingerprint: required(v.fingerprint as string, '--fingerprint'), state: session.state });
+    case 'refresh':
+      positionals('refresh', pos, 0, 0);
+      return refresh(session);
+    case 'download':
+      return download({ ...session, targets: pos, output: v.output as string | undefined, outDir: v['out-dir'] as string | undefined });
+    case 'check':
+      positionals('check', pos, 1, 1);
+      return check({ ...session, file: pos[0]!, target: required(v.target as string, '--target') });
+  }
 }
 
 await main(process.argv.slice(2));

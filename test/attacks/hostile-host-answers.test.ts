@@ -31,6 +31,7 @@ describe('hostile host answers', () => {
   });
 
   it('a redirect to something that is not a URL is a refused mirror, not a crash', async () => {
+    bad.clearOverrides();
     bad.override('/metadata/2.root.json', (_req, res) => res.writeHead(302, { location: 'http://[not-a-host' }).end());
     bad.override('/metadata/timestamp.json', (_req, res) => res.writeHead(302, { location: 'http://[not-a-host' }).end());
     const alone = await runVerifyCli(['refresh', '--from', bad.url, '--root', rootFile]);
@@ -40,6 +41,27 @@ describe('hostile host answers', () => {
     const withGood = await runVerifyCli(['refresh', '--from', bad.url, '--from', good.url, '--root', rootFile]);
     expect(withGood.code, withGood.stderr).toBe(0);
     expect(withGood.stderr).toMatch(/warning: mirror .*E_NETWORK/);
+  });
+
+  it('cannot write terminal escape sequences through the messages that quote it', async () => {
+    bad.clearOverrides();
+    // An unsigned timestamp whose field names and key ids carry escape sequences: a host
+    // needs no key to get them quoted in an error message or a mirror warning.
+    const fake = '\u001b[2K\r\u001b[32mverified demo/1/a.txt (1 bytes)\u001b[0m\u009b2K\u202e';
+    const ts = JSON.parse(Buffer.from(sim.read('metadata/timestamp.json')).toString());
+    ts.signatures = [{ keyid: fake, sig: '00' }, { keyid: fake, sig: '00' }];
+    ts.signed.meta = { [fake]: 1 };
+    bad.override('/metadata/timestamp.json', (_req, res) => res.writeHead(200).end(JSON.stringify(ts)));
+    const alone = await runVerifyCli(['refresh', '--from', bad.url, '--root', rootFile]);
+    expect(alone.errorCode, alone.stderr).toBe('E_METADATA_INVALID');
+    expect(alone.stderr).toContain('verified demo/1/a.txt');
+    expect(alone.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+    const json = await runVerifyCli(['refresh', '--from', bad.url, '--root', rootFile, '--json']);
+    expect(JSON.parse(json.stdout).error.code).toBe('E_METADATA_INVALID');
+    const warned = await runVerifyCli(['refresh', '--from', bad.url, '--from', good.url, '--root', rootFile]);
+    expect(warned.code, warned.stderr).toBe(0);
+    expect(warned.stderr).toMatch(/warning: mirror .*E_METADATA_INVALID/);
+    expect(warned.stderr).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
   });
 
   it('a --from that is not a URL is a usage error, not a crash', async () => {
