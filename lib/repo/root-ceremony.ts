@@ -5,7 +5,8 @@
 // the two checks every client makes when it follows the rotation. The proposal file is
 // the very TUF metadata file that gets published (canonical JSON), so what holders sign
 // is byte for byte what clients verify.
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { canonicalBytes } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
@@ -307,14 +308,39 @@ export function mergeRootProposals(copies: readonly Envelope<RootSigned>[]): Env
 
 // --- the proposal file -------------------------------------------------------------------
 
-export async function readRootProposal(path: string): Promise<Envelope<RootSigned>> {
-  let bytes: Buffer;
+/**
+ * A root file brought from another device: a regular file (not a FIFO or device, which
+ * would hang or never end), checked for size before it is read.
+ */
+async function readRootFile(path: string, what: string): Promise<Buffer> {
+  let fh;
   try {
-    bytes = await readFile(path);
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
-    throw fromSystemError(err, `reading the root proposal ${path}`);
+    throw fromSystemError(err, `reading ${what} ${path}`);
   }
-  if (bytes.length > MAX_PROPOSAL_BYTES) throw new AirlockError('E_ROOT_PROPOSAL', `${path} is larger than any root proposal (${MAX_PROPOSAL_BYTES} bytes); is it the right file?`);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new AirlockError('E_ROOT_PROPOSAL', `${path} is not a regular file; give the ${what} file itself`);
+    if (st.size > MAX_PROPOSAL_BYTES) throw new AirlockError('E_ROOT_PROPOSAL', `${path} is larger than any root metadata (${MAX_PROPOSAL_BYTES} bytes); is it the right file?`);
+    const buf = Buffer.alloc(MAX_PROPOSAL_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_PROPOSAL_BYTES) throw new AirlockError('E_ROOT_PROPOSAL', `${path} is larger than any root metadata (${MAX_PROPOSAL_BYTES} bytes); is it the right file?`);
+    }
+    return buf.subarray(0, n);
+  } catch (err) {
+    throw fromSystemError(err, `reading ${what} ${path}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readRootProposal(path: string): Promise<Envelope<RootSigned>> {
+  const bytes = await readRootFile(path, 'the root proposal');
   let parsed;
   try {
     parsed = parseRoot(bytes, path);
@@ -339,12 +365,7 @@ export async function previousRootFor(proposal: RootSigned, from: { file?: strin
   const want = proposal.version - 1;
   let previous: Envelope<RootSigned>;
   if (from.file !== undefined) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(from.file);
-    } catch (err) {
-      throw fromSystemError(err, `reading the previous root ${from.file}`);
-    }
+    const bytes = await readRootFile(from.file, 'the previous root');
     const parsed = parseRoot(bytes, from.file);
     previous = { signatures: parsed.signatures, signed: parsed.signed };
     // The root a holder compares against must at least be signed by its own threshold.

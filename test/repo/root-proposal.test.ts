@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AirlockError } from '../../lib/core/errors.js';
 import { tufKeyId, type TufKey } from '../../lib/core/tuf-key.js';
 import type { Envelope, RootSigned } from '../../lib/core/tuf-metadata.js';
-import { checkRootProposal, signRootProposal } from '../../lib/repo/root-ceremony.js';
+import { checkRootProposal, previousRootFor, readRootProposal, signRootProposal } from '../../lib/repo/root-ceremony.js';
 import { buildRoot } from '../../lib/repo/top-level.js';
 import { codeOfSync as codeOf } from '../support/error-codes.js';
 import { memorySigner } from '../support/memory-signer.js';
@@ -70,4 +70,23 @@ describe('a root proposal from another device', () => {
     zero.roles.root = { ...zero.roles.root, threshold: 0 };
     for (const p of [empty, zero]) expect(codeOf(() => checkRootProposal(previous, p))).toBe('E_ROOT_PROPOSAL');
   });
+});
+
+describe('a root file handed over from another device', () => {
+  it('that is a FIFO or a device is refused at once, not waited on or read without end', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-proposal-'));
+    try {
+      const fifo = join(dir, '2.root.json');
+      execFileSync('mkfifo', [fifo]);
+      await expect(readRootProposal(fifo)).rejects.toMatchObject({ code: 'E_ROOT_PROPOSAL' });
+      await expect(readRootProposal('/dev/zero')).rejects.toMatchObject({ code: 'E_ROOT_PROPOSAL' });
+      await expect(previousRootFor(rootV(2), { file: '/dev/zero' })).rejects.toMatchObject({ code: 'E_ROOT_PROPOSAL' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 10_000);
 });
