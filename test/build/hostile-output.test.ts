@@ -2,10 +2,12 @@
 // and leave symlinks in their place. airlock resolves paths in its own view of the file
 // system, where those links lead to the terminal's files: it must notice the swap
 // instead of archiving, collecting (and then signing and publishing) or writing there.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { takeArtifact } from '../../lib/build/build-dirs.js';
 import { buildRelease, type BuildResult } from '../../lib/build/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
@@ -69,11 +71,16 @@ describe('a step that swaps a build directory for a link', () => {
 
 describe('artifacts', () => {
   it('refuse a symlink and a FIFO, without waiting on the FIFO', async () => {
-    expectRefused(await buildWith([{ name: 'link', run: ['sh', '-c', `ln -s ${secrets}/targets.key "$AIRLOCK_OUT/a"`] }], ['a']));
-    expectRefused(await buildWith([{ name: 'fifo', run: ['sh', '-c', 'mkfifo "$AIRLOCK_OUT/a"'] }], ['a']));
+    const out = join(work, 'unit-out');
+    mkdirSync(out);
+    symlinkSync(join(secrets, 'targets.key'), join(out, 'link'));
+    execFileSync('mkfifo', [join(out, 'fifo')]);
+    expect(await takeArtifact(out, 'link', join(work, 'unit-taken'))).toEqual({ problem: 'is a symlink' });
+    expect(await takeArtifact(out, 'fifo', join(work, 'unit-taken'))).toEqual({ problem: 'is not a regular file' });
+    expect(await takeArtifact(out, 'absent', join(work, 'unit-taken'))).toBeUndefined();
   });
 
-  it('are copies taken after the steps ended: what is signed is what was hashed', async () => {
+  it('are copies taken after the steps ended, into a directory no step saw: what is signed is what was hashed', async () => {
     const r = await buildWith([{ name: 'make', run: ['sh', '-c', 'echo built > "$AIRLOCK_OUT/a"'] }], ['a']);
     expect(r.err).toBeUndefined();
     try {
