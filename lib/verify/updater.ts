@@ -4,7 +4,7 @@
 // trusted-metadata-set.ts.
 import { stat } from 'node:fs/promises';
 import { AirlockError, isAirlockError } from '../core/errors.js';
-import type { RootSigned, TargetFileInfo } from '../core/tuf-metadata.js';
+import { parseMetadata, type RootSigned, type TargetFileInfo } from '../core/tuf-metadata.js';
 import { rolesForTarget } from './delegations.js';
 import { fetchBytes, fetchTargetToFile } from './fetch-bounded.js';
 import { resolveLimits, type Limits } from './limits.js';
@@ -70,8 +70,8 @@ export class Updater {
   /** TUF §5.1–§5.6.6: brings root, timestamp, snapshot and top-level targets up to date. */
   async refresh(): Promise<void> {
     // TUF §5.1: fix the update start time. §5.2: load the trusted root.
-    const trusted = new TrustedMetadataSet(await this.#loadTrustedRoot(), this.#now ?? new Date());
     this.#trusted = undefined;
+    const trusted = await this.#loadTrustedRoot(this.#now ?? new Date());
     const startRoot = trusted.root;
     await this.#updateRoot(trusted);
     await this.#recoverFromFastForward(startRoot, trusted.root);
@@ -81,14 +81,25 @@ export class Updater {
     this.#trusted = trusted;
   }
 
-  async #loadTrustedRoot(): Promise<Uint8Array> {
+  async #loadTrustedRoot(referenceTime: Date): Promise<TrustedMetadataSet> {
     const stored = await this.#state?.read('root');
-    if (stored !== undefined) return stored;
+    if (stored !== undefined) {
+      try {
+        return new TrustedMetadataSet(stored, referenceTime);
+      } catch (err) {
+        // Not the host's fault and not a refusal of the host: the trust anchor on this
+        // machine is damaged, and nothing may be verified until the user restores it.
+        if (!isAirlockError(err)) throw err;
+        throw new AirlockError('E_STATE', `the trusted root in ${this.#state!.fileFor('root')} is damaged (${err.code}); restore the state directory from a backup, or pin the root again in a new one with init`, { cause: err });
+      }
+    }
     if (this.#initialRoot === undefined) {
       throw new AirlockError('E_NOT_INITIALISED', 'no trusted root: run `airlock-verify init --root root.json --fingerprint HEX --state DIR`, or pass --root');
     }
+    // Checked (self-signed, well-formed) before it becomes the state's trust anchor.
+    const trusted = new TrustedMetadataSet(this.#initialRoot, referenceTime);
     await this.#state?.write('root', this.#initialRoot);
-    return this.#initialRoot;
+    return trusted;
   }
 
   // TUF §5.3: follow root versions N+1, N+2 … until one is missing, each checked by the set.
@@ -128,25 +139,35 @@ export class Updater {
     }
   }
 
-  /** Loads a file from state into the set; a stored file that no longer verifies is dropped (it only serves as a floor). */
-  async #fromState(role: string, load: (bytes: Uint8Array, origin: Origin) => unknown): Promise<boolean> {
+  /**
+   * Loads a file from state into the set. One that no longer verifies (an older version,
+   * or signed by keys since rotated) is dropped: it only served as a floor. One that is
+   * not even well-formed metadata is refused (E_STATE) rather than dropped: it was
+   * written atomically after it verified, so it was damaged since, and dropping it would
+   * quietly give up the rollback protection it stands for.
+   */
+  async #fromState(role: string, type: 'timestamp' | 'snapshot' | 'targets', load: (bytes: Uint8Array, origin: Origin) => unknown): Promise<boolean> {
     const bytes = await this.#state?.read(role);
     if (bytes === undefined) return false;
+    try {
+      parseMetadata(bytes, type, `stored ${role}.json`);
+    } catch (err) {
+      if (!isAirlockError(err)) throw err;
+      const file = this.#state!.fileFor(role);
+      throw new AirlockError('E_STATE', `${file} is damaged (${err.code}); restore the state directory from a backup, or remove ${file} to accept the host's current ${role} metadata without the rollback protection it gave`, { cause: err });
+    }
     try {
       load(bytes, 'state');
       return true;
     } catch (err) {
       if (!isAirlockError(err)) throw err;
-      // Stale (an older version) or signed by rotated keys is the normal case; only a
-      // damaged file is worth a word.
-      if (err.code === 'E_METADATA_INVALID') this.#warn(`stored ${role}.json is damaged (${err.message}); fetching it again`);
       return false;
     }
   }
 
   // TUF §5.4: timestamp.json, capped at the timestamp byte limit.
   async #updateTimestamp(trusted: TrustedMetadataSet): Promise<void> {
-    await this.#fromState('timestamp', (b, o) => trusted.updateTimestamp(b, o));
+    await this.#fromState('timestamp', 'timestamp', (b, o) => trusted.updateTimestamp(b, o));
     const changed = await this.#fromMirrors({
       what: 'timestamp.json',
       path: ['metadata', 'timestamp.json'],
@@ -160,7 +181,7 @@ export class Updater {
 
   // TUF §5.5: the snapshot the timestamp lists, capped at its listed length.
   async #updateSnapshot(trusted: TrustedMetadataSet): Promise<void> {
-    await this.#fromState('snapshot', (b, o) => trusted.updateSnapshot(b, o));
+    await this.#fromState('snapshot', 'snapshot', (b, o) => trusted.updateSnapshot(b, o));
     if (trusted.hasFinalSnapshot()) return;
     const listing = trusted.timestamp!.meta['snapshot.json'];
     const file = trusted.root.consistent_snapshot ? `${listing.version}.snapshot.json` : 'snapshot.json';
@@ -185,7 +206,7 @@ export class Updater {
       trusted.checkDelegatedBy(role, delegator);
       return;
     }
-    if (await this.#fromState(role, (b, o) => trusted.updateDelegatedTargets(b, role, delegator, o))) return;
+    if (await this.#fromState(role, 'targets', (b, o) => trusted.updateDelegatedTargets(b, role, delegator, o))) return;
     const file = `${role}.json`;
     const listing = Object.hasOwn(trusted.snapshot!.meta, file) ? trusted.snapshot!.meta[file] : undefined;
     if (listing === undefined) {
