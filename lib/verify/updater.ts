@@ -72,9 +72,7 @@ export class Updater {
     // TUF §5.1: fix the update start time. §5.2: load the trusted root.
     this.#trusted = undefined;
     const trusted = await this.#loadTrustedRoot(this.#now ?? new Date());
-    const startRoot = trusted.root;
     await this.#updateRoot(trusted);
-    await this.#recoverFromFastForward(startRoot, trusted.root);
     await this.#updateTimestamp(trusted);
     await this.#updateSnapshot(trusted);
     await this.#loadTargets(trusted, 'targets', 'root');
@@ -114,15 +112,20 @@ export class Updater {
           maxBytes: this.limits.rootMaxBytes,
           trustedLength: false,
           accept: (b) => {
+            const before = trusted.root;
             trusted.updateRoot(b);
-            return b;
+            return { bytes: b, before, after: trusted.root };
           },
         },
         true,
       );
       if (bytes === undefined) return;
+      // TUF §5.3.11, done for each new root before it is persisted: were the run to stop
+      // after persisting (a later root refused, a crash), the next run would start from
+      // the new root and no longer see that the keys changed.
+      await this.#recoverFromFastForward(bytes.value.before, bytes.value.after);
       // TUF §5.3.8: persist the root under its non-versioned name.
-      await this.#state?.write('root', bytes.value);
+      await this.#state?.write('root', bytes.value.bytes);
     }
     this.#warn(`stopped after following ${this.limits.maxRootRotations} root versions in one update; run refresh again to continue`);
   }
@@ -130,9 +133,11 @@ export class Updater {
   // TUF §5.3.11: if the timestamp or snapshot keys were rotated, delete the trusted
   // timestamp and snapshot, so a fast-forward attack made with the old keys is undone.
   async #recoverFromFastForward(before: RootSigned, after: RootSigned): Promise<void> {
-    if (this.#state === undefined || before.version === after.version) return;
-    const same = (role: 'timestamp' | 'snapshot'): boolean =>
-      [...before.roles[role].keyids].sort().join() === [...after.roles[role].keyids].sort().join();
+    if (this.#state === undefined) return;
+    // Rotated: another set of keys (ids or key values) or another threshold.
+    const keys = (root: RootSigned, role: 'timestamp' | 'snapshot'): string =>
+      JSON.stringify([root.roles[role].threshold, root.roles[role].keyids.map((id) => [id, Object.hasOwn(root.keys, id) ? root.keys[id]!.keyval.public : '']).sort()]);
+    const same = (role: 'timestamp' | 'snapshot'): boolean => keys(before, role) === keys(after, role);
     if (!same('timestamp') || !same('snapshot')) {
       await this.#state.remove('timestamp');
       await this.#state.remove('snapshot');

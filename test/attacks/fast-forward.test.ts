@@ -1,8 +1,11 @@
 // TUF attack: fast-forward — version numbers cannot be pushed beyond what the
 // repository signed; and after a compromised timestamp key fast-forwarded clients,
 // rotating that key in the root lets them recover (TUF §5.3.11).
+import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { signEnvelope } from '../support/tuf-repo-simulator.js';
+import { Updater } from '../../lib/verify/index.js';
+import { codeOf } from '../support/error-codes.js';
+import { newKey, RepoSimulator, signEnvelope } from '../support/tuf-repo-simulator.js';
 import { expectBothRefuse, inArena, TARGET, tempDir } from '../support/verify-attack.js';
 
 describe('fast-forward', () => {
@@ -43,4 +46,38 @@ describe('fast-forward', () => {
       expect(r.code, r.stderr).toBe(0);
       expect((await a.tuf.fetch(TARGET))?.toString()).toContain('1.0.0');
     }));
+
+  it('recovers even when the run that followed the rotation was stopped by a refused later root', async () => {
+    const sim = new RepoSimulator();
+    try {
+      sim.addTarget(TARGET, 'release');
+      sim.publish();
+      const state = tempDir();
+      const client = () => new Updater({ stateDir: state, sources: [sim.hostDir] });
+      await new Updater({ trustedRoot: sim.trustedRoot, stateDir: state, sources: [sim.hostDir] }).refresh();
+      // The attacker holds the timestamp key and fast-forwards the client.
+      const ff = structuredClone(sim.timestamp);
+      ff.version = 1000;
+      sim.write('metadata/timestamp.json', signEnvelope(ff, sim.keys.timestamp));
+      await client().refresh();
+      // Root 2 changes the timestamp keys (the old key stays listed, so a stored file
+      // signed by it still verifies: only §5.3.11's deletion undoes the fast-forward) …
+      const fresh = newKey();
+      sim.rotateRoot((root) => {
+        root.keys[fresh.keyid] = fresh.key;
+        root.roles.timestamp = { keyids: [...root.roles.timestamp.keyids, fresh.keyid], threshold: 1 };
+      });
+      sim.keys.timestamp = [fresh];
+      sim.publish();
+      // … and the host makes the run that follows it stop right after root 2 is
+      // persisted, with a root 3 that does not verify.
+      sim.write('metadata/3.root.json', '{"signed": {}, "signatures": []}');
+      expect(await codeOf(client().refresh())).toBe('E_METADATA_INVALID');
+      rmSync(sim.path('metadata/3.root.json'));
+      // The next run starts from root 2: it must not be stuck on the fast-forwarded timestamp.
+      expect(await codeOf(client().refresh())).toBe('ok');
+    } finally {
+      sim.cleanup();
+    }
+  });
 });
