@@ -29,7 +29,7 @@ describe('secrets hygiene', () => {
     for (const role of KEY_ROLES) {
       const info = await ks.generate(role, testPassphrase());
       const signer = await ks.unlock(info.keyId, testPassphrase());
-      await signer.sign({ purpose: ROLE_PURPOSES[role][0]!, message: Buffer.from(`message for ${role}`), subject: { kind: 'test', name: role } });
+      await signer.sign({ purpose: ROLE_PURPOSES[role][0]!, message: Buffer.from(`{"message for":"${role}"}`), subject: { kind: 'test', name: role } });
       texts[`inspect(signer ${role})`] = inspect(signer, { depth: 10, showHidden: true });
       texts[`json(signer ${role})`] = JSON.stringify(signer);
       // Errors carry no secret either.
