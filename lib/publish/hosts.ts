@@ -2,7 +2,7 @@
 // published to, each with its pinned SSH host key. Format (versioned, written atomically):
 //   { "formatVersion": 1, "hosts": [ { "name", "url", "hostKey"? } ] }
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { parseHostKeyPin } from './host-key.js';
@@ -11,10 +11,13 @@ import type { HostSpec } from './publish.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
+/** The parts of the terminal home (where the registry lives) a publish must never write into. */
+const PRIVATE_PARTS = ['keystore', 'repository', 'staging'];
+
 /**
- * A directory host is written by publishing and read as untrusted: it must not overlap
- * the terminal home (where the registry lives), whose keystore, configuration and
- * repository copy a publish would otherwise write into (or a host's files shadow).
+ * A directory host is written by publishing and read as untrusted: it must not lie in
+ * the terminal's keystore (a publish would put world-readable directories there), its
+ * repository copy (the source of every publish) or its staging area.
  */
 function assertApartFromHome(registry: string, name: string, dir: string): void {
   const home = resolve(dirname(registry));
@@ -23,8 +26,10 @@ function assertApartFromHome(registry: string, name: string, dir: string): void 
     const rel = relative(a, b);
     return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
   };
-  if (inside(home, d) || inside(d, home)) {
-    throw new AirlockError('E_USAGE', `host ${name}: the directory ${d} overlaps the terminal home ${home}; publish to a directory outside it`, { details: { host: name, dir: d, home } });
+  for (const part of PRIVATE_PARTS.map((p) => join(home, p))) {
+    if (inside(part, d)) {
+      throw new AirlockError('E_USAGE', `host ${name}: the directory ${d} lies in the terminal's ${part}; publish to a directory outside it`, { details: { host: name, dir: d, home } });
+    }
   }
 }
 

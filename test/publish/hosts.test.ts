@@ -124,13 +124,13 @@ describe('the host registry', () => {
     expect(JSON.parse(await readFile(file, 'utf8'))).toEqual({ formatVersion: 1, hosts: [{ name: 'disk', url: '/srv/mirror' }] });
   });
 
-  it('refuses a directory host that overlaps the terminal home (it would publish into the keystore)', async () => {
+  it("refuses a directory host in the terminal's keystore, repository copy or staging area", async () => {
     const home = join(dir, 'terminal-home');
     const file = join(home, 'hosts.json');
     expect(await codeOf(resolveHosts(file, [join(home, 'keystore')]))).toBe('E_USAGE');
-    expect(await codeOf(resolveHosts(file, [dir]))).toBe('E_USAGE');
+    expect(await codeOf(resolveHosts(file, [join(home, 'staging', 'x')]))).toBe('E_USAGE');
     expect(await codeOf(addHost(file, { name: 'inside', url: `file://${home}/repository` }))).toBe('E_USAGE');
-    expect(await resolveHosts(file, [join(dir, 'elsewhere')])).toHaveLength(1);
+    expect(await resolveHosts(file, [join(dir, 'elsewhere'), join(home, 'mirror')])).toHaveLength(2);
   });
 
   it('refuses a damaged registry with E_CONFIG', async () => {
