@@ -204,7 +204,14 @@ export class TrustedMetadataSet {
     // TUF §5.4.2: check for an arbitrary software attack.
     verifyThreshold(candidate, topLevelRoleVerification(this.#root.signed, 'timestamp'), 'timestamp.json');
     // TUF §5.4.3: check for a rollback attack.
-    if (!checkTimestampRollback(this.#timestamp?.signed, candidate.signed)) return false;
+    if (!checkTimestampRollback(this.#timestamp?.signed, candidate.signed)) {
+      // §5.4.3.1: the same version — nothing new, keep the trusted one. When that one has
+      // expired, this source has nothing current to offer: refuse it (TUF §5.4.4), so
+      // that the next mirror is asked rather than one stale mirror freezing a client
+      // that also lists a good one.
+      if (origin === 'remote') checkFreeze('timestamp', this.#timestamp!.signed, this.referenceTime);
+      return false;
+    }
     // TUF §5.4.4: check for a freeze attack. A timestamp from state may have expired: it
     // still guards against rollback, and updateSnapshot refuses it as the final one.
     if (origin === 'remote') checkFreeze('timestamp', candidate.signed, this.referenceTime);

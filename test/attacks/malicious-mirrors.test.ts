@@ -4,7 +4,9 @@
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { newKey, signEnvelope } from '../support/tuf-repo-simulator.js';
+import { Updater } from '../../lib/verify/index.js';
+import { codeOf } from '../support/error-codes.js';
+import { newKey, RepoSimulator, signEnvelope } from '../support/tuf-repo-simulator.js';
 import { tufJsClient } from '../support/tufjs-client.js';
 import { runVerifyCli } from '../support/verify-clients.js';
 import { endless } from '../support/hostile-http.js';
@@ -83,4 +85,33 @@ describe('malicious mirrors', () => {
         await bad.host.close();
       }
     }));
+
+  it('a stale mirror listed first cannot freeze a client past its timestamp\'s expiry while a good mirror has a newer one', async () => {
+    const DAY = 24 * 3600 * 1000;
+    const sim = new RepoSimulator();
+    try {
+      sim.addTarget(TARGET, 'release 1');
+      sim.timestamp.expires = sim.expiresIn(1);
+      sim.publish();
+      const state = tempDir();
+      await new Updater({ trustedRoot: sim.trustedRoot, stateDir: state, sources: [sim.hostDir], now: sim.now }).refresh();
+      // The stale mirror keeps serving that (genuine) timestamp; the host moves on.
+      const stale = join(tempDir('airlock-stale-mirror-'), 'host');
+      cpSync(sim.hostDir, stale, { recursive: true });
+      sim.timestamp.expires = sim.expiresIn(20);
+      sim.publish();
+      // Two days on, the trusted timestamp has expired: the stale mirror has nothing
+      // current, so the good mirror after it must be asked.
+      const later = new Date(sim.now.getTime() + 2 * DAY);
+      // Alone, the stale mirror is a freeze, refused as such.
+      expect(await codeOf(new Updater({ stateDir: state, sources: [stale], now: later }).refresh())).toBe('E_EXPIRED');
+      const warnings: string[] = [];
+      const u = new Updater({ stateDir: state, sources: [stale, sim.hostDir], now: later, onWarning: (w) => warnings.push(w) });
+      expect(await codeOf(u.refresh())).toBe('ok');
+      expect(u.trusted!.timestamp!.version).toBe(2);
+      expect(warnings.join()).toMatch(/E_EXPIRED/);
+    } finally {
+      sim.cleanup();
+    }
+  });
 });
