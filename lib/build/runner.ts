@@ -1,7 +1,8 @@
 // Applies a build plan: runs the steps in order, streams their output to the caller and
 // to the build log, and collects the artifacts. The first failing step stops the build.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { realpath, rename } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { temporaryNameFor } from '../core/atomic-file.js';
 import type { Digests } from '../core/digest.js';
@@ -73,6 +74,10 @@ async function runStep(plan: BuildPlan, step: PlannedStep, index: number, opts: 
     return;
   }
   say(opts, `${header} (${JSON.stringify(step.argv)})`);
+  // The recipe names the directory inside the checkout, but a committed symlink on the
+  // way could lead anywhere (into the terminal home, say): it must resolve inside.
+  await assertDirsUnchanged(opts.guard ?? []);
+  await assertInside(plan.checkoutDir, step.cwd, step.name);
   const decoder = new StringDecoder('utf8');
   const exit = await runStepProcess({
     argv: step.argv,
@@ -97,6 +102,23 @@ async function runStep(plan: BuildPlan, step: PlannedStep, index: number, opts: 
   throw new AirlockError('E_BUILD_FAILED', `step "${step.name}" ${why}; see the build log ${opts.log.path}`, {
     details: { step: step.name, exitCode: exit.code, signal: exit.signal, log: opts.log.path },
   });
+}
+
+async function assertInside(checkoutDir: string, dir: string, stepName: string): Promise<void> {
+  let root: string;
+  let real: string;
+  try {
+    root = await realpath(checkoutDir);
+    real = await realpath(dir);
+  } catch (err) {
+    throw new AirlockError('E_RECIPE', `step "${stepName}": its cwd ${dir} does not exist in the checkout`, { cause: err, details: { step: stepName } });
+  }
+  const rel = relative(root, real);
+  if (rel.startsWith('..') || isAbsolute(rel)) {
+    throw new AirlockError('E_RECIPE', `step "${stepName}": its cwd leads outside the checkout (through a symlink, to ${real}); use a real directory of the repository`, {
+      details: { step: stepName, cwd: real },
+    });
+  }
 }
 
 /** Runs every step of the plan in order. */

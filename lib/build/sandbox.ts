@@ -49,7 +49,8 @@ function findTool(name: string): string | undefined {
  * that come from a more privileged namespace cannot be unmounted singly), and runs the
  * step's argv as given: nothing here parses it. bash, because `exec {fd}>&-` closes a
  * descriptor of any number (dash handles only 0–9); bash is Essential in Debian.
- * $1: number of paths to hide; then the paths; then "lock" or "-"; then the argv.
+ * $1: number of paths to hide; then the paths; then "lock" or "-"; the working
+ * directory; then the argv.
  */
 const STEP_SCRIPT = [
   'n=$1; shift',
@@ -59,14 +60,17 @@ const STEP_SCRIPT = [
   '  fi',
   '  shift; n=$((n - 1))',
   'done',
-  'lock=$1; shift',
+  'lock=$1; wd=$2; shift 2',
+  // The working directory is entered only now, by path, inside the new mount namespace: a
+  // directory entered before the covering mounts would still reach what they cover.
+  'cd -- "$wd" || exit 125',
   'for f in /proc/self/fd/*; do k=${f##*/}; if [ "$k" -gt 2 ] && [ -L "$f" ]; then exec {k}>&-; fi; done',
   'umask 022',
   'if [ "$lock" = lock ]; then exec unshare -U -r -m -- "$@"; fi',
   'exec "$@"',
 ].join('\n');
 
-function stepCommand(isolation: Isolation, hide: readonly string[], argv: readonly string[]): string[] {
+function stepCommand(isolation: Isolation, hide: readonly string[], cwd: string, argv: readonly string[]): string[] {
   const bash = findTool('bash');
   if (bash === undefined) {
     // Without bash nothing closes inherited descriptors; still never parse the argv.
@@ -74,7 +78,7 @@ function stepCommand(isolation: Isolation, hide: readonly string[], argv: readon
     return [...isolation.prefix, '/bin/sh', '-c', 'umask 022 && exec "$@"', 'airlock-step', ...argv];
   }
   const hidden = isolation.confined ? hide : [];
-  return [...isolation.prefix, bash, '-c', STEP_SCRIPT, 'airlock-step', String(hidden.length), ...hidden, isolation.confined ? 'lock' : '-', ...argv];
+  return [...isolation.prefix, bash, '-c', STEP_SCRIPT, 'airlock-step', String(hidden.length), ...hidden, isolation.confined ? 'lock' : '-', cwd, ...argv];
 }
 
 function succeeds(file: string, args: string[]): Promise<boolean> {
@@ -87,7 +91,7 @@ function succeeds(file: string, args: string[]): Promise<boolean> {
 
 async function works(isolation: Isolation): Promise<boolean> {
   // Covers what every real step covers, so a kernel that refuses one of them is found here.
-  const argv = stepCommand(isolation, isolation.confined ? ['/dev/pts', '/dev/tty'] : [], ['/bin/true']);
+  const argv = stepCommand(isolation, isolation.confined ? ['/dev/pts', '/dev/tty'] : [], '/', ['/bin/true']);
   return succeeds(argv[0]!, argv.slice(1));
 }
 
@@ -202,9 +206,10 @@ export interface StepExit {
  * script only prepares the namespaces and then `exec "$@"` the argv as given.
  */
 export function runStepProcess(p: StepProcess): Promise<StepExit> {
-  const argv = stepCommand(p.isolation, p.hide ?? [], p.argv);
+  const argv = stepCommand(p.isolation, p.hide ?? [], p.cwd, p.argv);
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd: p.cwd, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Confined, the step's directory is entered inside the namespaces (see STEP_SCRIPT).
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: p.isolation.confined ? '/' : p.cwd, env: p.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let timedOut = false;
     const timer =
       p.timeoutSeconds > 0

@@ -3,12 +3,12 @@
 // covers them, to read a passphrase descriptor the caller left open, and to leave a
 // process behind. Each attempt must fail.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRelease } from '../../lib/build/index.js';
-import { hiddenPathsFor, networkIsolation } from '../../lib/build/sandbox.js';
+import { hiddenPathsFor, networkIsolation, runStepProcess } from '../../lib/build/sandbox.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 import { bundleBuildChild } from '../support/build-child-bundle.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
@@ -17,6 +17,8 @@ const work = mkdtempSync(join(tmpdir(), 'airlock-confine-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const confined = (await networkIsolation(false).catch(() => undefined))?.confined === true;
+mkdirSync(join(work, 'terminal-home-2'), { recursive: true });
+symlinkSync(join(work, 'terminal-home-2', 'keystore'), join(work, 'link-into-home'));
 
 function stepRepo(script: string, artifacts: string[], version = '1.0.0') {
   return makeRepo(
@@ -70,6 +72,42 @@ describe.skipIf(!confined)('a confined build step', () => {
     } finally {
       await r.cleanup();
     }
+  });
+
+  it('cannot start inside a covered directory through a committed symlink as its cwd', async () => {
+    const home = join(work, 'terminal-home-2');
+    mkdirSync(join(home, 'keystore'), { recursive: true });
+    writeFileSync(join(home, 'keystore', 'secret.key'), 'SEALED-KEY-BYTES');
+    const repo = makeRepo(
+      {
+        'airlock.recipe.json': recipeJson({ project: 'hostile', version: '2.0.0', steps: [{ name: 'from inside', cwd: 'k', run: ['sh', '-c', 'cat secret.key > "$AIRLOCK_OUT/r"; true'] }], artifacts: ['r'] }),
+        k: { symlink: join(home, 'keystore') },
+      },
+      'release/2.0.0',
+      work,
+    );
+    let code: string | undefined;
+    await withEnv({ AIRLOCK_HOME: home }, () => buildRelease({ source: repo.dir, branch: repo.branch, commit: repo.commit, workRoot: work })).then(
+      (r) => r.cleanup(),
+      (err: unknown) => {
+        code = isAirlockError(err) ? err.code : String(err);
+      },
+    );
+    expect(code).toBe('E_RECIPE');
+    // And the process itself enters its directory only inside the namespaces: a path that
+    // leads into a covered directory finds the cover, not what it hides.
+    let output = '';
+    const exit = await runStepProcess({
+      argv: ['sh', '-c', 'cat secret.key; ls -A'],
+      cwd: join(work, 'link-into-home'),
+      env: { PATH: '/usr/bin:/bin' },
+      timeoutSeconds: 30,
+      isolation: await networkIsolation(false),
+      hide: [home],
+      onOutput: (b) => (output += b.toString()),
+    }).catch(() => undefined);
+    expect(output).not.toContain('SEALED-KEY-BYTES');
+    void exit;
   });
 
   it('leaves no process behind when it exits', async () => {
