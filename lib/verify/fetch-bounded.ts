@@ -23,11 +23,14 @@ export interface BoundedRequest {
 }
 
 const TIMER = Symbol('timer');
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function sleep(ms: number): { promise: Promise<typeof TIMER>; cancel(): void } {
   let timer: NodeJS.Timeout | undefined;
   const promise = new Promise<typeof TIMER>((res) => {
-    timer = setTimeout(() => res(TIMER), Math.max(0, ms));
+    // setTimeout takes at most 2^31-1 ms and turns anything longer into 1 ms (with a
+    // warning): a long --idle-timeout would spin. Waking early is harmless, the loop re-arms.
+    timer = setTimeout(() => res(TIMER), Math.min(Math.max(0, ms), MAX_TIMER_MS));
   });
   return { promise, cancel: () => clearTimeout(timer) };
 }

@@ -71,3 +71,23 @@ describe('a directory mirror', () => {
     }
   });
 });
+
+describe('timeouts', () => {
+  it('a very long --idle-timeout is not turned into a 1 ms timer (TimeoutOverflowWarning, busy loop)', async () => {
+    const sim = new RepoSimulator();
+    sim.addTarget('a/1/a', 'a');
+    sim.publish();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const u = new Updater({ trustedRoot: sim.trustedRoot, sources: [sim.hostDir], limits: { idleTimeoutMs: 2 ** 40, rateWindowMs: 0 } });
+      expect(await codeOf(u.refresh())).toBe('ok');
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    } finally {
+      process.off('warning', onWarning);
+      sim.cleanup();
+    }
+  });
+});
