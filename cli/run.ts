@@ -8,9 +8,11 @@ export interface OutputOptions {
 }
 
 // Terminal control: C0 controls but tab and newline (and carriage return where asked),
-// DEL, and the C1 range, whose CSI (U+009B) some terminals obey like ESC [.
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-const CONTROL_KEEP_CR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+// DEL, the C1 range, whose CSI (U+009B) some terminals obey like ESC [, and the line
+// separators and bidirectional overrides that make text read other than it is.
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const CONTROL_KEEP_CR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
+const CONTROL_ONE_LINE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g;
 
 /**
  * Text for a person's terminal. Much of what airlock prints comes from others: commit
@@ -19,8 +21,12 @@ const CONTROL_KEEP_CR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g
  * reads before confirming (a commit's signature status, the commit id) or drive the
  * terminal itself (OSC 52 writes the clipboard). Controls are shown as \xNN instead.
  */
-export function printable(text: string, opts: { keepCarriageReturn?: boolean } = {}): string {
-  return text.replace(opts.keepCarriageReturn ? CONTROL_KEEP_CR : CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+export function printable(text: string, opts: { keepCarriageReturn?: boolean; oneLine?: boolean } = {}): string {
+  const pattern = opts.oneLine ? CONTROL_ONE_LINE : opts.keepCarriageReturn ? CONTROL_KEEP_CR : CONTROL;
+  return text.replace(pattern, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`;
+  });
 }
 
 /** Writes one result: JSON for machines, text lines for people. */

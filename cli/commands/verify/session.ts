@@ -5,7 +5,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AirlockError, fromSystemError } from '../../../lib/core/errors.js';
 import { Updater, type Limits } from '../../../lib/verify/index.js';
-import { note } from '../../run.js';
+import { note, printable } from '../../run.js';
 
 export interface SessionOptions {
   from?: string[];
@@ -31,27 +31,25 @@ export async function readRootFile(path: string): Promise<Uint8Array> {
 }
 
 /**
- * Makes a message safe to print on a terminal. Messages quote what the host sent (key
- * ids, role names, target paths, JSON field names), and a host that is not trusted must
- * not be able to move the cursor, rewrite earlier lines or fake a "verified" line with
- * escape sequences: control characters (C0, DEL, C1), line and paragraph separators and
- * bidirectional overrides are shown as \u{…} instead.
+ * Messages quote what the host sent (key ids, role names, target paths, JSON field
+ * names); a host that is not trusted must not be able to move the cursor, rewrite
+ * earlier lines or fake a "verified" line, so a message is kept to one printable line.
  */
-export function printable(message: string): string {
-  return message.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+export function printableLine(message: string): string {
+  return printable(message, { oneLine: true });
 }
 
 /** The same error, its message (and a bug's stack) made printable: the one way errors reach the terminal. */
 export function printableError(err: unknown): unknown {
   if (err instanceof Error) {
-    err.message = printable(err.message);
-    if (err.stack !== undefined) err.stack = err.stack.split('\n').map(printable).join('\n');
+    err.message = printableLine(err.message);
+    if (err.stack !== undefined) err.stack = err.stack.split('\n').map(printableLine).join('\n');
   }
   return err;
 }
 
 export function warn(message: string): void {
-  note(`warning: ${printable(message)}`);
+  note(`warning: ${printableLine(message)}`);
 }
 
 /**
