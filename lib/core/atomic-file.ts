@@ -18,31 +18,15 @@ export function temporaryNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
 }
 
-export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+/**
+ * Creates the temporary file through `fill` (which must write and close it), flushes it
+ * to disk, then renames it over `path`; on any failure the temporary file is removed.
+ */
+async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = temporaryNameFor(path);
   try {
     await mkdir(dirname(path), { recursive: true });
-    // 'wx': created exclusively, never through an existing file or symlink.
-    const fh = await open(tmp, 'wx', options.mode ?? 0o644);
-    try {
-      await fh.writeFile(data);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw fromSystemError(err, `writing ${path}`);
-  }
-}
-
-/** Streams into a temporary file, then renames it; the stream is never buffered whole. */
-export async function writeStreamAtomic(path: string, source: Readable, options: AtomicWriteOptions = {}): Promise<void> {
-  const tmp = temporaryNameFor(path);
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    await pipeline(source, createWriteStream(tmp, { flags: 'wx', mode: options.mode ?? 0o644 }));
+    await fill(tmp);
     const fh = await open(tmp, 'r');
     try {
       await fh.sync();
@@ -54,4 +38,21 @@ export async function writeStreamAtomic(path: string, source: Readable, options:
     await rm(tmp, { force: true });
     throw fromSystemError(err, `writing ${path}`);
   }
+}
+
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+  await viaTemporaryFile(path, async (tmp) => {
+    // 'wx': created exclusively, never through an existing file or symlink.
+    const fh = await open(tmp, 'wx', options.mode ?? 0o644);
+    try {
+      await fh.writeFile(data);
+    } finally {
+      await fh.close();
+    }
+  });
+}
+
+/** Streams into a temporary file, then renames it; the stream is never buffered whole. */
+export async function writeStreamAtomic(path: string, source: Readable, options: AtomicWriteOptions = {}): Promise<void> {
+  await viaTemporaryFile(path, (tmp) => pipeline(source, createWriteStream(tmp, { flags: 'wx', mode: options.mode ?? 0o644 })));
 }

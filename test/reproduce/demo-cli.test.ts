@@ -2,13 +2,13 @@
 // process, no keystore, no passphrase, no AIRLOCK_HOME. The release reproduces from
 // another directory, clone, TZ, locale, umask and user; a tampered provenance or
 // metadata on the host is refused before any build directory exists.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { airlockBin, ensureBuilt, runCli, verifierBin, type CliResult, type DemoContract } from '../support/e2e-cli.js';
+import { airlockBin, ensureBuilt, runCli, runProgram, verifierBin, type CliResult, type DemoContract } from '../support/e2e-cli.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
 let work: string;
@@ -36,21 +36,8 @@ afterAll(async () => {
   if (work) await rm(work, { recursive: true, force: true });
 });
 
-/**
- * Runs a program from `cwd` with exactly `env` (nothing of ours leaks in), without
- * blocking this process: the test's HTTP host must keep answering.
- */
-function run(argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+/** A program run from `cwd` with exactly `env` (nothing of ours leaks in), not blocking the test's HTTP host. */
+const run = (argv: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<CliResult> => runProgram(argv, { env, cwd, timeoutMs: 240_000 });
 
 const release = () => `${demo.project}/${demo.version}`;
 const published = () => demo.artifacts.filter((a) => !a.target.endsWith('.intoto.jsonl'));
