@@ -19,10 +19,11 @@ export function temporaryNameFor(path: string): string {
 }
 
 /**
- * Creates the temporary file through `fill` (which must write and close it), flushes it
- * to disk, then renames it over `path`; on any failure the temporary file is removed.
+ * Creates the temporary file through `fill` (which must create it exclusively, write and
+ * close it, and may throw to refuse what it wrote), flushes it to disk, then renames it
+ * over `path`; on any failure the temporary file is removed.
  */
-async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+export async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = temporaryNameFor(path);
   try {
     await mkdir(dirname(path), { recursive: true });

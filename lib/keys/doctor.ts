@@ -7,7 +7,6 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir, networkInterfaces } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { isAirlockError } from '../core/errors.js';
-import { AuditLog } from './audit-log.js';
 import { Keystore } from './keystore.js';
 import { keystorePermissionProblems } from './keystore-permissions.js';
 

@@ -3,11 +3,10 @@
 // parsed; a transfer that stalls (idle timeout) or trickles (below the minimum rate
 // over a window) is cut with E_TIMEOUT. Targets go to a temporary file beside the
 // output, hashed while they stream, and are renamed only once verified.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { AirlockError, fromSystemError } from '../core/errors.js';
+import { viaTemporaryFile } from '../core/atomic-file.js';
+import { AirlockError } from '../core/errors.js';
 import type { Limits } from './limits.js';
 import type { Source } from './source.js';
 import { checkDigests, digestNames, type ExpectedFile } from './target-check.js';
@@ -112,10 +111,6 @@ export async function fetchBytes(req: BoundedRequest): Promise<Uint8Array> {
   return new Uint8Array(Buffer.concat(chunks));
 }
 
-function temporaryName(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.part`);
-}
-
 /**
  * Downloads a target to `outPath`: streamed into a temporary file beside it, hashed on
  * the way, checked against the expected length and every listed hash, flushed, then
@@ -125,39 +120,26 @@ function temporaryName(path: string): string {
 export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedFile, outPath: string): Promise<void> {
   const algorithms = digestNames(expected);
   const hashes = algorithms.map((a) => [a.listed, createHash(a.node)] as const);
-  const tmp = temporaryName(outPath);
-  try {
-    await mkdir(dirname(outPath), { recursive: true });
-  } catch (err) {
-    throw fromSystemError(err, `creating ${dirname(outPath)}`);
-  }
-  let out: ReturnType<typeof createWriteStream> | undefined;
-  try {
-    out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
-    const stream = out;
-    await new Promise<void>((res, rej) => {
-      stream.once('open', () => res());
-      stream.once('error', rej);
-    });
-    const length = await pumpBounded(req, async (chunk) => {
-      for (const [, h] of hashes) h.update(chunk);
-      if (!stream.write(chunk)) await new Promise<void>((res, rej) => {
-        stream.once('drain', res);
-        stream.once('error', rej);
-      });
-    });
-    await new Promise<void>((res, rej) => stream.end((err?: Error | null) => (err ? rej(err) : res())));
-    checkDigests(expected, length, Object.fromEntries(hashes.map(([name, h]) => [name, h.digest('hex')])), where(req));
-    const fh = await open(tmp, 'r');
+  await viaTemporaryFile(outPath, async (tmp) => {
+    const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644 });
     try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+      await new Promise<void>((res, rej) => {
+        out.once('open', () => res());
+        out.once('error', rej);
+      });
+      const length = await pumpBounded(req, async (chunk) => {
+        for (const [, h] of hashes) h.update(chunk);
+        if (!out.write(chunk)) await new Promise<void>((res, rej) => {
+          out.once('drain', res);
+          out.once('error', rej);
+        });
+      });
+      await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
+      // Refused bytes never reach the output name: the check throws before the rename.
+      checkDigests(expected, length, Object.fromEntries(hashes.map(([name, h]) => [name, h.digest('hex')])), where(req));
+    } catch (err) {
+      out.destroy();
+      throw err;
     }
-    await rename(tmp, outPath);
-  } catch (err) {
-    out?.destroy();
-    await rm(tmp, { force: true });
-    throw fromSystemError(err, `writing ${outPath}`);
-  }
+  });
 }

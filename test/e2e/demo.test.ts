@@ -2,14 +2,13 @@
 // standard TUF client (tuf-js) and airlock-verify download it from the host tree, over
 // HTTP and from the directory; tampering is refused by both; user mistakes at the
 // terminal are refused with a stable code and leave the host untouched.
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitIn } from '../support/build-repo.js';
-import { ensureBuilt, runCli as runCliRaw, treeDigest, type DemoContract } from '../support/e2e-cli.js';
+import { ensureBuilt, runCli as runCliRaw, runDemo, treeDigest, type DemoContract } from '../support/e2e-cli.js';
 import { demoSecretFindings } from '../support/keys-secrets.js';
 import { tufJsUpdater } from '../support/tufjs-client.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
@@ -37,16 +36,10 @@ beforeAll(async () => {
   out = join(work, 'demo-out');
   demoTmp = join(work, 'tmp');
   await mkdir(demoTmp, { mode: 0o700 });
-  const r = spawnSync(process.execPath, ['scripts/demo.mjs', out], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: demoTmp },
-    timeout: 280_000,
-  });
-  expect(r.status, r.stderr).toBe(0);
+  const r = await runDemo(out, { TMPDIR: demoTmp });
   printed['demo stdout'] = r.stdout;
   printed['demo stderr'] = r.stderr;
-  demo = JSON.parse(await readFile(join(out, 'demo.json'), 'utf8')) as DemoContract;
+  demo = r.demo;
   server = await serveDirectory(join(out, 'host'));
 }, 300_000);
 

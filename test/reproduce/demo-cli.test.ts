@@ -2,13 +2,13 @@
 // process, no keystore, no passphrase, no AIRLOCK_HOME. The release reproduces from
 // another directory, clone, TZ, locale, umask and user; a tampered provenance or
 // metadata on the host is refused before any build directory exists.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { airlockBin, ensureBuilt, runCli, runProgram, verifierBin, type CliResult, type DemoContract } from '../support/e2e-cli.js';
+import { airlockBin, ensureBuilt, runCli, runDemo, runProgram, verifierBin, type CliResult, type DemoContract } from '../support/e2e-cli.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 
 let work: string;
@@ -20,14 +20,7 @@ beforeAll(async () => {
   await ensureBuilt();
   work = await mkdtemp(join(tmpdir(), 'airlock-reproduce-demo-'));
   out = join(work, 'demo-out');
-  const r = spawnSync(process.execPath, ['scripts/demo.mjs', out], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME },
-    timeout: 280_000,
-  });
-  expect(r.status, r.stderr).toBe(0);
-  demo = JSON.parse(await readFile(join(out, 'demo.json'), 'utf8')) as DemoContract;
+  demo = (await runDemo(out)).demo;
   server = await serveDirectory(join(out, 'host'));
 }, 300_000);
 

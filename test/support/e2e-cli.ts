@@ -131,3 +131,20 @@ export async function treeDigest(dir: string): Promise<Record<string, string>> {
   for (const f of await listTree(dir)) out[f] = createHash('sha256').update(await readFile(join(dir, f))).digest('hex');
   return out;
 }
+
+/**
+ * Plays the demo into `out` as `npm run demo -- OUT` does, with only PATH, HOME and
+ * `env` in its environment; returns what it printed and its demo.json.
+ */
+export async function runDemo(out: string, env: NodeJS.ProcessEnv = {}): Promise<{ demo: DemoContract; stdout: string; stderr: string }> {
+  await ensureBuilt();
+  const r = spawnSync(process.execPath, [join(projectRoot, 'scripts', 'demo.mjs'), out], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    timeout: 280_000,
+  });
+  if (r.status !== 0) throw new Error(`the demo failed (exit ${r.status}):\n${r.stderr}`);
+  const demo = JSON.parse(await readFile(join(out, 'demo.json'), 'utf8')) as DemoContract;
+  return { demo, stdout: r.stdout, stderr: r.stderr };
+}
