@@ -4,7 +4,7 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
-import { buildRelease, checkPins, describeBranchHead, signProvenance } from '../../lib/build/index.js';
+import { buildRelease, checkPins, describeBranchHead, signProvenance } from '../../lib/builder/index.js';
 import { AirlockError, EXIT } from '../../lib/core/errors.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { isHex, fromHex } from '../core/hex.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import type { RootSigned } from '../core/tuf-metadata.js';
-import { parseProvenanceEnvelope, provenanceFileName, type TrustedKey, type VerifiedProvenance } from '../build/index.js';
+import { parseProvenanceEnvelope, provenanceFileName, type TrustedKey, type VerifiedProvenance } from '../builder/index.js';
 import type { TargetFile, Updater } from '../verify/index.js';
 
 /** Project and version names as target paths allow them (lib/repo's rule). */

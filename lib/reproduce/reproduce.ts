@@ -1,6 +1,6 @@
 // `airlock reproduce`, end to end: verify (published-release.ts: metadata, provenance,
 // every artifact — all before any build), rebuild the recorded commit with the recorded
-// recipe and environment in a fresh directory (lib/build `rebuildFromProvenance`), then
+// recipe and environment in a fresh directory (lib/builder `rebuildFromProvenance`), then
 // compare every artifact byte for byte and, where they differ, entry by entry. Needs no
 // keys: everything it trusts comes from the pinned root.
 import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { temporaryNameFor, writeFileAtomic } from '../core/atomic-file.js';
 import { fromSystemError } from '../core/errors.js';
-import { rebuildFromProvenance, type BuildResult } from '../build/index.js';
+import { rebuildFromProvenance, type BuildResult } from '../builder/index.js';
 import type { Updater } from '../verify/index.js';
 import { compareArtifact, type ArtifactComparison } from './artifact-compare.js';
 import { findDiffoscope, runDiffoscope, type DiffoscopeResult } from './diffoscope.js';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark: airlock's streaming digests (lib/core/digest.ts) against `openssl dgst` and
-// sha256sum, and its deterministic tar.gz (lib/build/archive.ts) against GNU tar | gzip
+// sha256sum, and its deterministic tar.gz (lib/builder/archive.ts) against GNU tar | gzip
 // with the same normalisation, all measured in the same run on the same files.
 //
 //   npm run build && node scripts/bench/hash-archive.mjs [--size-mib 1024] [--tree-mib 256] [--json] [--keep]
@@ -28,7 +28,7 @@ if (process.argv[2] === '--child') {
     const { createReadStream } = await import('node:fs');
     await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256']);
   } else if (mode === 'airlock-tar') {
-    const { writeDeterministicTarGz } = await import(pathToFileURL(join(repo, 'dist/lib/build/archive.js')).href);
+    const { writeDeterministicTarGz } = await import(pathToFileURL(join(repo, 'dist/lib/builder/archive.js')).href);
     await writeDeterministicTarGz({ root: path, prefix: 'tree/', exclude: [], mtime: 1700000000 }, out);
   }
   process.exit(0);

@@ -43,9 +43,9 @@ const allowed: Record<string, (layer: string) => boolean> = {
   'lib/verify': (l) => l === 'node' || l === 'lib/core' || l === 'lib/verify',
 };
 const neverImports: Record<string, string[]> = {
-  'lib/keys': ['lib/build', 'lib/repo', 'lib/publish', 'lib/reproduce'],
-  'lib/build': ['lib/repo', 'lib/publish', 'lib/reproduce'],
-  'lib/publish': ['lib/build', 'lib/repo', 'lib/reproduce'],
+  'lib/keys': ['lib/builder', 'lib/repo', 'lib/publish', 'lib/reproduce'],
+  'lib/builder': ['lib/repo', 'lib/publish', 'lib/reproduce'],
+  'lib/publish': ['lib/builder', 'lib/repo', 'lib/reproduce'],
 };
 
 describe('layering', () => {

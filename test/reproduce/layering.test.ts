@@ -33,16 +33,16 @@ function closure(entries: string[]): string[] {
 }
 
 describe('what airlock reproduce loads', () => {
-  it('reaches lib/reproduce, lib/build, lib/verify and lib/core, never keys, repo or publish', () => {
+  it('reaches lib/reproduce, lib/builder, lib/verify and lib/core, never keys, repo or publish', () => {
     const files = closure(['lib/reproduce/index.ts', 'cli/commands/reproduce.ts']);
-    expect(files).toContain('lib/build/build-release.ts');
+    expect(files).toContain('lib/builder/build-release.ts');
     expect(files).toContain('lib/verify/updater.ts');
     expect(files.filter((f) => /^lib\/(keys|repo|publish)\//.test(f))).toEqual([]);
   });
 
   it('the check sees a run-time import and ignores a type-only one', () => {
-    const files = closure(['lib/build/provenance-envelope.ts']);
-    expect(files).toContain('lib/build/dsse.ts');
+    const files = closure(['lib/builder/provenance-envelope.ts']);
+    expect(files).toContain('lib/builder/dsse.ts');
     // provenance-envelope.ts and dsse.ts import the Signer type only.
     expect(files).not.toContain('lib/keys/signer.ts');
     expect(closure(['cli/commands/release.ts'])).toContain('lib/keys/keystore.ts');

@@ -1,5 +1,5 @@
 // Bundles test/support/build-child.ts into one .mjs with esbuild, so a child process can
-// run the real lib/build code with plain `node` (no TypeScript loader in the child).
+// run the real lib/builder code with plain `node` (no TypeScript loader in the child).
 import { build } from 'esbuild';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';

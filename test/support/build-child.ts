@@ -1,7 +1,7 @@
 // Entry point of a child process that runs one build, so a test can vary the caller's
 // umask, TZ, locale and environment for real. Bundled by build-child-bundle.ts.
 // argv[2]: the BuildRequest as JSON. Prints the result (without cleanup) as JSON.
-import { buildRelease } from '../../lib/build/index.js';
+import { buildRelease } from '../../lib/builder/index.js';
 
 const req = JSON.parse(process.argv[2] ?? '{}');
 try {

@@ -1,5 +1,5 @@
 // Releases for reproduce tests, made the way the release terminal makes them — a real
-// build from a pinned release branch (lib/build), a DSSE provenance, signed TUF metadata
+// build from a pinned release branch (lib/builder), a DSSE provenance, signed TUF metadata
 // (lib/repo) — with in-memory keys, into a repository directory that is itself the
 // static host tree. A release can be given a compromised build on the way: artifacts
 // swapped after the build (and the provenance's subject digests made to match, as a
@@ -13,7 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip, createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { hashFile } from '../../lib/core/digest.js';
-import { buildRelease, signProvenance, type BuildResult, type InTotoStatement } from '../../lib/build/index.js';
+import { buildRelease, signProvenance, type BuildResult, type InTotoStatement } from '../../lib/builder/index.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';

@@ -11,8 +11,8 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProvenanceEnvelope, signProvenance } from '../../../lib/build/index.js';
-import { BUILDER_RELEASE, buildStatement } from '../../../lib/build/provenance.js';
+import { parseProvenanceEnvelope, signProvenance } from '../../../lib/builder/index.js';
+import { BUILDER_RELEASE, buildStatement } from '../../../lib/builder/provenance.js';
 import { toHex } from '../../../lib/core/hex.js';
 import type { AuditedSigner } from '../../../lib/keys/audited-signer.js';
 import type { Keystore } from '../../../lib/keys/keystore.js';

@@ -7,8 +7,8 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRelease } from '../../lib/build/index.js';
-import { hiddenPathsFor, networkIsolation, runStepProcess } from '../../lib/build/sandbox.js';
+import { buildRelease } from '../../lib/builder/index.js';
+import { hiddenPathsFor, networkIsolation, runStepProcess } from '../../lib/builder/sandbox.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 import { bundleBuildChild } from '../support/build-child-bundle.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';

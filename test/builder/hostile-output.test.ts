@@ -7,8 +7,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { takeArtifact } from '../../lib/build/build-dirs.js';
-import { buildRelease, type BuildResult } from '../../lib/build/index.js';
+import { takeArtifact } from '../../lib/builder/build-dirs.js';
+import { buildRelease, type BuildResult } from '../../lib/builder/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
 

@@ -3,7 +3,7 @@
 // messages), the build's own output. None of it may drive the terminal.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { note, printable, reportError } from '../../cli/run.js';
-import { parseRecipe } from '../../lib/build/recipe.js';
+import { parseRecipe } from '../../lib/builder/recipe.js';
 
 afterEach(() => vi.restoreAllMocks());
 

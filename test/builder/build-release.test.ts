@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRelease, rebuildFromProvenance, type BuildResult } from '../../lib/build/index.js';
+import { buildRelease, rebuildFromProvenance, type BuildResult } from '../../lib/builder/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 import { commitFiles, helloFiles as files, helloRecipe as recipe, makeRepo, recipeJson } from '../support/build-repo.js';
 import { codeOf as code } from '../support/error-codes.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeDeterministicTarGz } from '../../lib/build/archive.js';
+import { writeDeterministicTarGz } from '../../lib/builder/archive.js';
 import { codeOf as code } from '../support/error-codes.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-archive-test-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRecipe } from '../../lib/build/recipe.js';
+import { parseRecipe } from '../../lib/builder/recipe.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 
 const good = {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRelease, checkPins, describeBranchHead } from '../../lib/build/index.js';
+import { buildRelease, checkPins, describeBranchHead } from '../../lib/builder/index.js';
 import { commitFiles, gitIn, helloFiles as files, helloRecipe as recipe, makeRepo, recipeJson, writeFiles } from '../support/build-repo.js';
 import { codeOf as code } from '../support/error-codes.js';
 

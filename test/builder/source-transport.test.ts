@@ -6,8 +6,8 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freshCheckout } from '../../lib/build/checkout.js';
-import { buildRelease } from '../../lib/build/index.js';
+import { freshCheckout } from '../../lib/builder/checkout.js';
+import { buildRelease } from '../../lib/builder/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-transport-'));

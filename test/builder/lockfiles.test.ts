@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { checkCargoLock } from '../../lib/build/lockfile-cargo.js';
-import type { LockfileCheckContext } from '../../lib/build/lockfile-errors.js';
-import { checkNpmLock } from '../../lib/build/lockfile-npm.js';
-import { checkPipRequirements } from '../../lib/build/lockfile-pip.js';
-import { DEFAULT_REGISTRIES } from '../../lib/build/recipe.js';
+import { checkCargoLock } from '../../lib/builder/lockfile-cargo.js';
+import type { LockfileCheckContext } from '../../lib/builder/lockfile-errors.js';
+import { checkNpmLock } from '../../lib/builder/lockfile-npm.js';
+import { checkPipRequirements } from '../../lib/builder/lockfile-pip.js';
+import { DEFAULT_REGISTRIES } from '../../lib/builder/recipe.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 
 const INTEGRITY = `sha512-${Buffer.alloc(64, 7).toString('base64')}`;

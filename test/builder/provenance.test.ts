@@ -7,14 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRelease, parseProvenanceEnvelope, signProvenance, type BuildResult } from '../../lib/build/index.js';
+import { buildRelease, parseProvenanceEnvelope, signProvenance, type BuildResult } from '../../lib/builder/index.js';
 import { isAirlockError } from '../../lib/core/errors.js';
 import { memorySigner } from '../support/memory-signer.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
 
 ed.hashes.sha512 = sha512;
 
-/** DSSE v1 PAE, from envelope.md, independently of lib/build/dsse.ts. */
+/** DSSE v1 PAE, from envelope.md, independently of lib/builder/dsse.ts. */
 function specPae(type: string, body: Uint8Array): Uint8Array {
   const t = new TextEncoder().encode(type);
   const head = new TextEncoder().encode(`DSSEv1 ${t.length} `);
