@@ -216,6 +216,8 @@ jsonOption(
     .option('--known-hosts <file>', 'take the pinned key from this known_hosts file')
     .option('--chroot <dir>', 'ChrootDirectory printed in the sshd Match block', '/srv/airlock')
     .option('--replace', 'replace a host of the same name')
+    .option('--file-mode <octal>', 'permission bits of published files, whatever the umask (default 0644)')
+    .option('--dir-mode <octal>', 'permission bits of published directories (default 0755)')
     .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore), for the publish key'),
 ).action(action(async (name: string, url: string, opts) => (await import('./commands/host-add.js')).hostAdd(name, url, opts)));
 jsonOption(hostCmd.command('list').description('show the registered hosts and their pinned host keys')).action(

@@ -10,6 +10,7 @@ import { fingerprintOf, keysFromKnownHosts, parseHostKeyPin } from '../../lib/pu
 import { hostSideInstructions } from '../../lib/publish/host-side.js';
 import { isPlainAbsolutePath, parseHostUrl } from '../../lib/publish/host-url.js';
 import { addHost } from '../../lib/publish/hosts.js';
+import type { HostSpec } from '../../lib/publish/publish.js';
 import { terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit, note } from '../run.js';
 
@@ -18,6 +19,8 @@ export interface HostAddOptions {
   knownHosts?: string;
   chroot?: string;
   replace?: boolean;
+  fileMode?: string;
+  dirMode?: string;
   keystore?: string;
   json?: boolean;
 }
@@ -60,7 +63,11 @@ export async function hostAdd(name: string, url: string, opts: HostAddOptions): 
     }
     hostKey = keys[0];
   }
-  const entry = await addHost(terminalPaths().hosts, hostKey === undefined ? { name, url } : { name, url, hostKey }, { replace: Boolean(opts.replace) });
+  const spec: HostSpec = { name, url };
+  if (hostKey !== undefined) spec.hostKey = hostKey;
+  if (opts.fileMode !== undefined) spec.fileMode = opts.fileMode;
+  if (opts.dirMode !== undefined) spec.dirMode = opts.dirMode;
+  const entry = await addHost(terminalPaths().hosts, spec, { replace: Boolean(opts.replace) });
 
   let setup: string | undefined;
   let missingPublishKey = false;

@@ -29,6 +29,7 @@ function planLines(r: PublishReport): string[] {
   return [
     `${r.host}: ${up.length} to upload (${formatBytes(r.bytes)}), ${r.skipped} already there${plan.leftovers.length ? `, ${plan.leftovers.length} leftover temporary files to remove` : ''}`,
     ...up.map((i) => `  ${String(up.indexOf(i) + 1).padStart(4)}  ${i.stage.padEnd(9)}  ${i.immutable ? 'new ' : 'set '}  ${i.path}  (${formatBytes(i.length)})`),
+    ...plan.modeRepairs.map((m) => `        mode  ${m.from} -> ${m.to}  ${m.path || '(host root)'}${m.kind === 'dir' ? '/' : ''}`),
   ];
 }
 
@@ -51,7 +52,7 @@ export async function publish(opts: PublishOptions): Promise<number> {
     opts.dryRun
       ? reports.flatMap(planLines)
       : reports.map((r) =>
-          r.ok ? `${r.host}: published (${r.uploaded} uploaded, ${formatBytes(r.bytes)}; ${r.skipped} already there)` : `${r.host}: FAILED ${r.error?.code}: ${r.error?.message}`,
+          r.ok ? `${r.host}: published (${r.uploaded} uploaded, ${formatBytes(r.bytes)}; ${r.skipped} already there${r.modesRepaired ? `; ${r.modesRepaired} mode(s) repaired for the web server` : ''})` : `${r.host}: FAILED ${r.error?.code}: ${r.error?.message}`,
         ),
   );
   return exitCodeFor(reports);

@@ -5,7 +5,9 @@
 // Interrupted at any point, the same command re-plans and continues (resume = re-run).
 import { AirlockError } from '../core/errors.js';
 import type { PublishEvent, PublishReport } from './events.js';
+import { formatMode } from './host-modes.js';
 import { temporaryPath } from './layout.js';
+import { applyModeRepairs } from './mode-repair.js';
 import type { PublishItem, PublishPlan } from './plan.js';
 import type { Transport } from './transport.js';
 
@@ -18,7 +20,7 @@ export interface ApplyOptions {
 /** Emit file-progress at most this often per file, so --json output stays readable. */
 const PROGRESS_INTERVAL_MS = 200;
 
-async function uploadOne(item: PublishItem, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
+async function uploadOne(item: PublishItem, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
   const host = transport.host;
   const tmp = temporaryPath(item.path);
   emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
@@ -37,6 +39,14 @@ async function uploadOne(item: PublishItem, transport: Transport, emit: (e: Publ
         'E_PUBLISH_VERIFY',
         `host ${host}: ${item.path} read back with other bytes than were sent (or the local file changed during the publish); run the publish again, and check the host's disk if it repeats`,
         { details: { host, path: item.path, expected: { length: item.length, sha256: item.sha256 }, got: got ?? null } },
+      );
+    }
+    // A file the web server cannot read is not published, whatever its bytes.
+    if (got.mode !== undefined && got.mode !== fileMode) {
+      throw new AirlockError(
+        'E_PUBLISH_VERIFY',
+        `host ${host}: ${item.path} read back with mode ${formatMode(got.mode)}, not ${formatMode(fileMode)}; the host changes modes behind the publisher (an ACL, a mount option, sftp-server -m) — fix that on the host, then publish again`,
+        { details: { host, path: item.path, expectedMode: formatMode(fileMode), gotMode: formatMode(got.mode) } },
       );
     }
     const result = await transport.rename(tmp, item.path, { overwrite: !item.immutable });
@@ -71,9 +81,11 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
     }
   };
   injectFault();
+  await applyModeRepairs(transport, plan.modeRepairs);
+  for (const r of plan.modeRepairs) emit({ type: 'mode-repaired', host: plan.host, path: r.path, kind: r.kind, from: r.from, to: r.to });
   for (const item of plan.items) {
     if (item.action !== 'upload') continue;
-    await uploadOne(item, transport, emit);
+    await uploadOne(item, plan.modes.file, transport, emit);
     uploaded++;
     bytes += item.length;
     injectFault();
@@ -86,6 +98,7 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
     uploaded,
     skipped: plan.items.length - uploaded,
     bytes,
+    modesRepaired: plan.modeRepairs.length,
     durationMs: Date.now() - started,
   };
   emit({ type: 'host-done', host: plan.host, uploaded, skipped: report.skipped, bytes, durationMs: report.durationMs });

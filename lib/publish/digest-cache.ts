@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { classifyPath, isTemporaryPath } from './layout.js';
-import type { RemoteDigest, RemoteFile, RenameOptions, Transport } from './transport.js';
+import type { RemoteDigest, RemoteDirectory, RemoteFile, RenameOptions, Transport } from './transport.js';
 
 interface Entry {
   length: number;
@@ -33,11 +33,18 @@ export class DigestCachingTransport implements Transport {
   private readonly pending = new Map<string, RemoteDigest>();
   private dirty = false;
 
+  readonly listDirectories?: () => Promise<RemoteDirectory[]>;
+  readonly chmod?: (path: string, mode: number) => Promise<void>;
+
   private constructor(
     private readonly inner: Transport,
     private readonly file: string,
     private readonly ignoreCached: boolean,
-  ) {}
+  ) {
+    // Modes are not cached: the listing carries them, and a chmod changes no digest.
+    if (inner.listDirectories) this.listDirectories = () => inner.listDirectories!();
+    if (inner.chmod) this.chmod = (path, mode) => inner.chmod!(path, mode);
+  }
 
   get host(): string {
     return this.inner.host;

@@ -10,14 +10,19 @@
 // (E_HOST_UNSAFE), files are opened without following a final symlink, and only regular
 // files are read. (A host that swaps a directory for a link between that check and the
 // write can still race it: keep the tree writable by the publisher only.)
+//
+// Modes are set explicitly (host-modes.ts), never left to the umask: every file gets the
+// host's file mode with fchmod before it is flushed, every directory made gets its
+// directory mode.
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import { assertTreePath, type RemoteDigest, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
+import { DEFAULT_HOST_MODES, permissionBits, type HostModes } from './host-modes.js';
+import { assertTreePath, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -27,18 +32,26 @@ export class DirectoryTransport implements Transport {
   constructor(
     readonly host: string,
     readonly root: string,
+    readonly modes: HostModes = DEFAULT_HOST_MODES,
   ) {}
 
-  /** Opens (and creates, for a first publish) the host directory. */
-  static async open(host: string, root: string): Promise<DirectoryTransport> {
+  /** Opens (and creates, for a first publish, with the host's directory mode) the host directory. */
+  static async open(host: string, root: string, modes: HostModes = DEFAULT_HOST_MODES): Promise<DirectoryTransport> {
     try {
-      await mkdir(root, { recursive: true });
+      const made = await mkdir(root, { recursive: true });
+      if (made !== undefined) {
+        // mkdir -p made `made` and everything below it down to root, each under the umask.
+        for (let dir = root; ; dir = dirname(dir)) {
+          await chmod(dir, modes.dir);
+          if (dir === made || dirname(dir) === dir) break;
+        }
+      }
       const st = await stat(root);
       if (!st.isDirectory()) throw new AirlockError('E_CONFIG', `host ${host}: ${root} is not a directory; fix the host's URL`);
     } catch (err) {
       throw fromSystemError(err, `opening host ${host} at ${root}`);
     }
-    return new DirectoryTransport(host, root);
+    return new DirectoryTransport(host, root, modes);
   }
 
   private abs(path: string): string {
@@ -70,6 +83,21 @@ export class DirectoryTransport implements Transport {
       }
     }
     return full;
+  }
+
+  /** Makes the missing directories above `path` (already checked by safe()), each with the host's directory mode. */
+  private async makeParents(path: string): Promise<void> {
+    let dir = this.root;
+    for (const part of path.split('/').slice(0, -1)) {
+      dir = join(dir, part);
+      try {
+        await mkdir(dir);
+      } catch (err) {
+        if (errno(err) === 'EEXIST') continue;
+        throw err;
+      }
+      await chmod(dir, this.modes.dir);
+    }
   }
 
   /** Opens a regular file for reading, never through a final symlink; undefined if absent. */
@@ -105,7 +133,7 @@ export class DirectoryTransport implements Transport {
         if (e.isDirectory()) await walk(join(dir, e.name), `${rel}/`);
         else if (e.isFile()) {
           const st = await lstat(join(dir, e.name));
-          out.push({ path: rel, size: st.size, mtime: Math.floor(st.mtimeMs / 1000) });
+          out.push({ path: rel, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), mode: permissionBits(st.mode) });
         }
       }
     };
@@ -119,7 +147,7 @@ export class DirectoryTransport implements Transport {
     const { fh, st } = opened;
     try {
       const { length, digests } = await hashStream(fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }), ['sha256']);
-      return { length, sha256: digests.sha256!, mtime: Math.floor(st.mtimeMs / 1000) };
+      return { length, sha256: digests.sha256!, mtime: Math.floor(st.mtimeMs / 1000), mode: permissionBits(st.mode) };
     } catch (err) {
       throw fromSystemError(err, `reading ${path} on host ${this.host}`);
     } finally {
@@ -149,7 +177,7 @@ export class DirectoryTransport implements Transport {
   async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void> {
     const dest = await this.safe(path);
     try {
-      await mkdir(dirname(dest), { recursive: true });
+      await this.makeParents(path);
       let sent = 0;
       const count = new Transform({
         transform(chunk: Buffer, _enc, cb) {
@@ -159,9 +187,11 @@ export class DirectoryTransport implements Transport {
         },
       });
       // 'wx': created exclusively, never through an existing file or symlink.
-      await pipeline(createReadStream(localFile, { highWaterMark: 1 << 20 }), count, createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
-      const fh = await open(dest, 'r');
+      await pipeline(createReadStream(localFile, { highWaterMark: 1 << 20 }), count, createWriteStream(dest, { flags: 'wx', mode: this.modes.file }));
+      const fh = await open(dest, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
+        // The umask narrowed the mode the file was created with; set it outright.
+        await fh.chmod(this.modes.file);
         await fh.sync();
       } finally {
         await fh.close();
@@ -176,7 +206,7 @@ export class DirectoryTransport implements Transport {
     const src = await this.safe(from);
     const dest = await this.safe(to);
     try {
-      await mkdir(dirname(dest), { recursive: true });
+      await this.makeParents(to);
       if (options.overwrite) {
         await rename(src, dest);
       } else {
@@ -220,6 +250,45 @@ export class DirectoryTransport implements Transport {
       await unlink(full);
     } catch (err) {
       if (errno(err) !== 'ENOENT') throw fromSystemError(err, `removing ${path} on host ${this.host}`);
+    }
+  }
+
+  /** Every directory of the tree, the root ('') included, with its permission bits. */
+  async listDirectories(): Promise<RemoteDirectory[]> {
+    const out: RemoteDirectory[] = [];
+    const walk = async (dir: string, rel: string): Promise<void> => {
+      let st;
+      try {
+        st = await lstat(dir);
+        if (!st.isDirectory()) return;
+        out.push({ path: rel, mode: permissionBits(st.mode) });
+        for (const e of await readdir(dir, { withFileTypes: true })) {
+          if (e.isDirectory()) await walk(join(dir, e.name), rel === '' ? e.name : `${rel}/${e.name}`);
+        }
+      } catch (err) {
+        throw fromSystemError(err, `listing ${dir} on host ${this.host}`);
+      }
+    };
+    await walk(this.root, '');
+    return out;
+  }
+
+  /** Sets the permission bits of a file or directory ('' is the root), never through a symlink. */
+  async chmod(path: string, mode: number): Promise<void> {
+    const full = path === '' ? this.root : await this.safe(path);
+    let fh;
+    try {
+      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (err) {
+      if (errno(err) === 'ELOOP') throw this.unsafe(path, 'is a symlink; airlock never changes anything through it — remove it on the host');
+      throw fromSystemError(err, `setting the mode of ${path || '/'} on host ${this.host}`);
+    }
+    try {
+      await fh.chmod(mode);
+    } catch (err) {
+      throw fromSystemError(err, `setting the mode of ${path || '/'} on host ${this.host}`);
+    } finally {
+      await fh.close();
     }
   }
 

@@ -9,6 +9,7 @@ export type PublishEvent =
   | { type: 'file-start'; host: string; path: string; stage: PublishStage; length: number }
   | { type: 'file-progress'; host: string; path: string; bytes: number; length: number }
   | { type: 'file-done'; host: string; path: string; length: number; sha256: string }
+  | { type: 'mode-repaired'; host: string; path: string; kind: 'file' | 'dir'; from: string; to: string }
   | { type: 'host-done'; host: string; uploaded: number; skipped: number; bytes: number; durationMs: number }
   | { type: 'host-failed'; host: string; code: ErrorCode | 'E_INTERNAL'; message: string };
 
@@ -22,6 +23,8 @@ export interface PublishReport {
   skipped: number;
   /** Bytes uploaded (on a dry run: bytes that would be). */
   bytes: number;
+  /** Files and directories whose modes were set so the web server can read them (host-modes.ts). */
+  modesRepaired?: number;
   durationMs: number;
   /** On a dry run, the plan. */
   plan?: PublishPlan;

@@ -1,11 +1,13 @@
 // The host registry: $AIRLOCK_HOME/hosts.json, the static hosts a repository is
 // published to, each with its pinned SSH host key. Format (versioned, written atomically):
-//   { "formatVersion": 1, "hosts": [ { "name", "url", "hostKey"? } ] }
+//   { "formatVersion": 1, "hosts": [ { "name", "url", "hostKey"?, "fileMode"?, "dirMode"? } ] }
+// (fileMode/dirMode: octal strings such as "0644", host-modes.ts)
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { parseHostKeyPin } from './host-key.js';
+import { formatMode, hostModes } from './host-modes.js';
 import { parseHostUrl } from './host-url.js';
 import type { HostSpec } from './publish.js';
 
@@ -52,10 +54,16 @@ export async function readHosts(file: string): Promise<HostSpec[]> {
   }
   return raw.hosts.map((h: unknown, i) => {
     const o = h as Record<string, unknown>;
-    if (typeof o?.name !== 'string' || typeof o.url !== 'string' || (o.hostKey !== undefined && typeof o.hostKey !== 'string')) {
-      throw new AirlockError('E_CONFIG', `${file}: host #${i + 1} needs a name and url (strings); fix the file`);
+    const optionalString = (k: string) => o?.[k] === undefined || typeof o[k] === 'string';
+    if (typeof o?.name !== 'string' || typeof o.url !== 'string' || !optionalString('hostKey') || !optionalString('fileMode') || !optionalString('dirMode')) {
+      throw new AirlockError('E_CONFIG', `${file}: host #${i + 1} needs a name and url (strings; hostKey, fileMode and dirMode strings too); fix the file`);
     }
-    return o.hostKey === undefined ? { name: o.name, url: o.url } : { name: o.name, url: o.url, hostKey: o.hostKey };
+    const spec: HostSpec = { name: o.name, url: o.url };
+    if (o.hostKey !== undefined) spec.hostKey = o.hostKey as string;
+    if (o.fileMode !== undefined) spec.fileMode = o.fileMode as string;
+    if (o.dirMode !== undefined) spec.dirMode = o.dirMode as string;
+    hostModes(spec); // a bad mode is refused when the registry is read, not halfway through a publish
+    return spec;
   });
 }
 
@@ -71,6 +79,9 @@ export async function addHost(file: string, spec: HostSpec, opts: { replace?: bo
   if (!NAME.test(spec.name)) throw new AirlockError('E_USAGE', `host name ${JSON.stringify(spec.name)}: use letters, digits, '.', '_' and '-' (at most 64)`);
   const loc = parseHostUrl(spec.url);
   const entry: HostSpec = { name: spec.name, url: spec.url };
+  const modes = hostModes(spec);
+  if (spec.fileMode !== undefined) entry.fileMode = formatMode(modes.file);
+  if (spec.dirMode !== undefined) entry.dirMode = formatMode(modes.dir);
   if (loc.kind === 'sftp') {
     if (spec.hostKey === undefined) {
       throw new AirlockError('E_USAGE', `host ${spec.name} is an SFTP host: pin its host key with --host-key KEY or --known-hosts FILE (get it from the host's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)`);

@@ -6,7 +6,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
+import { DEFAULT_HOST_MODES, type HostModes } from './host-modes.js';
 import { classifyPath, comparePublishOrder, isTemporaryPath, type PathClass, type PublishStage } from './layout.js';
+import { planModeRepairs, type ModeRepair } from './mode-repair.js';
 import type { RemoteFile, Transport } from './transport.js';
 
 export interface PublishItem {
@@ -27,6 +29,10 @@ export interface PublishPlan {
   items: PublishItem[];
   /** Temporary files an interrupted publish left on the host; removed after a successful apply. */
   leftovers: string[];
+  /** The permission bits files and directories get on this host (host-modes.ts). */
+  modes: HostModes;
+  /** Files and directories already on the host that a web server may not read: their modes are set. */
+  modeRepairs: ModeRepair[];
 }
 
 /** Refuse to read a host's timestamp.json past this size (tuf-js's default cap is 16 KiB). */
@@ -95,7 +101,8 @@ function timestampVersion(bytes: Uint8Array | undefined): number | undefined {
  * refuse it (TUF §5.4.3), leaving them without updates; so does one with the same version
  * and other bytes.
  */
-export async function planPublish(localRepo: string, transport: Transport): Promise<PublishPlan> {
+export async function planPublish(localRepo: string, transport: Transport, opts: { modes?: HostModes } = {}): Promise<PublishPlan> {
+  const modes = opts.modes ?? DEFAULT_HOST_MODES;
   const local = await scanLocalTree(localRepo);
   const remoteFiles = await transport.list();
   const remote = new Map<string, RemoteFile>(remoteFiles.map((f) => [f.path, f]));
@@ -148,7 +155,8 @@ export async function planPublish(localRepo: string, transport: Transport): Prom
     }
   }
 
-  return { host: transport.host, items, leftovers: remoteFiles.filter((f) => isTemporaryPath(f.path)).map((f) => f.path) };
+  const modeRepairs = await planModeRepairs(transport, modes, items.map((i) => i.path), remote);
+  return { host: transport.host, items, leftovers: remoteFiles.filter((f) => isTemporaryPath(f.path)).map((f) => f.path), modes, modeRepairs };
 }
 
 export function planSummary(plan: PublishPlan): { upload: number; skip: number; bytes: number } {

@@ -9,6 +9,7 @@ import type { Signer } from '../keys/signer.js';
 import { applyPublishPlan } from './apply.js';
 import { DirectoryTransport } from './directory-transport.js';
 import type { PublishEvent, PublishReport } from './events.js';
+import { hostModes } from './host-modes.js';
 import { parseHostUrl } from './host-url.js';
 import { planPublish, planSummary } from './plan.js';
 import type { Transport } from './transport.js';
@@ -19,6 +20,9 @@ export interface HostSpec {
   url: string;
   /** Pinned host key: an OpenSSH public key line, or SHA256:<base64> fingerprint. */
   hostKey?: string;
+  /** Octal permission bits of files and directories on the host (host-modes.ts); default 0644 and 0755. */
+  fileMode?: string;
+  dirMode?: string;
 }
 
 export interface OpenTransportOptions {
@@ -30,9 +34,10 @@ export interface OpenTransportOptions {
 
 export async function openTransport(host: HostSpec, opts: OpenTransportOptions = {}): Promise<Transport> {
   const loc = parseHostUrl(host.url);
-  if (loc.kind === 'directory') return DirectoryTransport.open(host.name, loc.path);
+  const modes = hostModes(host);
+  if (loc.kind === 'directory') return DirectoryTransport.open(host.name, loc.path, modes);
   const { SftpTransport } = await import('./sftp-transport.js');
-  return SftpTransport.connect(host, loc, opts);
+  return SftpTransport.connect(host, loc, { ...opts, modes });
 }
 
 export interface PublishOptions extends OpenTransportOptions {
@@ -66,7 +71,7 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
     if (opts.digestCacheDir !== undefined) {
       transport = await DigestCachingTransport.wrap(transport, cacheFileFor(opts.digestCacheDir, host), { ignoreCached: Boolean(opts.fullCheck) });
     }
-    const plan = await planPublish(localRepo, transport);
+    const plan = await planPublish(localRepo, transport, { modes: hostModes(host) });
     const s = planSummary(plan);
     emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });
     if (opts.dryRun) {

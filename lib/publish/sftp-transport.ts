@@ -5,7 +5,9 @@
 // (many WRITE requests in flight, bounded memory) and flushed with fsync@openssh.com;
 // immutable files are put in place with plain SSH_FXP_RENAME, which OpenSSH implements
 // with link(2) and so refuses to replace an existing file, mutable ones with
-// posix-rename@openssh.com, an atomic rename(2).
+// posix-rename@openssh.com, an atomic rename(2). sftp-server creates files and
+// directories under its own umask, so modes are set explicitly (host-modes.ts): fsetstat
+// on every file before it is written, setstat on every directory made.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { posix } from 'node:path';
@@ -16,7 +18,8 @@ import type { Signer } from '../keys/signer.js';
 import { fingerprintOf, hostKeyAlgorithmsFor, hostKeyMatches } from './host-key.js';
 import type { HostLocation } from './host-url.js';
 import { SignerAgent } from './signer-agent.js';
-import { assertTreePath, type RemoteDigest, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
+import { DEFAULT_HOST_MODES, permissionBits, type HostModes } from './host-modes.js';
+import { assertTreePath, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
 
 /**
  * Bytes per READ/WRITE request: 255 KiB is what OpenSSH's sftp-server announces as its
@@ -34,6 +37,7 @@ type SftpLocation = Extract<HostLocation, { kind: 'sftp' }>;
 export interface SftpConnectOptions {
   publishSigner?: Signer;
   timeoutMs?: number;
+  modes?: HostModes;
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -53,6 +57,7 @@ export class SftpTransport implements Transport {
     private readonly client: SshClient,
     private readonly sftp: SFTPWrapper,
     private readonly root: string,
+    private readonly modes: HostModes,
   ) {}
 
   static async connect(host: { name: string; hostKey?: string }, loc: SftpLocation, opts: SftpConnectOptions): Promise<SftpTransport> {
@@ -128,7 +133,7 @@ export class SftpTransport implements Transport {
       client.end();
       throw new AirlockError('E_HOST_AUTH', `host ${host.name} allows no SFTP for ${loc.user}; configure the sshd lines \`airlock host add\` printed`, { cause: err });
     }
-    return new SftpTransport(host.name, client, sftp, loc.path);
+    return new SftpTransport(host.name, client, sftp, loc.path, opts.modes ?? DEFAULT_HOST_MODES);
   }
 
   private abs(path: string): string {
@@ -163,7 +168,7 @@ export class SftpTransport implements Transport {
           if (e.filename === '.' || e.filename === '..') continue;
           const path = rel === '' ? e.filename : `${rel}/${e.filename}`;
           if (e.attrs.isDirectory()) pending.push(path);
-          else if (e.attrs.isFile()) out.push({ path, size: e.attrs.size, mtime: e.attrs.mtime });
+          else if (e.attrs.isFile()) out.push({ path, size: e.attrs.size, mtime: e.attrs.mtime, mode: permissionBits(e.attrs.mode) });
         }
       }
     };
@@ -240,7 +245,7 @@ export class SftpTransport implements Transport {
         hash.update(more);
         length += more.length;
       }
-      return { length, sha256: hash.digest('hex'), mtime: st.mtime };
+      return { length, sha256: hash.digest('hex'), mtime: st.mtime, mode: permissionBits(st.mode) };
     });
   }
 
@@ -257,7 +262,8 @@ export class SftpTransport implements Transport {
     const parent = posix.dirname(dir);
     if (parent !== dir && dir !== '/') await this.mkdirs(parent);
     try {
-      await p<void>((cb) => this.sftp.mkdir(dir, { mode: 0o755 }, cb));
+      await p<void>((cb) => this.sftp.mkdir(dir, { mode: this.modes.dir }, cb));
+      await p<void>((cb) => this.sftp.chmod(dir, this.modes.dir, cb));
     } catch (err) {
       let st: Stats | undefined;
       try {
@@ -274,8 +280,9 @@ export class SftpTransport implements Transport {
     const remote = this.abs(path);
     try {
       // 'wx': created exclusively (SSH_FXF_CREAT|SSH_FXF_EXCL), never over an existing file.
-      const handle = await this.inDirectory(remote, () => p<Buffer>((cb) => this.sftp.open(remote, 'wx', { mode: 0o644 }, cb)));
+      const handle = await this.inDirectory(remote, () => p<Buffer>((cb) => this.sftp.open(remote, 'wx', { mode: this.modes.file }, cb)));
       try {
+        await p<void>((cb) => this.sftp.fchmod(handle, this.modes.file, cb));
         let offset = 0;
         let sent = 0;
         let failure: unknown;
@@ -374,6 +381,38 @@ export class SftpTransport implements Transport {
       await p<void>((cb) => this.sftp.unlink(this.abs(path), cb));
     } catch (err) {
       if (statusOf(err) !== STATUS.NO_SUCH_FILE) throw this.fail(err, `removing ${path}`);
+    }
+  }
+
+  /** Every directory below the tree's root (the root itself belongs to the host's administrator). */
+  async listDirectories(): Promise<RemoteDirectory[]> {
+    const out: RemoteDirectory[] = [];
+    const pending: string[] = [''];
+    for (let rel = pending.shift(); rel !== undefined; rel = pending.shift()) {
+      const dir = rel === '' ? this.root : posix.join(this.root, rel);
+      let entries;
+      try {
+        entries = await p<{ filename: string; attrs: Stats }[]>((cb) => this.sftp.readdir(dir, cb));
+      } catch (err) {
+        if (rel === '' && statusOf(err) === STATUS.NO_SUCH_FILE) return out;
+        throw this.fail(err, `listing ${dir}`);
+      }
+      for (const e of entries) {
+        if (e.filename === '.' || e.filename === '..' || !e.attrs.isDirectory()) continue;
+        const path = rel === '' ? e.filename : `${rel}/${e.filename}`;
+        out.push({ path, mode: permissionBits(e.attrs.mode) });
+        pending.push(path);
+      }
+    }
+    return out;
+  }
+
+  /** SETSTAT; inside the chroot a symlink can point only within the publish user's own tree. */
+  async chmod(path: string, mode: number): Promise<void> {
+    try {
+      await p<void>((cb) => this.sftp.chmod(this.abs(path), mode, cb));
+    } catch (err) {
+      throw this.fail(err, `setting the mode of ${path}`);
     }
   }
 

@@ -9,6 +9,14 @@ export interface RemoteFile {
   size: number;
   /** Modification time in whole seconds since the epoch, when the transport knows it. */
   mtime?: number;
+  /** Permission bits, when the host has them (host-modes.ts). */
+  mode?: number;
+}
+
+/** A directory of the host tree ('' is the tree's root) with its permission bits. */
+export interface RemoteDirectory {
+  path: string;
+  mode: number;
 }
 
 /** What a host holds at a path: length, hex SHA-256, and the mtime it had when read. */
@@ -16,6 +24,8 @@ export interface RemoteDigest {
   length: number;
   sha256: string;
   mtime?: number;
+  /** Permission bits, when the host has them: checked by the read-back like the bytes. */
+  mode?: number;
 }
 
 export interface RenameOptions {
@@ -41,6 +51,13 @@ export interface Transport {
   rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'>;
   /** Removes a file; absent is fine. */
   remove(path: string): Promise<void>;
+  /**
+   * Hosts with permission bits (directory, SFTP) implement these two, so a publish can
+   * find and repair files and directories a web server cannot read (host-modes.ts).
+   * The directories listed are those airlock may chmod.
+   */
+  listDirectories?(): Promise<RemoteDirectory[]>;
+  chmod?(path: string, mode: number): Promise<void>;
   close(): Promise<void>;
 }
 

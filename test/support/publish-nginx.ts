@@ -40,16 +40,17 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
 
 /**
  * Serves `root` read-only. The worker runs as the current user, so it reads what the
- * test wrote (as root, nginx would otherwise drop to `nobody`).
+ * test wrote (as root, nginx would otherwise drop to `nobody`) — or, with `user`, as that
+ * user (root only), to see the tree as a real web server does.
  */
-export async function startNginx(root: string): Promise<NginxServer> {
+export async function startNginx(root: string, opts: { user?: string } = {}): Promise<NginxServer> {
   const prefix = await mkdtemp(join(tmpdir(), 'airlock-nginx-'));
   await mkdir(join(prefix, 'temp'));
   const port = await freePort();
   const t = (n: string) => join(prefix, 'temp', n);
   const me = userInfo();
   const conf = [
-    process.getuid?.() === 0 ? `user ${me.username};` : '',
+    opts.user !== undefined ? `user ${opts.user};` : process.getuid?.() === 0 ? `user ${me.username};` : '',
     'worker_processes 1;',
     `pid ${join(prefix, 'nginx.pid')};`,
     `error_log ${join(prefix, 'error.log')} warn;`,

@@ -45,7 +45,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts sshd letting `publishKey` (raw Ed25519) log in as root, chrooted, SFTP only. */
-export async function startSshd(opts: { publishKey: Uint8Array; extraAuthorizedKeys?: string[] }): Promise<SshdHost> {
+export async function startSshd(opts: { publishKey: Uint8Array; extraAuthorizedKeys?: string[]; umask?: string }): Promise<SshdHost> {
   const user = 'root';
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 }); // privilege separation directory
   const base = await mkdtemp('/run/airlock-sshd-');
@@ -77,7 +77,9 @@ export async function startSshd(opts: { publishKey: Uint8Array; extraAuthorizedK
     sshdMatchBlock({ user, chroot }),
   ].join('\n');
   await writeFile(join(etc, 'sshd_config'), config, { mode: 0o600 });
-  const child = spawn(SSHD, ['-D', '-e', '-f', join(etc, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // With `umask`, sshd (and so internal-sftp) creates files under it, as a hardened host's would.
+  const argv = [SSHD, '-D', '-e', '-f', join(etc, 'sshd_config')];
+  const child = opts.umask === undefined ? spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn('sh', ['-c', `umask ${opts.umask} && exec "$@"`, 'sh', ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`sshd did not start in 10 s:\n${log}`)), 10_000);
