@@ -93,7 +93,15 @@ function limitsFrom(values: Record<string, unknown>): Partial<Limits> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+  if (command === undefined) {
+    // No command is a usage error like any other (exit 2); the usage goes to stderr.
+    process.stderr.write(USAGE);
+    await action(async (_opts: { json: boolean }) => {
+      throw new AirlockError('E_USAGE', 'a command is required (the list is above)');
+    })({ json: false });
+    return;
+  }
+  if (command === '--help' || command === '-h' || command === 'help') {
     process.stdout.write(USAGE);
     return;
   }

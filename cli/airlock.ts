@@ -4,15 +4,15 @@
 // policy (those live in lib/).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { jsonOption, passphraseFdOption, signingOptions } from './options.js';
-import { action, usageExit } from './run.js';
+import { action, USAGE_OUTPUT, usageExit } from './run.js';
 
 const program = new Command();
 program
   .name('airlock')
   .description('Build, sign and publish releases from an isolated release terminal.')
   .version('0.1.0')
-  .exitOverride(usageExit)
-  .showHelpAfterError();
+  .configureOutput(USAGE_OUTPUT)
+  .exitOverride(usageExit);
 
 // --- commands are registered below, one block each ---------------------------------
 
@@ -53,7 +53,7 @@ jsonOption(
 program
   .command('status')
   .description("show each role's version, expiry and keys; exit 1 if something has expired")
-  .option('--warn-days <n>', 'warn when a role expires within this many days', (v) => Number(v))
+  .option('--warn-days <n>', 'warn when a role expires within this many days', wholeNumber('--warn-days'))
   .option('--keystore <dir>', 'mark the keys this keystore holds (default: $AIRLOCK_HOME/keystore)')
   .option('--json', 'print one JSON object')
   .action(action(async (opts) => (await import('./commands/status.js')).status(opts)));
@@ -103,12 +103,13 @@ const audit = jsonOption(
     .description("show the keystore's audit log of every signature made")
     .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore)'),
 ).action(action(async (opts) => (await import('./commands/audit.js')).audit(opts)));
+// --keystore and --json written after `verify` are parsed by `audit`, which has them too: read both levels.
 jsonOption(
   audit
     .command('verify')
     .description('check the hash chain of the audit log; exit 1 if an entry was edited, removed, reordered or cut off')
     .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore)'),
-).action(action(async (opts) => (await import('./commands/audit.js')).auditVerify(opts)));
+).action(action(async (_opts: object, cmd: Command) => (await import('./commands/audit.js')).auditVerify(cmd.optsWithGlobals())));
 
 jsonOption(
   program

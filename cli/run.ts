@@ -79,8 +79,19 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
   };
 }
 
-/** Commander's own usage errors exit 2, as DESIGN says for usage. */
-export function usageExit(err: { exitCode?: number; code?: string }): never {
-  const helpShown = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
-  process.exit(helpShown ? EXIT.ok : EXIT.usage);
+/**
+ * Commander's own usage errors (unknown option or command, missing required option, an
+ * invalid value, no command at all) keep the error contract of every other failure:
+ * `error E_USAGE: …` on stderr, `{"ok":false,"error":{…}}` on stdout with --json, exit 2.
+ * Help and --version asked for exit 0. Install with `program.configureOutput(USAGE_OUTPUT)`
+ * so commander prints nothing of its own but the help text.
+ */
+export function usageExit(err: { exitCode: number; code: string; message: string }): never {
+  if (err.exitCode === 0) process.exit(EXIT.ok);
+  // Help shown because a command was left out (`airlock`, `airlock key`) arrives as commander.help with exit code 1.
+  const message = err.code === 'commander.help' ? 'a command is required (the list is above)' : `${err.message.replace(/^error: /, '').trim()}; see --help`;
+  process.exit(reportError(new AirlockError('E_USAGE', message), process.argv.includes('--json')));
 }
+
+/** Commander's output: help as usual, its error lines replaced by usageExit's. */
+export const USAGE_OUTPUT = { outputError: (): void => {} };

@@ -14,11 +14,13 @@ export interface DoctorOptions {
 export async function doctor(opts: DoctorOptions): Promise<number> {
   const report = await runDoctor({ keystoreDir: keystoreDirFor(opts) });
   const failed = Boolean(opts.strict) && !report.ok;
-  emit(opts, { ...report, ok: !failed, strict: Boolean(opts.strict), ...(failed ? { code: 'E_DOCTOR' } : {}) }, () =>
+  const message = `${report.warnings} warning(s); --strict fails on any`;
+  // A --strict failure has the documented error shape, with the checks beside it.
+  emit(opts, { ...report, ok: !failed, strict: Boolean(opts.strict), ...(failed ? { error: { code: 'E_DOCTOR', message } } : {}) }, () =>
     report.checks.flatMap((c) => [`${c.status === 'ok' ? 'ok  ' : 'WARN'}  ${c.id}: ${c.summary}`, ...(c.status === 'warn' && c.fix ? [`        fix: ${c.fix}`] : [])]),
   );
   if (failed) {
-    note(`error E_DOCTOR: ${report.warnings} warning(s); --strict fails on any`);
+    note(`error E_DOCTOR: ${message}`);
     return EXIT.refused;
   }
   if (!report.ok) note(`${report.warnings} warning(s); \`airlock doctor --strict\` would fail`);

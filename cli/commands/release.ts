@@ -3,8 +3,7 @@
 // sequences them, asks, unlocks keys and prints.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline/promises';
-import { buildRelease, checkPins, describeBranchHead, signProvenance } from '../../lib/builder/index.js';
+import { buildRelease, checkPins, describeBranchHead, signatureInWords, signProvenance } from '../../lib/builder/index.js';
 import { AirlockError, EXIT } from '../../lib/core/errors.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
@@ -16,6 +15,7 @@ import { releaseToRepository } from '../../lib/repo/release.js';
 import { closeSigners, keysListedBy, unlockListed, unlockNewest } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { progressLine } from '../progress.js';
+import { askLine } from '../prompt.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
 import { emit, note, printable } from '../run.js';
 
@@ -37,14 +37,9 @@ async function confirmCommit(source: string, branch: string): Promise<string> {
     throw new AirlockError('E_USAGE', `give --commit with the full commit id you confirmed as the head of ${branch} (no terminal to ask on)`);
   }
   const head = await describeBranchHead(source, branch);
-  note(`head of ${branch}:\n  commit    ${head.commit}\n  author    ${head.author}\n  date      ${head.authorDate}\n  subject   ${head.subject}\n  signature ${head.signature}`);
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(`Release exactly this commit? Type its first 12 characters to confirm: `);
-    if (answer.trim().toLowerCase() !== head.commit.slice(0, 12)) throw new AirlockError('E_PIN_COMMIT', 'not confirmed; nothing was built');
-  } finally {
-    rl.close();
-  }
+  note(`head of ${branch}:\n  commit    ${head.commit}\n  author    ${head.author}\n  date      ${head.authorDate}\n  subject   ${head.subject}\n  signature ${signatureInWords(head.signature)}`);
+  const answer = await askLine(`Release exactly this commit? Type its first 12 characters to confirm: `);
+  if (answer.trim().toLowerCase() !== head.commit.slice(0, 12)) throw new AirlockError('E_PIN_COMMIT', 'not confirmed; nothing was built');
   return head.commit;
 }
 

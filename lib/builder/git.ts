@@ -174,6 +174,22 @@ export interface CommitInfo {
   signature: string;
 }
 
+const SIGNATURE_WORDS: Record<string, string> = {
+  G: 'good signature from a trusted key',
+  U: 'good signature, from a key of unknown trust',
+  X: 'good signature, but the signature has expired',
+  Y: 'good signature, but made by a key that has expired',
+  R: 'good signature, but made by a key that was revoked',
+  B: 'BAD signature: the commit does not match it',
+  E: 'signed, but the signature cannot be checked here (the key is not in this keyring)',
+  N: 'not signed',
+};
+
+/** `%G?` in words, for the release manager confirming a commit. */
+export function signatureInWords(status: string): string {
+  return SIGNATURE_WORDS[status] ?? `unknown signature status "${status}"`;
+}
+
 export async function commitInfo(repoDir: string, commit: string): Promise<CommitInfo> {
   const out = await gitOk(['show', '-s', '--format=%H%x00%an <%ae>%x00%aI%x00%ct%x00%G?%x00%s', commit, '--'], { cwd: repoDir }, (r) =>
     new AirlockError('E_PIN_COMMIT', `commit ${commit} is not in the repository: ${firstLine(r.stderr)}`),

@@ -13,7 +13,7 @@ import { keystorePermissionProblems } from './keystore-permissions.js';
 export type CheckStatus = 'ok' | 'warn';
 
 export interface DoctorCheck {
-  id: 'network' | 'ssh-agent' | 'ssh-forward-agent' | 'keystore' | 'audit-log' | 'clock' | 'tools' | 'swap';
+  id: 'network' | 'ssh-agent' | 'ssh-forward-agent' | 'keystore' | 'audit-log' | 'clock' | 'tools' | 'swap' | 'user';
   status: CheckStatus;
   summary: string;
   /** What to do about a warning. */
@@ -44,6 +44,8 @@ export interface DoctorContext {
   swapsFile?: string;
   now?: Date;
   runTool?: ToolRun;
+  /** The user airlock runs as (default: this process's). */
+  uid?: number;
 }
 
 /** A clock before this is unset (a terminal whose RTC battery died reads 1970 or 2000). */
@@ -322,6 +324,20 @@ async function checkSwap(swapsFile: string): Promise<DoctorCheck> {
   };
 }
 
+/**
+ * A release terminal is worked from an ordinary account. As root, the recipe steps (the
+ * project's code) run as root too, and the keystore's 0700/0600 modes keep nobody out.
+ */
+function checkUser(uid: number | undefined): DoctorCheck {
+  if (uid !== 0) return { id: 'user', status: 'ok', summary: `running as an ordinary user (uid ${uid ?? 'unknown'})` };
+  return {
+    id: 'user',
+    status: 'warn',
+    summary: "running as root: the project's recipe steps run as root too, and file modes protect nothing from root",
+    fix: 'create an ordinary account for the release manager (adduser) and run airlock as that user; keep root for installing packages',
+  };
+}
+
 export async function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {
   const env = ctx.env ?? process.env;
   const home = ctx.homeDir ?? homedir();
@@ -347,6 +363,7 @@ export async function runDoctor(ctx: DoctorContext): Promise<DoctorReport> {
     checkClock(now, lastTime, newestKey),
     await checkTools(ctx.runTool ?? defaultRunTool),
     await checkSwap(ctx.swapsFile ?? '/proc/swaps'),
+    checkUser('uid' in ctx ? ctx.uid : process.getuid?.()),
   ];
   const warnings = checks.filter((c) => c.status === 'warn').length;
   return { ok: warnings === 0, warnings, checks };

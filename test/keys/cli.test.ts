@@ -132,7 +132,7 @@ describe('airlock key / audit / doctor', () => {
     await chmod(join(env.AIRLOCK_HOME!, 'keystore'), 0o755);
     const s = run('doctor strict', ['doctor', '--strict', '--json']);
     expect(s.status).toBe(1);
-    expect(s.json).toMatchObject({ ok: false, code: 'E_DOCTOR' });
+    expect(s.json).toMatchObject({ ok: false, error: { code: 'E_DOCTOR' } });
     expect(s.json.checks.find((c: { id: string }) => c.id === 'keystore').status).toBe('warn');
     const l = run('list loose', ['key', 'list', '--json']);
     expect(l.status).toBe(3);

@@ -45,6 +45,7 @@ beforeEach(async () => {
     swapsFile: join(t.home, 'swaps'),
     now: new Date(),
     runTool: goodTools,
+    uid: 1000,
   };
 });
 afterEach(async () => {
@@ -56,13 +57,19 @@ describe('airlock doctor', () => {
     const r = await runDoctor(ctx);
     expect(r.checks.filter((c) => c.status !== 'ok')).toEqual([]);
     expect(r.ok).toBe(true);
-    expect(r.checks.map((c) => c.id)).toEqual(['network', 'ssh-agent', 'ssh-forward-agent', 'keystore', 'audit-log', 'clock', 'tools', 'swap']);
+    expect(r.checks.map((c) => c.id)).toEqual(['network', 'ssh-agent', 'ssh-forward-agent', 'keystore', 'audit-log', 'clock', 'tools', 'swap', 'user']);
   });
 
   it('warns about an interface that is up', async () => {
     await iface('wlan0', '0x1003');
     const r = await runDoctor(ctx);
     expect(check(r, 'network')).toMatchObject({ status: 'warn', details: { interfaces: ['wlan0'] } });
+    expect(r.ok).toBe(false);
+  });
+
+  it('warns when run as root', async () => {
+    const r = await runDoctor({ ...ctx, uid: 0 });
+    expect(check(r, 'user').status).toBe('warn');
     expect(r.ok).toBe(false);
   });
 
@@ -119,6 +126,6 @@ describe('airlock doctor', () => {
 
   it('runs against the real machine without throwing', async () => {
     const r = await runDoctor({ keystoreDir: t.keystore.dir });
-    expect(r.checks.length).toBe(8);
+    expect(r.checks.length).toBe(9);
   });
 });
