@@ -14,6 +14,8 @@ import { checkDigests, digestNames, type ExpectedFile } from './target-check.js'
 export interface BoundedRequest {
   source: Source;
   path: readonly string[];
+  /** The path is already URL-quoted (FetchRequest.quoted). */
+  quoted?: boolean;
   /** Most bytes accepted. */
   maxBytes: number;
   /** True when maxBytes is a length from trusted metadata (over it: E_LENGTH), false for a default cap (E_TOO_LARGE). */
@@ -41,7 +43,7 @@ function where(req: BoundedRequest): string {
 /** Streams the file's chunks to `onChunk`, enforcing the cap, the idle timeout and the minimum rate. */
 export async function pumpBounded(req: BoundedRequest, onChunk: (chunk: Uint8Array) => void | Promise<void>): Promise<number> {
   const controller = new AbortController();
-  const it = req.source.fetch({ path: req.path, signal: controller.signal })[Symbol.asyncIterator]();
+  const it = req.source.fetch({ path: req.path, quoted: req.quoted, signal: controller.signal })[Symbol.asyncIterator]();
   const { idleTimeoutMs, minBytesPerSecond, rateWindowMs } = req.limits;
   let total = 0;
   let windowStart = Date.now();

@@ -12,6 +12,12 @@ import { AirlockError, fromSystemError } from '../core/errors.js';
 export interface FetchRequest {
   /** Path segments under the host root, e.g. ['metadata', '3.root.json']. */
   readonly path: readonly string[];
+  /**
+   * The segments are already URL-quoted (a role's metadata file: `1.%2Fdelegatedrole.json`,
+   * role-file-name.ts). An http(s) source sends them as they are — the URL python-tuf
+   * and tuf-js request; a directory reads the file of exactly that name.
+   */
+  readonly quoted?: boolean;
   /** Aborted by the caller when it stops reading (cap reached, timeout, done). */
   readonly signal: AbortSignal;
 }
@@ -82,7 +88,7 @@ export class HttpSource implements Source {
 
   async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
     request.path.forEach(checkSegment);
-    const url = new URL(request.path.map(encodeURIComponent).join('/'), this.base);
+    const url = new URL(request.path.map((s) => (request.quoted ? s : encodeURIComponent(s))).join('/'), this.base);
     const res = await get(url, request.signal, MAX_REDIRECTS);
     try {
       for await (const chunk of res) yield chunk as Buffer;

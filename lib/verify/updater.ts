@@ -8,6 +8,7 @@ import { parseMetadata, type RootSigned, type TargetFileInfo } from '../core/tuf
 import { rolesForTarget } from './delegations.js';
 import { fetchBytes, fetchTargetToFile } from './fetch-bounded.js';
 import { resolveLimits, type Limits } from './limits.js';
+import { remoteMetadataName } from './role-file-name.js';
 import { openSource, type Source } from './source.js';
 import { StateDirectory } from './state-directory.js';
 import { checkFile } from './target-check.js';
@@ -38,6 +39,7 @@ export interface TargetFile {
 interface MirrorRequest<T> {
   what: string;
   path: readonly string[];
+  quoted?: boolean;
   maxBytes: number;
   trustedLength: boolean;
   accept: (bytes: Uint8Array) => T;
@@ -217,10 +219,12 @@ export class Updater {
     if (listing === undefined) {
       throw new AirlockError('E_METADATA_INVALID', `the snapshot does not list ${file}; the repository is inconsistent, tell the publisher`, { details: { role } });
     }
-    const remote = trusted.root.consistent_snapshot ? `${listing.version}.${role}.json` : file;
+    // TUF §5.6.1: the role name quoted as python-tuf and tuf-js quote it, one segment.
+    const remote = remoteMetadataName(role, trusted.root.consistent_snapshot ? listing.version : undefined);
     const bytes = await this.#fromMirrors({
       what: remote,
       path: ['metadata', remote],
+      quoted: true,
       maxBytes: listing.length ?? this.limits.targetsMaxBytes,
       trustedLength: listing.length !== undefined,
       accept: (b) => {
@@ -243,7 +247,7 @@ export class Updater {
     const failures: { source: Source; error: AirlockError }[] = [];
     for (const source of this.#sources) {
       try {
-        const bytes = await fetchBytes({ source, path: req.path, maxBytes: req.maxBytes, trustedLength: req.trustedLength, limits: this.limits });
+        const bytes = await fetchBytes({ source, path: req.path, quoted: req.quoted, maxBytes: req.maxBytes, trustedLength: req.trustedLength, limits: this.limits });
         return { value: req.accept(bytes) };
       } catch (err) {
         if (!isAirlockError(err)) throw err;

@@ -11,6 +11,8 @@ export type Override = (req: IncomingMessage, res: ServerResponse) => void;
 
 export interface StaticServer {
   url: string;
+  /** Every request's raw URL path, as the client sent it (before decoding). */
+  requested: string[];
   /** Serve this URL path (e.g. "/metadata/timestamp.json") with a handler instead of the file. */
   override(path: string, handler: Override): void;
   clearOverrides(): void;
@@ -20,7 +22,9 @@ export interface StaticServer {
 export async function serveDirectory(dir: string): Promise<StaticServer> {
   const root = resolve(dir);
   const overrides = new Map<string, Override>();
+  const requested: string[] = [];
   const server: Server = createServer((req, res) => {
+    requested.push(req.url ?? '/');
     void (async () => {
       const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
       const override = overrides.get(path);
@@ -44,6 +48,7 @@ export async function serveDirectory(dir: string): Promise<StaticServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    requested,
     override: (path, handler) => void overrides.set(path, handler),
     clearOverrides: () => overrides.clear(),
     close: () =>
