@@ -62,7 +62,7 @@ program
 // keys, audit log and terminal posture (lib/keys) ------------------------------------
 const key = program.command('key').description('the keystore: generate keys, list public keys, change a passphrase (there is no export)');
 jsonOption(
-  signingOptions(key.command('generate').argument('<role>', 'root, targets, snapshot, timestamp, pgp, minisign or publish').description('make a new key for ROLE in the keystore')),
+  signingOptions(key.command('generate').argument('<role>', 'root, targets, snapshot, timestamp, pgp, minisign, ssh or publish').description('make a new key for ROLE in the keystore')),
 ).action(action(async (role: string, opts) => (await import('./commands/key-generate.js')).keyGenerate(role, opts)));
 jsonOption(
   key
@@ -82,7 +82,7 @@ jsonOption(
 jsonOption(
   key
     .command('add-token')
-    .argument('<role>', 'root, targets, snapshot, timestamp, pgp, minisign or publish')
+    .argument('<role>', 'root, targets, snapshot, timestamp, pgp, minisign, ssh or publish')
     .description('add a key that lives in a PKCS#11 token (YubiKey, Nitrokey, HSM, SoftHSM2): make it inside the token (--generate) or adopt one there (--key-label)')
     .option('--module <path>', 'the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so')
     .option('--token <label>', 'the token label')

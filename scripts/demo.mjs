@@ -145,7 +145,7 @@ if (rootFingerprint !== init.rootFingerprint) {
 
 const releaseDir = join(host, 'releases', project, version);
 const artifacts = readdirSync(releaseDir)
-  .filter((f) => !f.endsWith('.asc') && !f.endsWith('.minisig') && !f.startsWith('SHA256SUMS'))
+  .filter((f) => !/\.(asc|minisig|sshsig|sha512)$/.test(f) && !f.startsWith('SHA256SUMS'))
   .sort()
   .map((f) => ({ target: `${project}/${version}/${f}`, release: `releases/${project}/${version}/${f}` }));
 

@@ -29,16 +29,16 @@ export function describeKey(info: KeyInfo): KeyDescription {
   let openssh: string | undefined;
   if (info.role === 'pgp') fingerprints.openpgp = Buffer.from(pgpPublicKey(raw, new Date(info.createdAt)).fingerprint).toString('hex').toUpperCase();
   if (info.role === 'minisign') fingerprints.minisign = minisignKeyIdHex(minisignKeyNumber(raw));
-  if (info.role === 'publish') {
+  if (info.role === 'publish' || info.role === 'ssh') {
     fingerprints.ssh = fingerprintOf(ed25519KeyBlob(raw));
-    openssh = openSshPublicKey(raw).trim();
+    openssh = openSshPublicKey(raw, info.role === 'ssh' ? 'airlock-ssh' : undefined).trim();
   }
   const fingerprintLines = [
     `  key id     ${info.keyId}`,
     `  public key ${info.publicKey}`,
     ...(fingerprints.openpgp ? [`  OpenPGP    ${fingerprints.openpgp}`] : []),
     ...(fingerprints.minisign ? [`  minisign   ${fingerprints.minisign}`] : []),
-    ...(fingerprints.ssh ? [`  ssh        ${fingerprints.ssh}`, `  authorized ${openssh}`] : []),
+    ...(fingerprints.ssh ? [`  ssh        ${fingerprints.ssh}`, `  ${info.role === 'ssh' ? 'public    ' : 'authorized'} ${openssh}`] : []),
   ];
   return { ...info, fingerprints, ...(openssh ? { openssh } : {}), fingerprintLines };
 }

@@ -91,12 +91,12 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         held.push(s);
         return s;
       };
-      const byRole = async (role: 'pgp' | 'minisign' | 'publish'): Promise<Signer | undefined> => {
+      const byRole = async (role: 'pgp' | 'minisign' | 'ssh' | 'publish'): Promise<Signer | undefined> => {
         const s = await unlockNewest(keystore, role, passphrase);
         if (s) held.push(s);
         return s;
       };
-      signers = { targets: await one('targets'), snapshot: await one('snapshot'), timestamp: await one('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign') };
+      signers = { targets: await one('targets'), snapshot: await one('snapshot'), timestamp: await one('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign'), ssh: await byRole('ssh') };
       publishSigner = await byRole('publish');
     } finally {
       passphrase.wipe();

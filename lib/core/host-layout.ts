@@ -62,7 +62,7 @@ export function classifyPath(path: string): PathClass {
   if (top === 'releases/') {
     // Checksums and signatures after the files they cover, for people reading the tree.
     const base = path.slice(path.lastIndexOf('/') + 1);
-    const covering = base.startsWith('SHA256SUMS') || base.endsWith('.asc') || base.endsWith('.minisig');
+    const covering = base.startsWith('SHA256SUMS') || /\.(asc|minisig|sshsig|sha512)$/.test(base);
     return { stage: 'content', immutable: true, rank: [covering ? 2 : 1] };
   }
   // keys/ (the bootstrap root copy, the OpenPGP and minisign public keys) changes when a

@@ -15,6 +15,19 @@ import type { KeyHandle } from './software-key.js';
 
 const PAE_PREFIX = Buffer.from('DSSEv1 ', 'ascii');
 const OPEN_BRACE = 0x7b;
+/** PROTOCOL.sshsig: the signed data of an SSH file signature starts with this preamble. */
+const SSHSIG_PREAMBLE = Buffer.from('SSHSIG', 'ascii');
+
+function startsWith(m: Uint8Array, prefix: Buffer): boolean {
+  return m.length >= prefix.length && Buffer.from(m.buffer, m.byteOffset, prefix.length).equals(prefix);
+}
+
+const DOMAIN_NAMES: Partial<Record<SignRequest['purpose'], string>> = {
+  'tuf-metadata': 'canonical JSON metadata',
+  dsse: 'a DSSE pre-authentication encoding',
+  sshsig: 'SSHSIG signed data',
+  ssh: 'an SSH authentication request',
+};
 
 /**
  * The purpose a caller names must match the bytes: TUF metadata is canonical JSON (an
@@ -25,12 +38,21 @@ const OPEN_BRACE = 0x7b;
  */
 function assertMessageDomain(keyId: string, request: SignRequest): void {
   const m = request.message;
-  const isPae = m.length >= PAE_PREFIX.length && Buffer.from(m.buffer, m.byteOffset, PAE_PREFIX.length).equals(PAE_PREFIX);
-  const ok = request.purpose === 'tuf-metadata' ? m[0] === OPEN_BRACE : request.purpose === 'dsse' ? isPae : true;
+  const isSshsig = startsWith(m, SSHSIG_PREAMBLE);
+  const ok =
+    request.purpose === 'tuf-metadata'
+      ? m[0] === OPEN_BRACE
+      : request.purpose === 'dsse'
+        ? startsWith(m, PAE_PREFIX)
+        : request.purpose === 'sshsig'
+          ? isSshsig
+          : request.purpose === 'ssh'
+            ? !isSshsig // an authentication request starts with the session id's length, never "SSHS"
+            : true;
   if (!ok) {
     throw new AirlockError(
       'E_KEY_ROLE',
-      `key ${keyId.slice(0, 16)} was asked to sign bytes that are not ${request.purpose === 'dsse' ? 'a DSSE pre-authentication encoding' : 'canonical JSON metadata'} as ${request.purpose}; refused, a signature is made only in the format it is named for`,
+      `key ${keyId.slice(0, 16)} was asked to sign bytes that are not ${DOMAIN_NAMES[request.purpose] ?? request.purpose} as ${request.purpose}; refused, a signature is made only in the format it is named for`,
       { details: { keyId, purpose: request.purpose } },
     );
   }

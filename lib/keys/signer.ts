@@ -5,16 +5,18 @@
 import type { TufKey } from '../core/tuf-key.js';
 
 /** What a key is for. A key has exactly one role (DESIGN §7, cross-protocol confusion). */
-export type KeyRole = 'root' | 'targets' | 'snapshot' | 'timestamp' | 'pgp' | 'minisign' | 'publish';
-export const KEY_ROLES: readonly KeyRole[] = ['root', 'targets', 'snapshot', 'timestamp', 'pgp', 'minisign', 'publish'];
+export type KeyRole = 'root' | 'targets' | 'snapshot' | 'timestamp' | 'pgp' | 'minisign' | 'ssh' | 'publish';
+export const KEY_ROLES: readonly KeyRole[] = ['root', 'targets', 'snapshot', 'timestamp', 'pgp', 'minisign', 'ssh', 'publish'];
 
 /** The format a signature is made in. */
-export type SignPurpose = 'tuf-metadata' | 'dsse' | 'openpgp' | 'minisign' | 'ssh';
+export type SignPurpose = 'tuf-metadata' | 'dsse' | 'openpgp' | 'minisign' | 'sshsig' | 'ssh';
 
 /**
  * Which formats each role may sign. `targets` also signs the DSSE provenance envelope
  * (DESIGN "Build provenance"); DSSE's PAE starts with "DSSEv1 " and canonical JSON with
- * "{", so the two message spaces cannot collide.
+ * "{", so the two message spaces cannot collide. `ssh` signs SSHSIG file signatures
+ * (PROTOCOL.sshsig), whose signed data starts with "SSHSIG"; `publish` signs SSH
+ * user-authentication requests (`ssh`), which never do — the Signer checks both.
  */
 export const ROLE_PURPOSES: Readonly<Record<KeyRole, readonly SignPurpose[]>> = {
   root: ['tuf-metadata'],
@@ -23,6 +25,7 @@ export const ROLE_PURPOSES: Readonly<Record<KeyRole, readonly SignPurpose[]>> = 
   timestamp: ['tuf-metadata'],
   pgp: ['openpgp'],
   minisign: ['minisign'],
+  ssh: ['sshsig'],
   publish: ['ssh'],
 };
 

@@ -5,22 +5,14 @@
 // forwarding (DESIGN "Keys and the terminal").
 import ssh2 from 'ssh2';
 import { sha256Hex } from '../core/digest.js';
+import { ed25519KeyBlob, openSshPublicKey as sshKeyLine } from '../core/ssh-wire.js';
 import type { Signer } from '../keys/signer.js';
 
-function sshString(b: Uint8Array): Buffer {
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(b.length);
-  return Buffer.concat([len, b]);
-}
-
-/** The public key blob of RFC 8709 §4: string "ssh-ed25519", string key. */
-export function ed25519KeyBlob(publicKey: Uint8Array): Buffer {
-  return Buffer.concat([sshString(Buffer.from('ssh-ed25519')), sshString(publicKey)]);
-}
+export { ed25519KeyBlob };
 
 /** `ssh-ed25519 AAAA… comment`, as authorized_keys and ssh-keygen write it. */
 export function openSshPublicKey(publicKey: Uint8Array, comment = 'airlock-publish'): string {
-  return `ssh-ed25519 ${ed25519KeyBlob(publicKey).toString('base64')} ${comment}`;
+  return sshKeyLine(publicKey, comment);
 }
 
 export class SignerAgent extends ssh2.BaseAgent {

@@ -8,7 +8,7 @@ import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import { SPEC_VERSION } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate } from './compat/index.js';
+import { minisignPublicKey, openpgpCertificate, updateKeysFile } from './compat/index.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
 import { envelopeBytes, signMetadata } from './sign-metadata.js';
@@ -73,7 +73,11 @@ export async function initRepository(
     const timestamp = await signMetadata(nextTimestamp(undefined, metaFileFor(1, snapshotBytes), expiresAt('timestamp', now, expiryDays)), [signers.timestamp]);
     await writeFileAtomic(join(staging, 'metadata', 'timestamp.json'), envelopeBytes(timestamp));
 
-    if (signers.pgp) await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), await openpgpCertificate(signers.pgp, options.name));
+    if (signers.pgp) {
+      const certificate = await openpgpCertificate(signers.pgp, options.name);
+      await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
+      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, options.name, certificate);
+    }
     if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
 
     const files = await commitStaged(staging, repoDir);

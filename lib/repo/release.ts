@@ -11,7 +11,7 @@ import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate, updateAptRepository, writeReleaseSignatures } from './compat/index.js';
+import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures } from './compat/index.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { allBinNames, binFor, DEFAULT_BIN_LAYOUT, layoutOf, succinctDelegations, type BinLayout } from './hash-bins.js';
 import { commitStaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
@@ -40,6 +40,8 @@ export interface ReleaseSigners {
   timestamp: Signer;
   pgp?: Signer;
   minisign?: Signer;
+  /** SSHSIG (`<file>.sshsig`, keys/allowed_signers). */
+  ssh?: Signer;
 }
 
 export interface ReleaseOptions {
@@ -86,7 +88,7 @@ function checkNames(input: ReleaseInput): void {
   }
   const names = new Set<string>();
   for (const a of input.artifacts) {
-    if (!NAME_PART.test(a.name) || a.name.endsWith('.asc') || a.name.endsWith('.minisig') || a.name.startsWith('SHA256SUMS')) {
+    if (!NAME_PART.test(a.name) || /\.(asc|minisig|sshsig|sha512)$/.test(a.name) || a.name.startsWith('SHA256SUMS')) {
       throw new AirlockError('E_RECIPE', `artifact name "${a.name}" is not allowed; use letters, digits and . _ + ~ - and no signature suffix`);
     }
     if (names.has(a.name)) throw new AirlockError('E_RECIPE', `two artifacts are named "${a.name}"`);
@@ -146,6 +148,8 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       released.push({ target, release: `${releaseDir}/${name}`, length, sha256: digests.sha256 });
     }
 
+    // SSH signing windows are checked before anything is signed (a retired key refuses here).
+    if (signers.ssh) await updateAllowedSigners(join(repoDir, 'keys'), join(staging, 'keys'), signers.ssh, input.project, options.now);
     if (signers.pgp && signers.minisign) {
       const sizes = new Map(released.map((t) => [t.target.slice(t.target.lastIndexOf('/') + 1), t.length]));
       await writeReleaseSignatures({
@@ -155,6 +159,7 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         version: input.version,
         pgp: signers.pgp,
         minisign: signers.minisign,
+        ...(signers.ssh ? { ssh: signers.ssh } : {}),
         date: options.now,
         onProgress: (file, bytes) => options.onProgress?.({ phase: 'signing', file, bytes, total: sizes.get(file) ?? bytes }),
       });
@@ -162,7 +167,11 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     // The public keys users check .asc and .minisig files with follow the keys that signed
     // this release: the same key gives the same bytes (no change), a replaced key (say,
     // moved into a hardware token) is republished with the release it first signs.
-    if (signers.pgp) await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), await openpgpCertificate(signers.pgp, options.name));
+    if (signers.pgp) {
+      const certificate = await openpgpCertificate(signers.pgp, options.name);
+      await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
+      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, options.name, certificate);
+    }
     if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
     const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));
     if (debs.length > 0) {

@@ -34,10 +34,10 @@ export async function unlockListed(keystore: Keystore, root: RootSigned, role: T
 }
 
 /**
- * For the roles root does not govern (pgp, minisign, publish) the newest key of the role
+ * For the roles root does not govern (pgp, minisign, ssh, publish) the newest key of the role
  * is the one in use: adding a key (say, in a hardware token) replaces the old one.
  */
-export async function unlockNewest(keystore: Keystore, role: 'pgp' | 'minisign' | 'publish', passphrase: Passphrase): Promise<Signer | undefined> {
+export async function unlockNewest(keystore: Keystore, role: 'pgp' | 'minisign' | 'ssh' | 'publish', passphrase: Passphrase): Promise<Signer | undefined> {
   const newest = (await keystore.list()).filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
   return newest ? keystore.unlock(newest.keyId, passphrase) : undefined;
 }

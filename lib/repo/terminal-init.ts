@@ -92,6 +92,7 @@ export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase,
       pgp: await generateIn(keystore, 'pgp', passphrase),
       minisign: await generateIn(keystore, 'minisign', passphrase),
     };
+    await keystore.generate('ssh', passphrase);
     await keystore.generate('publish', passphrase);
     const result = await initRepository(paths.repository, paths.staging, signers, { now: options.now, expiryDays: config.expiryDays, name: options.name });
     await writeConfig(paths, config);

@@ -2,6 +2,7 @@
 // standard TUF client (tuf-js) and airlock-verify download it from the host tree, over
 // HTTP and from the directory; tampering is refused by both; user mistakes at the
 // terminal are refused with a stable code and leave the host untouched.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -64,6 +65,20 @@ describe('the demo contract', () => {
     for (const a of demo.artifacts) expect((await stat(join(out, 'host', a.release))).isFile()).toBe(true);
     const metadata = await readdir(join(out, 'host', 'metadata'));
     expect(metadata).toEqual(expect.arrayContaining(['1.root.json', 'timestamp.json']));
+  });
+
+  it('publishes <file>.sshsig, <file>.sha512, keys/KEYS and keys/allowed_signers, which ssh-keygen and sha512sum accept', async () => {
+    const keys = join(out, 'host', 'keys');
+    expect(await readFile(join(keys, 'KEYS'), 'utf8')).toContain('-----BEGIN PGP PUBLIC KEY BLOCK-----');
+    for (const a of demo.artifacts) {
+      const file = join(out, 'host', a.release);
+      const dir = file.slice(0, file.lastIndexOf('/'));
+      const name = file.slice(dir.length + 1);
+      const sums = spawnSync('sha512sum', ['-c', `${name}.sha512`], { cwd: dir, encoding: 'utf8' });
+      expect(sums.status, sums.stderr).toBe(0);
+      const ssh = spawnSync('ssh-keygen', ['-Y', 'verify', '-f', join(keys, 'allowed_signers'), '-I', demo.project, '-n', 'file', '-s', `${file}.sshsig`], { input: await readFile(file), encoding: 'utf8' });
+      expect(ssh.status, ssh.stderr).toBe(0);
+    }
   });
 });
 

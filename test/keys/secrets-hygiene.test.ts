@@ -29,7 +29,9 @@ describe('secrets hygiene', () => {
     for (const role of KEY_ROLES) {
       const info = await ks.generate(role, testPassphrase());
       const signer = await ks.unlock(info.keyId, testPassphrase());
-      await signer.sign({ purpose: ROLE_PURPOSES[role][0]!, message: Buffer.from(`{"message for":"${role}"}`), subject: { kind: 'test', name: role } });
+      // Each purpose's own message domain (SSHSIG signed data starts with its preamble).
+      const message = role === 'ssh' ? Buffer.from(`SSHSIG message for ${role}`) : Buffer.from(`{"message for":"${role}"}`);
+      await signer.sign({ purpose: ROLE_PURPOSES[role][0]!, message, subject: { kind: 'test', name: role } });
       texts[`inspect(signer ${role})`] = inspect(signer, { depth: 10, showHidden: true });
       texts[`json(signer ${role})`] = JSON.stringify(signer);
       // Errors carry no secret either.

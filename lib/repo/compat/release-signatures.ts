@@ -1,8 +1,10 @@
 // The per-release files downloaders check with the tools they already have:
-// <file>.asc (OpenPGP, detached, armored), <file>.minisig (minisign, prehashed) and
+// <file>.asc (OpenPGP, detached, armored), <file>.minisig (minisign, prehashed),
+// <file>.sshsig (SSHSIG, namespace "file"), <file>.sha512 (Apache/Maven style) and
 // SHA256SUMS with its own .asc and .minisig. Each artifact is read once, in constant
 // memory: one SHA-256 serves both SHA256SUMS and the OpenPGP signature (a copy of the
-// hash state takes the signature trailer), and BLAKE2b-512 feeds minisign.
+// hash state takes the signature trailer), BLAKE2b-512 feeds minisign, and one SHA-512
+// gives both the .sha512 line and the digest the SSHSIG covers.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +13,8 @@ import { AirlockError, fromSystemError } from '../../core/errors.js';
 import type { Signer } from '../../keys/signer.js';
 import { minisignSignature, releaseTrustedComment } from './minisign.js';
 import { beginDetachedSignature, openpgpDetachedSignature } from './openpgp-sign.js';
-import { assertReleaseFileName, formatSha256Sums, type SumEntry } from './sha256sums.js';
+import { assertReleaseFileName, formatSha256Sums, formatSha512File, type SumEntry } from './sha256sums.js';
+import { sshFileSignature } from './sshsig.js';
 
 export const SUMS_FILE = 'SHA256SUMS';
 const READ_CHUNK = 1 << 20;
@@ -25,6 +28,8 @@ export interface ReleaseSignatureOptions {
   version: string;
   pgp: Signer;
   minisign: Signer;
+  /** The `ssh` key: `<file>.sshsig` is written when given. */
+  ssh?: Signer;
   /** Signing time for the OpenPGP signatures and the minisign timestamp; now by default. Must not precede either key's creation. */
   date?: Date;
   onProgress?: (file: string, bytes: number) => void;
@@ -33,6 +38,7 @@ export interface ReleaseSignatureOptions {
 interface FileDigests {
   sha256: string;
   blake2b512: Uint8Array;
+  sha512: Uint8Array;
   asc: string;
 }
 
@@ -41,12 +47,14 @@ async function hashAndSignFile(opts: ReleaseSignatureOptions, name: string, date
   const pending = beginDetachedSignature(opts.pgp, date);
   const sha256 = createHash('sha256');
   const blake = createHash('blake2b512');
+  const sha512 = createHash('sha512');
   let bytes = 0;
   try {
     for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK })) {
       const buf = chunk as Buffer;
       sha256.update(buf);
       blake.update(buf);
+      sha512.update(buf);
       bytes += buf.length;
       opts.onProgress?.(name, bytes);
     }
@@ -56,11 +64,12 @@ async function hashAndSignFile(opts: ReleaseSignatureOptions, name: string, date
   const sha256Hex = sha256.copy().digest('hex');
   const subject = { kind: 'artifact', name: `${opts.project}/${opts.version}/${name}`, version: opts.version, sha256: sha256Hex };
   const asc = await pending.finish(sha256, subject);
-  return { sha256: sha256Hex, blake2b512: new Uint8Array(blake.digest()), asc };
+  return { sha256: sha256Hex, blake2b512: new Uint8Array(blake.digest()), sha512: new Uint8Array(sha512.digest()), asc };
 }
 
 /**
- * Writes `<file>.asc` and `<file>.minisig` for every file, then SHA256SUMS,
+ * Writes `<file>.asc`, `<file>.minisig`, `<file>.sha512` (and `<file>.sshsig` with an
+ * ssh key) for every file, then SHA256SUMS,
  * SHA256SUMS.asc and SHA256SUMS.minisig. Returns the names written, in that order.
  */
 export async function writeReleaseSignatures(opts: ReleaseSignatureOptions): Promise<string[]> {
@@ -79,7 +88,12 @@ export async function writeReleaseSignatures(opts: ReleaseSignatureOptions): Pro
     const minisig = await minisignSignature(opts.minisign, digests.blake2b512, comment, subject);
     await writeFileAtomic(join(opts.dir, `${name}.asc`), digests.asc);
     await writeFileAtomic(join(opts.dir, `${name}.minisig`), minisig);
-    written.push(`${name}.asc`, `${name}.minisig`);
+    await writeFileAtomic(join(opts.dir, `${name}.sha512`), formatSha512File(name, Buffer.from(digests.sha512).toString('hex')));
+    written.push(`${name}.asc`, `${name}.minisig`, `${name}.sha512`);
+    if (opts.ssh) {
+      await writeFileAtomic(join(opts.dir, `${name}.sshsig`), await sshFileSignature(opts.ssh, digests.sha512, subject));
+      written.push(`${name}.sshsig`);
+    }
     sums.push({ name, sha256: digests.sha256 });
   }
 

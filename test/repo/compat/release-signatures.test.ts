@@ -72,8 +72,8 @@ describe('the OpenPGP certificate', () => {
 });
 
 describe('writeReleaseSignatures', () => {
-  it('writes a .asc and .minisig per file, then SHA256SUMS and its signatures', () => {
-    expect(written).toEqual([...files.flatMap((f) => [`${f}.asc`, `${f}.minisig`]), 'SHA256SUMS', 'SHA256SUMS.asc', 'SHA256SUMS.minisig']);
+  it('writes a .asc, .minisig and .sha512 per file, then SHA256SUMS and its signatures', () => {
+    expect(written).toEqual([...files.flatMap((f) => [`${f}.asc`, `${f}.minisig`, `${f}.sha512`]), 'SHA256SUMS', 'SHA256SUMS.asc', 'SHA256SUMS.minisig']);
   });
 
   it('gpgv accepts every .asc with the dearmored published key', () => {

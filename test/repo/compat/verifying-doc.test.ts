@@ -6,7 +6,15 @@ import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { minisignPublicKey, openpgpCertificate, openpgpFingerprint, updateAptRepository, writeReleaseSignatures } from '../../../lib/repo/compat/index.js';
+import {
+  minisignPublicKey,
+  openpgpCertificate,
+  openpgpFingerprint,
+  updateAllowedSigners,
+  updateAptRepository,
+  updateKeysFile,
+  writeReleaseSignatures,
+} from '../../../lib/repo/compat/index.js';
 import { aptClient, buildDeb, type AptClient } from '../../support/compat-apt.js';
 import { flipByte, sh, tempDir, type RunResult } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
@@ -15,6 +23,8 @@ const DOC = new URL('../../../docs/verifying.md', import.meta.url);
 const EXAMPLE_HOST = 'https://releases.example.org';
 const pgp = memorySigner('pgp');
 const mini = memorySigner('minisign');
+const ssh = memorySigner('ssh');
+const laterSsh = memorySigner('ssh');
 // The doc's example trusted comment carries this timestamp.
 const signedAt = new Date('2026-01-01T00:00:00Z');
 
@@ -56,9 +66,12 @@ beforeAll(async () => {
   await writeFile(join(releaseDir, 'demo-1.0.0.tar.gz'), randomBytes(200_000));
   deb = await buildDeb(work.path, { package: 'demo', version: '1.0.0', architecture: 'all' });
   await copyFile(deb, join(releaseDir, 'demo_1.0.0_all.deb'));
-  await writeFile(join(host, 'keys/release-signing.asc'), await openpgpCertificate(pgp, 'Demo Releases <releases@example.org>'));
+  const certificate = await openpgpCertificate(pgp, 'Demo Releases <releases@example.org>');
+  await writeFile(join(host, 'keys/release-signing.asc'), certificate);
+  await updateKeysFile(join(host, 'keys'), join(host, 'keys'), pgp, 'Demo Releases <releases@example.org>', certificate);
   await writeFile(join(host, 'keys/minisign.pub'), minisignPublicKey(mini));
-  await writeReleaseSignatures({ dir: releaseDir, files: ['demo-1.0.0.tar.gz', 'demo_1.0.0_all.deb'], project: 'demo', version: '1.0.0', pgp, minisign: mini, date: signedAt });
+  await updateAllowedSigners(join(host, 'keys'), join(host, 'keys'), ssh, 'demo', signedAt);
+  await writeReleaseSignatures({ dir: releaseDir, files: ['demo-1.0.0.tar.gz', 'demo_1.0.0_all.deb'], project: 'demo', version: '1.0.0', pgp, minisign: mini, ssh, date: signedAt });
   await updateAptRepository({ aptDir: join(host, 'apt'), debs: [deb], pgp, date: signedAt, origin: 'demo', label: 'demo' });
   apt = await aptClient(join(work.path, 'apt-root'));
 });
@@ -69,7 +82,7 @@ afterAll(async () => {
 
 describe('docs/verifying.md', () => {
   it('has the tested blocks', () => {
-    expect([...blocks.keys()]).toEqual(['download', 'keys', 'gpgv', 'gpg', 'sha256sums', 'minisign', 'apt', 'apt-download']);
+    expect([...blocks.keys()]).toEqual(['download', 'keys', 'gpgv', 'gpg', 'sha256sums', 'minisign', 'sshsig', 'sshsig-old', 'maven', 'apt', 'apt-download']);
   });
 
   it('downloads the release and the keys; the key shows its fingerprint', () => {
@@ -102,6 +115,30 @@ describe('docs/verifying.md', () => {
     expect(minisign.stdout.split('\n')).toContain(example);
   });
 
+  it('verifies with ssh-keygen and allowed_signers, Maven style with KEYS and .sha512', () => {
+    const sshsig = runBlock('sshsig');
+    expect(sshsig.status, sshsig.stderr).toBe(0);
+    expect(sshsig.stdout).toMatch(/^Good "file" signature for demo with ED25519 key SHA256:/);
+    const maven = runBlock('maven');
+    expect(maven.status, maven.stderr).toBe(0);
+    expect(maven.stderr).toContain('Good signature from "Demo Releases <releases@example.org>"');
+    expect(maven.stdout).toContain('demo-1.0.0.tar.gz: OK');
+  });
+
+  it('after an ssh key change, the old release verifies with -Overify-time as the doc shows, and not without it', async () => {
+    const keysDir = join(host, 'keys');
+    const before = await readFile(join(keysDir, 'allowed_signers'));
+    await updateAllowedSigners(keysDir, keysDir, laterSsh, 'demo', new Date('2026-06-01T00:00:00Z'));
+    try {
+      expect(runBlock('sshsig').status).not.toBe(0);
+      const old = runBlock('sshsig-old');
+      expect(old.status, old.stderr).toBe(0);
+    } finally {
+      await writeFile(join(keysDir, 'allowed_signers'), before);
+      runBlock('sshsig');
+    }
+  });
+
   it('sets up apt as the doc says; apt-get update and apt-get download work', async () => {
     const r = runBlock('apt');
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -128,6 +165,10 @@ describe('docs/verifying.md', () => {
       const minisign = runBlock('minisign');
       expect(minisign.status).not.toBe(0);
       expect(minisign.stderr).toContain('Signature verification failed');
+      expect(runBlock('sshsig').status).not.toBe(0);
+      const maven = runBlock('maven');
+      expect(maven.status).not.toBe(0);
+      expect(maven.stderr).toContain('BAD signature');
     } finally {
       await writeFile(file, original);
     }
