@@ -1,6 +1,7 @@
-// `airlock host add NAME URL [--host-key KEY | --known-hosts FILE]`: records a host with
-// its pinned SSH host key, and prints the host-side lines (authorized_keys entry for the
-// publish key, sshd Match block) the host's administrator installs.
+// `airlock host add NAME URL [--host-key KEY | --known-hosts FILE | --endpoint URL ...]`:
+// records a host with its pinned SSH host key (or its S3 endpoint), and prints the
+// host-side lines (authorized_keys entry for the publish key, sshd Match block) the
+// host's administrator installs.
 import { existsSync, readFileSync } from 'node:fs';
 import { AirlockError, isAirlockError } from '../../lib/core/errors.js';
 import { fromHex } from '../../lib/core/hex.js';
@@ -8,7 +9,7 @@ import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { fingerprintOf, keysFromKnownHosts, parseHostKeyPin } from '../../lib/publish/host-key.js';
 import { hostSideInstructions } from '../../lib/publish/host-side.js';
-import { isPlainAbsolutePath, parseHostUrl } from '../../lib/publish/host-url.js';
+import { isPlainAbsolutePath, parseHostUrl, type S3HostOptions } from '../../lib/publish/host-url.js';
 import { addHost } from '../../lib/publish/hosts.js';
 import type { HostSpec } from '../../lib/publish/publish.js';
 import { terminalPaths } from '../../lib/repo/terminal-home.js';
@@ -23,6 +24,23 @@ export interface HostAddOptions {
   dirMode?: string;
   keystore?: string;
   json?: boolean;
+  endpoint?: string;
+  region?: string;
+  pathStyle?: boolean;
+  mutableMaxAge?: string;
+}
+
+/** The s3 options given on the command line, if any (addHost checks them against the URL). */
+function s3OptionsOf(opts: HostAddOptions): S3HostOptions | undefined {
+  if (opts.endpoint === undefined) {
+    if (opts.region !== undefined || opts.pathStyle || opts.mutableMaxAge !== undefined) throw new AirlockError('E_USAGE', '--region, --path-style and --mutable-max-age need --endpoint (s3:// hosts)');
+    return undefined;
+  }
+  const s3: S3HostOptions = { endpoint: opts.endpoint };
+  if (opts.region !== undefined) s3.region = opts.region;
+  if (opts.pathStyle) s3.pathStyle = true;
+  if (opts.mutableMaxAge !== undefined) s3.mutableMaxAge = /^[0-9]+$/.test(opts.mutableMaxAge) ? Number(opts.mutableMaxAge) : Number.NaN;
+  return s3;
 }
 
 /** A pin given on the command line, or the first line of a .pub file named instead. */
@@ -67,6 +85,8 @@ export async function hostAdd(name: string, url: string, opts: HostAddOptions): 
   if (hostKey !== undefined) spec.hostKey = hostKey;
   if (opts.fileMode !== undefined) spec.fileMode = opts.fileMode;
   if (opts.dirMode !== undefined) spec.dirMode = opts.dirMode;
+  const s3 = s3OptionsOf(opts);
+  if (s3 !== undefined) spec.s3 = s3;
   const entry = await addHost(terminalPaths().hosts, spec, { replace: Boolean(opts.replace) });
 
   let setup: string | undefined;

@@ -17,6 +17,6 @@ export async function hostList(opts: HostListOptions): Promise<void> {
   const hosts = await readHosts(terminalPaths().hosts);
   const rows = hosts.map((h) => ({ ...h, hostKeyFingerprint: fingerprint(h.hostKey) ?? null }));
   emit(opts, { ok: true, hosts: rows }, () =>
-    rows.length === 0 ? ['no hosts; add one with `airlock host add NAME URL`'] : rows.map((h) => `${h.name}\t${h.url}${h.hostKeyFingerprint ? `\t${h.hostKeyFingerprint}` : ''}`),
+    rows.length === 0 ? ['no hosts; add one with `airlock host add NAME URL`'] : rows.map((h) => `${h.name}\t${h.url}${h.hostKeyFingerprint ? `\t${h.hostKeyFingerprint}` : ''}${h.s3 ? `\t${h.s3.endpoint}` : ''}`),
   );
 }

@@ -1,6 +1,7 @@
 // Performs a publish plan in its order: each file goes up under a temporary name, is
 // read back and checked (length and SHA-256) against the plan, and only then renamed
-// into place. So at every instant the host holds only complete, checked files under
+// into place (on S3, where a PUT is atomic per object, it goes up in place and is read
+// back there). So at every instant the host holds only complete, checked files under
 // their real names, and a metadata file is never there before what it refers to.
 // Interrupted at any point, the same command re-plans and continues (resume = re-run).
 import { AirlockError } from '../core/errors.js';
@@ -9,7 +10,7 @@ import { formatMode } from './host-modes.js';
 import { temporaryPath } from './layout.js';
 import { applyModeRepairs } from './mode-repair.js';
 import type { PublishItem, PublishPlan } from './plan.js';
-import type { Transport } from './transport.js';
+import type { RemoteDigest, Transport } from './transport.js';
 
 export interface ApplyOptions {
   onEvent?: (e: PublishEvent) => void;
@@ -20,27 +21,61 @@ export interface ApplyOptions {
 /** Emit file-progress at most this often per file, so --json output stays readable. */
 const PROGRESS_INTERVAL_MS = 200;
 
+function readBackMismatch(host: string, item: PublishItem, got: RemoteDigest | undefined): AirlockError {
+  return new AirlockError(
+    'E_PUBLISH_VERIFY',
+    `host ${host}: ${item.path} read back with other bytes than were sent (or the local file changed during the publish); run the publish again, and check the host's disk if it repeats`,
+    { details: { host, path: item.path, expected: { length: item.length, sha256: item.sha256 }, got: got ?? null } },
+  );
+}
+
+function sameBytes(item: PublishItem, got: RemoteDigest | undefined): got is RemoteDigest {
+  return got !== undefined && got.length === item.length && got.sha256 === item.sha256;
+}
+
+function immutableConflict(host: string, item: PublishItem): AirlockError {
+  return new AirlockError('E_PUBLISH_IMMUTABLE', `host ${host} got ${item.path} with other bytes while this publish ran; a published file is never replaced — find out who else publishes there`, {
+    details: { host, conflicts: [{ path: item.path }] },
+  });
+}
+
+/**
+ * On a host whose writes are atomic per file (S3), the file goes straight to its path and
+ * is read back there. A wrong copy just written is removed when the path is immutable:
+ * nothing refers to it yet (what refers to a file is published after it), and the next
+ * run can then write it again instead of refusing it as someone else's.
+ */
+async function writeOneInPlace(item: PublishItem, transport: Transport, onProgress: (bytes: number) => void): Promise<void> {
+  const host = transport.host;
+  const result = await transport.writeInPlace!(item.local, item.path, { overwrite: !item.immutable, length: item.length }, onProgress);
+  const got = await transport.digest(item.path);
+  if (sameBytes(item, got)) return;
+  if (result === 'exists') throw immutableConflict(host, item);
+  if (item.immutable) await transport.remove(item.path).catch(() => undefined);
+  throw readBackMismatch(host, item, got);
+}
+
 async function uploadOne(item: PublishItem, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
   const host = transport.host;
-  const tmp = temporaryPath(item.path);
   emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
   let last = 0;
-  try {
-    await transport.put(item.local, tmp, (bytes) => {
-      const now = Date.now();
-      if (now - last >= PROGRESS_INTERVAL_MS || bytes === item.length) {
-        last = now;
-        emit({ type: 'file-progress', host, path: item.path, bytes, length: item.length });
-      }
-    });
-    const got = await transport.digest(tmp);
-    if (got === undefined || got.length !== item.length || got.sha256 !== item.sha256) {
-      throw new AirlockError(
-        'E_PUBLISH_VERIFY',
-        `host ${host}: ${item.path} read back with other bytes than were sent (or the local file changed during the publish); run the publish again, and check the host's disk if it repeats`,
-        { details: { host, path: item.path, expected: { length: item.length, sha256: item.sha256 }, got: got ?? null } },
-      );
+  const onProgress = (bytes: number) => {
+    const now = Date.now();
+    if (now - last >= PROGRESS_INTERVAL_MS || bytes === item.length) {
+      last = now;
+      emit({ type: 'file-progress', host, path: item.path, bytes, length: item.length });
     }
+  };
+  if (transport.writeInPlace !== undefined) {
+    await writeOneInPlace(item, transport, onProgress);
+    emit({ type: 'file-done', host, path: item.path, length: item.length, sha256: item.sha256 });
+    return;
+  }
+  const tmp = temporaryPath(item.path);
+  try {
+    await transport.put(item.local, tmp, onProgress);
+    const got = await transport.digest(tmp);
+    if (!sameBytes(item, got)) throw readBackMismatch(host, item, got);
     // A file the web server cannot read is not published, whatever its bytes.
     if (got.mode !== undefined && got.mode !== fileMode) {
       throw new AirlockError(
@@ -52,12 +87,7 @@ async function uploadOne(item: PublishItem, fileMode: number, transport: Transpo
     const result = await transport.rename(tmp, item.path, { overwrite: !item.immutable });
     if (result === 'exists') {
       // Someone put the file there since the plan was made: fine if it is ours, byte for byte.
-      const there = await transport.digest(item.path);
-      if (there?.sha256 !== item.sha256 || there.length !== item.length) {
-        throw new AirlockError('E_PUBLISH_IMMUTABLE', `host ${host} got ${item.path} with other bytes while this publish ran; a published file is never replaced — find out who else publishes there`, {
-          details: { host, conflicts: [{ path: item.path }] },
-        });
-      }
+      if (!sameBytes(item, await transport.digest(item.path))) throw immutableConflict(host, item);
       await transport.remove(tmp);
     }
   } catch (err) {

@@ -44,11 +44,15 @@ export class DigestCachingTransport implements Transport {
     // Modes are not cached: the listing carries them, and a chmod changes no digest.
     if (inner.listDirectories) this.listDirectories = () => inner.listDirectories!();
     if (inner.chmod) this.chmod = (path, mode) => inner.chmod!(path, mode);
+    const write = inner.writeInPlace?.bind(inner);
+    if (write) this.writeInPlace = write;
   }
 
   get host(): string {
     return this.inner.host;
   }
+
+  readonly writeInPlace?: Transport['writeInPlace'];
 
   /** With ignoreCached, every digest is read from the host and the cache is rewritten from them. */
   static async wrap(inner: Transport, file: string, opts: { ignoreCached?: boolean } = {}): Promise<DigestCachingTransport> {

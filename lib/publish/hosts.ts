@@ -1,6 +1,8 @@
 // The host registry: $AIRLOCK_HOME/hosts.json, the static hosts a repository is
-// published to, each with its pinned SSH host key. Format (versioned, written atomically):
-//   { "formatVersion": 1, "hosts": [ { "name", "url", "hostKey"?, "fileMode"?, "dirMode"? } ] }
+// published to, each with its pinned SSH host key (sftp) or its endpoint (s3). Format
+// (versioned, written atomically):
+//   { "formatVersion": 1, "hosts": [ { "name", "url", "hostKey"?, "fileMode"?, "dirMode"?,
+//       "s3"?: { "endpoint", "region"?, "pathStyle"?, "mutableMaxAge"? } } ] }
 // (fileMode/dirMode: octal strings such as "0644", host-modes.ts)
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -8,7 +10,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { parseHostKeyPin } from './host-key.js';
 import { formatMode, hostModes } from './host-modes.js';
-import { parseHostUrl } from './host-url.js';
+import { checkS3Options, parseHostUrl, type S3HostOptions } from './host-url.js';
 import type { HostSpec } from './publish.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -63,8 +65,29 @@ export async function readHosts(file: string): Promise<HostSpec[]> {
     if (o.fileMode !== undefined) spec.fileMode = o.fileMode as string;
     if (o.dirMode !== undefined) spec.dirMode = o.dirMode as string;
     hostModes(spec); // a bad mode is refused when the registry is read, not halfway through a publish
+    if (o.s3 !== undefined) spec.s3 = readS3Options(file, i, o.s3);
     return spec;
   });
+}
+
+function readS3Options(file: string, i: number, raw: unknown): S3HostOptions {
+  const o = raw as Record<string, unknown> | null;
+  const bad = (what: string) => new AirlockError('E_CONFIG', `${file}: host #${i + 1}: ${what}; fix the file, or add the host again with --replace`);
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw bad('"s3" must be an object');
+  for (const k of Object.keys(o)) if (!['endpoint', 'region', 'pathStyle', 'mutableMaxAge'].includes(k)) throw bad(`"s3" has an unknown field ${JSON.stringify(k)}`);
+  if (typeof o.endpoint !== 'string') throw bad('"s3.endpoint" must be a string');
+  if (o.region !== undefined && typeof o.region !== 'string') throw bad('"s3.region" must be a string');
+  if (o.pathStyle !== undefined && typeof o.pathStyle !== 'boolean') throw bad('"s3.pathStyle" must be true or false');
+  if (o.mutableMaxAge !== undefined && typeof o.mutableMaxAge !== 'number') throw bad('"s3.mutableMaxAge" must be a number');
+  const opts: S3HostOptions = { endpoint: o.endpoint };
+  if (o.region !== undefined) opts.region = o.region as string;
+  if (o.pathStyle !== undefined) opts.pathStyle = o.pathStyle as boolean;
+  if (o.mutableMaxAge !== undefined) opts.mutableMaxAge = o.mutableMaxAge as number;
+  try {
+    return checkS3Options(opts);
+  } catch (err) {
+    throw new AirlockError('E_CONFIG', `${file}: host #${i + 1} has unusable S3 options; add the host again with --replace`, { cause: err });
+  }
 }
 
 async function writeHosts(file: string, hosts: HostSpec[]): Promise<void> {
@@ -82,7 +105,15 @@ export async function addHost(file: string, spec: HostSpec, opts: { replace?: bo
   const modes = hostModes(spec);
   if (spec.fileMode !== undefined) entry.fileMode = formatMode(modes.file);
   if (spec.dirMode !== undefined) entry.dirMode = formatMode(modes.dir);
-  if (loc.kind === 'sftp') {
+  if (loc.kind !== 's3' && spec.s3 !== undefined) throw new AirlockError('E_USAGE', `host ${spec.name}: --endpoint, --region, --path-style and --mutable-max-age apply only to s3:// hosts`);
+  if (loc.kind === 's3') {
+    if (spec.hostKey !== undefined) throw new AirlockError('E_USAGE', `host ${spec.name} is an S3 bucket; a host key applies only to sftp:// hosts`);
+    if (spec.s3 === undefined) throw new AirlockError('E_USAGE', `host ${spec.name} is an S3 bucket: give its API endpoint with --endpoint https://…`);
+    if (spec.fileMode !== undefined || spec.dirMode !== undefined) {
+      throw new AirlockError('E_USAGE', `host ${spec.name} is an S3 bucket: objects have no modes (a public-read bucket policy makes them readable); drop --file-mode/--dir-mode`);
+    }
+    entry.s3 = checkS3Options(spec.s3);
+  } else if (loc.kind === 'sftp') {
     if (spec.hostKey === undefined) {
       throw new AirlockError('E_USAGE', `host ${spec.name} is an SFTP host: pin its host key with --host-key KEY or --known-hosts FILE (get it from the host's console: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub)`);
     }
@@ -148,6 +179,9 @@ async function selectHosts(file: string, selectors: string[]): Promise<HostSpec[
     }
     if (sel.startsWith('sftp:')) {
       throw new AirlockError('E_HOST_UNKNOWN', `${sel} is not a registered host; add it with \`airlock host add NAME ${sel} --host-key KEY\` so its host key is pinned`);
+    }
+    if (sel.startsWith('s3:')) {
+      throw new AirlockError('E_HOST_UNKNOWN', `${sel} is not a registered host; add it with \`airlock host add NAME ${sel} --endpoint URL\``);
     }
     throw new AirlockError('E_HOST_UNKNOWN', `no host named ${sel}; \`airlock host list\` shows the hosts (a directory must be an absolute path)`);
   }

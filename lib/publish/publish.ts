@@ -10,19 +10,22 @@ import { applyPublishPlan } from './apply.js';
 import { DirectoryTransport } from './directory-transport.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { hostModes } from './host-modes.js';
-import { parseHostUrl } from './host-url.js';
+import { parseHostUrl, type S3HostOptions } from './host-url.js';
 import { planPublish, planSummary } from './plan.js';
+import type { S3TransportOptions } from './s3-transport.js';
 import type { Transport } from './transport.js';
 
 export interface HostSpec {
   name: string;
-  /** file:///abs/dir, /abs/dir, or sftp://user@host:port/path */
+  /** file:///abs/dir, /abs/dir, sftp://user@host:port/path or s3://bucket/prefix */
   url: string;
   /** Pinned host key: an OpenSSH public key line, or SHA256:<base64> fingerprint. */
   hostKey?: string;
   /** Octal permission bits of files and directories on the host (host-modes.ts); default 0644 and 0755. */
   fileMode?: string;
   dirMode?: string;
+  /** How an s3:// host is reached. */
+  s3?: S3HostOptions;
 }
 
 export interface OpenTransportOptions {
@@ -30,10 +33,17 @@ export interface OpenTransportOptions {
   publishSigner?: Signer;
   /** SFTP connect/handshake timeout in milliseconds. */
   timeoutMs?: number;
+  /** S3 hosts: credentials (default: the environment or the shared credentials file) and test knobs. */
+  s3?: S3TransportOptions;
 }
 
 export async function openTransport(host: HostSpec, opts: OpenTransportOptions = {}): Promise<Transport> {
   const loc = parseHostUrl(host.url);
+  if (loc.kind === 's3') {
+    // Objects have no permission bits: a public-read bucket policy makes them readable.
+    const { S3Transport } = await import('./s3-transport.js');
+    return S3Transport.open(host, loc, opts.s3);
+  }
   const modes = hostModes(host);
   if (loc.kind === 'directory') return DirectoryTransport.open(host.name, loc.path, modes);
   const { SftpTransport } = await import('./sftp-transport.js');

@@ -1,7 +1,9 @@
 // What publishing needs from a host, and nothing more: list the tree, read a file back
 // (to hash it), write a file under a temporary name, rename it into place, remove a file.
-// Keeping the surface this small is what lets the directory and SFTP transports be
-// tested against the same plan/apply code.
+// Keeping the surface this small is what lets the directory, SFTP and S3 transports be
+// tested against the same plan/apply code. A host where one write is already atomic per
+// file (an S3 PUT: an object appears whole or not at all) offers writeInPlace, and
+// publishing then needs no temporary name and no rename.
 
 /** A regular file on the host, path relative to the host tree's root, posix separators. */
 export interface RemoteFile {
@@ -37,6 +39,13 @@ export interface RenameOptions {
   overwrite: boolean;
 }
 
+export interface WriteInPlaceOptions {
+  /** As RenameOptions.overwrite: without it an existing path is left alone ('exists'). */
+  overwrite: boolean;
+  /** The length the plan hashed (sent as Content-Length; the file is read back after). */
+  length: number;
+}
+
 export interface Transport {
   /** The host's name (from the host registry) for reports and errors. */
   readonly host: string;
@@ -49,6 +58,12 @@ export interface Transport {
   /** Streams a local file to `path` on the host, creating parent directories. */
   put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void>;
   rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'>;
+  /**
+   * Present where one write is atomic per file: streams a local file to its real path,
+   * never visible half-written. Publishing uses it instead of put + rename, and still
+   * reads the file back.
+   */
+  writeInPlace?(localFile: string, path: string, options: WriteInPlaceOptions, onProgress?: (bytesSent: number) => void): Promise<'written' | 'exists'>;
   /** Removes a file; absent is fine. */
   remove(path: string): Promise<void>;
   /**
