@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import { SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures } from './compat/index.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
@@ -190,18 +190,18 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     }
 
     const changed = await signTargetsChanges(repo, current, additions, signers.targets, options);
-    for (const c of changed) await writeFileAtomic(join(staging, 'metadata', `${c.version}.${c.role}.json`), c.bytes);
+    for (const c of changed) await writeFileAtomic(join(staging, 'metadata', metadataFileName(c.role, c.version)), c.bytes);
     const snapshot = await signMetadata(
-      nextSnapshot(current.snapshot.signed, Object.fromEntries(changed.map((c) => [`${c.role}.json`, metaFileFor(c.version, c.bytes)])), expiresAt('snapshot', options.now, options.expiryDays)),
+      nextSnapshot(current.snapshot.signed, Object.fromEntries(changed.map((c) => [metadataFileName(c.role), metaFileFor(c.version, c.bytes)])), expiresAt('snapshot', options.now, options.expiryDays)),
       [signers.snapshot],
     );
     const snapshotBytes = envelopeBytes(snapshot);
-    await writeFileAtomic(join(staging, 'metadata', `${snapshot.signed.version}.snapshot.json`), snapshotBytes);
+    await writeFileAtomic(join(staging, 'metadata', metadataFileName('snapshot', snapshot.signed.version)), snapshotBytes);
     const timestamp = await signMetadata(
       nextTimestamp(current.timestamp.signed, metaFileFor(snapshot.signed.version, snapshotBytes), expiresAt('timestamp', options.now, options.expiryDays)),
       [signers.timestamp],
     );
-    await writeFileAtomic(join(staging, 'metadata', 'timestamp.json'), envelopeBytes(timestamp));
+    await writeFileAtomic(join(staging, 'metadata', metadataFileName('timestamp')), envelopeBytes(timestamp));
 
     const files = await commitStaged(staging, repoDir);
     return {

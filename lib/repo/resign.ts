@@ -8,7 +8,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError } from '../core/errors.js';
-import type { Envelope, MetaFile, RootSigned, SnapshotSigned, TargetsSigned, TimestampSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, type Envelope, type MetaFile, type RootSigned, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { allBinNames, layoutOf, succinctDelegations } from './hash-bins.js';
@@ -99,20 +99,20 @@ export async function resignOnline(
         if (!prior) throw new AirlockError('E_METADATA_INVALID', `snapshot lists no ${bin}.json; the repository copy is damaged — restore it`);
         const env = await signMetadata(nextTargets(prior.signed, {}, expires), chosen.targets, bin);
         const bytes = envelopeBytes(env);
-        files.push({ path: `metadata/${env.signed.version}.${bin}.json`, bytes });
-        binMeta[`${bin}.json`] = metaFileFor(env.signed.version, bytes);
+        files.push({ path: `metadata/${metadataFileName(bin, env.signed.version)}`, bytes });
+        binMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
       }
     }
     targets = await signMetadata(next, chosen.targets);
     targetsBytes = envelopeBytes(targets);
-    files.push({ path: `metadata/${targets.signed.version}.targets.json`, bytes: targetsBytes });
+    files.push({ path: `metadata/${metadataFileName('targets', targets.signed.version)}`, bytes: targetsBytes });
     versions.targets = targets.signed.version;
   }
   if (order.includes('snapshot')) {
     const meta: Record<string, MetaFile> = targetsBytes ? { ...binMeta, 'targets.json': metaFileFor(targets.signed.version, targetsBytes) } : {};
     snapshot = await signMetadata(nextSnapshot(snapshot.signed, meta, expiresAt('snapshot', now, expiryDays)), chosen.snapshot);
     snapshotBytes = envelopeBytes(snapshot);
-    files.push({ path: `metadata/${snapshot.signed.version}.snapshot.json`, bytes: snapshotBytes });
+    files.push({ path: `metadata/${metadataFileName('snapshot', snapshot.signed.version)}`, bytes: snapshotBytes });
     versions.snapshot = snapshot.signed.version;
   }
   if (order.includes('timestamp')) {

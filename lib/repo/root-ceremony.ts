@@ -10,13 +10,14 @@ import { open } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { canonicalBytes } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
-import { ed25519Verify } from '../core/ed25519.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import { fromHex, isHex } from '../core/hex.js';
 import { tufKeyId, type TufKey } from '../core/tuf-key.js';
 import {
+  metadataFileName,
   parseExpires,
   parseRoot,
+  rootProblems,
+  thresholdResult,
   TOP_LEVEL_ROLES,
   topLevelRoleVerification,
   verifyThreshold,
@@ -30,9 +31,6 @@ import { LocalRepository } from './local-repository.js';
 import { commitFiles, ONLINE_ROLES, resignOnline, type OnlineRole, type OnlineSigners, type StagedFile } from './resign.js';
 import { envelopeBytes, addSignatures } from './sign-metadata.js';
 import { buildRoot } from './top-level.js';
-
-/** The fields of a root's signed part (TUF §4.3); a proposal has these and no others. */
-const ROOT_FIELDS: readonly string[] = ['_type', 'spec_version', 'version', 'expires', 'consistent_snapshot', 'keys', 'roles'];
 
 /** A proposal file is at most this big; a root with a few dozen keys is a few KiB. */
 const MAX_PROPOSAL_BYTES = 512 * 1024;
@@ -103,60 +101,16 @@ export function proposeRoot(current: RootSigned, change: RootChange): RootSigned
 
 /**
  * What makes a root a sound successor of `previous`, apart from its signatures: the next
- * version, consistent snapshots, and for every role at least one usable Ed25519 key and
- * a threshold it can reach. A key serves one role only (DESIGN §7). `now` given: it must
- * not have expired.
+ * version, and the rules every root the terminal signs meets (`rootProblems` in
+ * lib/core/tuf-root.ts). `now` given: it must not have expired.
  */
 export function checkRootProposal(previous: RootSigned, proposed: RootSigned, now?: Date): void {
   const problems: string[] = [];
-  if (proposed._type !== 'root') problems.push('it is not root metadata');
   if (proposed.version !== previous.version + 1) problems.push(`its version is ${proposed.version}, and the next root must be version ${previous.version + 1}`);
-  if (proposed.consistent_snapshot !== true) problems.push('consistent_snapshot must be true (DESIGN: consistent snapshots)');
   const expires = parseExpires(proposed.expires);
   if (expires === undefined) problems.push(`its expiry "${String(proposed.expires)}" is not a TUF time`);
   else if (now !== undefined && expires.getTime() <= now.getTime()) problems.push(`it expired at ${proposed.expires}; propose again with a later expiry`);
-  // A holder is shown roles, keys, thresholds and expiry (diffRoots); nothing else may
-  // ride along in what they sign. Unknown fields and roles would be signed unseen, and
-  // some clients refuse a root that has them (python-tuf: roles must be exactly the four).
-  for (const k of Object.keys(proposed)) if (!ROOT_FIELDS.includes(k)) problems.push(`it carries a field "${k}" that airlock does not show to holders`);
-  if (typeof proposed.spec_version !== 'string' || !/^1\.\d+(\.\d+)?$/.test(proposed.spec_version)) problems.push(`its spec_version "${String(proposed.spec_version)}" is not a TUF 1.x version`);
-  for (const name of Object.keys(proposed.roles ?? {})) {
-    if (!(TOP_LEVEL_ROLES as readonly string[]).includes(name)) problems.push(`it names a role "${name}" besides root, targets, snapshot and timestamp`);
-  }
-  const owner = new Map<string, TopLevelRole>();
-  /** Public key → the role using it: a key serves one role, under however many ids. */
-  const ownerByPublic = new Map<string, TopLevelRole>();
-  for (const role of TOP_LEVEL_ROLES) {
-    const r = proposed.roles?.[role];
-    if (!r) {
-      problems.push(`it names no keys for the ${role} role`);
-      continue;
-    }
-    const distinct = new Set<string>();
-    for (const id of r.keyids) {
-      const key = Object.hasOwn(proposed.keys, id) ? proposed.keys[id] : undefined;
-      if (!key) problems.push(`${role}: key ${id.slice(0, 12)}… is listed but not defined in "keys"`);
-      else if (key.keytype !== 'ed25519' || key.scheme !== 'ed25519' || !isHex(key.keyval?.public, 32)) problems.push(`${role}: key ${id.slice(0, 12)}… is not an Ed25519 key`);
-      else if (tufKeyId(key) !== id) problems.push(`${role}: key id ${id.slice(0, 12)}… is not the SHA-256 of its key object`);
-      else {
-        const pub = key.keyval.public.toLowerCase();
-        if (distinct.has(pub)) problems.push(`${role}: key ${id.slice(0, 12)}… is a key already listed under another id; one key counts once toward a threshold`);
-        distinct.add(pub);
-        const otherRole = ownerByPublic.get(pub);
-        if (otherRole !== undefined && otherRole !== role) problems.push(`key ${id.slice(0, 12)}… serves both ${otherRole} and ${role}; a key serves one role`);
-        ownerByPublic.set(pub, role);
-      }
-      const other = owner.get(id);
-      if (other !== undefined && other !== role) problems.push(`key ${id.slice(0, 12)}… serves both ${other} and ${role}; a key serves one role`);
-      owner.set(id, role);
-    }
-    // TUF §5.3.4 counts distinct keys: a threshold above them can never be met.
-    if (!Number.isInteger(r.threshold) || r.threshold < 1) problems.push(`${role}: the threshold must be at least 1`);
-    else if (r.threshold > distinct.size) problems.push(`${role}: threshold ${r.threshold} but only ${distinct.size} distinct key(s); lower the threshold or add keys`);
-  }
-  for (const id of Object.keys(proposed.keys ?? {})) {
-    if (!owner.has(id)) problems.push(`key ${id.slice(0, 12)}… is defined in "keys" but no role lists it`);
-  }
+  problems.push(...rootProblems(proposed));
   if (problems.length > 0) {
     throw new AirlockError('E_ROOT_PROPOSAL', `the root proposal is not usable: ${problems.join('; ')}`, { details: { problems } });
   }
@@ -224,21 +178,8 @@ export interface RootSignatureStatus {
 }
 
 function countRole(root: RootSigned, proposal: Envelope<RootSigned>, message: Uint8Array): ThresholdCount {
-  const { keyids, threshold } = root.roles.root;
-  const byKey = new Map(proposal.signatures.map((s) => [s.keyid, s.sig]));
-  const counted = new Set<string>();
-  const signedBy: string[] = [];
-  for (const id of keyids) {
-    const sig = byKey.get(id);
-    const key = root.keys[id];
-    if (sig === undefined || !key || !isHex(sig, 64) || !isHex(key.keyval.public, 32)) continue;
-    // One public key counts once, whatever ids it is listed under (TUF §5.3.4 distinct keys).
-    const pub = key.keyval.public.toLowerCase();
-    if (counted.has(pub) || !ed25519Verify(fromHex(pub), message, fromHex(sig))) continue;
-    counted.add(pub);
-    signedBy.push(id);
-  }
-  return { version: root.version, threshold, signedBy, missing: keyids.filter((k) => !signedBy.includes(k)), met: signedBy.length >= threshold };
+  const r = thresholdResult({ signatures: proposal.signatures, signedBytes: message }, topLevelRoleVerification(root, 'root'));
+  return { version: root.version, threshold: r.threshold, signedBy: r.signed, missing: r.missing, met: r.verified };
 }
 
 /** Which root keys of the old and of the new root have validly signed the proposal. */
@@ -449,7 +390,7 @@ export async function publishRoot(
   const resign = rolesNeedingResign(current, proposal.signed);
   const rootBytes = envelopeBytes(proposal);
   const files: StagedFile[] = [
-    { path: `metadata/${proposal.signed.version}.root.json`, bytes: rootBytes },
+    { path: `metadata/${metadataFileName('root', proposal.signed.version)}`, bytes: rootBytes },
     // The bootstrap copy users pin follows the newest root (DESIGN layout, keys/root.json).
     { path: 'keys/root.json', bytes: rootBytes },
   ];

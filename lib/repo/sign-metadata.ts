@@ -9,10 +9,6 @@ import { toHex } from '../core/hex.js';
 import type { Envelope, Signature, Signed } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 
-export function metadataFileName(signed: Signed): string {
-  return signed._type === 'timestamp' ? 'timestamp.json' : `${signed.version}.${signed._type}.json`;
-}
-
 /** Signs `signed` with each signer; refuses two signers with one key id (one key, one vote). */
 export async function signMetadata<T extends Signed>(signed: T, signers: readonly Signer[], roleName: string = signed._type): Promise<Envelope<T>> {
   const seen = new Set<string>();

@@ -6,6 +6,7 @@
 // so it is one path segment; `.` and `..` stay themselves, but every use below adds a
 // `.json` suffix, so no file name is `.` or `..`. Quoting is one-to-one: two roles never
 // share a file.
+import { metadataFileName } from '../core/tuf-metadata.js';
 
 const UNRESERVED = /^[A-Za-z0-9_.~-]$/;
 
@@ -24,8 +25,7 @@ export function quoteRoleName(name: string): string {
 
 /** The metadata file of a role on the host: `N.<quoted>.json` with consistent snapshots, else `<quoted>.json` (TUF §5.6.1). */
 export function remoteMetadataName(role: string, version: number | undefined): string {
-  const quoted = quoteRoleName(role);
-  return version === undefined ? `${quoted}.json` : `${version}.${quoted}.json`;
+  return metadataFileName(quoteRoleName(role), version);
 }
 
 /** The file a role is kept under in the client's trusted state (as python-tuf and tuf-js keep it). */

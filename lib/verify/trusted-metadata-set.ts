@@ -11,6 +11,7 @@
 import { AirlockError } from '../core/errors.js';
 import {
   isExpired,
+  metadataFileName,
   parseMetadata,
   topLevelRoleVerification,
   verifyThreshold,
@@ -175,7 +176,7 @@ export class TrustedMetadataSet {
    */
   updateRoot(bytes: Uint8Array): RootSigned {
     if (this.#timestamp !== undefined) throw new Error('updateRoot: the root cannot change after the timestamp is loaded');
-    const name = `${this.#root.signed.version + 1}.root.json`;
+    const name = metadataFileName('root', this.#root.signed.version + 1);
     const candidate = parseMetadata(bytes, 'root', name);
     // TUF §5.3.4: check for an arbitrary software attack.
     checkRootSignedByOldAndNewKeys(this.#root.signed, candidate, name);
@@ -200,9 +201,9 @@ export class TrustedMetadataSet {
     // rotated timestamp/snapshot key simply makes the stored ones fail §5.4.2 / §5.5.3
     // (the updater then drops them from its state).
     // TUF §5.4.1: downloading (capped at the timestamp byte limit) is the caller's.
-    const candidate = parseMetadata(bytes, 'timestamp', 'timestamp.json');
+    const candidate = parseMetadata(bytes, 'timestamp');
     // TUF §5.4.2: check for an arbitrary software attack.
-    verifyThreshold(candidate, topLevelRoleVerification(this.#root.signed, 'timestamp'), 'timestamp.json');
+    verifyThreshold(candidate, topLevelRoleVerification(this.#root.signed, 'timestamp'), metadataFileName('timestamp'));
     // TUF §5.4.3: check for a rollback attack.
     if (!checkTimestampRollback(this.#timestamp?.signed, candidate.signed)) {
       // §5.4.3.1: the same version — nothing new, keep the trusted one. When that one has
@@ -227,7 +228,7 @@ export class TrustedMetadataSet {
     // TUF §5.4.4: the timestamp in use must not have expired (it may have come from state).
     checkFreeze('timestamp', timestamp, this.referenceTime);
     const listing = timestamp.meta['snapshot.json'];
-    const name = `${listing.version}.snapshot.json`;
+    const name = metadataFileName('snapshot', listing.version);
     // TUF §5.5.2: check against the timestamp role's snapshot hashes and length.
     if (origin === 'remote') checkAgainstListing(listing, bytes, name);
     const candidate = parseMetadata(bytes, 'snapshot', name);
@@ -276,12 +277,12 @@ export class TrustedMetadataSet {
     if (this.#targets.has(role)) throw new Error(`updateDelegatedTargets: ${role} is already trusted`);
     const snapshot = this.#checkFinalSnapshot();
     const verification = this.#delegation(role, delegator);
-    const file = `${role}.json`;
+    const file = metadataFileName(role);
     const listing = Object.hasOwn(snapshot.meta, file) ? snapshot.meta[file] : undefined;
     if (listing === undefined) {
       throw new AirlockError('E_METADATA_INVALID', `the snapshot does not list ${file}; the repository is inconsistent, tell the publisher`, { details: { role } });
     }
-    const name = `${listing.version}.${file}`;
+    const name = metadataFileName(role, listing.version);
     // TUF §5.6.1: downloading (capped at the listed length) is the caller's.
     // TUF §5.6.2: check against the snapshot role's targets hashes and length.
     if (origin === 'remote') checkAgainstListing(listing, bytes, name);
@@ -309,8 +310,8 @@ export class TrustedMetadataSet {
     if (trusted === undefined) throw new Error(`checkDelegatedBy: ${role} is not trusted yet`);
     const checked = this.#delegatedBy.get(role)!;
     if (!checked.has(delegator)) {
-      const listing = this.#checkFinalSnapshot().meta[`${role}.json`]!;
-      verifyThreshold(trusted, this.#delegation(role, delegator), `${listing.version}.${role}.json (as delegated by ${delegator})`);
+      const listing = this.#checkFinalSnapshot().meta[metadataFileName(role)]!;
+      verifyThreshold(trusted, this.#delegation(role, delegator), `${metadataFileName(role, listing.version)} (as delegated by ${delegator})`);
       checked.add(delegator);
     }
     return trusted.signed;

@@ -4,7 +4,7 @@
 // trusted-metadata-set.ts.
 import { stat } from 'node:fs/promises';
 import { AirlockError, isAirlockError } from '../core/errors.js';
-import { parseMetadata, type RootSigned, type TargetFileInfo } from '../core/tuf-metadata.js';
+import { metadataFileName, parseMetadata, type RootSigned, type TargetFileInfo } from '../core/tuf-metadata.js';
 import { rolesForTarget } from './delegations.js';
 import { fetchBytes, fetchTargetToFile } from './fetch-bounded.js';
 import { resolveLimits, type Limits } from './limits.js';
@@ -109,8 +109,8 @@ export class Updater {
       // TUF §5.3.3: N+1.root.json, up to the root byte cap (its size is unknown).
       const bytes = await this.#fromMirrors(
         {
-          what: `${version}.root.json`,
-          path: ['metadata', `${version}.root.json`],
+          what: metadataFileName('root', version),
+          path: ['metadata', metadataFileName('root', version)],
           maxBytes: this.limits.rootMaxBytes,
           trustedLength: false,
           accept: (b) => {
@@ -157,7 +157,7 @@ export class Updater {
     const bytes = await this.#state?.read(role);
     if (bytes === undefined) return false;
     try {
-      parseMetadata(bytes, type, `stored ${role}.json`);
+      parseMetadata(bytes, type, `stored ${metadataFileName(role)}`);
     } catch (err) {
       if (!isAirlockError(err)) throw err;
       const file = this.#state!.fileFor(role);
@@ -176,8 +176,8 @@ export class Updater {
   async #updateTimestamp(trusted: TrustedMetadataSet): Promise<void> {
     await this.#fromState('timestamp', 'timestamp', (b, o) => trusted.updateTimestamp(b, o));
     const changed = await this.#fromMirrors({
-      what: 'timestamp.json',
-      path: ['metadata', 'timestamp.json'],
+      what: metadataFileName('timestamp'),
+      path: ['metadata', metadataFileName('timestamp')],
       maxBytes: this.limits.timestampMaxBytes,
       trustedLength: false,
       accept: (b) => (trusted.updateTimestamp(b, 'remote') ? b : undefined),
@@ -191,7 +191,7 @@ export class Updater {
     await this.#fromState('snapshot', 'snapshot', (b, o) => trusted.updateSnapshot(b, o));
     if (trusted.hasFinalSnapshot()) return;
     const listing = trusted.timestamp!.meta['snapshot.json'];
-    const file = trusted.root.consistent_snapshot ? `${listing.version}.snapshot.json` : 'snapshot.json';
+    const file = metadataFileName('snapshot', trusted.root.consistent_snapshot ? listing.version : undefined);
     const bytes = await this.#fromMirrors({
       what: file,
       path: ['metadata', file],
@@ -214,7 +214,7 @@ export class Updater {
       return;
     }
     if (await this.#fromState(role, 'targets', (b, o) => trusted.updateDelegatedTargets(b, role, delegator, o))) return;
-    const file = `${role}.json`;
+    const file = metadataFileName(role);
     const listing = Object.hasOwn(trusted.snapshot!.meta, file) ? trusted.snapshot!.meta[file] : undefined;
     if (listing === undefined) {
       throw new AirlockError('E_METADATA_INVALID', `the snapshot does not list ${file}; the repository is inconsistent, tell the publisher`, { details: { role } });
