@@ -9,7 +9,7 @@ import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { ONLINE_ROLES, withDependents, type OnlineRole, type OnlineSigners } from '../../lib/repo/resign.js';
+import { ONLINE_ROLES, withDependents, type OnlineRole, type RoleSigners } from '../../lib/repo/transaction.js';
 import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
 import { assertCanRotate, rotateKey } from '../../lib/repo/rotation.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
@@ -48,7 +48,7 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
     unlocked.push(...rootSigners);
     // Enough root keys at hand? Checked before the new key is generated.
     await assertCanRotate(paths.repository, rootSigners);
-    const online: OnlineSigners = {};
+    const online: RoleSigners = {};
     for (const r of withDependents([rotating])) {
       if (r !== rotating) unlocked.push(...(online[r] = await unlockListed(main, root, r, mainPass)));
     }

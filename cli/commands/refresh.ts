@@ -9,7 +9,7 @@ import { readPassphrase } from '../../lib/keys/passphrase.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { planRefresh, refreshRepository, type RefreshOptions } from '../../lib/repo/refresh.js';
-import { ONLINE_ROLES, type OnlineRole, type OnlineSigners } from '../../lib/repo/resign.js';
+import { ONLINE_ROLES, type OnlineRole, type RoleSigners } from '../../lib/repo/transaction.js';
 import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit, note } from '../run.js';
@@ -46,7 +46,7 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
   const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
   const unlocked: Signer[] = [];
   try {
-    const signers: OnlineSigners = {};
+    const signers: RoleSigners = {};
     let publishSigner: Signer | undefined;
     try {
       for (const role of plan.resign) unlocked.push(...(signers[role] = await unlockListed(keystore, current.root.signed, role, passphrase)));

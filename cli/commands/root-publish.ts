@@ -8,7 +8,7 @@ import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { withDependents, type OnlineSigners } from '../../lib/repo/resign.js';
+import { withDependents, type RoleSigners } from '../../lib/repo/transaction.js';
 import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
 import { assertRootPublishable, publishRoot, rolesNeedingResign } from '../../lib/repo/root-ceremony.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
@@ -32,7 +32,7 @@ export async function rootPublish(files: string[], opts: RootPublishOptions): Pr
   const resign = withDependents(rolesNeedingResign(current, proposal.signed));
   const hosts = await hostsFor(paths, opts);
 
-  const online: OnlineSigners = {};
+  const online: RoleSigners = {};
   let publishSigner: Signer | undefined;
   const unlocked: Signer[] = [];
   try {

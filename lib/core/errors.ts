@@ -88,6 +88,7 @@ export const ERROR_KINDS = {
 
   // --- repository / trust lifecycle ------------------------------------------------
   E_RELEASE_EXISTS: 'refused',
+  E_REPOSITORY_DAMAGED: 'environment',
   E_ROOT_THRESHOLD: 'refused',
   E_ROOT_PROPOSAL: 'usage',
 

@@ -4,13 +4,16 @@
 // repository copy by lib/repo — so that a client reading at any moment sees the
 // previous release or the whole new one (DESIGN "Publishing order"; TUF §5: a client
 // reads timestamp → snapshot → targets → target files, so files are written in the
-// reverse order of that chain: content, then root, targets metadata, snapshot,
-// timestamp). keys/ goes last: the bootstrap root users pin must never name a root
-// version the host does not have yet.
+// reverse order of that chain: content, targets metadata, snapshot, timestamp). A new
+// root goes up after timestamp.json: the online metadata of a root change is signed so
+// that the previous root accepts it too (lib/repo/transaction.ts, a rotation's
+// transition), so a client that has not yet found the new root keeps working, and one
+// that finds it finds metadata it accepts. keys/ goes last: the bootstrap root users
+// pin must never name a root version the host does not have yet.
 import { AirlockError } from './errors.js';
 
 export type PublishStage = 'content' | 'apt-index' | 'root' | 'delegated' | 'targets' | 'snapshot' | 'timestamp' | 'keys';
-export const STAGE_ORDER: readonly PublishStage[] = ['content', 'apt-index', 'root', 'delegated', 'targets', 'snapshot', 'timestamp', 'keys'];
+export const STAGE_ORDER: readonly PublishStage[] = ['content', 'apt-index', 'delegated', 'targets', 'snapshot', 'timestamp', 'root', 'keys'];
 
 export interface PathClass {
   stage: PublishStage;

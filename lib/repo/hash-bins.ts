@@ -42,3 +42,9 @@ export function layoutOf(delegations: Delegations | undefined): BinLayout | unde
   const s = delegations?.succinct_roles;
   return s ? { bitLength: s.bit_length, namePrefix: s.name_prefix } : undefined;
 }
+
+/** Every bin a targets role delegates to by succinct hash delegation (none without one). */
+export function binNamesOf(targets: { delegations?: Delegations }): string[] {
+  const layout = layoutOf(targets.delegations);
+  return layout ? allBinNames(layout) : [];
+}

@@ -5,9 +5,10 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, posix, relative, sep } from 'node:path';
 import { hashStream } from '../core/digest.js';
-import { AirlockError, fromSystemError } from '../core/errors.js';
+import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { classifyPath, comparePublishOrder } from '../core/host-layout.js';
-import type { Envelope, RootSigned, SnapshotSigned, TargetsSigned, TimestampSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, parseMetadata, type Envelope, type RootSigned, type Signed, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
+import { binNamesOf } from './hash-bins.js';
 
 export interface CurrentMetadata {
   root: Envelope<RootSigned>;
@@ -16,17 +17,46 @@ export interface CurrentMetadata {
   targets: Envelope<TargetsSigned>;
 }
 
-async function readJson<T>(path: string): Promise<T> {
-  let text: string;
+/** The current metadata and every hash bin snapshot lists: everything the copy says is signed. */
+export interface SignedState extends CurrentMetadata {
+  /** Hash bins by role name (empty below `hashBins.afterTargets`). */
+  bins: Map<string, Envelope<TargetsSigned>>;
+}
+
+/** A local metadata file is at most this big (a bin of a few thousand targets is well under). */
+const MAX_LOCAL_METADATA_BYTES = 64 * 1024 * 1024;
+
+function damaged(path: string, why: string, cause?: unknown): AirlockError {
+  return new AirlockError(
+    'E_REPOSITORY_DAMAGED',
+    `${path} ${why}; the terminal's repository copy is damaged — nothing was signed. Restore it from a backup, or from a host that holds the same repository`,
+    { cause, details: { path } },
+  );
+}
+
+/**
+ * The terminal's own copy is read through the same parser as a host's metadata: a damaged
+ * file is E_REPOSITORY_DAMAGED here (exit 3: restore the copy), never a TypeError far away
+ * and never E_METADATA_INVALID, which says a host is serving bad data.
+ */
+async function readMetadata<K extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(path: string, type: K, name: string): Promise<Envelope<Extract<Signed, { _type: K }>>> {
+  let bytes: Uint8Array;
   try {
-    text = await readFile(path, 'utf8');
+    const s = await stat(path);
+    if (!s.isFile()) throw damaged(path, 'is not a regular file');
+    if (s.size > MAX_LOCAL_METADATA_BYTES) throw damaged(path, `is larger than ${MAX_LOCAL_METADATA_BYTES} bytes`);
+    bytes = await readFile(path);
   } catch (err) {
+    if (isAirlockError(err)) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw damaged(path, 'is missing', err);
     throw fromSystemError(err, `reading ${path}`);
   }
   try {
-    return JSON.parse(text) as T;
+    const parsed = parseMetadata(bytes, type, name);
+    return { signatures: parsed.signatures, signed: parsed.signed };
   } catch (err) {
-    throw new AirlockError('E_JSON', `${path} is not valid JSON; the terminal's repository copy is damaged — restore it from a host or backup`, { cause: err });
+    if (isAirlockError(err)) throw damaged(path, `is not valid ${type} metadata (${err.code})`, err);
+    throw err;
   }
 }
 
@@ -62,13 +92,18 @@ export class LocalRepository {
   }
 
   async readRoot(version: number): Promise<Envelope<RootSigned>> {
-    return readJson(join(this.metadataDir, `${version}.root.json`));
+    const name = metadataFileName('root', version);
+    const root = await readMetadata(join(this.metadataDir, name), 'root', name);
+    if (root.signed.version !== version) throw damaged(join(this.metadataDir, name), `says it is version ${root.signed.version}`);
+    return root;
   }
 
   /** A delegated targets role (a hash bin) at the version the current snapshot lists. */
   async readDelegated(snapshot: SnapshotSigned, role: string): Promise<Envelope<TargetsSigned> | undefined> {
-    const meta = snapshot.meta[`${role}.json`];
-    return meta ? readJson(join(this.metadataDir, `${meta.version}.${role}.json`)) : undefined;
+    const meta = snapshot.meta[metadataFileName(role)];
+    if (!meta) return undefined;
+    const name = metadataFileName(role, meta.version);
+    return readMetadata(join(this.metadataDir, name), 'targets', name);
   }
 
   async current(): Promise<CurrentMetadata> {
@@ -78,13 +113,28 @@ export class LocalRepository {
       throw new AirlockError('E_NOT_INITIALISED', `no repository metadata in ${this.dir}; run \`airlock init\` first`);
     }
     const root = await this.readRoot(latest);
-    const timestamp = await readJson<Envelope<TimestampSigned>>(join(this.metadataDir, 'timestamp.json'));
-    const snapshotVersion = timestamp.signed.meta['snapshot.json'].version;
-    const snapshot = await readJson<Envelope<SnapshotSigned>>(join(this.metadataDir, `${snapshotVersion}.snapshot.json`));
-    const targetsMeta = snapshot.signed.meta['targets.json'];
-    if (!targetsMeta) throw new AirlockError('E_METADATA_INVALID', `snapshot ${snapshotVersion} lists no targets.json; the repository copy is damaged`);
-    const targets = await readJson<Envelope<TargetsSigned>>(join(this.metadataDir, `${targetsMeta.version}.targets.json`));
+    const timestamp = await readMetadata(join(this.metadataDir, metadataFileName('timestamp')), 'timestamp', metadataFileName('timestamp'));
+    const snapshotMeta = timestamp.signed.meta['snapshot.json'];
+    if (!snapshotMeta) throw damaged(join(this.metadataDir, 'timestamp.json'), 'names no snapshot');
+    const snapshotName = metadataFileName('snapshot', snapshotMeta.version);
+    const snapshot = await readMetadata(join(this.metadataDir, snapshotName), 'snapshot', snapshotName);
+    const targetsMeta = snapshot.signed.meta[metadataFileName('targets')];
+    if (!targetsMeta) throw damaged(join(this.metadataDir, snapshotName), 'lists no targets.json');
+    const targetsName = metadataFileName('targets', targetsMeta.version);
+    const targets = await readMetadata(join(this.metadataDir, targetsName), 'targets', targetsName);
     return { root, timestamp, snapshot, targets };
+  }
+
+  /** current() plus every hash bin the snapshot lists (what status and plans walk). */
+  async signedState(): Promise<SignedState> {
+    const current = await this.current();
+    const bins = new Map<string, Envelope<TargetsSigned>>();
+    for (const bin of binNamesOf(current.targets.signed)) {
+      const env = await this.readDelegated(current.snapshot.signed, bin);
+      if (!env) throw damaged(join(this.metadataDir, metadataFileName('snapshot', current.snapshot.signed.version)), `lists no ${bin}.json although targets delegates to it`);
+      bins.set(bin, env);
+    }
+    return { ...current, bins };
   }
 }
 

@@ -3,10 +3,10 @@
 // timestamp is re-signed on every refresh, and targets and snapshot when they would
 // otherwise expire before the next refresh is due. Plan, then apply: the plan is pure,
 // so the CLI unlocks only the keys it needs.
-import { parseExpires, type RootSigned } from '../core/tuf-metadata.js';
+import { parseExpires } from '../core/tuf-metadata.js';
 import type { ExpiryDays } from './expiry.js';
-import { LocalRepository, type CurrentMetadata } from './local-repository.js';
-import { commitFiles, ONLINE_ROLES, resignOnline, withDependents, type OnlineRole, type OnlineSigners } from './resign.js';
+import type { CurrentMetadata } from './local-repository.js';
+import { ONLINE_ROLES, RepositoryTransaction, withDependents, type OnlineRole, type RoleSigners } from './transaction.js';
 
 const DAY_MS = 86_400_000;
 
@@ -65,14 +65,16 @@ export interface RefreshResult {
 }
 
 /** Re-signs what `planRefresh` says is due, with the keys the current root lists. */
-export async function refreshRepository(repoDir: string, stagingRoot: string, signers: OnlineSigners, options: RefreshOptions): Promise<RefreshResult> {
-  const repo = new LocalRepository(repoDir);
-  const current = await repo.current();
-  const plan = planRefresh(current, options);
-  const root: RootSigned = current.root.signed;
-  const resigned = await resignOnline(current, root, plan.resign, signers, { ...options, readBin: (s, b) => repo.readDelegated(s, b) });
-  const files = await commitFiles(repoDir, stagingRoot, 'refresh', resigned.files);
-  const expires: RefreshResult['expires'] = {};
-  for (const role of plan.resign) expires[role] = resigned.next[role].signed.expires;
-  return { plan, versions: resigned.versions, expires, files };
+export async function refreshRepository(repoDir: string, stagingRoot: string, signers: RoleSigners, options: RefreshOptions): Promise<RefreshResult> {
+  const tx = await RepositoryTransaction.open(repoDir, stagingRoot, options);
+  try {
+    const plan = planRefresh(tx.current!, options);
+    tx.resign(plan.resign);
+    const result = await tx.commit(signers);
+    const expires: RefreshResult['expires'] = {};
+    for (const role of plan.resign) expires[role] = result.next[role].signed.expires;
+    return { plan, versions: result.versions, expires, files: result.files };
+  } finally {
+    await tx.close();
+  }
 }

@@ -1,22 +1,19 @@
-// Staging a release: everything a release adds to the repository is written and signed
-// into a staging directory first (targets, human-readable copies, compatibility
-// signatures, apt indexes, then targets → snapshot → timestamp metadata). Only when all
-// of it exists is it moved into the terminal's repository copy (commitStaged), so a
-// refused signature or a full disk leaves the repository as it was.
-import { randomBytes } from 'node:crypto';
-import { copyFile, cp, link, mkdir, rm, stat } from 'node:fs/promises';
+// A release: everything it adds to the repository is written and signed into the
+// editing transaction's staging directory first (targets, human-readable copies,
+// compatibility outputs), then the transaction signs targets (or the bins the new paths
+// fall in) → snapshot → timestamp and moves it all into the terminal's repository copy
+// at once, so a refused signature or a full disk leaves the repository as it was.
+import { copyFile, cp, link, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import { metadataFileName, SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
+import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures } from './compat/index.js';
-import { expiresAt, type ExpiryDays } from './expiry.js';
-import { allBinNames, binFor, DEFAULT_BIN_LAYOUT, layoutOf, succinctDelegations, type BinLayout } from './hash-bins.js';
-import { commitStaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
-import { envelopeBytes, signMetadata } from './sign-metadata.js';
-import { metaFileFor, nextSnapshot, nextTargets, nextTimestamp } from './top-level.js';
+import type { ExpiryDays } from './expiry.js';
+import type { BinLayout } from './hash-bins.js';
+import { RepositoryTransaction } from './transaction.js';
 
 export interface ReleaseArtifact {
   name: string;
@@ -79,7 +76,7 @@ export function provenanceFileName(project: string, version: string): string {
   return `${project}-${version}.intoto.jsonl`;
 }
 
-function checkNames(input: ReleaseInput): void {
+export function checkNames(input: Pick<ReleaseInput, 'project' | 'version' | 'artifacts'>): void {
   for (const [what, v] of [
     ['project', input.project],
     ['version', input.version],
@@ -96,23 +93,109 @@ function checkNames(input: ReleaseInput): void {
   }
 }
 
-/** Writes and signs the whole release into the terminal's repository copy. */
+/** What a compatibility writer sees: the release staged so far, and the keys at hand. */
+export interface CompatContext {
+  /** The transaction's staging directory (a host tree): write outputs under it. */
+  staging: string;
+  /** The terminal's repository copy, read-only: earlier indices to extend (apt). */
+  repoDir: string;
+  /** `releases/<project>/<version>`, posix. */
+  releaseDir: string;
+  input: ReleaseInput;
+  /** File names of the release directory (artifacts and provenance), sorted. */
+  names: string[];
+  targets: ReleasedTarget[];
+  signers: ReleaseSigners;
+  options: ReleaseOptions;
+}
+
+/**
+ * A compatibility output (DESIGN "Compatibility outputs"): signatures and indices people
+ * check with the tools they already have. Each writer stages its files; the transaction
+ * commits them with the metadata. New formats (SSHSIG, .sha512, rpm …) are one more
+ * entry in COMPAT_WRITERS.
+ */
+export interface CompatWriter {
+  name: string;
+  write(ctx: CompatContext): Promise<void>;
+}
+
+// SSH signing windows are checked before anything is signed (a retired key refuses here).
+const allowedSigners: CompatWriter = {
+  name: 'ssh allowed_signers',
+  async write({ staging, repoDir, input, signers, options }) {
+    if (signers.ssh) await updateAllowedSigners(join(repoDir, 'keys'), join(staging, 'keys'), signers.ssh, input.project, options.now);
+  },
+};
+
+const releaseSignatures: CompatWriter = {
+  name: 'openpgp, minisign, ssh signatures and checksums',
+  async write({ staging, releaseDir, names, input, targets, signers, options }) {
+    if (!signers.pgp || !signers.minisign) return;
+    const sizes = new Map(targets.map((t) => [t.target.slice(t.target.lastIndexOf('/') + 1), t.length]));
+    await writeReleaseSignatures({
+      dir: join(staging, releaseDir),
+      files: names,
+      project: input.project,
+      version: input.version,
+      pgp: signers.pgp,
+      minisign: signers.minisign,
+      ...(signers.ssh ? { ssh: signers.ssh } : {}),
+      date: options.now,
+      onProgress: (file, bytes) => options.onProgress?.({ phase: 'signing', file, bytes, total: sizes.get(file) ?? bytes }),
+    });
+  },
+};
+
+// The public keys users check .asc and .minisig files with follow the keys that signed
+// this release: the same key gives the same bytes (no change), a replaced key (say,
+// moved into a hardware token) is republished with the release it first signs.
+const publicKeys: CompatWriter = {
+  name: 'public keys',
+  async write({ staging, repoDir, signers, options }) {
+    if (signers.pgp) {
+      const certificate = await openpgpCertificate(signers.pgp, options.name);
+      await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
+      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, options.name, certificate);
+    }
+    if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
+  },
+};
+
+const aptRepository: CompatWriter = {
+  name: 'apt repository',
+  async write({ staging, repoDir, releaseDir, input, signers, options }) {
+    const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));
+    if (debs.length === 0) return;
+    if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .deb files but the keystore has no pgp key to sign the apt repository; run `airlock key generate pgp`');
+    // The apt indexes list every earlier version too: start from the current ones.
+    const dists = join(repoDir, 'apt', 'dists');
+    if (await stat(dists).then(() => true, () => false)) await cp(dists, join(staging, 'apt', 'dists'), { recursive: true });
+    await updateAptRepository({ aptDir: join(staging, 'apt'), debs, pgp: signers.pgp, date: options.now, origin: options.name, label: options.name });
+  },
+};
+
+/** The compatibility outputs a release writes, in order. */
+export const COMPAT_WRITERS: readonly CompatWriter[] = [allowedSigners, releaseSignatures, publicKeys, aptRepository];
+
+/**
+ * Writes and signs the whole release into the terminal's repository copy: a script over
+ * the editing transaction (stage content → add targets → compat outputs → commit).
+ */
 export async function releaseToRepository(repoDir: string, stagingRoot: string, input: ReleaseInput, signers: ReleaseSigners, options: ReleaseOptions): Promise<ReleaseResult> {
   checkNames(input);
-  const repo = new LocalRepository(repoDir);
-  const current = await repo.current();
-  for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
-    // A key root no longer lists (rotated away) would make metadata every client refuses.
-    if (!current.root.signed.roles[role].keyids.includes(signers[role].keyId)) {
-      throw new AirlockError('E_KEY_ROLE', `the ${role} key ${signers[role].keyId.slice(0, 16)}… is not the ${role} key root v${current.root.signed.version} trusts; use the keystore that holds the current key (airlock key list)`);
-    }
-  }
-  const releaseDir = `releases/${input.project}/${input.version}`;
-  if (await stat(join(repoDir, releaseDir)).then(() => true, () => false)) {
-    throw new AirlockError('E_RELEASE_EXISTS', `${input.project} ${input.version} is already released; a published version is immutable — bump the version on a new release branch`);
-  }
-  const staging = join(stagingRoot, `release-${randomBytes(6).toString('hex')}`);
+  const tx = await RepositoryTransaction.open(repoDir, stagingRoot, { now: options.now, expiryDays: options.expiryDays, ...(options.hashBins ? { hashBins: options.hashBins } : {}) });
   try {
+    const root = tx.root;
+    for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
+      // A key root no longer lists (rotated away) would make metadata every client refuses.
+      if (!root.roles[role].keyids.includes(signers[role].keyId)) {
+        throw new AirlockError('E_KEY_ROLE', `the ${role} key ${signers[role].keyId.slice(0, 16)}… is not the ${role} key root v${root.version} trusts; use the keystore that holds the current key (airlock key list)`);
+      }
+    }
+    const releaseDir = `releases/${input.project}/${input.version}`;
+    if (await stat(join(repoDir, releaseDir)).then(() => true, () => false)) throw releaseExists(input.project, input.version);
+    const staging = tx.stagingDir;
     await mkdir(join(staging, releaseDir), { recursive: true });
     const provenanceName = provenanceFileName(input.project, input.version);
     await writeFileAtomic(join(staging, releaseDir, provenanceName), input.provenance);
@@ -123,8 +206,8 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         throw fromSystemError(err, `copying artifact ${a.path}`);
       });
     }
-    const provenanceTarget = `${input.project}/${input.version}/${provenanceName}`;
     const names = [...input.artifacts.map((a) => a.name), provenanceName].sort();
+    const custom = releaseCustom(input);
     const additions: Record<string, TargetFileInfo> = {};
     const released: ReleasedTarget[] = [];
     for (const name of names) {
@@ -132,14 +215,6 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       const total = (await stat(local)).size;
       const { length, digests } = await hashFile(local, (bytes) => options.onProgress?.({ phase: 'hashing', file: name, bytes, total }));
       const target = `${input.project}/${input.version}/${name}`;
-      const custom: AirlockTargetCustom = {
-        project: input.project,
-        version: input.version,
-        commit: input.commit,
-        branch: input.branch,
-        sourceDateEpoch: input.sourceDateEpoch,
-        provenance: provenanceTarget,
-      };
       additions[target] = { length, hashes: { sha256: digests.sha256, sha512: digests.sha512 }, custom: { airlock: custom } };
       // TUF consistent snapshots: targets/<dir>/<sha256>.<name>, the same bytes as the release copy.
       const consistent = join(staging, 'targets', input.project, input.version, `${digests.sha256}.${name}`);
@@ -147,141 +222,40 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       await link(local, consistent).catch(() => copyFile(local, consistent));
       released.push({ target, release: `${releaseDir}/${name}`, length, sha256: digests.sha256 });
     }
-
-    // SSH signing windows are checked before anything is signed (a retired key refuses here).
-    if (signers.ssh) await updateAllowedSigners(join(repoDir, 'keys'), join(staging, 'keys'), signers.ssh, input.project, options.now);
-    if (signers.pgp && signers.minisign) {
-      const sizes = new Map(released.map((t) => [t.target.slice(t.target.lastIndexOf('/') + 1), t.length]));
-      await writeReleaseSignatures({
-        dir: join(staging, releaseDir),
-        files: names,
-        project: input.project,
-        version: input.version,
-        pgp: signers.pgp,
-        minisign: signers.minisign,
-        ...(signers.ssh ? { ssh: signers.ssh } : {}),
-        date: options.now,
-        onProgress: (file, bytes) => options.onProgress?.({ phase: 'signing', file, bytes, total: sizes.get(file) ?? bytes }),
-      });
-    }
-    // The public keys users check .asc and .minisig files with follow the keys that signed
-    // this release: the same key gives the same bytes (no change), a replaced key (say,
-    // moved into a hardware token) is republished with the release it first signs.
-    if (signers.pgp) {
-      const certificate = await openpgpCertificate(signers.pgp, options.name);
-      await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
-      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, options.name, certificate);
-    }
-    if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
-    const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));
-    if (debs.length > 0) {
-      if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .deb files but the keystore has no pgp key to sign the apt repository; run `airlock key generate pgp`');
-      // The apt indexes list every earlier version too: start from the current ones.
-      const dists = join(repoDir, 'apt', 'dists');
-      if (await stat(dists).then(() => true, () => false)) await cp(dists, join(staging, 'apt', 'dists'), { recursive: true });
-      await updateAptRepository({
-        aptDir: join(staging, 'apt'),
-        debs,
-        pgp: signers.pgp,
-        date: options.now,
-        origin: options.name,
-        label: options.name,
-      });
-    }
-
-    const changed = await signTargetsChanges(repo, current, additions, signers.targets, options);
-    for (const c of changed) await writeFileAtomic(join(staging, 'metadata', metadataFileName(c.role, c.version)), c.bytes);
-    const snapshot = await signMetadata(
-      nextSnapshot(current.snapshot.signed, Object.fromEntries(changed.map((c) => [metadataFileName(c.role), metaFileFor(c.version, c.bytes)])), expiresAt('snapshot', options.now, options.expiryDays)),
-      [signers.snapshot],
-    );
-    const snapshotBytes = envelopeBytes(snapshot);
-    await writeFileAtomic(join(staging, 'metadata', metadataFileName('snapshot', snapshot.signed.version)), snapshotBytes);
-    const timestamp = await signMetadata(
-      nextTimestamp(current.timestamp.signed, metaFileFor(snapshot.signed.version, snapshotBytes), expiresAt('timestamp', options.now, options.expiryDays)),
-      [signers.timestamp],
-    );
-    await writeFileAtomic(join(staging, 'metadata', metadataFileName('timestamp')), envelopeBytes(timestamp));
-
-    const files = await commitStaged(staging, repoDir);
+    tx.addTargets(additions);
+    for (const writer of COMPAT_WRITERS) await writer.write({ staging, repoDir, releaseDir, input, names, targets: released, signers, options });
+    const result = await tx.commit({ targets: [signers.targets], snapshot: [signers.snapshot], timestamp: [signers.timestamp] });
+    const current = tx.current!;
     return {
       project: input.project,
       version: input.version,
       targets: released,
-      files,
-      metadataVersions: { targets: changed.find((c) => c.role === 'targets')?.version ?? current.targets.signed.version, snapshot: snapshot.signed.version, timestamp: timestamp.signed.version },
+      files: result.files,
+      metadataVersions: {
+        targets: result.versions.targets ?? current.targets.signed.version,
+        snapshot: result.versions.snapshot ?? current.snapshot.signed.version,
+        timestamp: result.versions.timestamp ?? current.timestamp.signed.version,
+      },
     };
   } finally {
-    await rm(staging, { recursive: true, force: true });
+    await tx.close();
   }
 }
 
-export const DEFAULT_HASH_BINS = { afterTargets: 1024, layout: DEFAULT_BIN_LAYOUT } as const;
-
-interface SignedRole {
-  role: string;
-  version: number;
-  bytes: Uint8Array;
+/** The `custom.airlock` every target of a release carries (DESIGN "Trust and formats"). */
+export function releaseCustom(input: Pick<ReleaseInput, 'project' | 'version' | 'commit' | 'branch' | 'sourceDateEpoch'>): AirlockTargetCustom {
+  return {
+    project: input.project,
+    version: input.version,
+    commit: input.commit,
+    branch: input.branch,
+    sourceDateEpoch: input.sourceDateEpoch,
+    provenance: `${input.project}/${input.version}/${provenanceFileName(input.project, input.version)}`,
+  };
 }
 
-/**
- * Signs the targets metadata a release changes. While the repository is small that is
- * targets.json itself; once it holds more than `hashBins.afterTargets` targets, every
- * target moves into hash bins and from then on a release re-signs only the bins its
- * new targets fall in (top-level targets, which only holds the delegation, stays).
- */
-async function signTargetsChanges(
-  repo: LocalRepository,
-  current: CurrentMetadata,
-  additions: Record<string, TargetFileInfo>,
-  signer: Signer,
-  options: ReleaseOptions,
-): Promise<SignedRole[]> {
-  const expires = expiresAt('targets', options.now, options.expiryDays);
-  const sign = async (signed: TargetsSigned, role: string): Promise<SignedRole> => {
-    const env = await signMetadata(signed, [signer], role);
-    return { role, version: signed.version, bytes: envelopeBytes(env) };
-  };
-  const existing = (targets: Record<string, TargetFileInfo>): void => {
-    const dup = Object.keys(additions).find((p) => targets[p] !== undefined);
-    if (dup) throw new AirlockError('E_RELEASE_EXISTS', `target ${dup} is already in the repository; release under a new version`);
-  };
-  const layout = layoutOf(current.targets.signed.delegations);
-  if (layout) {
-    const byBin = new Map<string, Record<string, TargetFileInfo>>();
-    for (const [path, info] of Object.entries(additions)) {
-      const bin = binFor(layout, path);
-      byBin.set(bin, { ...byBin.get(bin), [path]: info });
-    }
-    const out: SignedRole[] = [];
-    for (const [bin, group] of [...byBin].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      const prior = await repo.readDelegated(current.snapshot.signed, bin);
-      if (!prior) throw new AirlockError('E_METADATA_INVALID', `snapshot lists no ${bin}.json; the repository copy is damaged — restore it`);
-      existing(prior.signed.targets);
-      out.push(await sign(nextTargets(prior.signed, group, expires), bin));
-    }
-    return out;
-  }
-  existing(current.targets.signed.targets);
-  const bins = options.hashBins ?? DEFAULT_HASH_BINS;
-  const all = { ...current.targets.signed.targets, ...additions };
-  if (Object.keys(all).length <= bins.afterTargets) {
-    return [await sign(nextTargets(current.targets.signed, additions, expires), 'targets')];
-  }
-  // Crossing the line: every target moves into its bin; every bin exists, empty or not,
-  // because a client that looks a path up must find its bin in snapshot.
-  const grouped = new Map<string, Record<string, TargetFileInfo>>(allBinNames(bins.layout).map((b) => [b, {}]));
-  for (const [path, info] of Object.entries(all)) grouped.get(binFor(bins.layout, path))![path] = info;
-  const out: SignedRole[] = [];
-  const top: TargetsSigned = {
-    _type: 'targets',
-    spec_version: SPEC_VERSION,
-    version: current.targets.signed.version + 1,
-    expires,
-    targets: {},
-    delegations: succinctDelegations(bins.layout, [signer.tufKey]),
-  };
-  out.push(await sign(top, 'targets'));
-  for (const [bin, targets] of grouped) out.push(await sign(nextTargets(undefined, targets, expires), bin));
-  return out;
+export function releaseExists(project: string, version: string): AirlockError {
+  return new AirlockError('E_RELEASE_EXISTS', `${project} ${version} is already released; a published version is immutable — bump the version on a new release branch`, { details: { project, version } });
 }
+
+export { DEFAULT_HASH_BINS } from './transaction.js';

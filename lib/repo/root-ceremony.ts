@@ -28,7 +28,7 @@ import {
 import type { Signer } from '../keys/signer.js';
 import type { ExpiryDays } from './expiry.js';
 import { LocalRepository } from './local-repository.js';
-import { commitFiles, ONLINE_ROLES, resignOnline, type OnlineRole, type OnlineSigners, type StagedFile } from './resign.js';
+import { RepositoryTransaction, rolesNeedingResign, type OnlineRole, type RoleSigners } from './transaction.js';
 import { envelopeBytes, addSignatures } from './sign-metadata.js';
 import { buildRoot } from './top-level.js';
 
@@ -330,6 +330,8 @@ export interface RootPublishResult {
   rootFingerprint: string;
   /** Online roles re-signed because the new root no longer accepts their current version. */
   resigned: Partial<Record<OnlineRole, number>>;
+  /** Online roles also signed by their outgoing keys, so clients on the previous root accept them. */
+  transition: OnlineRole[];
   files: string[];
 }
 
@@ -352,18 +354,7 @@ export function assertRootPublishable(previous: RootSigned, proposal: Envelope<R
   return status;
 }
 
-/** Online roles whose current metadata does not meet the threshold `root` sets for them. */
-export function rolesNeedingResign(current: Parameters<typeof resignOnline>[0], root: RootSigned): OnlineRole[] {
-  return ONLINE_ROLES.filter((role) => {
-    try {
-      verifyThreshold({ signatures: current[role].signatures, signedBytes: canonicalBytes(current[role].signed) }, topLevelRoleVerification(root, role), role);
-      return false;
-    } catch (err) {
-      if (isAirlockError(err, 'E_SIG_THRESHOLD')) return true;
-      throw err;
-    }
-  });
-}
+export { rolesNeedingResign };
 
 /**
  * Makes `proposal` the repository's root: refused (E_ROOT_THRESHOLD) unless the
@@ -377,25 +368,20 @@ export async function publishRoot(
   repoDir: string,
   stagingRoot: string,
   proposal: Envelope<RootSigned>,
-  online: OnlineSigners,
+  online: RoleSigners,
   options: { now: Date; expiryDays: ExpiryDays },
 ): Promise<RootPublishResult> {
-  const repo = new LocalRepository(repoDir);
-  const current = await repo.current();
-  const previous = current.root.signed;
-  if (proposal.signed.version <= previous.version) {
-    throw new AirlockError('E_ROOT_PROPOSAL', `the repository is already at root v${previous.version}; this proposal (v${proposal.signed.version}) is stale — propose again`);
+  const tx = await RepositoryTransaction.open(repoDir, stagingRoot, options);
+  try {
+    const previous = tx.root;
+    if (proposal.signed.version <= previous.version) {
+      throw new AirlockError('E_ROOT_PROPOSAL', `the repository is already at root v${previous.version}; this proposal (v${proposal.signed.version}) is stale — propose again`);
+    }
+    assertRootPublishable(previous, proposal, options.now);
+    tx.setRoot(proposal);
+    const result = await tx.commit(online);
+    return { version: proposal.signed.version, rootFingerprint: result.root!.fingerprint, resigned: result.versions, transition: result.transition, files: result.files };
+  } finally {
+    await tx.close();
   }
-  assertRootPublishable(previous, proposal, options.now);
-  const resign = rolesNeedingResign(current, proposal.signed);
-  const rootBytes = envelopeBytes(proposal);
-  const files: StagedFile[] = [
-    { path: `metadata/${metadataFileName('root', proposal.signed.version)}`, bytes: rootBytes },
-    // The bootstrap copy users pin follows the newest root (DESIGN layout, keys/root.json).
-    { path: 'keys/root.json', bytes: rootBytes },
-  ];
-  const resigned = resign.length > 0 ? await resignOnline(current, proposal.signed, resign, online, { ...options, readBin: (snap, bin) => repo.readDelegated(snap, bin) }) : undefined;
-  if (resigned) files.push(...resigned.files);
-  const written = await commitFiles(repoDir, stagingRoot, `root-${proposal.signed.version}`, files);
-  return { version: proposal.signed.version, rootFingerprint: sha256Hex(rootBytes), resigned: resigned?.versions ?? {}, files: written };
 }

@@ -7,7 +7,7 @@ import type { Envelope, RootSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { LocalRepository } from './local-repository.js';
-import type { OnlineRole, OnlineSigners } from './resign.js';
+import type { OnlineRole, RoleSigners } from './transaction.js';
 import { assertRootSignersSuffice, proposeRoot, publishRoot, signRootProposal, type RootPublishResult } from './root-ceremony.js';
 
 export interface RotationInput {
@@ -16,8 +16,11 @@ export interface RotationInput {
   newKey: Signer;
   /** Root keys at hand; at least the root threshold of them. */
   rootSigners: readonly Signer[];
-  /** Keys of the other online roles, for the metadata re-signed after the rotation. */
-  online: OnlineSigners;
+  /**
+   * Keys of the online roles, for the metadata re-signed after the rotation. The rotated
+   * role's outgoing key, when given, signs the transition too (no refusal window).
+   */
+  online: RoleSigners;
   now: Date;
   expiryDays: ExpiryDays;
 }
@@ -49,6 +52,6 @@ export async function rotateKey(repoDir: string, stagingRoot: string, input: Rot
   assertRootSignersSuffice(current, proposed, input.rootSigners);
   const unsigned: Envelope<RootSigned> = { signatures: [], signed: proposed };
   const { proposal } = await signRootProposal(current, unsigned, input.rootSigners, input.now);
-  const result = await publishRoot(repoDir, stagingRoot, proposal, { ...input.online, [input.role]: [input.newKey] }, { now: input.now, expiryDays: input.expiryDays });
+  const result = await publishRoot(repoDir, stagingRoot, proposal, { ...input.online, [input.role]: [input.newKey, ...(input.online[input.role] ?? [])] }, { now: input.now, expiryDays: input.expiryDays });
   return { ...result, role: input.role, oldKeyIds: current.roles[input.role].keyids, newKeyId: input.newKey.keyId };
 }

@@ -52,12 +52,10 @@ describe('publishing to a directory', () => {
     const report = await publishAll(local, host, { events });
     expect(report.ok).toBe(true);
     const done = events.filter((e) => e.type === 'file-done').map((e) => (e as { path: string }).path);
-    // timestamp.json is the last metadata; only the bootstrap keys/ copies follow it.
-    expect(done.filter((p) => !p.startsWith('keys/')).at(-1)).toBe('metadata/timestamp.json');
-    expect(done.slice(done.indexOf('metadata/timestamp.json') + 1).every((p) => p.startsWith('keys/'))).toBe(true);
+    // timestamp.json is the last online metadata; only the new root and the bootstrap keys/ copies follow it.
     const idx = (p: string) => done.indexOf(p);
-    expect(idx('metadata/2.root.json')).toBeGreaterThan(Math.max(...done.filter((p) => !p.startsWith('metadata/') && !p.startsWith('keys/')).map(idx)));
-    expect(idx('metadata/3.releases.json')).toBeGreaterThan(idx('metadata/2.root.json'));
+    expect(done.slice(idx('metadata/timestamp.json') + 1)).toEqual(['metadata/2.root.json', ...done.filter((p) => p.startsWith('keys/'))]);
+    expect(idx('metadata/3.releases.json')).toBeGreaterThan(Math.max(...done.filter((p) => !p.startsWith('metadata/') && !p.startsWith('keys/')).map(idx)));
     expect(idx('metadata/3.targets.json')).toBeGreaterThan(idx('metadata/3.releases.json'));
     expect(idx('metadata/3.snapshot.json')).toBeGreaterThan(idx('metadata/3.targets.json'));
     expect(await listTree(host)).toEqual(await listTree(local));
@@ -225,7 +223,7 @@ describe('publishing to a directory', () => {
     const before = await listTree(host);
     const [report] = await publish(local, [{ name: 'h', url: host }], { dryRun: true });
     expect(report!.dryRun).toBe(true);
-    expect(report!.plan!.items.filter((i) => i.action === 'upload' && !i.path.startsWith('keys/')).map((i) => i.path).at(-1)).toBe('metadata/timestamp.json');
+    expect(report!.plan!.items.filter((i) => i.action === 'upload' && !i.path.startsWith('keys/')).map((i) => i.path).slice(-2)).toEqual(['metadata/timestamp.json', 'metadata/2.root.json']);
     expect(await listTree(host)).toEqual(before);
   });
 });

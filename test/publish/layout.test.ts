@@ -5,7 +5,7 @@ import { classifyPath, comparePublishOrder, isTemporaryPath, temporaryPath } fro
 const order = (paths: string[]) => paths.map((path) => ({ path, ...classifyPath(path) })).sort(comparePublishOrder).map((p) => p.path);
 
 describe('publishing order', () => {
-  it('puts content first, apt indices next, then root, delegated, targets, snapshot, timestamp, and the bootstrap keys last', () => {
+  it('puts content first, apt indices next, then delegated, targets, snapshot, timestamp, a new root after them (a rotation transition), and the bootstrap keys last', () => {
     const paths = [
       'metadata/timestamp.json',
       'metadata/2.snapshot.json',
@@ -36,12 +36,12 @@ describe('publishing order', () => {
       'apt/dists/stable/Release',
       'apt/dists/stable/Release.gpg',
       'apt/dists/stable/InRelease',
-      'metadata/2.root.json',
-      'metadata/10.root.json',
       'metadata/3.bin-0a.json',
       'metadata/2.targets.json',
       'metadata/2.snapshot.json',
       'metadata/timestamp.json',
+      'metadata/2.root.json',
+      'metadata/10.root.json',
       'keys/root.json',
     ]);
   });
