@@ -10,7 +10,7 @@ import { parseHostUrl } from '../lib/publish/host-url.js';
 import { resolveHosts } from '../lib/publish/hosts.js';
 import { formatProgress, publish, TransferProgress, type HostSpec, type PublishEvent, type PublishReport } from '../lib/publish/index.js';
 import { note } from './run.js';
-import type { TerminalPaths } from '../lib/repo/terminal-home.js';
+import type { TerminalPaths } from '../lib/terminal/home.js';
 
 export interface PublishingOptions {
   to?: string[];

@@ -1,7 +1,7 @@
 // `airlock doctor [--strict]`: the terminal's posture before a release. Warnings only;
 // --strict exits 1 (E_DOCTOR) when there is any.
 import { EXIT } from '../../lib/core/errors.js';
-import { runDoctor } from '../../lib/keys/doctor.js';
+import { runDoctor } from '../../lib/terminal/doctor.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { emit, note } from '../run.js';
 

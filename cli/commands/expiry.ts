@@ -5,7 +5,7 @@
 import { AirlockError } from '../../lib/core/errors.js';
 import type { TopLevelRole } from '../../lib/core/tuf-metadata.js';
 import { parseExpiryDays, type ExpiryDays } from '../../lib/repo/expiry.js';
-import { readConfig, terminalPaths, writeConfig } from '../../lib/repo/terminal-home.js';
+import { readConfig, terminalPaths, writeConfig } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 
 export interface ExpiryOptions {

@@ -12,7 +12,7 @@ import { hostSideInstructions } from '../../lib/publish/host-side.js';
 import { isPlainAbsolutePath, parseHostUrl, type S3HostOptions } from '../../lib/publish/host-url.js';
 import { addHost } from '../../lib/publish/hosts.js';
 import type { HostSpec } from '../../lib/publish/publish.js';
-import { terminalPaths } from '../../lib/repo/terminal-home.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit, note } from '../run.js';
 
 export interface HostAddOptions {

@@ -1,7 +1,7 @@
 // `airlock host list`: the registered hosts and their pinned host keys.
 import { fingerprintOf } from '../../lib/publish/host-key.js';
 import { readHosts } from '../../lib/publish/hosts.js';
-import { terminalPaths } from '../../lib/repo/terminal-home.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 
 export interface HostListOptions {

@@ -1,6 +1,6 @@
 // `airlock host remove NAME`: forgets a host (nothing on the host is touched).
 import { removeHost } from '../../lib/publish/hosts.js';
-import { terminalPaths } from '../../lib/repo/terminal-home.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 
 export interface HostRemoveOptions {

@@ -3,8 +3,8 @@
 // passphrase (see root-keystores.ts for where the passphrases come from).
 import { resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
-import { initTerminal } from '../../lib/repo/terminal-init.js';
-import { terminalPaths } from '../../lib/repo/terminal-home.js';
+import { initTerminal } from '../../lib/terminal/init.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 import { parseExpiryAssignments } from './expiry.js';
 import { readKeystorePassphrases, wipeAll } from './root-keystores.js';

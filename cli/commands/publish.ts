@@ -7,10 +7,10 @@ import { readPassphrase } from '../../lib/keys/passphrase.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
 import { formatBytes, type PublishReport } from '../../lib/publish/index.js';
-import { terminalPaths } from '../../lib/repo/terminal-home.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { exitCodeFor, needsPublishKey, publishTo } from '../publishing.js';
 import { emit } from '../run.js';
-import { unlockPublishKey } from '../../lib/repo/role-keys.js';
+import { unlockPublishKey } from '../../lib/terminal/keys.js';
 
 export interface PublishOptions {
   host?: string[];

@@ -10,8 +10,8 @@ import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { planRefresh, refreshRepository, type RefreshOptions } from '../../lib/repo/refresh.js';
 import { ONLINE_ROLES, type OnlineRole, type RoleSigners } from '../../lib/repo/transaction.js';
-import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
-import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/terminal/keys.js';
+import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
 import { emit, note } from '../run.js';
 import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
 

@@ -1,19 +1,18 @@
-// `airlock release`: build from the pinned branch, sign, write into the terminal's
-// repository copy, publish to the hosts. Each step is a lib/ call; this file only
-// sequences them, asks, unlocks keys and prints.
+// `airlock release`: plan (refusing what it can before anything runs), build from the
+// pinned branch, sign in one session, write into the terminal's repository copy, publish
+// to the hosts. Each step is a lib/ call; this file only sequences them, asks and prints.
 import { copyFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { buildRelease, checkPins, describeBranchHead, signatureInWords, signProvenance } from '../../lib/builder/index.js';
 import { AirlockError, EXIT } from '../../lib/core/errors.js';
-import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
-import type { Signer } from '../../lib/keys/signer.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
-import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
-import { closeSigners, keysListedBy, unlockListed, unlockNewest } from '../../lib/repo/role-keys.js';
-import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
+import { listKeystore, observeTerminal, pathExists, releaseDirOf } from '../../lib/terminal/observe.js';
+import { describeReleasePlan, planRelease } from '../../lib/terminal/plan-release.js';
+import { SigningSession } from '../../lib/terminal/session.js';
 import { progressLine } from '../progress.js';
 import { askLine } from '../prompt.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
@@ -45,7 +44,9 @@ async function confirmCommit(source: string, branch: string): Promise<string> {
 
 export async function release(opts: ReleaseOptions): Promise<number> {
   const paths = terminalPaths();
-  const config = await readConfig(paths);
+  const { config, state } = await observeTerminal(paths);
+  const keystore = await listKeystore(keystoreDirFor(opts));
+  const hosts = await resolveHosts(paths.hosts, opts.to ?? []);
   const commit = opts.commit ?? (await confirmCommit(opts.source, opts.branch));
   const request = {
     source: opts.source,
@@ -54,59 +55,43 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     releasePattern: config.releaseBranchPattern,
     allowNetwork: Boolean(opts.allowNetwork),
   };
+  // The recipe at the confirmed commit (a checkout in a temporary directory, removed):
+  // the plan refuses what it can before the build runs, a passphrase is read or a byte written.
+  const pins = await checkPins(request);
+  const plan = planRelease({
+    recipe: pins.recipe,
+    pins: { commit: pins.commit, branch: pins.branch, sourceDateEpoch: pins.sourceDateEpoch },
+    state,
+    releaseDirExists: await pathExists(releaseDirOf(paths, pins.recipe.project, pins.recipe.version)),
+    config,
+    keystore,
+    hosts,
+    buildLog: join(paths.home, 'build-logs', `${pins.recipe.project}-${pins.recipe.version}.log`),
+  });
   if (opts.dryRun) {
-    const pins = await checkPins(request);
-    emit(opts, { ok: true, dryRun: true, ...pins }, () => [
+    emit(opts, { ok: true, dryRun: true, plan, pins: { recipeDigest: pins.recipeDigest, lockfileDigests: pins.lockfileDigests } }, () => [
       `pins hold: ${pins.branch} @ ${pins.commit}, SOURCE_DATE_EPOCH=${pins.sourceDateEpoch}`,
-      `recipe: ${pins.recipe.project} ${pins.recipe.version}, ${pins.recipe.steps.length} steps, artifacts ${pins.recipe.artifacts.join(', ')}`,
       ...Object.entries(pins.lockfileDigests).map(([f, d]) => `lockfile ${f} sha256:${d}`),
+      ...describeReleasePlan(plan),
     ]);
     return EXIT.ok;
-  }
-
-  const root = (await new LocalRepository(paths.repository).current()).root.signed;
-  const keystore = await Keystore.open(keystoreDirFor(opts));
-  const hosts = await resolveHosts(paths.hosts, opts.to ?? []);
-  // Public information only: a missing key is found before the build, without a passphrase.
-  for (const role of ['targets', 'snapshot', 'timestamp'] as const) {
-    if ((await keysListedBy(keystore, root, role)).length === 0) {
-      throw new AirlockError('E_KEY_NOT_FOUND', `${keystore.dir} holds no ${role} key that root v${root.version} lists; give --keystore with the one that does (airlock key list)`);
-    }
   }
 
   // The recipe's steps are the project's code, running as this user: while they run, no
   // private key is unlocked and no passphrase has been read (docs/recipe.md "What a step
   // can reach"). A wrong passphrase therefore costs a build; it never costs a key.
   const build = await buildRelease({ ...request, hide: [keystore.dir], onOutput: opts.json ? undefined : (chunk) => process.stderr.write(printable(chunk, { keepCarriageReturn: true })) });
-  const held: Signer[] = [];
+  let session: SigningSession | undefined;
   try {
-    const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
-    let signers;
-    let publishSigner: Signer | undefined;
-    try {
-      // Online keys are the ones root lists (after a rotation the keystore may hold a retired one).
-      const one = async (role: 'targets' | 'snapshot' | 'timestamp'): Promise<Signer> => {
-        const [s] = await unlockListed(keystore, root, role, passphrase);
-        if (!s) throw new AirlockError('E_KEY_NOT_FOUND', `${keystore.dir} holds no ${role} key that root v${root.version} lists; give --keystore with the one that does (airlock key list)`);
-        held.push(s);
-        return s;
-      };
-      const byRole = async (role: 'pgp' | 'minisign' | 'ssh' | 'publish'): Promise<Signer | undefined> => {
-        const s = await unlockNewest(keystore, role, passphrase);
-        if (s) held.push(s);
-        return s;
-      };
-      signers = { targets: await one('targets'), snapshot: await one('snapshot'), timestamp: await one('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign'), ssh: await byRole('ssh') };
-      publishSigner = await byRole('publish');
-    } finally {
-      passphrase.wipe();
+    if (build.project !== plan.project || build.version !== plan.version || build.commit !== plan.commit) {
+      throw new AirlockError('E_PIN_COMMIT', `the build made ${build.project} ${build.version} @ ${build.commit}, and the plan was ${plan.project} ${plan.version} @ ${plan.commit}; the source changed under the release — run it again`);
     }
-
+    session = await SigningSession.open(plan.keys, (dir) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `), new Map([[keystore.dir, keystore.keystore]]));
+    const targets = session.required('targets');
     // The build log stays on the terminal; its SHA-256 is in the provenance.
-    const logs = join(paths.home, 'build-logs');
-    await mkdir(logs, { recursive: true, mode: 0o700 });
-    await copyFile(build.buildLog, join(logs, `${build.project}-${build.version}.log`));
-    const provenance = await signProvenance(build.statement, signers.targets);
+    await mkdir(dirname(plan.buildLog), { recursive: true, mode: 0o700 });
+    await copyFile(build.buildLog, plan.buildLog);
+    const provenance = await signProvenance(build.statement, targets);
     const progress = progressLine();
     const result = await releaseToRepository(
       paths.repository,
@@ -120,7 +105,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path })),
         provenance,
       },
-      signers,
+      { targets, snapshot: session.required('snapshot'), timestamp: session.required('timestamp'), pgp: session.signer('pgp'), minisign: session.signer('minisign'), ssh: session.signer('ssh') },
       {
         now: new Date(),
         expiryDays: config.expiryDays,
@@ -131,7 +116,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     );
     progress.finish();
     if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, snapshot v${result.metadataVersions.snapshot}`);
-    const reports = await publishTo(paths, hosts, publishSigner, opts);
+    const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
     const failed = reports.filter((r) => !r.ok);
     emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, hosts: reports }, () => [
       `released ${result.project} ${result.version} (commit ${build.commit})`,
@@ -141,7 +126,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     if (failed.length > 0) note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");
     return exitCodeFor(reports);
   } finally {
-    await closeSigners(held);
+    await session?.close();
     await build.cleanup();
   }
 }

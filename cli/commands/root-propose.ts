@@ -14,9 +14,9 @@ import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { expiresAt } from '../../lib/repo/expiry.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { ONLINE_ROLES, type OnlineRole } from '../../lib/repo/transaction.js';
-import { closeSigners, keysListedBy, tufKeyFromHex } from '../../lib/repo/role-keys.js';
+import { closeSigners, keysListedBy, tufKeyFromHex } from '../../lib/terminal/keys.js';
 import { diffRoots, proposeRoot, rootSignatureStatus, writeRootProposal, type RootChange } from '../../lib/repo/root-ceremony.js';
-import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 import { describeRootChange } from './root-show.js';
 

@@ -11,7 +11,7 @@ import {
   type RootDiff,
   type RootSignatureStatus,
 } from '../../lib/repo/root-ceremony.js';
-import { terminalPaths } from '../../lib/repo/terminal-home.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 
 const short = (id: string) => `${id.slice(0, 16)}…`;

@@ -8,7 +8,7 @@ import { AirlockError } from '../../lib/core/errors.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
-import { closeSigners, unlockKeys } from '../../lib/repo/role-keys.js';
+import { closeSigners, unlockKeys } from '../../lib/terminal/keys.js';
 import { checkRootProposal, diffRoots, rootSignatureStatus, signRootProposal, writeRootProposal } from '../../lib/repo/root-ceremony.js';
 import { emit, note } from '../run.js';
 import { describeRootChange, loadProposal } from './root-show.js';

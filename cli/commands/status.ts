@@ -4,7 +4,7 @@
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { repositoryStatus, type RoleStatus } from '../../lib/repo/status.js';
-import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 
 function advice(r: RoleStatus): string {

@@ -59,4 +59,10 @@ export interface Signer {
   readonly createdAt: Date;
   /** Signs with Ed25519; refuses (E_KEY_ROLE) a purpose outside the key's role. */
   sign(request: SignRequest): Promise<Uint8Array>;
+  /**
+   * Lets go of the private key: a software key is dropped, a token session logged out.
+   * Signing after close() throws. A signing session (lib/terminal/session.ts) closes every
+   * key it unlocked, once.
+   */
+  close(): Promise<void>;
 }

@@ -76,7 +76,7 @@ export function provenanceFileName(project: string, version: string): string {
   return `${project}-${version}.intoto.jsonl`;
 }
 
-export function checkNames(input: Pick<ReleaseInput, 'project' | 'version' | 'artifacts'>): void {
+export function checkNames(input: { project: string; version: string; artifacts: readonly { name: string }[] }): void {
   for (const [what, v] of [
     ['project', input.project],
     ['version', input.version],

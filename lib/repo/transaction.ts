@@ -172,27 +172,8 @@ export class RepositoryTransaction {
     await rm(this.stagingDir, { recursive: true, force: true });
   }
 
-  async #targetsEdit(): Promise<TargetsEdit> {
-    const root = this.root;
-    const cur = this.current;
-    const unaccepted = cur ? rolesNeedingResign(cur, root) : [...ONLINE_ROLES];
-    const adding = Object.keys(this.#additions).length > 0;
-    const resignTargets = this.#forced.has('targets') || unaccepted.includes('targets') || cur === undefined;
-    const layout = layoutOf(cur?.targets.signed.delegations);
-    const bins = new Set<string>();
-    let crossing = false;
-    if (layout) {
-      if (resignTargets) for (const b of allBinNames(layout)) bins.add(b);
-      for (const path of Object.keys(this.#additions)) bins.add(binFor(layout, path));
-    } else if (adding) {
-      const after = this.options.hashBins?.afterTargets ?? DEFAULT_HASH_BINS.afterTargets;
-      const count = Object.keys(cur?.targets.signed.targets ?? {}).length + Object.keys(this.#additions).length;
-      crossing = count > after;
-      if (crossing) for (const b of allBinNames((this.options.hashBins ?? DEFAULT_HASH_BINS).layout)) bins.add(b);
-    }
-    const targetsChanged = resignTargets || crossing || (adding && !layout);
-    const roles = withDependents([...(targetsChanged ? (['targets'] as const) : []), ...(bins.size > 0 ? (['snapshot'] as const) : []), ...this.#forced, ...unaccepted]);
-    return { layout, crossing, sign: { roles, bins: [...bins].sort() } };
+  async #targetsEdit(): Promise<MetadataEdit> {
+    return metadataEdit(this.current, this.root, { paths: Object.keys(this.#additions), forced: [...this.#forced] }, this.options.hashBins);
   }
 
   /** A published target path is immutable: refused before the first signature. */
@@ -316,10 +297,52 @@ export class RepositoryTransaction {
   }
 }
 
-interface TargetsEdit {
+export interface MetadataEdit {
   layout: BinLayout | undefined;
+  /** This change moves every target into hash bins. */
   crossing: boolean;
   sign: { roles: OnlineRole[]; bins: string[] };
+  /** The metadata files the change writes, in publishing order (versioned names). */
+  files: string[];
+}
+
+/**
+ * What a change signs, computed from the current state alone (pure, so a plan shows it
+ * before any key is touched; the transaction follows the same function): the online roles
+ * in signing order — edited ones, forced ones, those the governing root no longer accepts
+ * (python-tuf do_snapshot), and what points at them — and the hash bins.
+ */
+export function metadataEdit(
+  current: CurrentMetadata | undefined,
+  root: RootSigned,
+  change: { paths: readonly string[]; forced: readonly OnlineRole[]; newRoot?: number },
+  hashBins: TransactionOptions['hashBins'] = DEFAULT_HASH_BINS,
+): MetadataEdit {
+  const unaccepted = current ? rolesNeedingResign(current, root) : [...ONLINE_ROLES];
+  const adding = change.paths.length > 0;
+  const resignTargets = change.forced.includes('targets') || unaccepted.includes('targets') || current === undefined;
+  const layout = layoutOf(current?.targets.signed.delegations);
+  const bins = new Set<string>();
+  let crossing = false;
+  if (layout) {
+    if (resignTargets) for (const b of allBinNames(layout)) bins.add(b);
+    for (const path of change.paths) bins.add(binFor(layout, path));
+  } else if (adding) {
+    crossing = Object.keys(current?.targets.signed.targets ?? {}).length + change.paths.length > hashBins.afterTargets;
+    if (crossing) for (const b of allBinNames(hashBins.layout)) bins.add(b);
+  }
+  const targetsChanged = resignTargets || crossing || (adding && !layout);
+  const roles = withDependents([...(targetsChanged ? (['targets'] as const) : []), ...(bins.size > 0 ? (['snapshot'] as const) : []), ...change.forced, ...unaccepted]);
+  const binList = [...bins].sort();
+  const version = (role: OnlineRole): number => (current?.[role].signed.version ?? 0) + 1;
+  const files = [
+    ...binList.map((b) => `metadata/${b}.json`),
+    ...(roles.includes('targets') ? [`metadata/${version('targets')}.targets.json`] : []),
+    ...(roles.includes('snapshot') ? [`metadata/${version('snapshot')}.snapshot.json`] : []),
+    ...(roles.includes('timestamp') ? ['metadata/timestamp.json'] : []),
+    ...(change.newRoot !== undefined ? [`metadata/${change.newRoot}.root.json`, 'keys/root.json'] : []),
+  ];
+  return { layout, crossing, sign: { roles, bins: binList }, files };
 }
 
 function sameKeys(a: RootSigned, b: RootSigned, role: OnlineRole): boolean {

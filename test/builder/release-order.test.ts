@@ -13,8 +13,8 @@ import { Passphrase } from '../../lib/keys/passphrase.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
-import { closeSigners } from '../../lib/repo/role-keys.js';
-import { defaultConfig, terminalPaths, writeConfig } from '../../lib/repo/terminal-home.js';
+import { closeSigners } from '../../lib/terminal/keys.js';
+import { defaultConfig, terminalPaths, writeConfig } from '../../lib/terminal/home.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-release-order-'));

@@ -30,5 +30,6 @@ export function memorySigner(role: KeyRole, createdAt = new Date('2026-01-01T00:
       requests.push(request);
       return new Uint8Array(cryptoSign(null, request.message, privateKey));
     },
+    async close() {},
   };
 }

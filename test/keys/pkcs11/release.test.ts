@@ -24,7 +24,7 @@ import { DEFAULT_EXPIRY_DAYS } from '../../../lib/repo/expiry.js';
 import { initRepository } from '../../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../../lib/repo/release.js';
-import { closeSigners, unlockListed } from '../../../lib/repo/role-keys.js';
+import { closeSigners, unlockListed } from '../../../lib/terminal/keys.js';
 import { gpgStatus, run } from '../../support/compat-tools.js';
 import { tempKeystore, testPassphrase, type TempKeystore } from '../../support/keys-fixtures.js';
 import { probePrivateKey } from '../../support/pkcs11-inspect.js';

@@ -3,7 +3,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runDoctor, type DoctorContext, type DoctorReport, type ToolRun } from '../../lib/keys/doctor.js';
+import { runDoctor, type DoctorContext, type DoctorReport, type ToolRun } from '../../lib/terminal/doctor.js';
 import { tempKeystore, testPassphrase, type TempKeystore } from '../support/keys-fixtures.js';
 
 let t: TempKeystore;

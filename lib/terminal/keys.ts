@@ -18,7 +18,7 @@ export async function keysListedBy(keystore: Keystore, root: RootSigned, role: T
 
 /** Unlocks each key; if one fails (wrong passphrase …), those already unlocked are closed. */
 export async function unlockKeys(keystore: Keystore, keys: readonly KeyInfo[], passphrase: Passphrase): Promise<Signer[]> {
-  const out: (Signer & { close(): Promise<void> })[] = [];
+  const out: Signer[] = [];
   try {
     for (const k of keys) out.push(await keystore.unlock(k.keyId, passphrase));
   } catch (err) {
@@ -51,10 +51,7 @@ export async function unlockPublishKey(keystore: Keystore, passphrase: Passphras
 
 /** Lets go of private keys (software keys are dropped, tokens logged out). */
 export async function closeSigners(signers: readonly Signer[]): Promise<void> {
-  for (const s of signers) {
-    const closable = s as Signer & { close?: () => Promise<void> };
-    await closable.close?.().catch(() => undefined);
-  }
+  for (const s of signers) await s.close().catch(() => undefined);
 }
 
 /** A TUF key from an Ed25519 public key in hex, as `airlock key list` prints it. */

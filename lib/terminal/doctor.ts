@@ -7,8 +7,8 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { homedir, networkInterfaces } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { isAirlockError } from '../core/errors.js';
-import { Keystore } from './keystore.js';
-import { keystorePermissionProblems } from './keystore-permissions.js';
+import { Keystore } from '../keys/keystore.js';
+import { keystorePermissionProblems } from '../keys/keystore-permissions.js';
 
 export type CheckStatus = 'ok' | 'warn';
 

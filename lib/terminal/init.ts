@@ -8,10 +8,10 @@ import { AirlockError, fromSystemError } from '../core/errors.js';
 import { Keystore } from '../keys/keystore.js';
 import type { Passphrase } from '../keys/passphrase.js';
 import type { Signer } from '../keys/signer.js';
-import { parseExpiryDays, type ExpiryDays } from './expiry.js';
-import { initRepository, type InitResult } from './init-repository.js';
-import { closeSigners } from './role-keys.js';
-import { defaultConfig, writeConfig, type TerminalPaths } from './terminal-home.js';
+import { parseExpiryDays, type ExpiryDays } from '../repo/expiry.js';
+import { initRepository, type InitResult } from '../repo/init-repository.js';
+import { closeSigners } from './keys.js';
+import { defaultConfig, writeConfig, type TerminalPaths } from './home.js';
 
 export interface RootKeystore {
   dir: string;

@@ -1,0 +1,38 @@
+// Reading what plans take as input, in one place: the terminal's config, the signed state
+// of its repository copy (bins included, through the metadata parser), and the public
+// listing of each keystore. Reads only; nothing here writes, prompts or decrypts.
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Keystore } from '../keys/keystore.js';
+import { LocalRepository, type SignedState } from '../repo/local-repository.js';
+import { readConfig, type TerminalConfig } from './config.js';
+import type { TerminalPaths } from './home.js';
+import type { KeystoreListing } from './plan.js';
+
+export interface TerminalObservation {
+  config: TerminalConfig;
+  state: SignedState;
+}
+
+export async function observeTerminal(paths: TerminalPaths): Promise<TerminalObservation> {
+  const config = await readConfig(paths);
+  const state = await new LocalRepository(paths.repository).signedState();
+  return { config, state };
+}
+
+/** A keystore's public listing (opening checks its permissions; no passphrase). */
+export async function listKeystore(dir: string): Promise<KeystoreListing & { keystore: Keystore }> {
+  const keystore = await Keystore.open(dir);
+  return { dir: keystore.dir, keys: await keystore.list(), keystore };
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+export function releaseDirOf(paths: TerminalPaths, project: string, version: string): string {
+  return join(paths.repository, 'releases', project, version);
+}

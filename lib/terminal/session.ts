@@ -1,0 +1,78 @@
+// One signing session (STYLE "A signing session has a lifetime"): the keys a plan
+// names, each unlocked once — one passphrase per keystore, read once and wiped as soon as
+// its keys are open — used by the transaction, and closed together on close() (software
+// keys dropped, tokens logged out). If one key cannot be unlocked, those already open are
+// closed before the error goes up: nothing stays unlocked behind a refusal.
+import { AirlockError } from '../core/errors.js';
+import { Keystore } from '../keys/keystore.js';
+import type { Passphrase } from '../keys/passphrase.js';
+import type { KeyRole, Signer } from '../keys/signer.js';
+import type { RoleSigners } from '../repo/transaction.js';
+import type { KeyNeed } from './plan.js';
+
+/** Where each keystore's passphrase comes from (the CLI prompts, reads an fd or a file). */
+export type PassphraseFor = (keystoreDir: string) => Promise<Passphrase>;
+
+export class SigningSession {
+  readonly #byId = new Map<string, Signer>();
+  #closed = false;
+
+  private constructor() {}
+
+  /** Unlocks every key of `needs`, asking each keystore's passphrase once. */
+  static async open(needs: readonly KeyNeed[], passphraseFor: PassphraseFor, keystores: ReadonlyMap<string, Keystore> = new Map()): Promise<SigningSession> {
+    const session = new SigningSession();
+    try {
+      for (const dir of [...new Set(needs.map((n) => n.keystore))]) {
+        const keys = needs.filter((n) => n.keystore === dir && !session.#byId.has(n.keyId));
+        if (keys.length === 0) continue;
+        const keystore = keystores.get(dir) ?? (await Keystore.open(dir));
+        const passphrase = await passphraseFor(dir);
+        try {
+          for (const k of keys) session.#byId.set(k.keyId, await keystore.unlock(k.keyId, passphrase));
+        } finally {
+          passphrase.wipe();
+        }
+      }
+    } catch (err) {
+      await session.close();
+      throw err;
+    }
+    return session;
+  }
+
+  /** Adds a key made during the session (a rotation's new key); closed with the rest. */
+  adopt(signer: Signer): void {
+    this.#byId.set(signer.keyId, signer);
+  }
+
+  /** The unlocked keys of `role`. */
+  signers(role: KeyRole): Signer[] {
+    if (this.#closed) throw new Error('SigningSession used after close()');
+    return [...this.#byId.values()].filter((s) => s.role === role);
+  }
+
+  /** The one key of `role` (pgp, minisign, publish), if the plan named one. */
+  signer(role: KeyRole): Signer | undefined {
+    return this.signers(role)[0];
+  }
+
+  /** The key of `role` the plan requires; E_KEY_NOT_FOUND is a plan/session mismatch. */
+  required(role: KeyRole): Signer {
+    const s = this.signer(role);
+    if (!s) throw new AirlockError('E_KEY_NOT_FOUND', `no ${role} key was unlocked for this command; airlock key list shows the keys of each keystore`);
+    return s;
+  }
+
+  /** The online keys, as the editing transaction takes them. */
+  online(): RoleSigners {
+    return { targets: this.signers('targets'), snapshot: this.signers('snapshot'), timestamp: this.signers('timestamp') };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#byId.values()];
+    this.#byId.clear();
+    for (const s of all) await s.close().catch(() => undefined);
+  }
+}
