@@ -33,6 +33,7 @@ program
   .option('--expiry <role=days>', 'expiry period of a role, e.g. timestamp=7; repeatable', collect)
   .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore)')
   .addOption(passphraseFdOption())
+  .option('--dry-run', 'print the keystores and keys init would make; ask nothing, write nothing')
   .option('--json', 'print one JSON object')
   .action(action(async (opts) => (await import('./commands/init.js')).init(opts)));
 
@@ -178,7 +179,8 @@ jsonOption(
         key
           .command('rotate')
           .argument('<role>', 'targets, snapshot or timestamp')
-          .description("replace ROLE's key by a new one through a new root signed by the root keys at hand; the old key's signatures stop counting"),
+          .description("replace ROLE's key by a new one through a new root signed by the root keys at hand; the old key's signatures stop counting")
+          .option('--dry-run', 'print the plan (keys, files, hosts); ask nothing, write nothing'),
       ),
     ),
   ),

@@ -3,7 +3,8 @@
 // passphrase (see root-keystores.ts for where the passphrases come from).
 import { resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
-import { initTerminal } from '../../lib/terminal/init.js';
+import { initTerminal, isTerminalHome, occupiedDirs } from '../../lib/terminal/init.js';
+import { planInit } from '../../lib/terminal/plan-init.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 import { parseExpiryAssignments } from './expiry.js';
@@ -19,6 +20,7 @@ export interface InitOptions {
   keystore?: string;
   passphraseFd?: number;
   json?: boolean;
+  dryRun?: boolean;
 }
 
 export async function init(opts: InitOptions): Promise<void> {
@@ -29,6 +31,23 @@ export async function init(opts: InitOptions): Promise<void> {
     throw new AirlockError('E_USAGE', `--root-keys ${opts.rootKeys} but ${separate.length} --root-keystore given; with separate root keystores there is one root key in each`);
   }
   const expiryDays = parseExpiryAssignments(opts.expiry ?? []);
+  // The plan is checked (and, on --dry-run, printed) before any passphrase is asked.
+  const plan = planInit({
+    paths,
+    rootKeys: opts.rootKeys ?? 1,
+    rootThreshold: opts.rootThreshold,
+    rootKeystores: separate,
+    homeIsTerminal: await isTerminalHome(paths),
+    occupied: await occupiedDirs([paths.keystore, ...separate]),
+  });
+  if (opts.dryRun) {
+    emit(opts, { ok: true, dryRun: true, plan }, () => [
+      `would set up a release terminal in ${plan.home} (root threshold ${plan.rootThreshold})`,
+      ...plan.keystores.map((k) => `  keystore ${k.dir}: ${k.keys.join(', ')}`),
+      `repository v1: ${plan.files.join(', ')}`,
+    ]);
+    return;
+  }
   const passphrases = await readKeystorePassphrases(paths.keystore, opts, true);
   try {
     const result = await initTerminal(paths, passphrases.main!, {

@@ -1,75 +1,77 @@
 // `airlock key rotate ROLE` (targets, snapshot, timestamp): a new key for ROLE in the
 // terminal keystore, a new root listing it instead of the old key, signed here by the
 // root keys in the terminal keystore and in each --root-keystore (at least the root
-// threshold), and the role's metadata re-signed with the new key; then published. For
-// root keys held by people on other devices, use the ceremony instead:
-// `airlock root propose --rotate ROLE`, `airlock root sign`, `airlock root publish`.
-import { AirlockError } from '../../lib/core/errors.js';
-import { Keystore } from '../../lib/keys/keystore.js';
+// threshold), and the role's metadata re-signed with the new key — co-signed by the
+// outgoing key so clients still on the old root accept every state a host passes
+// through; then published. For root keys held by people on other devices, use the
+// ceremony instead: `airlock root propose --rotate ROLE`, `airlock root sign`,
+// `airlock root publish`.
+import { EXIT } from '../../lib/core/errors.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
-import type { Signer } from '../../lib/keys/signer.js';
-import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { ONLINE_ROLES, withDependents, type OnlineRole, type RoleSigners } from '../../lib/repo/transaction.js';
-import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/terminal/keys.js';
-import { assertCanRotate, rotateKey } from '../../lib/repo/rotation.js';
-import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
+import { rotateKey } from '../../lib/repo/rotation.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
+import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
+import { describeKeys } from '../../lib/terminal/plan.js';
+import { planRotation } from '../../lib/terminal/plan-rotation.js';
+import { SigningSession } from '../../lib/terminal/session.js';
 import { emit } from '../run.js';
 import { readKeystorePassphrases, wipeAll, type KeystorePassphraseOptions } from './root-keystores.js';
-import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
+import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
 
 export interface KeyRotateOptions extends KeystorePassphraseOptions, PublishingOptions {
   keystore?: string;
+  dryRun?: boolean;
 }
 
 export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<number> {
-  if (!(ONLINE_ROLES as readonly string[]).includes(role)) {
-    throw new AirlockError('E_USAGE', `key rotate takes targets, snapshot or timestamp; root keys change through the ceremony (airlock root propose --add-key/--remove-key)`);
-  }
-  const rotating = role as OnlineRole;
   const paths = terminalPaths();
-  const config = await readConfig(paths);
-  const root = (await new LocalRepository(paths.repository).current()).root.signed;
-  const main = await Keystore.open(keystoreDirFor(opts));
-  const rootKeystores = await Promise.all((opts.rootKeystore ?? []).map((d) => Keystore.open(d)));
+  const { config, state } = await observeTerminal(paths);
+  const main = await listKeystore(keystoreDirFor(opts));
+  const rootKeystores = await Promise.all((opts.rootKeystore ?? []).map((d) => listKeystore(d)));
   const hosts = await hostsFor(paths, opts);
+  // Enough root keys at hand, every online key, the hosts: checked before a passphrase or a new key.
+  const plan = planRotation({ state, role, keystore: main, rootKeystores, hosts });
+  if (opts.dryRun) {
+    emit(opts, { ok: true, dryRun: true, plan }, () => [
+      `would rotate the ${plan.role} key: root v${plan.rootVersion} lists a new key (generated in ${plan.newKeyIn}) instead of ${plan.oldKeyIds.map((k) => k.slice(0, 16)).join(', ')}`,
+      'keys to unlock:',
+      ...describeKeys(plan.keys),
+      'files, in publishing order:',
+      ...plan.files.map((f) => `  ${f}`),
+      `hosts: ${plan.hosts.length ? plan.hosts.map((h) => h.name).join(', ') : 'none (--no-publish)'}`,
+    ]);
+    return EXIT.ok;
+  }
 
   const passphrases = await readKeystorePassphrases(main.dir, opts);
-  const unlocked: Signer[] = [];
+  const byDir = new Map([[main.dir, passphrases.main!], ...rootKeystores.map((l, i) => [l.dir, passphrases.roots[i]!.passphrase] as const)]);
+  const keystores = new Map([main, ...rootKeystores].map((l) => [l.dir, l.keystore]));
+  let session: SigningSession | undefined;
   try {
-    const mainPass = passphrases.main!;
-    const rootSigners: Signer[] = [];
-    const seen = new Set([main.dir]);
-    rootSigners.push(...(await unlockListed(main, root, 'root', mainPass)));
-    for (const [i, ks] of rootKeystores.entries()) {
-      if (seen.has(ks.dir)) continue;
-      seen.add(ks.dir);
-      rootSigners.push(...(await unlockListed(ks, root, 'root', passphrases.roots[i]!.passphrase)));
-    }
-    unlocked.push(...rootSigners);
-    // Enough root keys at hand? Checked before the new key is generated.
-    await assertCanRotate(paths.repository, rootSigners);
-    const online: RoleSigners = {};
-    for (const r of withDependents([rotating])) {
-      if (r !== rotating) unlocked.push(...(online[r] = await unlockListed(main, root, r, mainPass)));
-    }
-    const publishSigner = needsPublishKey(hosts) ? await unlockPublishKey(main, mainPass) : undefined;
-    if (publishSigner) unlocked.push(publishSigner);
-
-    const info = await main.generate(rotating, mainPass);
-    const newKey = await main.unlock(info.keyId, mainPass);
-    unlocked.push(newKey);
-    const result = await rotateKey(paths.repository, paths.staging, { role: rotating, newKey, rootSigners, online, now: new Date(), expiryDays: config.expiryDays });
-    const reports = await publishTo(paths, hosts, publishSigner, opts);
+    session = await SigningSession.open(plan.keys, async (dir) => byDir.get(dir)!, keystores, { keepPassphrases: true });
+    // The passphrase opened the keys above, so the new key is sealed under the one the user meant.
+    const info = await main.keystore.generate(plan.role, passphrases.main!);
+    const newKey = await main.keystore.unlock(info.keyId, passphrases.main!);
+    session.adopt(newKey);
+    const result = await rotateKey(paths.repository, paths.staging, {
+      role: plan.role,
+      newKey,
+      rootSigners: session.signers('root'),
+      online: { ...session.online(), [plan.role]: session.signers(plan.role).filter((s) => s.keyId !== newKey.keyId) },
+      now: new Date(),
+      expiryDays: config.expiryDays,
+    });
+    const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
     emit(opts, { ok: reports.every((r) => r.ok), ...result, hosts: reports }, () => [
-      `rotated the ${rotating} key: root v${result.version} trusts ${result.newKeyId} only`,
+      `rotated the ${plan.role} key: root v${result.version} trusts ${result.newKeyId} only`,
       `  signatures by ${result.oldKeyIds.join(', ')} no longer count for clients that have root v${result.version}`,
-      ...Object.entries(result.resigned).map(([r, v]) => `  re-signed ${r} as v${v}`),
+      ...Object.entries(result.resigned).map(([r, v]) => `  re-signed ${r} as v${v}${result.transition.includes(r as never) ? ' (co-signed by the outgoing key for clients still on the old root)' : ''}`),
       `new root fingerprint (keys/root.json): ${result.rootFingerprint}`,
       ...describeReports(reports),
     ]);
     return exitCodeFor(reports);
   } finally {
-    await closeSigners(unlocked);
+    await session?.close();
     wipeAll(passphrases);
   }
 }

@@ -3,17 +3,18 @@
 // once per timestamp period (7 days by default): past that, every client refuses the
 // repository as frozen. --dry-run prints the plan and asks nothing.
 import { AirlockError } from '../../lib/core/errors.js';
-import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
-import type { Signer } from '../../lib/keys/signer.js';
-import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { planRefresh, refreshRepository, type RefreshOptions } from '../../lib/repo/refresh.js';
-import { ONLINE_ROLES, type OnlineRole, type RoleSigners } from '../../lib/repo/transaction.js';
-import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/terminal/keys.js';
-import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
+import { refreshRepository } from '../../lib/repo/refresh.js';
+import { ONLINE_ROLES, type OnlineRole } from '../../lib/repo/transaction.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
+import { observeHostTimestamps } from '../../lib/terminal/observe-hosts.js';
+import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
+import { describeKeys } from '../../lib/terminal/plan.js';
+import { planRefresh, refuseStaleCopy } from '../../lib/terminal/plan-refresh.js';
+import { SigningSession } from '../../lib/terminal/session.js';
 import { emit, note } from '../run.js';
-import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
+import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
 
 const REASONS = { timestamp: 'on every refresh', expiring: 'expires before the next refresh is due', forced: '--resign', dependent: 'points at a re-signed role' } as const;
 
@@ -30,39 +31,40 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
     if (!(ONLINE_ROLES as readonly string[]).includes(r)) throw new AirlockError('E_USAGE', `--resign takes targets, snapshot or timestamp; root is renewed by the ceremony (airlock root propose)`);
   }
   const paths = terminalPaths();
-  const config = await readConfig(paths);
-  const current = await new LocalRepository(paths.repository).current();
-  const options: RefreshOptions = { now: new Date(), expiryDays: config.expiryDays, marginDays: opts.warnDays ?? config.warnDays, force: (opts.resign ?? []) as OnlineRole[] };
-  const plan = planRefresh(current, options);
+  const { config, state } = await observeTerminal(paths);
+  const keystore = await listKeystore(keystoreDirFor(opts));
+  const hosts = await hostsFor(paths, opts);
+  const now = new Date();
+  const marginDays = opts.warnDays ?? config.warnDays;
+  const plan = planRefresh({ state, config, keystore, hosts, force: (opts.resign ?? []) as OnlineRole[], marginDays, now });
   const rootWarning = plan.rootDue
-    ? `root v${current.root.signed.version} expires at ${plan.rootDue.expires}: renew it with the ceremony (airlock root propose -o FILE, root sign, root publish)`
+    ? `root v${state.root.signed.version} expires at ${plan.rootDue.expires}: renew it with the ceremony (airlock root propose -o FILE, root sign, root publish)`
     : undefined;
   if (opts.dryRun) {
-    emit(opts, { ok: true, dryRun: true, plan }, () => [...plan.due.map((d) => `would re-sign ${d.role} (${REASONS[d.reason]}; now expires ${d.expires})`), ...(rootWarning ? [rootWarning] : [])]);
+    emit(opts, { ok: true, dryRun: true, plan }, () => [
+      ...plan.due.map((d) => `would re-sign ${d.role} (${REASONS[d.reason]}; now expires ${d.expires})`),
+      'keys to unlock:',
+      ...describeKeys(plan.keys),
+      'files, in publishing order:',
+      ...plan.files.map((f) => `  ${f}`),
+      `hosts: ${plan.hosts.length ? plan.hosts.map((h) => h.name).join(', ') : 'none (--no-publish)'}`,
+      ...(rootWarning ? [rootWarning] : []),
+    ]);
     return 0;
   }
-  const hosts = await hostsFor(paths, opts);
-  const keystore = await Keystore.open(keystoreDirFor(opts));
-  const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
-  const unlocked: Signer[] = [];
+  const session = await SigningSession.open(plan.keys, (dir) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `), new Map([[keystore.dir, keystore.keystore]]));
   try {
-    const signers: RoleSigners = {};
-    let publishSigner: Signer | undefined;
-    try {
-      for (const role of plan.resign) unlocked.push(...(signers[role] = await unlockListed(keystore, current.root.signed, role, passphrase)));
-      if (needsPublishKey(hosts)) unlocked.push((publishSigner = await unlockPublishKey(keystore, passphrase)));
-    } finally {
-      passphrase.wipe();
-    }
-    const result = await refreshRepository(paths.repository, paths.staging, signers, options);
+    // A host ahead of this copy refuses the refresh before anything is signed.
+    refuseStaleCopy(plan, await observeHostTimestamps(hosts, session.signer('publish')));
+    const result = await refreshRepository(paths.repository, paths.staging, session.online(), { now, expiryDays: config.expiryDays, marginDays, force: plan.due.filter((d) => d.reason === 'forced').map((d) => d.role as OnlineRole) });
     if (rootWarning && !opts.json) note(`warning: ${rootWarning}`);
-    const reports = await publishTo(paths, hosts, publishSigner, opts);
+    const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
     emit(opts, { ok: reports.every((r) => r.ok), plan: result.plan, versions: result.versions, expires: result.expires, files: result.files, hosts: reports }, () => [
       ...result.plan.resign.map((r) => `re-signed ${r} as v${result.versions[r]}, valid until ${result.expires[r]}`),
       ...describeReports(reports),
     ]);
     return exitCodeFor(reports);
   } finally {
-    await closeSigners(unlocked);
+    await session.close();
   }
 }

@@ -3,7 +3,7 @@
 // role has expired: clients refuse the repository until it is renewed.
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
-import { repositoryStatus, type RoleStatus } from '../../lib/repo/status.js';
+import { repositoryStatus, type BinStatus, type RoleStatus } from '../../lib/repo/status.js';
 import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 
@@ -13,6 +13,17 @@ function advice(r: RoleStatus): string {
   return r.renewWith === 'refresh'
     ? `   <-- ${what}: run \`airlock refresh\``
     : `   <-- ${what}: renew root with the ceremony (\`airlock root propose -o FILE\`, \`root sign\`, \`root publish\`)`;
+}
+
+/** Bins: one summary line, and a line for each bin that expires first or warns (hundreds of bins would drown the table). */
+function binLines(bins: readonly BinStatus[]): string[] {
+  if (bins.length === 0) return [];
+  const soonest = [...bins].sort((a, b) => Date.parse(a.expires) - Date.parse(b.expires))[0]!;
+  const warned = bins.filter((b) => b.warning);
+  return [
+    `hash bins: ${bins.length} (versions ${Math.min(...bins.map((b) => b.version))}–${Math.max(...bins.map((b) => b.version))}), first to expire ${soonest.role} at ${soonest.expires} (${soonest.daysLeft} days left); --json lists each`,
+    ...warned.map((b) => `  ${b.role} v${b.version} ${b.warning === 'expired' ? 'EXPIRED' : 'expires soon'} at ${b.expires}: run \`airlock refresh --resign targets\``),
+  ];
 }
 
 export async function status(opts: { json?: boolean; warnDays?: number; keystore?: string }): Promise<number> {
@@ -30,9 +41,10 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
       (r) =>
         `${r.role.padEnd(10)} ${String(r.version).padEnd(8)} ${r.expires.padEnd(21)} ${String(r.daysLeft).padEnd(10)} ${`${r.threshold}/${r.keyids.length}`.padEnd(10)} ${r.keyids.map((k) => `${k.slice(0, 12)}${r.heldHere?.includes(k) ? '*' : ''}`).join(' ')}${advice(r)}`,
     ),
+    ...binLines(result.bins),
     `${result.targets} targets in ${result.releases.length} releases${result.releases.length ? `: ${result.releases.join(', ')}` : ''}`,
     ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
     `expiry on signing: ${(['root', 'targets', 'snapshot', 'timestamp'] as const).map((r) => `${r} ${config.expiryDays[r]}d`).join(', ')}; warn ${warnDays}d before (airlock expiry to change)`,
   ]);
-  return result.roles.some((r) => r.warning === 'expired') ? 1 : 0;
+  return result.roles.some((r) => r.warning === 'expired') || result.bins.some((b) => b.warning === 'expired') ? 1 : 0;
 }

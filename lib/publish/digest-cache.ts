@@ -32,6 +32,8 @@ export class DigestCachingTransport implements Transport {
   /** Digests of temporary files, carried over to their final name on rename. */
   private readonly pending = new Map<string, RemoteDigest>();
   private dirty = false;
+  /** A dry run's cache: read, never written. */
+  readOnly = false;
 
   readonly listDirectories?: () => Promise<RemoteDirectory[]>;
   readonly chmod?: (path: string, mode: number) => Promise<void>;
@@ -55,8 +57,9 @@ export class DigestCachingTransport implements Transport {
   readonly writeInPlace?: Transport['writeInPlace'];
 
   /** With ignoreCached, every digest is read from the host and the cache is rewritten from them. */
-  static async wrap(inner: Transport, file: string, opts: { ignoreCached?: boolean } = {}): Promise<DigestCachingTransport> {
+  static async wrap(inner: Transport, file: string, opts: { ignoreCached?: boolean; readOnly?: boolean } = {}): Promise<DigestCachingTransport> {
     const t = new DigestCachingTransport(inner, file, Boolean(opts.ignoreCached));
+    t.readOnly = Boolean(opts.readOnly);
     try {
       const raw = JSON.parse(await readFile(file, 'utf8')) as { formatVersion?: unknown; files?: Record<string, Entry> };
       if (raw.formatVersion === 1 && raw.files && typeof raw.files === 'object') {
@@ -121,7 +124,7 @@ export class DigestCachingTransport implements Transport {
 
   async close(): Promise<void> {
     try {
-      if (this.dirty) {
+      if (this.dirty && !this.readOnly) {
         const files = Object.fromEntries([...this.files].sort(([a], [b]) => (a < b ? -1 : 1)));
         await writeFileAtomic(this.file, `${JSON.stringify({ formatVersion: 1, files })}\n`, { mode: 0o600 });
       }

@@ -26,18 +26,18 @@ function parentsOf(path: string): string[] {
  * and for their directories. Uploaded files get their mode when written, so only files
  * the plan skips need a repair; pass every path anyway, the result is the same.
  */
-export async function planModeRepairs(transport: Transport, modes: HostModes, paths: string[], remote: Map<string, RemoteFile>): Promise<ModeRepair[]> {
+export function planModeRepairs(chmod: boolean, modes: HostModes, paths: string[], remote: Map<string, RemoteFile>, directories: readonly { path: string; mode: number }[] | undefined): ModeRepair[] {
   const repairs: ModeRepair[] = [];
-  if (transport.chmod === undefined) return repairs; // a host without permission bits (S3)
+  if (!chmod) return repairs; // a host without permission bits (S3)
   const dirs = new Set<string>();
   for (const path of paths) {
     for (const d of parentsOf(path)) dirs.add(d);
     const mode = remote.get(path)?.mode;
     if (mode !== undefined && mode !== modes.file) repairs.push({ path, kind: 'file', from: formatMode(mode), to: formatMode(modes.file) });
   }
-  if (transport.listDirectories !== undefined) {
+  if (directories !== undefined) {
     const dirRepairs: ModeRepair[] = [];
-    for (const d of await transport.listDirectories()) {
+    for (const d of directories) {
       if (dirs.has(d.path) && d.mode !== modes.dir) dirRepairs.push({ path: d.path, kind: 'dir', from: formatMode(d.mode), to: formatMode(modes.dir) });
     }
     // Directories first, top down: a file in an unreadable directory is unreadable anyway.

@@ -1,10 +1,12 @@
-// Plan, then apply (STYLE.md): the plan is plain data computed from the terminal's local
-// copy of the host tree and the host's listing, printed by `airlock publish --dry-run`,
-// and performed by apply.ts. Planning never writes to the host.
+// Plan, then apply (STYLE.md): observeHost reads the terminal's local copy of the host
+// tree and the host (listing, digests, timestamps); planPublish is pure over that
+// observation; the plan is printed by `airlock publish --dry-run` and performed by
+// apply.ts. Neither observing nor planning writes anything.
 import { createReadStream } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hashStream } from '../core/digest.js';
+import { hashStream, sha256Hex } from '../core/digest.js';
+import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { DEFAULT_HOST_MODES, type HostModes } from './host-modes.js';
 import { classifyPath, comparePublishOrder, isTemporaryPath, type PathClass, type PublishStage } from './layout.js';
@@ -35,8 +37,9 @@ export interface PublishPlan {
   modeRepairs: ModeRepair[];
 }
 
-/** Refuse to read a host's timestamp.json past this size (tuf-js's default cap is 16 KiB). */
-const TIMESTAMP_MAX_BYTES = 64 * 1024;
+/** A host's timestamp.json is read up to this size: the cap clients use (lib/verify/limits.ts, tuf-js: 16 KiB). */
+const TIMESTAMP_MAX_BYTES = 16 * 1024;
+const TIMESTAMP_PATH = `metadata/${metadataFileName('timestamp')}`;
 
 interface LocalFile extends PathClass {
   path: string;
@@ -82,34 +85,106 @@ export async function scanLocalTree(localRepo: string): Promise<LocalFile[]> {
   return files;
 }
 
-function timestampVersion(bytes: Uint8Array | undefined): number | undefined {
-  if (bytes === undefined) return undefined;
+/** What a host and the local tree hold, read once: the only input planPublish takes. */
+export interface HostObservation {
+  host: string;
+  /** Every regular file of the local tree, hashed, in publishing order. */
+  local: LocalFile[];
+  remote: RemoteFile[];
+  /** Digests of host files whose size matches the local file (read back, or from the digest cache); undefined: gone since the listing. */
+  digests: Map<string, { length: number; sha256: string } | undefined>;
+  /** timestamp.json on the host and in the local tree, parsed (absent, oversized or not metadata: undefined). */
+  hostTimestamp?: TimestampSeen;
+  localTimestamp?: TimestampSeen;
+  /** Directories on the host with their modes, where the host has permission bits. */
+  directories?: { path: string; mode: number }[];
+  /** The host can set permission bits (directory and SFTP hosts; not S3). */
+  chmod: boolean;
+}
+
+export interface TimestampSeen {
+  version: number;
+  sha256: string;
+}
+
+/**
+ * The timestamp.json a host serves, read within the verifier's own cap and parsed by the
+ * metadata parser (not by hand): its version and digest, or undefined when it is absent
+ * or not timestamp metadata (an oversized or damaged file is not ours: replaced like any damage).
+ */
+export async function observeHostTimestamp(transport: Transport): Promise<TimestampSeen | undefined> {
+  const bytes = await transport.readSmall(TIMESTAMP_PATH, TIMESTAMP_MAX_BYTES).catch((err: unknown) => {
+    if (isAirlockError(err, 'E_TOO_LARGE') || isAirlockError(err, 'E_NOT_FOUND')) return undefined;
+    throw err;
+  });
+  return bytes === undefined ? undefined : timestampSeen(bytes);
+}
+
+function timestampSeen(bytes: Uint8Array): TimestampSeen | undefined {
   try {
-    const v = (JSON.parse(Buffer.from(bytes).toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
-    return Number.isSafeInteger(v) ? (v as number) : undefined;
+    return { version: parseMetadata(bytes, 'timestamp').signed.version, sha256: sha256Hex(bytes) };
   } catch {
     return undefined;
   }
 }
 
-/**
- * What must go up to make the host hold the local tree: absent or different files are
- * uploaded, identical ones skipped; files only the host has are left alone. An immutable
- * path the host holds with other bytes refuses the whole plan (E_PUBLISH_IMMUTABLE), so
- * nothing moves, metadata least of all. A host whose timestamp is newer than the local
- * one refuses too (E_PUBLISH_STALE): publishing would roll clients back, and they would
- * refuse it (TUF §5.4.3), leaving them without updates; so does one with the same version
- * and other bytes.
- */
-export async function planPublish(localRepo: string, transport: Transport, opts: { modes?: HostModes } = {}): Promise<PublishPlan> {
-  const modes = opts.modes ?? DEFAULT_HOST_MODES;
+/** Reads the local tree and the host: listing, digests of same-size files, timestamps, directory modes. */
+export async function observeHost(localRepo: string, transport: Transport): Promise<HostObservation> {
   const local = await scanLocalTree(localRepo);
-  const remoteFiles = await transport.list();
-  const remote = new Map<string, RemoteFile>(remoteFiles.map((f) => [f.path, f]));
+  const remote = await transport.list();
+  const remoteByPath = new Map<string, RemoteFile>(remote.map((f) => [f.path, f]));
+  const digests = new Map<string, { length: number; sha256: string } | undefined>();
+  for (const f of local) {
+    const r = remoteByPath.get(f.path);
+    if (r !== undefined && r.size === f.length) digests.set(f.path, await transport.digest(f.path));
+  }
+  const ts = local.find((f) => f.path === TIMESTAMP_PATH);
+  const obs: HostObservation = { host: transport.host, local, remote, digests, chmod: transport.chmod !== undefined };
+  if (ts && remoteByPath.has(TIMESTAMP_PATH)) {
+    const seen = await observeHostTimestamp(transport);
+    if (seen) obs.hostTimestamp = seen;
+  }
+  if (ts) {
+    const seen = timestampSeen(await readFile(ts.local));
+    if (seen) obs.localTimestamp = seen;
+  }
+  if (transport.chmod !== undefined && transport.listDirectories !== undefined) obs.directories = await transport.listDirectories();
+  return obs;
+}
+
+/**
+ * A host whose timestamp is newer than the local one, or as new with other bytes, is
+ * ahead of this terminal (E_PUBLISH_STALE): publishing would roll clients back, and they
+ * would refuse it (TUF §5.4.3), leaving them without updates. Equal versions with other
+ * bytes mean two signings of one version (two terminals, or a re-signed copy).
+ */
+export function refuseHostAhead(host: string, hostTimestamp: TimestampSeen | undefined, localTimestamp: TimestampSeen | undefined): void {
+  if (!hostTimestamp || !localTimestamp) return;
+  const { version: hostVersion } = hostTimestamp;
+  const { version: localVersion } = localTimestamp;
+  if (hostVersion > localVersion || (hostVersion === localVersion && hostTimestamp.sha256 !== localTimestamp.sha256)) {
+    throw new AirlockError(
+      'E_PUBLISH_STALE',
+      `host ${host} has timestamp version ${hostVersion}${hostVersion === localVersion ? ' signed differently from' : ', newer than'} this terminal's ${localVersion}; another terminal published, or this repository copy is old — bring it up to date before publishing`,
+      { details: { host, hostVersion, localVersion } },
+    );
+  }
+}
+
+/**
+ * What must go up to make the host hold the local tree (pure, over an observation):
+ * absent or different files are uploaded, identical ones skipped; files only the host has
+ * are left alone. An immutable path the host holds with other bytes refuses the whole
+ * plan (E_PUBLISH_IMMUTABLE), so nothing moves, metadata least of all; so does a host
+ * ahead of this terminal (refuseHostAhead).
+ */
+export function planPublish(obs: HostObservation, opts: { modes?: HostModes } = {}): PublishPlan {
+  const modes = opts.modes ?? DEFAULT_HOST_MODES;
+  const remote = new Map<string, RemoteFile>(obs.remote.map((f) => [f.path, f]));
   const items: PublishItem[] = [];
   const conflicts: { path: string; local: { length: number; sha256: string }; host: { length: number; sha256?: string } }[] = [];
 
-  for (const f of local) {
+  for (const f of obs.local) {
     const item: PublishItem = { path: f.path, local: f.local, length: f.length, sha256: f.sha256, stage: f.stage, immutable: f.immutable, action: 'upload' };
     items.push(item);
     const r = remote.get(f.path);
@@ -118,7 +193,7 @@ export async function planPublish(localRepo: string, transport: Transport, opts:
       if (f.immutable) conflicts.push({ path: f.path, local: { length: f.length, sha256: f.sha256 }, host: { length: r.size } });
       continue;
     }
-    const d = await transport.digest(f.path);
+    const d = obs.digests.get(f.path);
     if (d === undefined) continue; // gone since the listing: upload it
     if (d.length === f.length && d.sha256 === f.sha256) item.action = 'skip';
     else if (f.immutable) conflicts.push({ path: f.path, local: { length: f.length, sha256: f.sha256 }, host: { length: d.length, sha256: d.sha256 } });
@@ -129,34 +204,14 @@ export async function planPublish(localRepo: string, transport: Transport, opts:
     const more = conflicts.length > 1 ? ` and ${conflicts.length - 1} more` : '';
     throw new AirlockError(
       'E_PUBLISH_IMMUTABLE',
-      `host ${transport.host} already holds ${first}${more} with other bytes; a published file is never replaced — release under a new version, or find out who changed the host`,
-      { details: { host: transport.host, conflicts } },
+      `host ${obs.host} already holds ${first}${more} with other bytes; a published file is never replaced — release under a new version, or find out who changed the host`,
+      { details: { host: obs.host, conflicts } },
     );
   }
+  if (items.find((i) => i.stage === 'timestamp')?.action === 'upload') refuseHostAhead(obs.host, obs.hostTimestamp, obs.localTimestamp);
 
-  const ts = items.find((i) => i.stage === 'timestamp');
-  if (ts?.action === 'upload' && remote.has(ts.path)) {
-    const hostVersion = timestampVersion(
-      // An oversized timestamp.json on the host is not ours: replace it like any damage.
-      await transport.readSmall(ts.path, TIMESTAMP_MAX_BYTES).catch((err: unknown) => {
-        if (isAirlockError(err, 'E_TOO_LARGE')) return undefined;
-        throw err;
-      }),
-    );
-    const localVersion = timestampVersion(await readFile(ts.local).catch(() => undefined));
-    // Equal versions with other bytes mean two signings of one version (two terminals, or
-    // a re-signed copy): clients holding the host's would ignore ours (TUF §5.4.3).
-    if (hostVersion !== undefined && localVersion !== undefined && hostVersion >= localVersion) {
-      throw new AirlockError(
-        'E_PUBLISH_STALE',
-        `host ${transport.host} has timestamp version ${hostVersion}${hostVersion === localVersion ? ' signed differently from' : ', newer than'} this terminal's ${localVersion}; another terminal published, or this repository copy is old — bring it up to date before publishing`,
-        { details: { host: transport.host, hostVersion, localVersion } },
-      );
-    }
-  }
-
-  const modeRepairs = await planModeRepairs(transport, modes, items.map((i) => i.path), remote);
-  return { host: transport.host, items, leftovers: remoteFiles.filter((f) => isTemporaryPath(f.path)).map((f) => f.path), modes, modeRepairs };
+  const modeRepairs = planModeRepairs(obs.chmod, modes, items.map((i) => i.path), remote, obs.directories);
+  return { host: obs.host, items, leftovers: obs.remote.filter((f) => isTemporaryPath(f.path)).map((f) => f.path), modes, modeRepairs };
 }
 
 export function planSummary(plan: PublishPlan): { upload: number; skip: number; bytes: number } {

@@ -11,7 +11,7 @@ import { DirectoryTransport } from './directory-transport.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { hostModes } from './host-modes.js';
 import { parseHostUrl, type S3HostOptions } from './host-url.js';
-import { planPublish, planSummary } from './plan.js';
+import { observeHost, planPublish, planSummary } from './plan.js';
 import type { S3TransportOptions } from './s3-transport.js';
 import type { Transport } from './transport.js';
 
@@ -79,9 +79,10 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
   try {
     transport = await openTransport(host, opts);
     if (opts.digestCacheDir !== undefined) {
-      transport = await DigestCachingTransport.wrap(transport, cacheFileFor(opts.digestCacheDir, host), { ignoreCached: Boolean(opts.fullCheck) });
+      // A dry run reads the cache and never writes it: it leaves the terminal home as it was.
+      transport = await DigestCachingTransport.wrap(transport, cacheFileFor(opts.digestCacheDir, host), { ignoreCached: Boolean(opts.fullCheck), readOnly: Boolean(opts.dryRun) });
     }
-    const plan = await planPublish(localRepo, transport, { modes: hostModes(host) });
+    const plan = planPublish(await observeHost(localRepo, transport), { modes: hostModes(host) });
     const s = planSummary(plan);
     emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });
     if (opts.dryRun) {

@@ -39,7 +39,7 @@ export interface RefreshPlan {
  * timestamp period (the longest a refresh may wait) plus the margin. So after a refresh
  * nothing the clients need expires before the timestamp does.
  */
-export function planRefresh(current: Pick<CurrentMetadata, 'root' | 'targets' | 'snapshot' | 'timestamp'>, options: RefreshOptions): RefreshPlan {
+export function planRefresh(current: Pick<CurrentMetadata, 'root' | 'targets' | 'snapshot' | 'timestamp'> & { bins?: ReadonlyMap<string, { signed: { expires: string } }> }, options: RefreshOptions): RefreshPlan {
   const horizon = options.now.getTime() + (options.expiryDays.timestamp + options.marginDays) * DAY_MS;
   const expiring = (expires: string): boolean => (parseExpires(expires)?.getTime() ?? 0) <= horizon;
   const due: RoleDue[] = [];
@@ -48,6 +48,11 @@ export function planRefresh(current: Pick<CurrentMetadata, 'root' | 'targets' | 
     if (role === 'timestamp') due.push({ role, expires, reason: 'timestamp' });
     else if (options.force?.includes(role)) due.push({ role, expires, reason: 'forced' });
     else if (expiring(expires)) due.push({ role, expires, reason: 'expiring' });
+    // Hash bins are renewed with targets (they share its keys and expiry): a bin no release
+    // touched for a while makes targets due.
+    else if (role === 'targets' && [...(current.bins?.values() ?? [])].some((b) => expiring(b.signed.expires))) {
+      due.push({ role, expires: [...current.bins!.values()].map((b) => b.signed.expires).sort()[0]!, reason: 'expiring' });
+    }
   }
   const resign = withDependents(due.map((d) => d.role as OnlineRole));
   for (const role of resign) if (!due.some((d) => d.role === role)) due.push({ role, expires: current[role].signed.expires, reason: 'dependent' });
@@ -68,7 +73,7 @@ export interface RefreshResult {
 export async function refreshRepository(repoDir: string, stagingRoot: string, signers: RoleSigners, options: RefreshOptions): Promise<RefreshResult> {
   const tx = await RepositoryTransaction.open(repoDir, stagingRoot, options);
   try {
-    const plan = planRefresh(tx.current!, options);
+    const plan = planRefresh(await tx.repo.signedState(), options);
     tx.resign(plan.resign);
     const result = await tx.commit(signers);
     const expires: RefreshResult['expires'] = {};

@@ -21,8 +21,21 @@ export interface RoleStatus {
   warning?: 'expired' | 'expires-soon';
 }
 
+/** A hash bin (succinct delegation, TAP 15): signed by the targets keys, renewed by refresh with targets. */
+export interface BinStatus {
+  role: string;
+  version: number;
+  expires: string;
+  daysLeft: number;
+  targets: number;
+  warning?: 'expired' | 'expires-soon';
+}
+
 export interface RepositoryStatus {
   roles: RoleStatus[];
+  /** Every hash bin, when targets delegates to bins (empty otherwise). */
+  bins: BinStatus[];
+  /** Targets in targets.json and every bin. */
   targets: number;
   releases: string[];
   /** SHA-256 of keys/root.json, the bootstrap root users pin. */
@@ -31,23 +44,40 @@ export interface RepositoryStatus {
 
 const DAY_MS = 86_400_000;
 
+function daysLeftOf(expires: string, now: Date): number {
+  return Math.floor((Date.parse(expires) - now.getTime()) / DAY_MS);
+}
+
+function warningOf(expires: string, now: Date, warnDays: number): 'expired' | 'expires-soon' | undefined {
+  if (Date.parse(expires) <= now.getTime()) return 'expired';
+  return daysLeftOf(expires, now) < warnDays ? 'expires-soon' : undefined;
+}
+
 export async function repositoryStatus(repoDir: string, now: Date, warnDays: number, options: { heldKeyIds?: ReadonlySet<string> } = {}): Promise<RepositoryStatus> {
-  const current = await new LocalRepository(repoDir).current();
+  const current = await new LocalRepository(repoDir).signedState();
   const roles: RoleStatus[] = (['root', 'targets', 'snapshot', 'timestamp'] as const).map((role) => {
     const signed = current[role].signed;
-    const daysLeft = Math.floor((Date.parse(signed.expires) - now.getTime()) / DAY_MS);
+    const daysLeft = daysLeftOf(signed.expires, now);
     const keys = current.root.signed.roles[role];
     const status: RoleStatus = { role, version: signed.version, expires: signed.expires, daysLeft, keyids: keys.keyids, threshold: keys.threshold, renewWith: role === 'root' ? 'root-ceremony' : 'refresh' };
     if (options.heldKeyIds) status.heldHere = keys.keyids.filter((k) => options.heldKeyIds!.has(k));
-    if (Date.parse(signed.expires) <= now.getTime()) status.warning = 'expired';
-    else if (daysLeft < warnDays) status.warning = 'expires-soon';
+    const warning = warningOf(signed.expires, now, warnDays);
+    if (warning) status.warning = warning;
     return status;
   });
-  const releases = [...new Set(Object.values(current.targets.signed.targets).map((t) => {
+  const bins: BinStatus[] = [...current.bins].map(([role, env]) => {
+    const { version, expires } = env.signed;
+    const bin: BinStatus = { role, version, expires, daysLeft: daysLeftOf(expires, now), targets: Object.keys(env.signed.targets).length };
+    const warning = warningOf(expires, now, warnDays);
+    if (warning) bin.warning = warning;
+    return bin;
+  });
+  const all = [current.targets.signed.targets, ...[...current.bins.values()].map((b) => b.signed.targets)];
+  const releases = [...new Set(all.flatMap((t) => Object.values(t)).map((t) => {
     const a = t.custom?.airlock;
     return a ? `${a.project}/${a.version}` : undefined;
   }).filter((r): r is string => r !== undefined))].sort();
-  const result: RepositoryStatus = { roles, targets: Object.keys(current.targets.signed.targets).length, releases };
+  const result: RepositoryStatus = { roles, bins, targets: all.reduce((n, t) => n + Object.keys(t).length, 0), releases };
   const bootstrap = await readFile(join(repoDir, 'keys', 'root.json')).catch(() => undefined);
   if (bootstrap) result.rootFingerprint = sha256Hex(bootstrap);
   return result;

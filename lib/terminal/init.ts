@@ -2,15 +2,16 @@
 // and repository version 1. Root keys (n of an m-of-n threshold) go either into that
 // keystore or, one each, into separate keystores on their own media, each sealed under
 // its own passphrase, so no single device or person holds the whole root.
-import { mkdir, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import { Keystore } from '../keys/keystore.js';
+import { Keystore, KEYSTORE_MARKER } from '../keys/keystore.js';
 import type { Passphrase } from '../keys/passphrase.js';
 import type { Signer } from '../keys/signer.js';
 import { parseExpiryDays, type ExpiryDays } from '../repo/expiry.js';
 import { initRepository, type InitResult } from '../repo/init-repository.js';
 import { closeSigners } from './keys.js';
+import { planInit } from './plan-init.js';
 import { defaultConfig, writeConfig, type TerminalPaths } from './home.js';
 
 export interface RootKeystore {
@@ -37,21 +38,18 @@ export interface TerminalInitResult extends InitResult {
 }
 
 export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase, options: TerminalInitOptions): Promise<TerminalInitResult> {
-  if (await stat(paths.config).then(() => true, () => false)) {
-    throw new AirlockError('E_ALREADY_INITIALISED', `${paths.home} is already a release terminal; use another AIRLOCK_HOME for a new one`);
-  }
   const separate = options.rootKeystores ?? [];
+  // Everything refusable is refused before the first directory or key is made.
+  planInit({
+    paths,
+    rootKeys: options.rootKeys,
+    rootThreshold: options.rootThreshold,
+    rootKeystores: separate.map((k) => k.dir),
+    homeIsTerminal: await isTerminalHome(paths),
+    occupied: await occupiedDirs([paths.keystore, ...separate.map((k) => k.dir)]),
+    passphrases: { main: passphrase, roots: separate.map((k) => k.passphrase) },
+  });
   const rootCount = separate.length > 0 ? separate.length : options.rootKeys;
-  if (!Number.isInteger(rootCount) || rootCount < 1 || rootCount > 16) {
-    throw new AirlockError('E_USAGE', '--root-keys must be a whole number from 1 to 16');
-  }
-  if (!Number.isInteger(options.rootThreshold) || options.rootThreshold < 1 || options.rootThreshold > rootCount) {
-    throw new AirlockError('E_USAGE', `--root-threshold must be between 1 and the number of root keys (${rootCount})`);
-  }
-  const dirs = new Set([resolve(paths.keystore), ...separate.map((k) => resolve(k.dir))]);
-  if (dirs.size !== separate.length + 1 && separate.length > 0) {
-    throw new AirlockError('E_USAGE', 'each --root-keystore must be its own directory, apart from each other and from the terminal keystore');
-  }
   const config = defaultConfig(options.name);
   config.expiryDays = parseExpiryDays({ ...config.expiryDays, ...options.expiryDays });
   try {
@@ -100,4 +98,20 @@ export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase,
   } finally {
     await closeSigners(unlocked);
   }
+}
+
+/** The home already holds a terminal: its airlock.json or a repository copy. */
+export async function isTerminalHome(paths: TerminalPaths): Promise<boolean> {
+  for (const p of [paths.config, join(paths.repository, 'metadata')]) if (await stat(p).then(() => true, () => false)) return true;
+  return false;
+}
+
+/** Of `dirs`, those that exist, hold something and are not a keystore (a keystore may take another key). */
+export async function occupiedDirs(dirs: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const d of dirs) {
+    const names = await readdir(d).catch(() => [] as string[]);
+    if (names.length > 0 && !names.includes(KEYSTORE_MARKER)) out.push(d);
+  }
+  return out;
 }

@@ -19,8 +19,12 @@ export class SigningSession {
 
   private constructor() {}
 
-  /** Unlocks every key of `needs`, asking each keystore's passphrase once. */
-  static async open(needs: readonly KeyNeed[], passphraseFor: PassphraseFor, keystores: ReadonlyMap<string, Keystore> = new Map()): Promise<SigningSession> {
+  /**
+   * Unlocks every key of `needs`, asking each keystore's passphrase once. The session wipes
+   * each passphrase once its keys are open, unless `keepPassphrases` (the caller read them
+   * and still needs one, e.g. to seal a rotation's new key, and wipes them itself).
+   */
+  static async open(needs: readonly KeyNeed[], passphraseFor: PassphraseFor, keystores: ReadonlyMap<string, Keystore> = new Map(), options: { keepPassphrases?: boolean } = {}): Promise<SigningSession> {
     const session = new SigningSession();
     try {
       for (const dir of [...new Set(needs.map((n) => n.keystore))]) {
@@ -31,7 +35,7 @@ export class SigningSession {
         try {
           for (const k of keys) session.#byId.set(k.keyId, await keystore.unlock(k.keyId, passphrase));
         } finally {
-          passphrase.wipe();
+          if (!options.keepPassphrases) passphrase.wipe();
         }
       }
     } catch (err) {

@@ -4,7 +4,7 @@ import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPublishPlan, planPublish, publish, type PublishEvent } from '../../lib/publish/index.js';
+import { applyPublishPlan, observeHost, planPublish, publish, type PublishEvent } from '../../lib/publish/index.js';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
 import { listTree } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
@@ -28,7 +28,7 @@ async function fresh(name: string): Promise<string> {
 
 async function publishAll(local: string, host: string, opts: { failAfter?: number; events?: PublishEvent[] } = {}) {
   const t = await DirectoryTransport.open('test', host);
-  const plan = await planPublish(local, t);
+  const plan = planPublish(await observeHost(local, t));
   const events = opts.events ?? [];
   return applyPublishPlan(plan, t, { onEvent: (e) => events.push(e), ...(opts.failAfter === undefined ? {} : { failAfter: opts.failAfter }) });
 }
@@ -75,7 +75,7 @@ describe('publishing to a directory', () => {
     const before = join(work, `snapshot-${n++}`);
     await cp(host, before, { recursive: true });
     const t = await DirectoryTransport.open('test', host);
-    const uploads = (await planPublish(local, t)).items.filter((i) => i.action === 'upload').length;
+    const uploads = (planPublish(await observeHost(local, t))).items.filter((i) => i.action === 'upload').length;
     expect(uploads).toBeGreaterThan(8);
     for (let cut = 0; cut <= uploads; cut++) {
       await rm(host, { recursive: true });
@@ -153,7 +153,7 @@ describe('publishing to a directory', () => {
   it('refuses an upload that reads back with other bytes, leaving nothing under the real name', async () => {
     const { local, host } = await twoReleases();
     const t = await DirectoryTransport.open('flaky', host);
-    const plan = await planPublish(local, t);
+    const plan = planPublish(await observeHost(local, t));
     // A host that damages what it stores (a bad disk, a tampering proxy).
     const flaky = Object.assign(Object.create(t) as DirectoryTransport, {
       put: async (localFile: string, path: string) => {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPublishPlan, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
+import { applyPublishPlan, observeHost, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
 import { IMMUTABLE_CACHE_CONTROL } from '../../lib/publish/http-caching.js';
 import type { S3Transport } from '../../lib/publish/s3-transport.js';
 import type { Transport } from '../../lib/publish/transport.js';
@@ -123,7 +123,7 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
     const knobs = { credentials: gw!.credentials, multipartThreshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024 };
     const cut = (await openTransport(spec, { s3: { ...knobs, failAfterParts: 1 } })) as S3Transport;
     try {
-      await expectCode(applyPublishPlan(await planPublish(big, cut), cut), 'E_PUBLISH_INTERRUPTED');
+      await expectCode(applyPublishPlan(planPublish(await observeHost(big, cut)), cut), 'E_PUBLISH_INTERRUPTED');
     } finally {
       await cut.close();
     }
@@ -136,7 +136,7 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
 
     const resumed = (await openTransport(spec, { s3: knobs })) as S3Transport;
     try {
-      const report = await applyPublishPlan(await planPublish(big, resumed), resumed);
+      const report = await applyPublishPlan(planPublish(await observeHost(big, resumed)), resumed);
       expect(report.ok).toBe(true);
       // targets/ (cut after its first part: 1 reused, 2 sent) and releases/ (3 sent) copies.
       expect(resumed.stats).toEqual({ partsReused: 1, partsUploaded: 5 });
@@ -167,7 +167,7 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
       },
     });
     try {
-      const err = await expectCode(applyPublishPlan(await planPublish(local, lying), lying), 'E_PUBLISH_VERIFY');
+      const err = await expectCode(applyPublishPlan(planPublish(await observeHost(local, lying)), lying), 'E_PUBLISH_VERIFY');
       expect(err.details?.path).toBe(victim);
     } finally {
       await inner.close();

@@ -1,0 +1,51 @@
+// `airlock refresh`, planned: which roles are due (lib/repo/refresh.ts), the keys that
+// sign them, the files written and the hosts — and, from an observation of each host's
+// timestamp.json, the refusal of a stale copy before anything is signed: a terminal whose
+// copy is behind a host would sign a timestamp the host's clients reject (TUF §5.4.3)
+// and leave two timestamps of one version in the world.
+import { sha256Hex } from '../core/digest.js';
+import type { TimestampSeen } from '../publish/plan.js';
+import { refuseHostAhead } from '../publish/plan.js';
+import type { HostSpec } from '../publish/publish.js';
+import { envelopeBytes } from '../repo/sign-metadata.js';
+import type { SignedState } from '../repo/local-repository.js';
+import { planRefresh as dueRoles, type RefreshPlan as DueRoles } from '../repo/refresh.js';
+import { metadataEdit, type OnlineRole } from '../repo/transaction.js';
+import type { TerminalConfig } from './config.js';
+import { listedKeys, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
+
+export interface RefreshPlanInput {
+  state: SignedState;
+  config: TerminalConfig;
+  keystore: KeystoreListing;
+  hosts: readonly HostSpec[];
+  force: readonly OnlineRole[];
+  marginDays: number;
+  now: Date;
+}
+
+export interface RefreshPlan extends DueRoles {
+  kind: 'refresh';
+  keys: KeyNeed[];
+  files: string[];
+  hosts: PlannedHost[];
+  /** The local timestamp the hosts are compared with. */
+  timestamp: TimestampSeen;
+}
+
+export function planRefresh(input: RefreshPlanInput): RefreshPlan {
+  const { state } = input;
+  const due = dueRoles(state, { now: input.now, expiryDays: input.config.expiryDays, marginDays: input.marginDays, force: input.force });
+  const hashBins = { afterTargets: input.config.hashBins.afterTargets, layout: { bitLength: input.config.hashBins.bitLength, namePrefix: 'bins' } };
+  const edit = metadataEdit(state, state.root.signed, { paths: [], forced: due.resign }, hashBins);
+  const keys = edit.sign.roles.flatMap((role) => listedKeys([input.keystore], state.root.signed, role, `signs ${role}`));
+  const hosts = plannedHosts(input.hosts);
+  keys.push(...publishKeyFor(input.keystore, hosts));
+  const bytes = envelopeBytes(state.timestamp);
+  return { ...due, kind: 'refresh', keys, files: edit.files, hosts, timestamp: { version: state.timestamp.signed.version, sha256: sha256Hex(bytes) } };
+}
+
+/** E_PUBLISH_STALE when a host holds a newer timestamp than this copy (or the same version signed differently). */
+export function refuseStaleCopy(plan: Pick<RefreshPlan, 'timestamp'>, observed: readonly { host: string; timestamp: TimestampSeen | undefined }[]): void {
+  for (const o of observed) refuseHostAhead(o.host, o.timestamp, plan.timestamp);
+}

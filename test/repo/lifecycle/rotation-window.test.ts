@@ -1,0 +1,91 @@
+// A rotation of each online key, published with a cut after every file, while tuf-js and
+// airlock-verify poll the host in between: clients holding the old root and clients
+// holding the new one are never refused, and all end on the new key (docs/publishing.md
+// "Rotating an online key"). The transition's online metadata is co-signed by the
+// outgoing and the incoming key, and the new root goes up after timestamp.json.
+//
+// A client can hold the new root only once a host serves it; with root after timestamp,
+// every state from the transition's timestamp on is polled by new-root clients (before
+// it, the host serves what the old key alone signed, which nobody holding only the new
+// root can have been told to trust).
+import { cp, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../../lib/core/digest.js';
+import { isAirlockError } from '../../../lib/core/errors.js';
+import { applyPublishPlan, observeHost, planPublish } from '../../../lib/publish/index.js';
+import { DirectoryTransport } from '../../../lib/publish/directory-transport.js';
+import { rotateKey } from '../../../lib/repo/rotation.js';
+import type { OnlineRole } from '../../../lib/repo/transaction.js';
+import { bothClients, refusalOf, type LifecycleClient } from '../../support/lifecycle-clients.js';
+import { lifecycleRepo, type LifecycleRepo } from '../../support/lifecycle-repo.js';
+import { memorySigner } from '../../support/memory-signer.js';
+
+const repos: LifecycleRepo[] = [];
+afterAll(async () => {
+  for (const r of repos) await r.cleanup();
+});
+
+async function timestampKeyIds(stateDir: string): Promise<string[]> {
+  return (JSON.parse(await readFile(join(stateDir, 'timestamp.json'), 'utf8')) as { signatures: { keyid: string }[] }).signatures.map((s) => s.keyid);
+}
+
+describe.each(['timestamp', 'snapshot', 'targets'] as const)('rotating the %s key', (role: OnlineRole) => {
+  it('no state of the host is refused by a client holding the old root or the new one; all end on the new key', async () => {
+    const repo = await lifecycleRepo({ rootKeys: 1, threshold: 1 });
+    repos.push(repo);
+    await repo.release('1.0.0');
+    const host = join(repo.work, 'host');
+    await cp(repo.repoDir, host, { recursive: true });
+    const { url } = await repo.serve(host);
+    const rootV1 = await readFile(join(repo.repoDir, 'metadata', '1.root.json'));
+    const oldRoot = await bothClients(url, rootV1);
+    for (const c of oldRoot) await c.refresh();
+
+    const fresh = memorySigner(role);
+    const result = await rotateKey(repo.repoDir, repo.staging, { role, newKey: fresh, rootSigners: repo.rootKeys, online: { targets: [repo.online.targets], snapshot: [repo.online.snapshot], timestamp: [repo.online.timestamp] }, now: new Date(), expiryDays: repo.expiryDays });
+    expect(result.transition).toContain(role);
+    const rootV2 = await readFile(join(repo.repoDir, 'metadata', '2.root.json'));
+    const newRoot: LifecycleClient[] = await bothClients(url, rootV2);
+    const transitionTimestamp = sha256Hex(await readFile(join(repo.repoDir, 'metadata', 'timestamp.json')));
+
+    const poll = async (step: string): Promise<void> => {
+      const hostTimestamp = sha256Hex(await readFile(join(host, 'metadata', 'timestamp.json')));
+      const clients = hostTimestamp === transitionTimestamp ? [...oldRoot, ...newRoot] : oldRoot;
+      for (const c of clients) {
+        try {
+          await c.refresh();
+        } catch (err) {
+          throw new Error(`${step}: ${c.name} (${oldRoot.includes(c) ? 'old' : 'new'} root) refused: ${refusalOf(err)} ${(err as Error).message}`);
+        }
+      }
+    };
+    // Cut after every file: each pass uploads one more file, then every client polls.
+    const transport = await DirectoryTransport.open('cut', host);
+    let steps = 0;
+    for (;;) {
+      const plan = planPublish(await observeHost(repo.repoDir, transport));
+      const next = plan.items.find((i) => i.action === 'upload');
+      if (!next) break;
+      await applyPublishPlan(plan, transport, { failAfter: 1 }).catch((err: unknown) => {
+        if (!isAirlockError(err, 'E_PUBLISH_INTERRUPTED')) throw err;
+      });
+      await poll(`after ${next.path}`);
+      steps++;
+    }
+    await transport.close();
+    expect(steps).toBeGreaterThanOrEqual(3);
+    for (const c of [...oldRoot, ...newRoot]) {
+      expect(await c.trustedRootVersion(), c.name).toBe(2);
+      expect((await c.download('hello/1.0.0/hello-1.0.0.txt')).toString(), c.name).toBe('hello 1.0.0');
+    }
+    // The next change is signed by the new key alone, and every client takes it.
+    repo.online[role] = fresh as never;
+    await repo.release('1.1.0');
+    await cp(repo.repoDir, host, { recursive: true });
+    for (const c of [...oldRoot, ...newRoot]) {
+      expect((await c.download('hello/1.1.0/hello-1.1.0.txt')).toString(), c.name).toBe('hello 1.1.0');
+      if (role === 'timestamp' && c.name === 'airlock-verify') expect(await timestampKeyIds(c.stateDir)).toEqual([fresh.keyId]);
+    }
+  });
+});

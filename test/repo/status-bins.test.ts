@@ -1,0 +1,72 @@
+// `airlock status` past hashBins.afterTargets: the targets live in the bins, so status
+// walks them — the target count over every bin, and each bin's version and expiry (it
+// used to report 0 targets and never showed a bin). Also: a release into bins re-signs
+// only the bins its targets fall in, so an untouched bin can near its expiry while
+// targets.json is fresh; refresh plans targets (and so every bin) as due.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TargetFileInfo } from '../../lib/core/tuf-metadata.js';
+import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
+import { initRepository } from '../../lib/repo/init-repository.js';
+import { LocalRepository } from '../../lib/repo/local-repository.js';
+import { planRefresh } from '../../lib/repo/refresh.js';
+import { repositoryStatus } from '../../lib/repo/status.js';
+import { RepositoryTransaction } from '../../lib/repo/transaction.js';
+import { memorySigner } from '../support/memory-signer.js';
+
+const keys = { root: [memorySigner('root')], rootThreshold: 1, targets: memorySigner('targets'), snapshot: memorySigner('snapshot'), timestamp: memorySigner('timestamp') };
+const online = { targets: [keys.targets], snapshot: [keys.snapshot], timestamp: [keys.timestamp] };
+const hashBins = { afterTargets: 1024, layout: { bitLength: 4, namePrefix: 'bins' } };
+let work: string;
+let repoDir: string;
+const now = new Date();
+
+function synthetic(from: number, count: number): Record<string, TargetFileInfo> {
+  const out: Record<string, TargetFileInfo> = {};
+  for (let i = from; i < from + count; i++) out[`many/${i}/file-${i}.txt`] = { length: i, hashes: { sha256: i.toString(16).padStart(64, '0') } };
+  return out;
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'airlock-status-bins-'));
+  repoDir = join(work, 'repository');
+  await initRepository(repoDir, join(work, 'staging'), keys, { now, expiryDays: DEFAULT_EXPIRY_DAYS, name: 'Bins' });
+  // 2,000 targets in two edits: the first crosses afterTargets and moves everything into bins.
+  for (const [from, count] of [[0, 1500], [1500, 500]] as const) {
+    const tx = await RepositoryTransaction.open(repoDir, join(work, 'staging'), { now, expiryDays: DEFAULT_EXPIRY_DAYS, hashBins });
+    tx.addTargets(synthetic(from, count));
+    await tx.commit(online);
+  }
+});
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe('status over hash bins', () => {
+  it('reports 2,000 targets and every bin with its version and expiry', async () => {
+    const status = await repositoryStatus(repoDir, now, 3);
+    expect(status.targets).toBe(2000);
+    expect(status.bins.map((b) => b.role)).toEqual(Array.from({ length: 16 }, (_, i) => `bins-${i.toString(16)}`));
+    expect(status.bins.reduce((n, b) => n + b.targets, 0)).toBe(2000);
+    const state = await new LocalRepository(repoDir).signedState();
+    for (const b of status.bins) {
+      expect(b.version).toBe(state.bins.get(b.role)!.signed.version);
+      expect(b.expires).toBe(state.bins.get(b.role)!.signed.expires);
+      expect(b.daysLeft).toBeGreaterThanOrEqual(DEFAULT_EXPIRY_DAYS.targets - 1);
+      expect(b.warning).toBeUndefined();
+    }
+    expect(Object.keys(state.targets.signed.targets)).toEqual([]);
+  });
+
+  it('warns on a bin near its expiry, and refresh plans targets (with every bin) as due', async () => {
+    const later = new Date(now.getTime() + (DEFAULT_EXPIRY_DAYS.targets - 2) * 86_400_000);
+    const status = await repositoryStatus(repoDir, later, 3);
+    expect(status.bins.every((b) => b.warning === 'expires-soon')).toBe(true);
+    const state = await new LocalRepository(repoDir).signedState();
+    const plan = planRefresh(state, { now: later, expiryDays: DEFAULT_EXPIRY_DAYS, marginDays: 3 });
+    expect(plan.resign).toEqual(['targets', 'snapshot', 'timestamp']);
+  });
+});
