@@ -52,10 +52,13 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
     ]);
     return 0;
   }
+  // A host ahead of this copy refuses the refresh before anything is signed: hosts that
+  // need no key are read before the passphrase, SFTP hosts once the publish key is open.
+  const needsKey = (h: (typeof hosts)[number]): boolean => plan.hosts.find((p) => p.name === h.name)?.kind === 'sftp';
+  refuseStaleCopy(plan, await observeHostTimestamps(hosts.filter((h) => !needsKey(h)), undefined));
   const session = await SigningSession.open(plan.keys, (dir) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `), new Map([[keystore.dir, keystore.keystore]]));
   try {
-    // A host ahead of this copy refuses the refresh before anything is signed.
-    refuseStaleCopy(plan, await observeHostTimestamps(hosts, session.signer('publish')));
+    refuseStaleCopy(plan, await observeHostTimestamps(hosts.filter(needsKey), session.signer('publish')));
     const result = await refreshRepository(paths.repository, paths.staging, session.online(), { now, expiryDays: config.expiryDays, marginDays, force: plan.due.filter((d) => d.reason === 'forced').map((d) => d.role as OnlineRole) });
     if (rootWarning && !opts.json) note(`warning: ${rootWarning}`);
     const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
