@@ -4,8 +4,7 @@
 // the bytes mean sit outside (fetch-bounded.ts, trusted-metadata-set.ts).
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import http from 'node:http';
-import https from 'node:https';
+import type http from 'node:http';
 import { join, resolve } from 'node:path';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 
@@ -128,9 +127,11 @@ export function redirectTarget(from: URL, location: string): URL {
   return next;
 }
 
-function get(url: URL, signal: AbortSignal, redirects: number): Promise<http.IncomingMessage> {
+async function get(url: URL, signal: AbortSignal, redirects: number): Promise<http.IncomingMessage> {
+  // Loaded on first use: `--help`, `check` and directory mirrors never pay for the
+  // http/https modules at start-up (DESIGN: the verifier starts about as fast as node).
+  const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolvePromise, reject) => {
-    const client = url.protocol === 'https:' ? https : http;
     // identity: a compressed body would make byte caps count the wrong bytes.
     const req = client.get(url, { signal, headers: { 'accept-encoding': 'identity', 'user-agent': 'airlock-verify' } }, (res) => {
       // Everything here reacts to the host's answer: nothing may throw out of this
