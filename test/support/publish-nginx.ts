@@ -41,9 +41,10 @@ export async function waitForPort(port: number, child: ChildProcess, log: () => 
 /**
  * Serves `root` read-only. The worker runs as the current user, so it reads what the
  * test wrote (as root, nginx would otherwise drop to `nobody`) — or, with `user`, as that
- * user (root only), to see the tree as a real web server does.
+ * user (root only), to see the tree as a real web server does. `serverConfig` replaces
+ * the server block's location lines.
  */
-export async function startNginx(root: string, opts: { user?: string } = {}): Promise<NginxServer> {
+export async function startNginx(root: string, opts: { user?: string; serverConfig?: string } = {}): Promise<NginxServer> {
   const prefix = await mkdtemp(join(tmpdir(), 'airlock-nginx-'));
   await mkdir(join(prefix, 'temp'));
   const port = await freePort();
@@ -67,7 +68,7 @@ export async function startNginx(root: string, opts: { user?: string } = {}): Pr
     `    listen 127.0.0.1:${port};`,
     `    root ${root};`,
     '    autoindex off;',
-    '    location / { limit_except GET HEAD { deny all; } }',
+    opts.serverConfig ?? '    location / { limit_except GET HEAD { deny all; } }',
     '  }',
     '}',
     '',
