@@ -10,7 +10,7 @@ import type { Signer } from '../../lib/keys/signer.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { planRefresh, refreshRepository, type RefreshOptions } from '../../lib/repo/refresh.js';
 import { ONLINE_ROLES, type OnlineRole, type OnlineSigners } from '../../lib/repo/resign.js';
-import { closeSigners, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
+import { closeSigners, keysListedBy, unlockListed, unlockPublishKey } from '../../lib/repo/role-keys.js';
 import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit, note } from '../run.js';
 import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, type PublishingOptions } from '../publishing.js';
@@ -43,7 +43,8 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
   }
   const hosts = await hostsFor(paths, opts);
   const keystore = await Keystore.open(keystoreDirFor(opts));
-  const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
+  const firstKey = plan.resign[0] === undefined ? [] : (await keysListedBy(keystore, current.root.signed, plan.resign[0])).map((k) => k.keyId);
+  const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `, { check: keystore.passphraseCheckFor(firstKey) });
   const unlocked: Signer[] = [];
   try {
     const signers: OnlineSigners = {};

@@ -80,7 +80,8 @@ export async function release(opts: ReleaseOptions): Promise<number> {
   const build = await buildRelease({ ...request, hide: [keystore.dir], onOutput: opts.json ? undefined : (chunk) => process.stderr.write(printable(chunk, { keepCarriageReturn: true })) });
   const held: Signer[] = [];
   try {
-    const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `);
+    const firstKey = (await keysListedBy(keystore, root, 'targets')).map((k) => k.keyId);
+    const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${keystore.dir}: `, { check: keystore.passphraseCheckFor(firstKey) });
     let signers;
     let publishSigner: Signer | undefined;
     try {
