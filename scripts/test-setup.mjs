@@ -21,8 +21,11 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const LISTS = join(ROOT, 'scripts', 'test-deps');
+const CHECKOUT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const LISTS = join(CHECKOUT, 'scripts', 'test-deps');
+// Where package.json and node_modules are: this checkout, or a stand-in project for the
+// script's own tests (which must never run npm ci on the real tree).
+const ROOT = process.env.AIRLOCK_TEST_SETUP_PROJECT ?? CHECKOUT;
 
 const say = (message) => process.stderr.write(`test-setup: ${message}\n`);
 function fail(message, code = 3) {

@@ -37,9 +37,15 @@ exit $status`,
 );
 fake('apt-get', `echo "$*" >> "${calls}"; if [ "$1" = install ]; then [ -n "$APT_FAILS" ] && exit 100; touch "${installedNow}"; fi; exit 0`);
 fake('sudo', `[ "$1" = -n ] && shift; exec "$@"`);
+fake('npm', `echo "npm $*" >> "${calls}"`);
+// A stand-in project without node_modules: the script runs (fake) npm ci there, never in this checkout.
+const project = join(work, 'project');
+mkdirSync(project);
+writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'stand-in', allowScripts: {} }));
+writeFileSync(join(project, 'package-lock.json'), JSON.stringify({ lockfileVersion: 3, packages: { '': { name: 'stand-in' } } }));
 
 function setup(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...env } });
+  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, AIRLOCK_TEST_SETUP_PROJECT: project, ...env } });
   return { status: r.status, stderr: r.stderr, apt: readFileSync(calls, { encoding: 'utf8', flag: 'a+' }).trim().split('\n').filter(Boolean) };
 }
 
@@ -76,7 +82,9 @@ describe('scripts/test-setup.mjs', () => {
     expect(r.stderr).toMatch(/installing the Debian packages the tests use: minisign nginx-light softhsm2/);
     expect(r.apt[0]).toBe('update -qq');
     expect(r.apt[1]).toMatch(/^install -y .*--no-install-recommends .* minisign nginx-light softhsm2$/);
-    expect(r.apt).toHaveLength(2);
+    // …then node_modules, missing in the stand-in project.
+    expect(r.stderr).toContain('node_modules is missing: running npm ci');
+    expect(r.apt.slice(2)).toEqual(['npm ci --no-audit --no-fund']);
   });
 
   it('stops loudly, naming the packages and the command, when apt-get cannot install them', () => {
@@ -86,10 +94,10 @@ describe('scripts/test-setup.mjs', () => {
     expect(r.stderr).toMatch(/apt-get install .* minisign nginx-light softhsm2/);
   });
 
-  it('does nothing to the system when nothing is missing', () => {
+  it('installs no package when nothing is missing', () => {
     const r = setup([]);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.apt).toEqual([]);
+    expect(r.apt.filter((c) => !c.startsWith('npm '))).toEqual([]);
   });
 
   it('refuses an unknown argument with exit 2', () => {
