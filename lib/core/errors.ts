@@ -26,6 +26,7 @@ export const ERROR_KINDS = {
   E_CONFIG: 'usage',
   E_NOT_INITIALISED: 'usage',
   E_ALREADY_INITIALISED: 'usage',
+  E_OUTPUT_EXISTS: 'usage',
 
   // --- environment (3) -------------------------------------------------------------
   E_IO: 'environment',

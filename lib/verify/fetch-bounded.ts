@@ -22,6 +22,8 @@ export interface BoundedRequest {
   /** True when maxBytes is a length from trusted metadata (over it: E_LENGTH), false for a default cap (E_TOO_LARGE). */
   trustedLength: boolean;
   limits: Pick<Limits, 'idleTimeoutMs' | 'minBytesPerSecond' | 'rateWindowMs'>;
+  /** Told the bytes received so far after each chunk (a progress line). */
+  onBytes?: (received: number) => void;
 }
 
 /** Bytes a target download may queue for the disk before it waits. */
@@ -101,6 +103,7 @@ export async function pumpBounded(req: BoundedRequest, onChunk: (chunk: Uint8Arr
       lastByte = Date.now();
       closeWindowIfDue(lastByte);
       await onChunk(chunk);
+      req.onBytes?.(total);
     }
   } finally {
     controller.abort();
