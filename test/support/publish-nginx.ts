@@ -42,9 +42,10 @@ export async function waitForPort(port: number, child: ChildProcess, log: () => 
  * Serves `root` read-only. The worker runs as the current user, so it reads what the
  * test wrote (as root, nginx would otherwise drop to `nobody`) — or, with `user`, as that
  * user (root only), to see the tree as a real web server does. `serverConfig` replaces
- * the server block's location lines.
+ * the server block's location lines; `httpConfig` adds lines to the http block (given
+ * the server's private directory).
  */
-export async function startNginx(root: string, opts: { user?: string; serverConfig?: string } = {}): Promise<NginxServer> {
+export async function startNginx(root: string, opts: { user?: string; serverConfig?: string; httpConfig?: (prefix: string) => string } = {}): Promise<NginxServer> {
   const prefix = await mkdtemp(join(tmpdir(), 'airlock-nginx-'));
   await mkdir(join(prefix, 'temp'));
   const port = await freePort();
@@ -64,6 +65,7 @@ export async function startNginx(root: string, opts: { user?: string; serverConf
     `  fastcgi_temp_path ${t('fastcgi')};`,
     `  uwsgi_temp_path ${t('uwsgi')};`,
     `  scgi_temp_path ${t('scgi')};`,
+    opts.httpConfig?.(prefix) ?? '',
     '  server {',
     `    listen 127.0.0.1:${port};`,
     `    root ${root};`,
