@@ -247,6 +247,15 @@ jsonOption(
   ),
 ).action(action(async (opts) => (await import('./commands/publish.js')).publish(opts)));
 
+// sync: bring the repository copy up to date from a host (lib/repo/sync-from-host.ts)
+jsonOption(
+  program
+    .command('sync')
+    .description("bring the terminal's repository copy up to date from a host, verified against the copy's own root like a client")
+    .requiredOption('--from <host>', 'a registered directory host, a directory holding the host tree, or its http(s) URL')
+    .option('--dry-run', 'verify the host and print what would be brought in; write nothing'),
+).action(action(async (opts) => (await import('./commands/sync.js')).sync(opts)));
+
 // reproduce: rebuild a signed release with no keys and compare (lib/reproduce) ------
 jsonOption(
   program

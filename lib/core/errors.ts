@@ -102,6 +102,8 @@ export const ERROR_KINDS = {
   E_PUBLISH_STALE: 'refused',
   E_PUBLISH_INTERRUPTED: 'environment',
   E_HOST_UNSAFE: 'refused',
+  E_SYNC_AHEAD: 'refused',
+  E_SYNC_DIVERGED: 'refused',
 
   // --- compatibility outputs (OpenPGP, minisign, SHA256SUMS, apt) -------------------
   E_ARTIFACT_NAME: 'usage',
