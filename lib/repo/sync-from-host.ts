@@ -5,10 +5,10 @@
 // §5.6 targets and every delegated role the snapshot lists), every target is fetched and
 // checked by length and hashes (§5.7), and only then is anything written — staged, then
 // committed in publishing order (commitStaged), so the copy is a consistent repository
-// at every instant. Files the TUF metadata does not cover (the .asc/.minisig/.sshsig
-// signatures beside releases, SHA256SUMS, keys/ other than root.json, apt/ and rpm/)
-// cannot be verified this way and are not copied: the host keeps serving them, and the
-// next release or refresh writes the indices again.
+// at every instant. The apt indices are checked as far as they can be (sync-apt.ts).
+// Other files the TUF metadata does not cover (the .asc/.minisig/.sshsig signatures
+// beside releases, SHA256SUMS, keys/ other than root.json, rpm/) cannot be verified this
+// way and are not copied: the host keeps serving them.
 //
 // Refused: a host behind the copy (E_SYNC_AHEAD: publish instead), and a host whose
 // history is not the copy's continued (E_SYNC_DIVERGED: another terminal released
@@ -21,6 +21,7 @@ import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js
 import type { RootSigned, TargetFileInfo, TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
+import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Root versions followed at most in one sync (a bound on a hostile host). */
@@ -214,6 +215,14 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
     for (const path of [consistent, `releases/${p}`]) {
       if ((await localSha256(join(repoDir, path))) !== sha) wanted.push({ path, target: { from: consistent, info } });
     }
+  }
+  // apt: the indices the next release extends, checked against Release and the verified .deb targets (sync-apt.ts).
+  const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets);
+  for (const i of apt.indices) {
+    if ((await localSha256(join(repoDir, i.path))) !== createHash('sha256').update(i.bytes).digest('hex')) wanted.push({ path: i.path, bytes: i.bytes });
+  }
+  for (const f of apt.pool) {
+    if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
   }
   // The bootstrap copy users pin from follows the newest root (DESIGN "Static host layout").
   const newestRoot = wanted.filter((w) => /^metadata\/\d+\.root\.json$/.test(w.path)).at(-1);

@@ -91,7 +91,7 @@ describe('sync from a host', () => {
     const dir = join(host, 'targets', SAMPLE_PROJECT, '1.1.0');
     const file = (await readdir(dir)).find((f) => f.endsWith('.tar.gz'))!;
     const bytes = await readFile(join(dir, file));
-    bytes[100] ^= 1;
+    bytes[100] = bytes[100]! ^ 1;
     await writeFile(join(dir, file), bytes);
     const before = await treeDigest(copy);
     await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_HASH');
