@@ -13,7 +13,7 @@ import { resolveHosts } from '../../lib/publish/hosts.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
 import { closeSigners, keysListedBy, unlockListed, unlockNewest } from '../../lib/repo/role-keys.js';
-import { readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
+import { openpgpUserId, readConfig, terminalPaths } from '../../lib/repo/terminal-home.js';
 import { progressLine } from '../progress.js';
 import { askLine } from '../prompt.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
@@ -126,6 +126,8 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         now: new Date(),
         expiryDays: config.expiryDays,
         name: config.name,
+        userId: openpgpUserId(config),
+        ...(config.apt ? { apt: config.apt } : {}),
         hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
         onProgress: (e) => progress.update(`${e.phase} ${e.file}`, e.bytes, e.total),
       },

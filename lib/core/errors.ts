@@ -114,6 +114,7 @@ export const ERROR_KINDS = {
   E_DEB_INVALID: 'refused',
   E_APT_CONFLICT: 'refused',
   E_APT_INDEX: 'refused',
+  E_CLEARSIGN_TEXT: 'refused',
   E_SSHSIG_FORMAT: 'refused',
   E_ALLOWED_SIGNERS: 'refused',
   E_SSH_KEY_RETIRED: 'refused',

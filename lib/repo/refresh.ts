@@ -3,8 +3,11 @@
 // timestamp is re-signed on every refresh, and targets and snapshot when they would
 // otherwise expire before the next refresh is due. Plan, then apply: the plan is pure,
 // so the CLI unlocks only the keys it needs.
+import { join } from 'node:path';
 import { parseExpires, type RootSigned } from '../core/tuf-metadata.js';
-import type { ExpiryDays } from './expiry.js';
+import type { Signer } from '../keys/signer.js';
+import { aptDists, resignAptRelease } from './compat/index.js';
+import { expiresAt, type ExpiryDays } from './expiry.js';
 import { LocalRepository, type CurrentMetadata } from './local-repository.js';
 import { commitFiles, ONLINE_ROLES, resignOnline, withDependents, type OnlineRole, type OnlineSigners } from './resign.js';
 
@@ -64,14 +67,33 @@ export interface RefreshResult {
   files: string[];
 }
 
-/** Re-signs what `planRefresh` says is due, with the keys the current root lists. */
-export async function refreshRepository(repoDir: string, stagingRoot: string, signers: OnlineSigners, options: RefreshOptions): Promise<RefreshResult> {
+/**
+ * The apt suites whose signed Release a refresh renews: every one, on every refresh, like
+ * the timestamp (their Valid-Until is one timestamp period), so apt accepts the
+ * repository exactly as long as TUF clients do.
+ */
+export async function aptReleasesDue(repoDir: string): Promise<{ dist: string; validUntil?: Date }[]> {
+  return aptDists(join(repoDir, 'apt'));
+}
+
+/** Re-signs what `planRefresh` says is due, with the keys the current root lists; with `aptPgp`, every apt Release too. */
+export async function refreshRepository(repoDir: string, stagingRoot: string, signers: OnlineSigners, options: RefreshOptions & { aptPgp?: Signer }): Promise<RefreshResult> {
   const repo = new LocalRepository(repoDir);
   const current = await repo.current();
   const plan = planRefresh(current, options);
   const root: RootSigned = current.root.signed;
   const resigned = await resignOnline(current, root, plan.resign, signers, { ...options, readBin: (s, b) => repo.readDelegated(s, b) });
-  const files = await commitFiles(repoDir, stagingRoot, 'refresh', resigned.files);
+  const aptFiles: { path: string; bytes: Uint8Array }[] = [];
+  if (options.aptPgp) {
+    const validUntil = new Date(expiresAt('timestamp', options.now, options.expiryDays));
+    for (const { dist } of await aptReleasesDue(repoDir)) {
+      const distDir = join(repoDir, 'apt', 'dists', dist);
+      for (const f of await resignAptRelease({ fromDistDir: distDir, pgp: options.aptPgp, date: options.now, validUntil, name: `apt/dists/${dist}/Release` })) {
+        aptFiles.push({ path: `apt/dists/${dist}/${f.name}`, bytes: new Uint8Array(Buffer.from(f.text)) });
+      }
+    }
+  }
+  const files = await commitFiles(repoDir, stagingRoot, 'refresh', [...aptFiles, ...resigned.files]);
   const expires: RefreshResult['expires'] = {};
   for (const role of plan.resign) expires[role] = resigned.next[role].signed.expires;
   return { plan, versions: resigned.versions, expires, files };

@@ -11,7 +11,7 @@ import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { metadataFileName, SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures } from './compat/index.js';
+import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { allBinNames, binFor, DEFAULT_BIN_LAYOUT, layoutOf, succinctDelegations, type BinLayout } from './hash-bins.js';
 import { commitStaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
@@ -53,6 +53,10 @@ export interface ReleaseOptions {
   hashBins?: { afterTargets: number; layout: BinLayout };
   /** Origin and Label of the apt repository. */
   name: string;
+  /** The OpenPGP certificate's user id; `name` unless given. */
+  userId?: string;
+  /** Suite, codename, components and architectures of the apt repository. */
+  apt?: AptLayout;
 }
 
 export interface ReleasedTarget {
@@ -168,9 +172,10 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     // this release: the same key gives the same bytes (no change), a replaced key (say,
     // moved into a hardware token) is republished with the release it first signs.
     if (signers.pgp) {
-      const certificate = await openpgpCertificate(signers.pgp, options.name);
+      const userId = options.userId ?? options.name;
+      const certificate = await openpgpCertificate(signers.pgp, userId);
       await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
-      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, options.name, certificate);
+      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, userId, certificate);
     }
     if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
     const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));
@@ -186,6 +191,9 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         date: options.now,
         origin: options.name,
         label: options.name,
+        ...(options.apt ? { layout: options.apt } : {}),
+        // apt refuses the repository after this unless `airlock refresh` re-signs it first.
+        validUntil: new Date(expiresAt('timestamp', options.now, options.expiryDays)),
       });
     }
 

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import type { TopLevelRole } from '../core/tuf-metadata.js';
+import { aptDists } from './compat/index.js';
 import { LocalRepository } from './local-repository.js';
 
 export interface RoleStatus {
@@ -27,6 +28,8 @@ export interface RepositoryStatus {
   releases: string[];
   /** SHA-256 of keys/root.json, the bootstrap root users pin. */
   rootFingerprint?: string;
+  /** Each apt suite's signed Release: apt refuses it after Valid-Until (renewed by `airlock refresh`). */
+  apt: { dist: string; validUntil?: string; daysLeft?: number; warning?: 'expired' | 'expires-soon' }[];
 }
 
 const DAY_MS = 86_400_000;
@@ -47,7 +50,13 @@ export async function repositoryStatus(repoDir: string, now: Date, warnDays: num
     const a = t.custom?.airlock;
     return a ? `${a.project}/${a.version}` : undefined;
   }).filter((r): r is string => r !== undefined))].sort();
-  const result: RepositoryStatus = { roles, targets: Object.keys(current.targets.signed.targets).length, releases };
+  const apt = (await aptDists(join(repoDir, 'apt'))).map(({ dist, validUntil }) => {
+    if (!validUntil) return { dist };
+    const daysLeft = Math.floor((validUntil.getTime() - now.getTime()) / DAY_MS);
+    const warning = validUntil.getTime() <= now.getTime() ? ('expired' as const) : daysLeft < warnDays ? ('expires-soon' as const) : undefined;
+    return { dist, validUntil: validUntil.toISOString().replace('.000Z', 'Z'), daysLeft, ...(warning ? { warning } : {}) };
+  });
+  const result: RepositoryStatus = { roles, targets: Object.keys(current.targets.signed.targets).length, releases, apt };
   const bootstrap = await readFile(join(repoDir, 'keys', 'root.json')).catch(() => undefined);
   if (bootstrap) result.rootFingerprint = sha256Hex(bootstrap);
   return result;

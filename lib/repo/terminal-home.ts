@@ -7,6 +7,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { airlockHome } from '../keys/location.js';
 import { DEFAULT_EXPIRY_DAYS, parseExpiryDays, type ExpiryDays } from './expiry.js';
+import { parseAptLayout, type AptLayout } from './compat/apt-release.js';
 
 export interface TerminalPaths {
   home: string;
@@ -38,6 +39,26 @@ export interface TerminalConfig {
   releaseBranchPattern: string;
   /** Past `afterTargets` targets, targets delegate to 2^bitLength hash bins (DESIGN "Scale"). */
   hashBins: { afterTargets: number; bitLength: number };
+  /** The apt repository's suite, codename, components and architectures (absent: stable/stable/main/amd64). */
+  apt?: AptLayout;
+  /** The OpenPGP user id's name and e-mail (absent: `name` alone). */
+  openpgp?: { name: string; email: string };
+}
+
+/** The OpenPGP user id the certificate carries: "Name <email>", or the terminal's name. */
+export function openpgpUserId(config: Pick<TerminalConfig, 'name' | 'openpgp'>): string {
+  return config.openpgp ? `${config.openpgp.name} <${config.openpgp.email}>` : config.name;
+}
+
+function parseOpenpgp(value: unknown, file: string): TerminalConfig['openpgp'] {
+  if (value === undefined) return undefined;
+  const v = value as { name?: unknown; email?: unknown };
+  const ok =
+    typeof value === 'object' && value !== null && Object.keys(value).every((k) => k === 'name' || k === 'email') &&
+    typeof v.name === 'string' && /^[^\x00-\x1f\x7f<>]+$/.test(v.name) && v.name === v.name.trim() &&
+    typeof v.email === 'string' && /^[^\s<>@]+@[^\s<>@]+$/.test(v.email);
+  if (!ok) throw new AirlockError('E_CONFIG', `${file}: openpgp must be {"name": "Example Releases", "email": "releases@example.org"} (one line each, no < or >)`);
+  return { name: v.name as string, email: v.email as string };
 }
 
 export function defaultConfig(name: string): TerminalConfig {
@@ -70,6 +91,8 @@ export async function readConfig(paths: TerminalPaths): Promise<TerminalConfig> 
     warnDays: warnDays as number,
     releaseBranchPattern: typeof raw.releaseBranchPattern === 'string' ? raw.releaseBranchPattern : 'release/*',
     hashBins: parseHashBins(raw.hashBins, paths.config),
+    ...(raw.apt !== undefined ? { apt: parseAptLayout(raw.apt, paths.config) } : {}),
+    ...(raw.openpgp !== undefined ? { openpgp: parseOpenpgp(raw.openpgp, paths.config)! } : {}),
   };
 }
 
