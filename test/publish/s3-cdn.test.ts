@@ -79,7 +79,7 @@ describe.skipIf(!canRunCeph())('an S3 host behind a caching CDN (nginx proxy_cac
     await mkdir(join(aptLocal, 'keys'), { recursive: true });
     await writeFile(join(aptLocal, 'keys', 'release-signing.asc'), await openpgpCertificate(pgp, 'Demo Releases'));
     const deb = await buildDeb(work, { package: 'demo-tool', version: '1.0.0', architecture: 'amd64' });
-    await updateAptRepository({ aptDir: join(aptLocal, 'apt'), debs: [deb], pgp, date: new Date('2026-03-01T12:00:00Z'), origin: 'Demo', label: 'Demo' });
+    await updateAptRepository({ aptDir: join(aptLocal, 'apt'), debs: [deb], pgp, date: new Date('2026-03-01T12:00:00Z'), origin: 'Demo', label: 'Demo', validUntil: new Date('2099-01-01T00:00:00Z') });
     const [tufHost, aptHost] = hosts();
     const reports = [...(await publish(local, [tufHost!], { s3: { credentials: gw.credentials } })), ...(await publish(aptLocal, [aptHost!], { s3: { credentials: gw.credentials } }))];
     expect(reports.every((r) => r.ok), JSON.stringify(reports)).toBe(true);
@@ -111,7 +111,7 @@ describe.skipIf(!canRunCeph())('an S3 host behind a caching CDN (nginx proxy_cac
     await rotateRootKey(repo);
     await addRelease(repo, 'demo', '2.0', { 'demo-2.0.tar.gz': Buffer.alloc(100_000, 2) });
     const deb2 = await buildDeb(work, { package: 'demo-tool', version: '1.1.0', architecture: 'amd64' });
-    await updateAptRepository({ aptDir: join(aptLocal, 'apt'), debs: [deb2], pgp, date: new Date('2026-03-02T12:00:00Z'), origin: 'Demo', label: 'Demo' });
+    await updateAptRepository({ aptDir: join(aptLocal, 'apt'), debs: [deb2], pgp, date: new Date('2026-03-02T12:00:00Z'), origin: 'Demo', label: 'Demo', validUntil: new Date('2099-01-01T00:00:00Z') });
 
     const transports: Transport[] = await Promise.all(hosts().map((h) => openTransport(h, { s3: { credentials: gw!.credentials } })));
     let cuts = 0;

@@ -55,7 +55,7 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
     await mkdir(join(local, 'keys'), { recursive: true });
     await writeFile(join(local, 'keys', 'release-signing.asc'), await openpgpCertificate(pgp, 'Demo Releases'));
     const deb = await buildDeb(work, { package: 'demo-tool', version: '1.0.0', architecture: 'amd64' });
-    await updateAptRepository({ aptDir: join(local, 'apt'), debs: [deb], pgp, date: new Date('2026-03-01T12:00:00Z'), origin: 'Demo', label: 'Demo' });
+    await updateAptRepository({ aptDir: join(local, 'apt'), debs: [deb], pgp, date: new Date('2026-03-01T12:00:00Z'), origin: 'Demo', label: 'Demo', validUntil: new Date('2099-01-01T00:00:00Z') });
   }, 120_000);
 
   afterAll(async () => {
