@@ -9,6 +9,7 @@ import type { Limits } from '../lib/verify/index.js';
 import { check } from './commands/verify/check.js';
 import { download } from './commands/verify/download.js';
 import { init } from './commands/verify/init.js';
+import { list } from './commands/verify/list.js';
 import { refresh } from './commands/verify/refresh.js';
 import { printableError } from './commands/verify/session.js';
 import { action } from './run.js';
@@ -20,8 +21,9 @@ const USAGE = `airlock-verify — check downloads against a pinned root of trust
 Usage:
   airlock-verify init --root root.json --fingerprint HEX [--state DIR]
   airlock-verify refresh --from URL_OR_DIR [--root root.json] [--state DIR]
-  airlock-verify download TARGET... --from URL_OR_DIR [--root root.json] [--state DIR] [-o FILE | --out-dir DIR]
+  airlock-verify download TARGET... --from URL_OR_DIR [--root root.json] [--state DIR] [-o FILE | --out-dir DIR] [--force]
   airlock-verify check FILE --target TARGET --from URL_OR_DIR [--root root.json] [--state DIR]
+  airlock-verify list [PREFIX] --from URL_OR_DIR [--root root.json] [--state DIR]
 
 Options:
   --from URL_OR_DIR    http(s):// base URL or directory of the static host; repeat for mirrors (tried in order)
@@ -29,8 +31,9 @@ Options:
   --state DIR          trusted metadata kept between runs (default: $AIRLOCK_VERIFY_STATE,
                        $XDG_STATE_HOME/airlock-verify or ~/.local/state/airlock-verify)
   --fingerprint HEX    SHA-256 of root.json as the publisher announced it (init)
-  -o, --output FILE    where to write the one TARGET (download)
-  --out-dir DIR        where to write targets, each under its URL-encoded path (download; default .)
+  -o, --output FILE    where to write the one TARGET (download; default: its base name here)
+  --out-dir DIR        where to write targets, each under its URL-encoded path (download)
+  --force              replace an existing file that is not the target (download)
   --target TARGET      the target path FILE must be (check)
   --idle-timeout MS    cut a connection silent for this long (default 30000)
   --min-rate BYTES     cut a transfer slower than this many bytes/s … (default 1024)
@@ -56,8 +59,9 @@ const COMMON = {
 const OPTIONS = {
   init: { root: COMMON.root, state: COMMON.state, json: COMMON.json, help: COMMON.help, fingerprint: { type: 'string' } },
   refresh: COMMON,
-  download: { ...COMMON, output: { type: 'string', short: 'o' }, 'out-dir': { type: 'string' } },
+  download: { ...COMMON, output: { type: 'string', short: 'o' }, 'out-dir': { type: 'string' }, force: { type: 'boolean' } },
   check: { ...COMMON, target: { type: 'string' } },
+  list: COMMON,
 } as const satisfies Record<string, ParseArgsConfig['options']>;
 
 type CommandName = keyof typeof OPTIONS;
@@ -142,10 +146,13 @@ async function run(command: string, rest: string[], opts: { json: boolean }): Pr
       positionals('refresh', pos, 0, 0);
       return refresh(session);
     case 'download':
-      return download({ ...session, targets: pos, output: v.output as string | undefined, outDir: v['out-dir'] as string | undefined });
+      return download({ ...session, targets: pos, output: v.output as string | undefined, outDir: v['out-dir'] as string | undefined, force: v.force === true });
     case 'check':
       positionals('check', pos, 1, 1);
       return check({ ...session, file: pos[0]!, target: required(v.target as string, '--target') });
+    case 'list':
+      positionals('list', pos, 0, 1);
+      return list({ ...session, prefix: pos[0] });
   }
 }
 

@@ -72,12 +72,13 @@ jsonOption(
     .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore)'),
 ).action(action(async (opts) => (await import('./commands/key-list.js')).keyList(opts)));
 jsonOption(
-  signingOptions(key.command('passwd').argument('<keyid>', 'key id (or a unique prefix, or a role holding one key)').description("change a key's passphrase (rewrites its file atomically)"))
+  signingOptions(key.command('passwd').argument('[keyid]', 'key id (or a unique prefix, or a role holding one key)').description("change a key's passphrase, or with --all one passphrase for every key (rewrites each file atomically)"))
+    .option('--all', "one new passphrase for every key of the keystore (each key's current passphrase is checked before any is rewritten)")
     .addOption(new Option('--new-passphrase-fd <n>', 'read the new passphrase from this fd (default: the next line of --passphrase-fd)').argParser((v) => {
       if (!/^\d+$/.test(v)) throw new InvalidArgumentError('--new-passphrase-fd takes a file descriptor number');
       return Number(v);
     })),
-).action(action(async (keyId: string, opts) => (await import('./commands/key-passwd.js')).keyPasswd(keyId, opts)));
+).action(action(async (keyId: string | undefined, opts) => (await import('./commands/key-passwd.js')).keyPasswd(keyId, opts)));
 
 // hardware keys (lib/keys/pkcs11, issue 11) ------------------------------------------
 jsonOption(
@@ -247,6 +248,15 @@ jsonOption(
       }),
   ),
 ).action(action(async (opts) => (await import('./commands/publish.js')).publish(opts)));
+
+// sync: bring the repository copy up to date from a host (lib/repo/sync-from-host.ts)
+jsonOption(
+  program
+    .command('sync')
+    .description("bring the terminal's repository copy up to date from a host, verified against the copy's own root like a client")
+    .requiredOption('--from <host>', 'a registered directory host, a directory holding the host tree, or its http(s) URL')
+    .option('--dry-run', 'verify the host and print what would be brought in; write nothing'),
+).action(action(async (opts) => (await import('./commands/sync.js')).sync(opts)));
 
 // reproduce: rebuild a signed release with no keys and compare (lib/reproduce) ------
 jsonOption(

@@ -108,7 +108,7 @@ ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" --keyring "$KR" --mon-dat
 CEPH=(ceph -c "$CONF" -n client.admin --connect-timeout 10)
 ceph-mon -c "$CONF" -i a -f --mon-data "$DIR/mon" </dev/null >>"$DIR/log/mon.out" 2>&1 &
 echo $! > "$DIR/run/mon.pid"
-wait_for 20 "ceph-mon" "${CEPH[@]}" mon stat
+wait_for 90 "ceph-mon" "${CEPH[@]}" mon stat
 "${CEPH[@]}" config set mon mon_warn_on_insecure_global_id_reclaim_allowed false >/dev/null 2>&1 || true
 "${CEPH[@]}" health mute MGR_DOWN >/dev/null 2>&1 || true
 
@@ -118,12 +118,12 @@ ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" --osd-data "$DIR/osd" >>"
 ceph-osd -c "$CONF" -i 0 -f --osd-data "$DIR/osd" </dev/null >>"$DIR/log/osd.out" 2>&1 &
 echo $! > "$DIR/run/osd.pid"
 osd_up() { "${CEPH[@]}" osd dump 2>/dev/null | grep -q '^osd.0 up'; }
-wait_for 30 "ceph-osd" osd_up
+wait_for 90 "ceph-osd" osd_up
 
 radosgw -c "$CONF" -n client.rgw -f </dev/null >>"$DIR/log/rgw.out" 2>&1 &
 echo $! > "$DIR/run/rgw.pid"
 rgw_up() { exec 3<>"/dev/tcp/127.0.0.1/$RGW_PORT"; }
-wait_for 60 "radosgw" rgw_up
+wait_for 180 "radosgw" rgw_up
 
 ACCESS=$(head -c 15 /dev/urandom | od -An -tx1 | tr -d ' \n' | tr a-f A-F)
 SECRET=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')

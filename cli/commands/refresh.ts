@@ -5,7 +5,7 @@
 import { AirlockError } from '../../lib/core/errors.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
-import { refreshRepository } from '../../lib/repo/refresh.js';
+import { aptReleasesDue, refreshRepository } from '../../lib/repo/refresh.js';
 import { ONLINE_ROLES, type OnlineRole } from '../../lib/repo/transaction.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { observeHostTimestamps } from '../../lib/terminal/observe-hosts.js';
@@ -36,13 +36,15 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
   const hosts = await hostsFor(paths, opts);
   const now = new Date();
   const marginDays = opts.warnDays ?? config.warnDays;
-  const plan = planRefresh({ state, config, keystore, hosts, force: (opts.resign ?? []) as OnlineRole[], marginDays, now });
+  const apt = await aptReleasesDue(paths.repository);
+  const plan = planRefresh({ state, config, keystore, hosts, force: (opts.resign ?? []) as OnlineRole[], marginDays, now, aptSuites: apt.length });
   const rootWarning = plan.rootDue
     ? `root v${state.root.signed.version} expires at ${plan.rootDue.expires}: renew it with the ceremony (airlock root propose -o FILE, root sign, root publish)`
     : undefined;
   if (opts.dryRun) {
-    emit(opts, { ok: true, dryRun: true, plan }, () => [
+    emit(opts, { ok: true, dryRun: true, plan, apt }, () => [
       ...plan.due.map((d) => `would re-sign ${d.role} (${REASONS[d.reason]}; now expires ${d.expires})`),
+      ...apt.map((a) => `would re-sign apt ${a.dist} Release (Valid-Until ${a.validUntil?.toISOString() ?? 'none'})`),
       'keys to unlock:',
       ...describeKeys(plan.keys),
       'files, in publishing order:',
@@ -56,10 +58,11 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
   // need no key are read before the passphrase, SFTP hosts once the publish key is open.
   const needsKey = (h: (typeof hosts)[number]): boolean => plan.hosts.find((p) => p.name === h.name)?.kind === 'sftp';
   refuseStaleCopy(plan, await observeHostTimestamps(hosts.filter((h) => !needsKey(h)), undefined));
-  const session = await SigningSession.open(plan.keys, (dir) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `), new Map([[keystore.dir, keystore.keystore]]));
+  const session = await SigningSession.open(plan.keys, (dir, keyIds) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `, { check: keystore.keystore.passphraseCheckFor(keyIds) }), new Map([[keystore.dir, keystore.keystore]]));
   try {
     refuseStaleCopy(plan, await observeHostTimestamps(hosts.filter(needsKey), session.signer('publish')));
-    const result = await refreshRepository(paths.repository, paths.staging, session.online(), { now, expiryDays: config.expiryDays, marginDays, force: plan.due.filter((d) => d.reason === 'forced').map((d) => d.role as OnlineRole) });
+    const aptPgp = apt.length > 0 ? session.required('pgp') : undefined;
+    const result = await refreshRepository(paths.repository, paths.staging, session.online(), { now, expiryDays: config.expiryDays, marginDays, force: plan.due.filter((d) => d.reason === 'forced').map((d) => d.role as OnlineRole), ...(aptPgp ? { aptPgp } : {}) });
     if (rootWarning && !opts.json) note(`warning: ${rootWarning}`);
     const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
     emit(opts, { ok: reports.every((r) => r.ok), plan: result.plan, versions: result.versions, expires: result.expires, files: result.files, hosts: reports }, () => [

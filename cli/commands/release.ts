@@ -9,7 +9,7 @@ import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
-import { terminalPaths } from '../../lib/terminal/home.js';
+import { openpgpUserId, terminalPaths } from '../../lib/terminal/home.js';
 import { listKeystore, observeTerminal, pathExists, releaseDirOf } from '../../lib/terminal/observe.js';
 import { describeReleasePlan, planRelease } from '../../lib/terminal/plan-release.js';
 import { SigningSession } from '../../lib/terminal/session.js';
@@ -86,7 +86,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     if (build.project !== plan.project || build.version !== plan.version || build.commit !== plan.commit) {
       throw new AirlockError('E_PIN_COMMIT', `the build made ${build.project} ${build.version} @ ${build.commit}, and the plan was ${plan.project} ${plan.version} @ ${plan.commit}; the source changed under the release — run it again`);
     }
-    session = await SigningSession.open(plan.keys, (dir) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `), new Map([[keystore.dir, keystore.keystore]]));
+    session = await SigningSession.open(plan.keys, (dir, keyIds) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `, { check: keystore.keystore.passphraseCheckFor(keyIds) }), new Map([[keystore.dir, keystore.keystore]]));
     const targets = session.required('targets');
     // The build log stays on the terminal; its SHA-256 is in the provenance.
     await mkdir(dirname(plan.buildLog), { recursive: true, mode: 0o700 });
@@ -110,6 +110,8 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         now: new Date(),
         expiryDays: config.expiryDays,
         name: config.name,
+        userId: openpgpUserId(config),
+        ...(config.apt ? { apt: config.apt } : {}),
         hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
         onProgress: (e) => progress.update(`${e.phase} ${e.file}`, e.bytes, e.total),
       },

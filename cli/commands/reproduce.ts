@@ -3,8 +3,8 @@
 // 1 different or unverifiable. All checks are in lib/reproduce; this file reads the
 // options, prints the report and picks the exit code.
 import { AirlockError, EXIT } from '../../lib/core/errors.js';
-import { parseReleaseId, reproduceRelease, type ArtifactReport, type ReproduceReport } from '../../lib/reproduce/index.js';
-import { initState } from '../../lib/verify/index.js';
+import { parseReleaseId, reproduceRelease, verifiedRootChain, type ArtifactReport, type ReproduceReport } from '../../lib/reproduce/index.js';
+import { initState, openSource } from '../../lib/verify/index.js';
 import { emit, note } from '../run.js';
 import { openUpdater, readRootFile } from './verify/session.js';
 
@@ -71,8 +71,12 @@ export async function reproduce(release: string, opts: ReproduceCommandOptions):
     await initState(undefined, await readRootFile(opts.root), opts.fingerprint);
   }
   const updater = await openUpdater({ from: opts.from, root: opts.root, state: opts.state });
+  // From a pinned --root, the roots since name a provenance signed before a targets-key rotation.
+  const mirror = opts.from?.[0];
+  const earlierRoots = opts.root === undefined || mirror === undefined ? undefined : await verifiedRootChain(await readRootFile(opts.root), openSource(mirror));
   const report = await reproduceRelease({
     updater,
+    ...(earlierRoots ? { earlierRoots } : {}),
     release: id,
     source: opts.source,
     ...(opts.workDir !== undefined ? { workRoot: opts.workDir } : {}),

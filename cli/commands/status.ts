@@ -42,9 +42,13 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
         `${r.role.padEnd(10)} ${String(r.version).padEnd(8)} ${r.expires.padEnd(21)} ${String(r.daysLeft).padEnd(10)} ${`${r.threshold}/${r.keyids.length}`.padEnd(10)} ${r.keyids.map((k) => `${k.slice(0, 12)}${r.heldHere?.includes(k) ? '*' : ''}`).join(' ')}${advice(r)}`,
     ),
     ...binLines(result.bins),
+    ...result.apt.map(
+      (a) =>
+        `apt ${a.dist.padEnd(6)} Release valid until ${a.validUntil ?? '(no Valid-Until)'}${a.daysLeft !== undefined ? ` (${a.daysLeft} days left)` : ''}${a.warning ? `   <-- ${a.warning === 'expired' ? 'EXPIRED' : 'expires soon'}: run \`airlock refresh\`` : ''}`,
+    ),
     `${result.targets} targets in ${result.releases.length} releases${result.releases.length ? `: ${result.releases.join(', ')}` : ''}`,
     ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
     `expiry on signing: ${(['root', 'targets', 'snapshot', 'timestamp'] as const).map((r) => `${r} ${config.expiryDays[r]}d`).join(', ')}; warn ${warnDays}d before (airlock expiry to change)`,
   ]);
-  return result.roles.some((r) => r.warning === 'expired') || result.bins.some((b) => b.warning === 'expired') ? 1 : 0;
+  return result.roles.some((r) => r.warning === 'expired') || result.bins.some((b) => b.warning === 'expired') || result.apt.some((a) => a.warning === 'expired') ? 1 : 0;
 }

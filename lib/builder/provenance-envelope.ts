@@ -41,12 +41,28 @@ export function parseProvenanceEnvelope(bytes: Uint8Array, trusted: TrustedKey |
   }
   const keys = Array.isArray(trusted) ? trusted : [trusted as TrustedKey];
   const { payload, keyIds } = verifyDsse(envelope, keys, options.threshold ?? 1);
+  return { ...readStatement(payload), envelope, keyIds };
+}
+
+/**
+ * Reads a provenance envelope whose bytes are already trusted by other means — a TUF
+ * target whose length and hashes the trusted targets metadata vouches for — without
+ * requiring its signature; the caller reports who signed it (lib/reproduce).
+ */
+export function parseTrustedProvenanceEnvelope(bytes: Uint8Array): Omit<VerifiedProvenance, 'keyIds'> {
+  const envelope = parseDsse(bytes);
+  if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
+    throw new AirlockError('E_PROVENANCE', `the envelope's payloadType is "${envelope.payloadType}", not ${IN_TOTO_PAYLOAD_TYPE}`);
+  }
+  return { ...readStatement(Buffer.from(envelope.payload, 'base64')), envelope };
+}
+
+function readStatement(payload: Uint8Array): { statement: InTotoStatement; recorded: RecordedBuild } {
   let json: unknown;
   try {
     json = JSON.parse(Buffer.from(payload).toString('utf8'));
   } catch (err) {
     throw new AirlockError('E_PROVENANCE', 'the signed provenance payload is not JSON', { cause: err });
   }
-  const { statement, recorded } = parseStatement(json);
-  return { statement, recorded, envelope, keyIds };
+  return parseStatement(json);
 }

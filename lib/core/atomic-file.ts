@@ -21,18 +21,22 @@ export function temporaryNameFor(path: string): string {
 /**
  * Creates the temporary file through `fill` (which must create it exclusively, write and
  * close it, and may throw to refuse what it wrote), flushes it to disk, then renames it
- * over `path`; on any failure the temporary file is removed.
+ * over `path`; on any failure the temporary file is removed. `durable: false` skips the
+ * flush, for files whose every reader re-verifies them (a downloaded target): the
+ * rename still makes them appear whole or not at all while the system runs.
  */
-export async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>): Promise<void> {
+export async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>, options: { durable?: boolean } = {}): Promise<void> {
   const tmp = temporaryNameFor(path);
   try {
     await mkdir(dirname(path), { recursive: true });
     await fill(tmp);
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
+    if (options.durable ?? true) {
+      const fh = await open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
     }
     await rename(tmp, path);
   } catch (err) {

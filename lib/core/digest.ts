@@ -1,8 +1,10 @@
 // Streaming digests: files of any size are hashed in constant memory, in one pass for
 // several algorithms at once (TUF target hashes carry sha256 and sha512).
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { DigestSet } from './digest-set.js';
 import { fromSystemError } from './errors.js';
 
 export type HashAlgorithm = 'sha256' | 'sha512';
@@ -25,24 +27,29 @@ export async function hashStream(
   stream: Readable,
   algorithms: readonly HashAlgorithm[] = ['sha256', 'sha512'],
   onProgress?: HashProgress,
+  /** The stream's length if known: a large one hashes on two threads (digest-set.ts). */
+  expectedBytes = 0,
 ): Promise<{ length: number; digests: Partial<Digests> }> {
-  const hashes: [HashAlgorithm, Hash][] = algorithms.map((a) => [a, createHash(a)]);
-  let length = 0;
-  for await (const chunk of stream) {
-    const buf = chunk as Buffer;
-    for (const [, h] of hashes) h.update(buf);
-    length += buf.length;
-    onProgress?.(length);
+  const hashes = await DigestSet.open(algorithms, expectedBytes);
+  try {
+    let length = 0;
+    for await (const chunk of stream) {
+      const buf = chunk as Buffer;
+      await hashes.update(buf);
+      length += buf.length;
+      onProgress?.(length);
+    }
+    return { length, digests: (await hashes.digests()) as Partial<Digests> };
+  } finally {
+    hashes.close();
   }
-  const digests: Partial<Digests> = {};
-  for (const [a, h] of hashes) digests[a] = h.digest('hex');
-  return { length, digests };
 }
 
 /** Hashes a file with sha256 and sha512 in constant memory. */
 export async function hashFile(path: string, onProgress?: HashProgress): Promise<{ length: number; digests: Digests }> {
   try {
-    const { length, digests } = await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256', 'sha512'], onProgress);
+    const size = (await stat(path)).size;
+    const { length, digests } = await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256', 'sha512'], onProgress, size);
     return { length, digests: digests as Digests };
   } catch (err) {
     throw fromSystemError(err, `hashing ${path}`);

@@ -26,6 +26,7 @@ export const ERROR_KINDS = {
   E_CONFIG: 'usage',
   E_NOT_INITIALISED: 'usage',
   E_ALREADY_INITIALISED: 'usage',
+  E_OUTPUT_EXISTS: 'usage',
 
   // --- environment (3) -------------------------------------------------------------
   E_IO: 'environment',
@@ -102,6 +103,8 @@ export const ERROR_KINDS = {
   E_PUBLISH_STALE: 'refused',
   E_PUBLISH_INTERRUPTED: 'environment',
   E_HOST_UNSAFE: 'refused',
+  E_SYNC_AHEAD: 'refused',
+  E_SYNC_DIVERGED: 'refused',
 
   // --- compatibility outputs (OpenPGP, minisign, SHA256SUMS, apt) -------------------
   E_ARTIFACT_NAME: 'usage',
@@ -112,6 +115,7 @@ export const ERROR_KINDS = {
   E_DEB_INVALID: 'refused',
   E_APT_CONFLICT: 'refused',
   E_APT_INDEX: 'refused',
+  E_CLEARSIGN_TEXT: 'refused',
   E_SSHSIG_FORMAT: 'refused',
   E_ALLOWED_SIGNERS: 'refused',
   E_SSH_KEY_RETIRED: 'refused',

@@ -54,6 +54,8 @@ export function classifyPath(path: string): PathClass {
       // hash, so the indices go up first and InRelease last (Debian RepositoryFormat).
       const rest = path.split('/').slice(3); // after apt/dists/<suite>/
       const name = rest.join('/');
+      // by-hash/SHA256/<hex>: named by its content, so never rewritten (caches keep it).
+      if (rest.at(-3) === 'by-hash') return { stage: 'apt-index', immutable: true, rank: [0] };
       if (name === 'InRelease') return { stage: 'apt-index', immutable: false, rank: [3] };
       if (name === 'Release') return { stage: 'apt-index', immutable: false, rank: [1] };
       if (name === 'Release.gpg') return { stage: 'apt-index', immutable: false, rank: [2] };

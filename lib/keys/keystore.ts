@@ -257,14 +257,88 @@ export class Keystore {
     const seed = await openSeed(record, oldPassphrase, this.#policy, file);
     let resealed: SoftwareKeyRecord;
     try {
-      const { format, version, kind, keyId: id, role, publicKey, createdAt } = record;
-      resealed = await sealSeed(seed, newPassphrase, this.#policy.write, { format, version, kind, keyId: id, role, publicKey, createdAt });
+      resealed = await this.#reseal(record, seed, newPassphrase);
     } finally {
       seed.fill(0);
     }
     await replaceSecretFile(file, serializeKeyRecord(resealed));
     await this.audit.append({ event: 'key-passwd', keyId: record.keyId, role: record.role });
     return infoOf(resealed, file);
+  }
+
+  /**
+   * Checks that `passphrase` opens a key (E_KEY_PASSPHRASE if not) without unlocking it
+   * for signing: what an interactive prompt asks again on. A token key passes (its PIN
+   * is asked by the token).
+   */
+  async verifyPassphrase(keyIdOrRole: string, passphrase: Passphrase): Promise<void> {
+    const { record, file } = await this.#resolve(keyIdOrRole);
+    if (record.kind !== 'software') return;
+    (await openSeed(record, passphrase, this.#policy, file)).fill(0);
+  }
+
+  /** readPassphrase's `check`: the passphrase must open the first of these keys (the first one a command unlocks). */
+  passphraseCheckFor(keyIds: readonly string[]): (passphrase: Passphrase) => Promise<void> {
+    return async (passphrase) => {
+      if (keyIds[0] !== undefined) await this.verifyPassphrase(keyIds[0], passphrase);
+    };
+  }
+
+  /**
+   * `key passwd --all`: one passphrase for every software key of the keystore. Each key's
+   * current passphrase is found first — `nextOld(locked)` is asked for another passphrase
+   * while keys remain that none of those given opens (undefined gives up: E_KEY_PASSPHRASE
+   * naming those keys) — so nothing is rewritten unless every key can be; then each key
+   * file is replaced atomically under the new passphrase.
+   */
+  async changeAllPassphrases(nextOld: (locked: KeyInfo[]) => Promise<Passphrase | undefined>, readNew: () => Promise<Passphrase>): Promise<KeyInfo[]> {
+    const keys: { record: SoftwareKeyRecord; file: string; seed?: Buffer }[] = [];
+    for (const info of await this.list()) {
+      const { record, file } = await this.#read(info.keyId);
+      if (record.kind === 'software') keys.push({ record, file });
+    }
+    try {
+      for (;;) {
+        const locked = keys.filter((k) => k.seed === undefined);
+        if (locked.length === 0) break;
+        const old = await nextOld(locked.map((k) => infoOf(k.record, k.file)));
+        if (old === undefined) {
+          throw new AirlockError(
+            'E_KEY_PASSPHRASE',
+            `no passphrase given opens ${locked.map((k) => `the ${k.record.role} key ${k.record.keyId.slice(0, 16)}`).join(', ')}; nothing was changed — give each key's current passphrase`,
+            { details: { keys: locked.map((k) => ({ keyId: k.record.keyId, role: k.record.role })) } },
+          );
+        }
+        for (const k of locked) {
+          try {
+            k.seed = await openSeed(k.record, old, this.#policy, k.file);
+          } catch (err) {
+            if (!(err instanceof AirlockError && err.code === 'E_KEY_PASSPHRASE')) throw err;
+          }
+        }
+      }
+      const newPassphrase = await readNew();
+      const resealed: { record: SoftwareKeyRecord; file: string }[] = [];
+      try {
+        assertNewPassphrase(newPassphrase);
+        for (const k of keys) resealed.push({ record: await this.#reseal(k.record, k.seed!, newPassphrase), file: k.file });
+      } finally {
+        newPassphrase.wipe();
+      }
+      for (const r of resealed) {
+        await replaceSecretFile(r.file, serializeKeyRecord(r.record));
+        await this.audit.append({ event: 'key-passwd', keyId: r.record.keyId, role: r.record.role });
+      }
+      return resealed.map((r) => infoOf(r.record, r.file));
+    } finally {
+      for (const k of keys) k.seed?.fill(0);
+    }
+  }
+
+  /** The same key sealed under another passphrase (fresh salt and nonce). */
+  #reseal(record: SoftwareKeyRecord, seed: Buffer, newPassphrase: Passphrase): Promise<SoftwareKeyRecord> {
+    const { format, version, kind, keyId, role, publicKey, createdAt } = record;
+    return sealSeed(seed, newPassphrase, this.#policy.write, { format, version, kind, keyId, role, publicKey, createdAt });
   }
 
   async #openSoftware(record: SoftwareKeyRecord, passphrase: Passphrase, file: string): Promise<KeyHandle> {

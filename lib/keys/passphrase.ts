@@ -90,7 +90,17 @@ export interface ReadPassphraseOptions {
   env?: NodeJS.ProcessEnv;
   /** How to reach the terminal; default: stdin if it is a TTY, else /dev/tty. */
   terminal?: () => PromptTerminal | null;
+  /**
+   * Checks a passphrase typed at the prompt (e.g. Keystore.verifyPassphrase): on
+   * E_KEY_PASSPHRASE the prompt asks again, PROMPT_TRIES times in all, as gpg does. Not
+   * run for an fd or a file: those cannot be asked again, and the unlock that follows
+   * reports a wrong one.
+   */
+  check?: (passphrase: Passphrase) => Promise<void>;
 }
+
+/** Tries at an interactive passphrase prompt before the command gives up. */
+export const PROMPT_TRIES = 3;
 
 /**
  * Reads one passphrase: from `source.fd` if given, else from the file named by
@@ -111,19 +121,35 @@ export async function readPassphrase(source: PassphraseSource, prompt: string, o
     );
   }
   try {
-    const first = await promptNoEcho(terminal, prompt);
-    if (!opts.confirm) return first;
-    const second = await promptNoEcho(terminal, 'Repeat to confirm: ');
-    const same = first.equals(second);
-    second.wipe();
-    if (!same) {
-      first.wipe();
-      throw new AirlockError('E_PASSPHRASE_SOURCE', 'the two passphrases differ; run the command again');
+    for (let attempt = 1; ; attempt++) {
+      const typed = await promptOnce(terminal, prompt, Boolean(opts.confirm));
+      if (opts.check === undefined) return typed;
+      try {
+        await opts.check(typed);
+        return typed;
+      } catch (err) {
+        typed.wipe();
+        if (!(err instanceof AirlockError && err.code === 'E_KEY_PASSPHRASE') || attempt >= PROMPT_TRIES) throw err;
+        const left = PROMPT_TRIES - attempt;
+        terminal.output.write(`${err.message.split(';')[0]} — ${left} more ${left === 1 ? 'try' : 'tries'}\n`);
+      }
     }
-    return first;
   } finally {
     terminal.close();
   }
+}
+
+async function promptOnce(terminal: PromptTerminal, prompt: string, confirm: boolean): Promise<Passphrase> {
+  const first = await promptNoEcho(terminal, prompt);
+  if (!confirm) return first;
+  const second = await promptNoEcho(terminal, 'Repeat to confirm: ');
+  const same = first.equals(second);
+  second.wipe();
+  if (!same) {
+    first.wipe();
+    throw new AirlockError('E_PASSPHRASE_SOURCE', 'the two passphrases differ; run the command again');
+  }
+  return first;
 }
 
 /** Refuses a new-key passphrase too short to resist guessing, whatever the KDF cost. */

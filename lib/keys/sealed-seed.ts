@@ -140,7 +140,7 @@ export async function openSeed(record: SoftwareKeyRecord, passphrase: Passphrase
     if (seed !== null && passphraseOk) return seed;
     seed?.fill(0);
     if (!passphraseOk && seed === null) {
-      throw new AirlockError('E_KEY_PASSPHRASE', `wrong passphrase for key ${record.keyId.slice(0, 16)} (${record.role}); try again`, {
+      throw new AirlockError('E_KEY_PASSPHRASE', `wrong passphrase for the ${record.role} key ${record.keyId.slice(0, 16)}; try again (if this keystore's keys have different passphrases since \`airlock key passwd KEYID\`, give them one with \`airlock key passwd --all\`)`, {
         details: { keyId: record.keyId, role: record.role },
       });
     }

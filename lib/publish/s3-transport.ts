@@ -171,7 +171,8 @@ export class S3Transport implements Transport {
   private failure(err: unknown, what: string): AirlockError {
     if (err instanceof AirlockError) return err;
     const status = statusOf(err);
-    const s3Code = nameOf(err);
+    // A HEAD has no body to name the error: the SDK calls it "Unknown", so the status says it.
+    const s3Code = nameOf(err) === 'Unknown' ? undefined : nameOf(err);
     const details = { host: this.host, bucket: this.bucket, status: status ?? null, s3Code: s3Code ?? null };
     if (s3Code === 'NoSuchBucket' || (status === 404 && what.startsWith('reaching bucket'))) {
       return new AirlockError('E_CONFIG', `host ${this.host}: bucket ${this.bucket} does not exist at ${this.options.endpoint}; create it (docs/publishing.md gives its policy) or fix the host's URL`, {
@@ -180,7 +181,7 @@ export class S3Transport implements Transport {
       });
     }
     if (status === 403 || status === 401 || s3Code === 'InvalidAccessKeyId' || s3Code === 'SignatureDoesNotMatch' || s3Code === 'AccessDenied') {
-      return new AirlockError('E_HOST_AUTH', `host ${this.host} refused the S3 credentials while ${what} (${s3Code ?? status}); check the access key and its rights on bucket ${this.bucket}`, {
+      return new AirlockError('E_HOST_AUTH', `host ${this.host} refused the S3 credentials while ${what} (${s3Code ?? `HTTP ${status}`}); check the access key and its rights on bucket ${this.bucket}`, {
         cause: err,
         details,
       });

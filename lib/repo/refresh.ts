@@ -3,8 +3,11 @@
 // timestamp is re-signed on every refresh, and targets and snapshot when they would
 // otherwise expire before the next refresh is due. Plan, then apply: the plan is pure,
 // so the CLI unlocks only the keys it needs.
+import { join } from 'node:path';
 import { parseExpires } from '../core/tuf-metadata.js';
-import type { ExpiryDays } from './expiry.js';
+import type { Signer } from '../keys/signer.js';
+import { aptDists, resignAptRelease } from './compat/index.js';
+import { expiresAt, type ExpiryDays } from './expiry.js';
 import type { CurrentMetadata } from './local-repository.js';
 import { ONLINE_ROLES, RepositoryTransaction, withDependents, type OnlineRole, type RoleSigners } from './transaction.js';
 
@@ -69,12 +72,30 @@ export interface RefreshResult {
   files: string[];
 }
 
-/** Re-signs what `planRefresh` says is due, with the keys the current root lists. */
-export async function refreshRepository(repoDir: string, stagingRoot: string, signers: RoleSigners, options: RefreshOptions): Promise<RefreshResult> {
+/**
+ * The apt suites whose signed Release a refresh renews: every one, on every refresh, like
+ * the timestamp (their Valid-Until is one timestamp period), so apt accepts the
+ * repository exactly as long as TUF clients do.
+ */
+export async function aptReleasesDue(repoDir: string): Promise<{ dist: string; validUntil?: Date }[]> {
+  return aptDists(join(repoDir, 'apt'));
+}
+
+/** Re-signs what `planRefresh` says is due, with the keys the current root lists; with `aptPgp`, every apt Release too. */
+export async function refreshRepository(repoDir: string, stagingRoot: string, signers: RoleSigners, options: RefreshOptions & { aptPgp?: Signer }): Promise<RefreshResult> {
   const tx = await RepositoryTransaction.open(repoDir, stagingRoot, options);
   try {
     const plan = planRefresh(await tx.repo.signedState(), options);
     tx.resign(plan.resign);
+    if (options.aptPgp) {
+      const validUntil = new Date(expiresAt('timestamp', options.now, options.expiryDays));
+      for (const { dist } of await aptReleasesDue(repoDir)) {
+        const distDir = join(repoDir, 'apt', 'dists', dist);
+        for (const f of await resignAptRelease({ fromDistDir: distDir, pgp: options.aptPgp, date: options.now, validUntil, name: `apt/dists/${dist}/Release` })) {
+          tx.addFile(`apt/dists/${dist}/${f.name}`, f.text);
+        }
+      }
+    }
     const result = await tx.commit(signers);
     const expires: RefreshResult['expires'] = {};
     for (const role of plan.resign) expires[role] = result.next[role].signed.expires;

@@ -10,8 +10,8 @@ import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures } from './compat/index.js';
-import type { ExpiryDays } from './expiry.js';
+import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
+import { expiresAt, type ExpiryDays } from './expiry.js';
 import type { BinLayout } from './hash-bins.js';
 import { RepositoryTransaction } from './transaction.js';
 
@@ -50,6 +50,10 @@ export interface ReleaseOptions {
   hashBins?: { afterTargets: number; layout: BinLayout };
   /** Origin and Label of the apt repository. */
   name: string;
+  /** The OpenPGP certificate's user id; `name` unless given. */
+  userId?: string;
+  /** Suite, codename, components and architectures of the apt repository. */
+  apt?: AptLayout;
 }
 
 export interface ReleasedTarget {
@@ -154,9 +158,10 @@ const publicKeys: CompatWriter = {
   name: 'public keys',
   async write({ staging, repoDir, signers, options }) {
     if (signers.pgp) {
-      const certificate = await openpgpCertificate(signers.pgp, options.name);
+      const userId = options.userId ?? options.name;
+      const certificate = await openpgpCertificate(signers.pgp, userId);
       await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
-      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, options.name, certificate);
+      await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, userId, certificate);
     }
     if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
   },
@@ -171,7 +176,17 @@ const aptRepository: CompatWriter = {
     // The apt indexes list every earlier version too: start from the current ones.
     const dists = join(repoDir, 'apt', 'dists');
     if (await stat(dists).then(() => true, () => false)) await cp(dists, join(staging, 'apt', 'dists'), { recursive: true });
-    await updateAptRepository({ aptDir: join(staging, 'apt'), debs, pgp: signers.pgp, date: options.now, origin: options.name, label: options.name });
+    await updateAptRepository({
+      aptDir: join(staging, 'apt'),
+      debs,
+      pgp: signers.pgp,
+      date: options.now,
+      origin: options.name,
+      label: options.name,
+      ...(options.apt ? { layout: options.apt } : {}),
+      // apt refuses the repository after this unless `airlock refresh` re-signs it first.
+      validUntil: new Date(expiresAt('timestamp', options.now, options.expiryDays)),
+    });
   },
 };
 

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import type { TopLevelRole } from '../core/tuf-metadata.js';
+import { aptDists } from './compat/index.js';
 import { LocalRepository } from './local-repository.js';
 
 export interface RoleStatus {
@@ -40,6 +41,8 @@ export interface RepositoryStatus {
   releases: string[];
   /** SHA-256 of keys/root.json, the bootstrap root users pin. */
   rootFingerprint?: string;
+  /** Each apt suite's signed Release: apt refuses it after Valid-Until (renewed by `airlock refresh`). */
+  apt: { dist: string; validUntil?: string; daysLeft?: number; warning?: 'expired' | 'expires-soon' }[];
 }
 
 const DAY_MS = 86_400_000;
@@ -77,7 +80,13 @@ export async function repositoryStatus(repoDir: string, now: Date, warnDays: num
     const a = t.custom?.airlock;
     return a ? `${a.project}/${a.version}` : undefined;
   }).filter((r): r is string => r !== undefined))].sort();
-  const result: RepositoryStatus = { roles, bins, targets: all.reduce((n, t) => n + Object.keys(t).length, 0), releases };
+  const apt = (await aptDists(join(repoDir, 'apt'))).map(({ dist, validUntil }) => {
+    if (!validUntil) return { dist };
+    const expires = validUntil.toISOString().replace('.000Z', 'Z');
+    const warning = warningOf(expires, now, warnDays);
+    return { dist, validUntil: expires, daysLeft: daysLeftOf(expires, now), ...(warning ? { warning } : {}) };
+  });
+  const result: RepositoryStatus = { roles, bins, targets: all.reduce((n, t) => n + Object.keys(t).length, 0), releases, apt };
   const bootstrap = await readFile(join(repoDir, 'keys', 'root.json')).catch(() => undefined);
   if (bootstrap) result.rootFingerprint = sha256Hex(bootstrap);
   return result;

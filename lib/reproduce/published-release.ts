@@ -7,10 +7,10 @@
 // tampered host never gets as far as running a recipe.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isHex, fromHex } from '../core/hex.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import type { RootSigned } from '../core/tuf-metadata.js';
-import { parseProvenanceEnvelope, provenanceFileName, type TrustedKey, type VerifiedProvenance } from '../builder/index.js';
+import { parseTrustedProvenanceEnvelope, provenanceFileName, type VerifiedProvenance } from '../builder/index.js';
+import { identifyProvenanceSigner, type ProvenanceSigner } from './provenance-signer.js';
 import type { TargetFile, Updater } from '../verify/index.js';
 
 /** Project and version names as target paths allow them (lib/repo's rule). */
@@ -31,6 +31,8 @@ export interface PublishedArtifact {
 export interface PublishedRelease extends ReleaseId {
   provenanceTarget: TargetFile;
   provenance: VerifiedProvenance;
+  /** Who signed the provenance's DSSE envelope (current, retired or unlisted targets key). */
+  signer: ProvenanceSigner;
   artifacts: PublishedArtifact[];
   /** Targets of this release the top-level targets role lists that the provenance does not name. */
   unaccounted: string[];
@@ -43,18 +45,6 @@ export function parseReleaseId(text: string): ReleaseId {
     throw new AirlockError('E_USAGE', `"${text}" is not PROJECT/VERSION (e.g. hello/1.2.0); both parts may hold letters, digits and . _ + ~ -`);
   }
   return { project: parts[0]!, version: parts[1]! };
-}
-
-/** The targets keys and threshold of a verified root, as DSSE verification takes them. */
-export function targetsKeysOf(root: RootSigned): { keys: TrustedKey[]; threshold: number } {
-  const role = root.roles.targets;
-  const keys: TrustedKey[] = [];
-  for (const id of role.keyids) {
-    const k = Object.hasOwn(root.keys, id) ? root.keys[id] : undefined;
-    // Only Ed25519 keys exist in airlock repositories (DESIGN "Trust and formats").
-    if (k && k.keytype === 'ed25519' && k.scheme === 'ed25519' && isHex(k.keyval.public, 32)) keys.push({ keyId: id, publicKey: fromHex(k.keyval.public) });
-  }
-  return { keys, threshold: role.threshold };
 }
 
 function disagree(what: string, details: Record<string, unknown>): AirlockError {
@@ -82,6 +72,8 @@ function checkCustom(target: TargetFile, release: ReleaseId, provenancePath: str
 export interface FetchOptions {
   /** Progress, for people. */
   onNote?: (message: string) => void;
+  /** Roots before the trusted one, verified from the pinned root (provenance-signer.ts), to name a retired signer. */
+  earlierRoots?: readonly RootSigned[];
 }
 
 /**
@@ -110,15 +102,19 @@ export async function fetchVerifiedRelease(updater: Updater, release: ReleaseId,
   } catch (err) {
     throw fromSystemError(err, `reading ${provenanceFile}`);
   }
-  // DSSE: signed by the targets key(s) the verified root lists, at the role's threshold.
-  const { keys, threshold } = targetsKeysOf(trusted.root);
-  const provenance = parseProvenanceEnvelope(bytes, keys, { threshold });
+  // Trusted because the targets metadata vouches for these bytes (downloadTarget checked
+  // length and hashes); the DSSE signer is reported — after a targets-key rotation every
+  // older release is signed by the retired key (provenance-signer.ts).
+  const opened = parseTrustedProvenanceEnvelope(bytes);
+  const signer = identifyProvenanceSigner(opened.envelope, trusted.root, options.earlierRoots);
+  const provenance: VerifiedProvenance = { ...opened, keyIds: signer.keyIds };
   const { recorded } = provenance;
   if (recorded.project !== release.project || recorded.version !== release.version) {
     throw disagree(`the provenance at ${provenancePath} is for ${recorded.project}/${recorded.version}`, { requested: `${release.project}/${release.version}`, recorded: `${recorded.project}/${recorded.version}` });
   }
   checkCustom(provenanceTarget, release, provenancePath, recorded);
-  note(`verified the provenance: signed by targets key ${provenance.keyIds.map((k) => k.slice(0, 16)).join(', ')}, commit ${recorded.commit}`);
+  const who = { current: 'the current targets key', retired: `a retired targets key (root v${signer.rootVersions?.join(', v')})`, unlisted: 'a key of no root this client verified (pin an older root to check it)' }[signer.key];
+  note(`verified the provenance through the targets metadata; DSSE-signed by ${who} ${signer.keyIds.map((k) => k.slice(0, 16)).join(', ')}; commit ${recorded.commit}`);
 
   const names = new Set<string>();
   const artifacts: PublishedArtifact[] = [];
@@ -152,5 +148,5 @@ export async function fetchVerifiedRelease(updater: Updater, release: ReleaseId,
   const unaccounted = Object.keys(top)
     .filter((p) => p.startsWith(prefix) && p !== provenancePath && !names.has(p.slice(prefix.length)))
     .sort();
-  return { ...release, provenanceTarget, provenance, artifacts, unaccounted };
+  return { ...release, provenanceTarget, provenance, signer, artifacts, unaccounted };
 }

@@ -12,11 +12,15 @@ import { rebuildFromProvenance, type BuildResult } from '../builder/index.js';
 import type { Updater } from '../verify/index.js';
 import { compareArtifact, type ArtifactComparison } from './artifact-compare.js';
 import { findDiffoscope, runDiffoscope, type DiffoscopeResult } from './diffoscope.js';
+import type { RootSigned } from '../core/tuf-metadata.js';
 import { fetchVerifiedRelease, type ReleaseId } from './published-release.js';
+import type { ProvenanceSigner } from './provenance-signer.js';
 
 export interface ReproduceOptions {
   /** Reads the repository from the pinned root (lib/verify). */
   updater: Updater;
+  /** Roots from the pinned one on (verifiedRootChain), so a provenance signed by a retired targets key is named as such. */
+  earlierRoots?: readonly RootSigned[];
   release: ReleaseId;
   /** Git URL or directory holding the recorded commit (any clone will do). */
   source: string;
@@ -54,7 +58,8 @@ export interface ReproduceReport {
   branch: string;
   sourceDateEpoch: number;
   source: string;
-  provenance: { target: string; sha256: string; signedBy: string[] };
+  /** signedBy: the key ids whose DSSE signatures verified (signer.keyIds); signer: current, retired or unlisted targets key. */
+  provenance: { target: string; sha256: string; signedBy: string[]; signer: ProvenanceSigner };
   artifacts: ArtifactReport[];
   /** Targets of the release that its provenance does not name (cannot be reproduced). */
   unaccounted: string[];
@@ -99,7 +104,7 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
   }
   let build: BuildResult | undefined;
   try {
-    const published = await fetchVerifiedRelease(opts.updater, opts.release, downloads, { onNote: note });
+    const published = await fetchVerifiedRelease(opts.updater, opts.release, downloads, { onNote: note, ...(opts.earlierRoots ? { earlierRoots: opts.earlierRoots } : {}) });
     const { recorded, statement } = published.provenance;
 
     note(`rebuilding commit ${recorded.commit} from ${opts.source}`);
@@ -155,7 +160,7 @@ export async function reproduceRelease(opts: ReproduceOptions): Promise<Reproduc
       branch: recorded.branch,
       sourceDateEpoch: recorded.sourceDateEpoch,
       source: opts.source,
-      provenance: { target: published.provenanceTarget.path, sha256: published.provenanceTarget.hashes.sha256 ?? '', signedBy: published.provenance.keyIds },
+      provenance: { target: published.provenanceTarget.path, sha256: published.provenanceTarget.hashes.sha256 ?? '', signedBy: published.provenance.keyIds, signer: published.signer },
       artifacts,
       unaccounted: published.unaccounted,
       rebuild: {

@@ -6,6 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import type { TopLevelRole } from '../core/tuf-metadata.js';
+import { parseAptLayout, type AptLayout } from '../repo/compat/apt-release.js';
 import { DEFAULT_EXPIRY_DAYS, type ExpiryDays } from '../repo/expiry.js';
 import type { TerminalPaths } from './home.js';
 
@@ -19,11 +20,20 @@ export interface TerminalConfig {
   releaseBranchPattern: string;
   /** Past `afterTargets` targets, targets delegate to 2^bitLength hash bins (DESIGN "Scale"). */
   hashBins: { afterTargets: number; bitLength: number };
+  /** The apt repository's suite, codename, components and architectures (absent: stable/stable/main/amd64). */
+  apt?: AptLayout;
+  /** The OpenPGP user id's name and e-mail (absent: `name` alone). */
+  openpgp?: { name: string; email: string };
+}
+
+/** The OpenPGP user id the certificate carries: "Name <email>", or the terminal's name. */
+export function openpgpUserId(config: Pick<TerminalConfig, 'name' | 'openpgp'>): string {
+  return config.openpgp ? `${config.openpgp.name} <${config.openpgp.email}>` : config.name;
 }
 
 /** airlock.json is a few hundred bytes; anything near this is not ours. */
 const CONFIG_MAX_BYTES = 64 * 1024;
-const FIELDS = ['formatVersion', 'name', 'expiryDays', 'warnDays', 'releaseBranchPattern', 'hashBins'] as const;
+const FIELDS = ['formatVersion', 'name', 'expiryDays', 'warnDays', 'releaseBranchPattern', 'hashBins', 'apt', 'openpgp'] as const;
 const DEFAULT_HASH_BINS_CONFIG = { afterTargets: 1024, bitLength: 8 } as const;
 
 export function defaultConfig(name: string): TerminalConfig {
@@ -87,6 +97,22 @@ export function parseTerminalConfig(text: string, file: string): TerminalConfig 
         else out.hashBins.bitLength = hb.bitLength;
       }
     }
+  }
+  if (raw.apt !== undefined) {
+    try {
+      out.apt = parseAptLayout(raw.apt, file);
+    } catch (err) {
+      problems.push(err instanceof AirlockError ? err.message : String(err));
+    }
+  }
+  if (raw.openpgp !== undefined) {
+    const v = raw.openpgp;
+    const ok =
+      isObject(v) && Object.keys(v).every((k) => k === 'name' || k === 'email') &&
+      typeof v.name === 'string' && /^[^\x00-\x1f\x7f<>]+$/.test(v.name) && v.name === v.name.trim() &&
+      typeof v.email === 'string' && /^[^\s<>@]+@[^\s<>@]+$/.test(v.email);
+    if (!ok) problems.push('openpgp must be {"name": "Example Releases", "email": "releases@example.org"} (one line each, no < or >)');
+    else out.openpgp = { name: v.name as string, email: v.email as string };
   }
   if (problems.length > 0) {
     throw new AirlockError('E_CONFIG', `${file}: ${problems.join('; ')}; fix the file (docs/terminal.md lists the fields)`, { details: { file, problems } });

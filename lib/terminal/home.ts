@@ -24,4 +24,4 @@ export function terminalPaths(home: string = airlockHome()): TerminalPaths {
   };
 }
 
-export { defaultConfig, readConfig, writeConfig, type TerminalConfig } from './config.js';
+export { defaultConfig, openpgpUserId, readConfig, writeConfig, type TerminalConfig } from './config.js';

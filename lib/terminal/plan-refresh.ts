@@ -12,7 +12,8 @@ import type { SignedState } from '../repo/local-repository.js';
 import { planRefresh as dueRoles, type RefreshPlan as DueRoles } from '../repo/refresh.js';
 import { metadataEdit, type OnlineRole } from '../repo/transaction.js';
 import type { TerminalConfig } from './config.js';
-import { listedKeys, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
+import { AirlockError } from '../core/errors.js';
+import { listedKeys, newestKey, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
 
 export interface RefreshPlanInput {
   state: SignedState;
@@ -22,6 +23,8 @@ export interface RefreshPlanInput {
   force: readonly OnlineRole[];
   marginDays: number;
   now: Date;
+  /** apt suites in the copy: their Release is re-signed by the pgp key on every refresh. */
+  aptSuites?: number;
 }
 
 export interface RefreshPlan extends DueRoles {
@@ -39,6 +42,11 @@ export function planRefresh(input: RefreshPlanInput): RefreshPlan {
   const hashBins = { afterTargets: input.config.hashBins.afterTargets, layout: { bitLength: input.config.hashBins.bitLength, namePrefix: 'bins' } };
   const edit = metadataEdit(state, state.root.signed, { paths: [], forced: due.resign }, hashBins);
   const keys = edit.sign.roles.flatMap((role) => listedKeys([input.keystore], state.root.signed, role, `signs ${role}`));
+  if ((input.aptSuites ?? 0) > 0) {
+    const pgp = newestKey(input.keystore, 'pgp', 're-signs the apt Release (Valid-Until)');
+    if (!pgp) throw new AirlockError('E_KEY_NOT_FOUND', `${input.keystore.dir} has no pgp key to re-sign the apt Release; give --keystore with the one that does (airlock key list)`);
+    keys.push(pgp);
+  }
   const hosts = plannedHosts(input.hosts);
   keys.push(...publishKeyFor(input.keystore, hosts));
   const bytes = envelopeBytes(state.timestamp);

@@ -11,7 +11,8 @@ import type { RoleSigners } from '../repo/transaction.js';
 import type { KeyNeed } from './plan.js';
 
 /** Where each keystore's passphrase comes from (the CLI prompts, reads an fd or a file). */
-export type PassphraseFor = (keystoreDir: string) => Promise<Passphrase>;
+/** `keyIds`: the keys of that keystore the session opens (a prompt can check the passphrase against one and ask again). */
+export type PassphraseFor = (keystoreDir: string, keyIds: string[]) => Promise<Passphrase>;
 
 export class SigningSession {
   readonly #byId = new Map<string, Signer>();
@@ -31,7 +32,7 @@ export class SigningSession {
         const keys = needs.filter((n) => n.keystore === dir && !session.#byId.has(n.keyId));
         if (keys.length === 0) continue;
         const keystore = keystores.get(dir) ?? (await Keystore.open(dir));
-        const passphrase = await passphraseFor(dir);
+        const passphrase = await passphraseFor(dir, keys.map((k) => k.keyId));
         try {
           for (const k of keys) session.#byId.set(k.keyId, await keystore.unlock(k.keyId, passphrase));
         } finally {

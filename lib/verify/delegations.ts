@@ -190,6 +190,17 @@ export function rolesForTarget(delegations: Delegations, targetPath: string): { 
   return (delegations.roles ?? []).filter((r) => isDelegatedPath(r, targetPath)).map((r) => ({ name: r.name, terminating: r.terminating }));
 }
 
+/** Every role a delegation names, in order (succinct bins lazily: there may be 2^32). */
+export function* delegatedRoleNames(delegations: Delegations): Generator<string> {
+  const s = delegations.succinct_roles;
+  if (s) {
+    const width = succinctSuffixLength(s);
+    for (let bin = 0; bin < 2 ** s.bit_length; bin++) yield `${s.name_prefix}-${bin.toString(16).padStart(width, '0')}`;
+    return;
+  }
+  for (const r of delegations.roles ?? []) yield r.name;
+}
+
 /** Keys and threshold a delegating role gives `roleName`, or undefined when it does not delegate to it. */
 export function delegatedRoleVerification(delegations: Delegations, roleName: string): RoleVerification | undefined {
   const role = delegations.roles?.find((r) => r.name === roleName);

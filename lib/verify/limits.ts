@@ -7,6 +7,8 @@ export interface Limits {
   maxRootRotations: number;
   /** Most targets roles visited in one target search (TUF §5.6.7.1). */
   maxDelegations: number;
+  /** Most targets roles `list` walks (an airlock repository alone has 256 hash bins). */
+  maxListedRoles: number;
   /** Bytes of one N.root.json: its size is unknown until it is trusted. */
   rootMaxBytes: number;
   /** Bytes of timestamp.json, whose size nothing signed announces. */
@@ -26,6 +28,7 @@ export interface Limits {
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxRootRotations: 32,
   maxDelegations: 32,
+  maxListedRoles: 1024,
   rootMaxBytes: 512 * 1024,
   timestampMaxBytes: 16 * 1024,
   snapshotMaxBytes: 2 * 1024 * 1024,

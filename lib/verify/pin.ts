@@ -3,6 +3,7 @@
 // only a matching, self-signed root becomes the state's trusted root.
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
+import { parseMetadata } from '../core/tuf-metadata.js';
 import { StateDirectory } from './state-directory.js';
 import { TrustedMetadataSet } from './trusted-metadata-set.js';
 
@@ -20,8 +21,10 @@ export interface PinResult {
   fingerprint: string;
   version: number;
   expires: string;
-  /** False when the state already held exactly this root. */
+  /** False when the state already held this root (or started from it and followed rotations since). */
   written: boolean;
+  /** The root version the state trusts now, when it has followed rotations past this root. */
+  trustedVersion?: number;
 }
 
 /**
@@ -48,8 +51,15 @@ export async function initState(stateDir: string | undefined, rootBytes: Uint8Ar
   const stored = await state.read('root');
   if (stored !== undefined) {
     if (Buffer.from(stored).equals(Buffer.from(rootBytes))) return result;
-    throw new AirlockError('E_ALREADY_INITIALISED', `${stateDir} already trusts a root; use a new --state directory to pin another`);
+    // The root this state started from, since replaced by rotations it followed: nothing
+    // to do (pinning it again would undo those rotations).
+    if ((await state.readPinnedFingerprint()) === actual) {
+      const version = parseMetadata(stored, 'root', `${stateDir}/root.json`).signed.version;
+      return { ...result, trustedVersion: version };
+    }
+    throw new AirlockError('E_ALREADY_INITIALISED', `${stateDir} already trusts another root; use a new --state directory to pin another`);
   }
+  await state.writePinnedFingerprint(actual);
   await state.write('root', rootBytes);
   return { ...result, written: true };
 }

@@ -10,12 +10,39 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { stateFileName } from './role-file-name.js';
 
+// Not a role file: no role's quoted name ends in ".sha256".
+const PINNED_FILE = 'pinned-root.sha256';
+
 export class StateDirectory {
   constructor(readonly dir: string) {}
 
   /** One file directly in the state directory, whatever the role's name. */
   fileFor(role: string): string {
     return join(this.dir, stateFileName(role));
+  }
+
+  /**
+   * The SHA-256 of the root this state was first pinned to (`pinned-root.sha256`): the
+   * state's root.json moves on with rotations, and `init` with that first root again
+   * must stay harmless. Undefined for a state written before this file existed.
+   */
+  async readPinnedFingerprint(): Promise<string | undefined> {
+    try {
+      const text = await readFile(join(this.dir, PINNED_FILE), 'utf8');
+      const hex = text.trim();
+      return /^[0-9a-f]{64}$/.test(hex) ? hex : undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw stateError(err, `reading ${join(this.dir, PINNED_FILE)}`);
+    }
+  }
+
+  async writePinnedFingerprint(fingerprint: string): Promise<void> {
+    try {
+      await writeFileAtomic(join(this.dir, PINNED_FILE), new TextEncoder().encode(`${fingerprint}\n`), { mode: 0o644 });
+    } catch (err) {
+      throw stateError(err, `writing ${join(this.dir, PINNED_FILE)}`);
+    }
   }
 
   /** The stored bytes of a role, or undefined when there are none. */

@@ -4,6 +4,7 @@
 // rather than skipped, so a listed hash never goes unchecked.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { DigestSet } from '../core/digest-set.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 
 export interface ExpectedFile {
@@ -54,18 +55,26 @@ export function checkBytes(expected: ExpectedFile, bytes: Uint8Array, what: stri
 /** Checks a file on disk in constant memory. */
 export async function checkFile(expected: ExpectedFile, path: string): Promise<void> {
   const algorithms = digestNames(expected);
-  const hashes = algorithms.map((a) => [a.listed, createHash(a.node)] as const);
+  const hashes = await DigestSet.open(
+    algorithms.map((a) => a.node),
+    expected.length ?? 0,
+  );
   let length = 0;
   try {
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-      const b = chunk as Buffer;
-      length += b.length;
-      // Past the expected length it cannot match: stop reading a huge wrong file.
-      if (expected.length !== undefined && length > expected.length) break;
-      for (const [, h] of hashes) h.update(b);
+    try {
+      for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
+        const b = chunk as Buffer;
+        length += b.length;
+        // Past the expected length it cannot match: stop reading a huge wrong file.
+        if (expected.length !== undefined && length > expected.length) break;
+        await hashes.update(b);
+      }
+    } catch (err) {
+      throw fromSystemError(err, `reading ${path}`);
     }
-  } catch (err) {
-    throw fromSystemError(err, `reading ${path}`);
+    const digests = await hashes.digests();
+    checkDigests(expected, length, Object.fromEntries(algorithms.map((a) => [a.listed, digests[a.node]!])), path);
+  } finally {
+    hashes.close();
   }
-  checkDigests(expected, length, Object.fromEntries(hashes.map(([n, h]) => [n, h.digest('hex')])), path);
 }

@@ -165,6 +165,10 @@ export class TrustedMetadataSet {
   get targets(): TargetsSigned | undefined {
     return this.#targets.get('targets')?.signed;
   }
+  /** Names of the targets roles trusted so far, in the order they were loaded. */
+  loadedTargetsRoles(): string[] {
+    return [...this.#targets.keys()];
+  }
   /** A trusted targets role by name ("targets" or a delegated role). */
   getTargets(role: string): TargetsSigned | undefined {
     return this.#targets.get(role)?.signed;

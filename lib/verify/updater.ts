@@ -3,9 +3,10 @@
 // accepts. This module does the I/O and the order; every trust decision is in
 // trusted-metadata-set.ts.
 import { stat } from 'node:fs/promises';
-import { AirlockError, isAirlockError } from '../core/errors.js';
+import { sha256Hex } from '../core/digest.js';
+import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { metadataFileName, parseMetadata, type RootSigned, type TargetFileInfo } from '../core/tuf-metadata.js';
-import { rolesForTarget } from './delegations.js';
+import { delegatedRoleNames, rolesForTarget } from './delegations.js';
 import { fetchBytes, fetchTargetToFile } from './fetch-bounded.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { remoteMetadataName } from './role-file-name.js';
@@ -98,6 +99,7 @@ export class Updater {
     }
     // Checked (self-signed, well-formed) before it becomes the state's trust anchor.
     const trusted = new TrustedMetadataSet(this.#initialRoot, referenceTime);
+    await this.#state?.writePinnedFingerprint(sha256Hex(this.#initialRoot));
     await this.#state?.write('root', this.#initialRoot);
     return trusted;
   }
@@ -300,13 +302,92 @@ export class Updater {
     return undefined;
   }
 
-  /** Like getTargetInfo, but a target no trusted role lists is refused (E_TARGET_UNKNOWN). */
+  /**
+   * Like getTargetInfo, but a target no trusted role lists is refused (E_TARGET_UNKNOWN),
+   * naming the targets with the nearest names among the roles already loaded.
+   */
   async requireTargetInfo(targetPath: string): Promise<TargetFile> {
     const info = await this.getTargetInfo(targetPath);
     if (info === undefined) {
-      throw new AirlockError('E_TARGET_UNKNOWN', `${targetPath} is not a target of this repository; check the name (project/version/file)`, { details: { target: targetPath } });
+      const near = await this.#nearTargets(targetPath);
+      const hint = near.length > 0 ? `; did you mean ${near.join(', ')}?` : '; check the name (project/version/file), or list what the repository offers with `airlock-verify list`';
+      throw new AirlockError('E_TARGET_UNKNOWN', `${targetPath} is not a target of this repository${hint}`, { details: { target: targetPath, near } });
     }
     return info;
+  }
+
+  /**
+   * Up to three listed targets whose names are close to `wanted` (edit distance, or the
+   * same file name), from the roles loaded so far — no further downloads — and each
+   * one checked to be what the trusted search finds.
+   */
+  async #nearTargets(wanted: string): Promise<string[]> {
+    const trusted = this.#trusted!;
+    const base = (p: string): string => p.slice(p.lastIndexOf('/') + 1);
+    const scored: { path: string; score: number }[] = [];
+    const seen = new Set<string>();
+    for (const role of trusted.loadedTargetsRoles()) {
+      for (const path of Object.keys(trusted.getTargets(role)!.targets)) {
+        if (seen.has(path)) continue;
+        seen.add(path);
+        const distance = editDistance(wanted.toLowerCase(), path.toLowerCase(), 3);
+        const score = distance <= Math.max(2, Math.floor(wanted.length / 5)) ? distance : base(path) === base(wanted) ? 3 : Number.POSITIVE_INFINITY;
+        if (Number.isFinite(score)) scored.push({ path, score });
+      }
+    }
+    scored.sort((a, b) => a.score - b.score || a.path.localeCompare(b.path));
+    const out: string[] = [];
+    for (const { path } of scored) {
+      if (out.length === 3) break;
+      if ((await this.getTargetInfo(path)) !== undefined) out.push(path);
+    }
+    return out;
+  }
+
+  /**
+   * TUF §5.6.7 over every role: the targets the repository offers under `prefix`,
+   * walking delegations depth-first (at most `maxListedRoles` roles, else `complete` is
+   * false). A path is listed only when the trusted search for it finds it — a role
+   * listing a path its delegator did not give it is not believed — with the description
+   * that search returns.
+   */
+  async listTargets(prefix = ''): Promise<{ targets: TargetFile[]; complete: boolean }> {
+    if (this.#trusted === undefined) await this.refresh();
+    const trusted = this.#trusted!;
+    const candidates = new Set<string>();
+    const stack: { role: string; delegator: string }[] = [{ role: 'targets', delegator: 'root' }];
+    const visited = new Set<string>();
+    let complete = true;
+    while (stack.length > 0) {
+      const { role, delegator } = stack.pop()!;
+      if (visited.has(role)) continue;
+      if (visited.size >= this.limits.maxListedRoles) {
+        complete = false;
+        this.#warn(`listed the targets of ${this.limits.maxListedRoles} roles; the others are not shown (the bound on roles walked)`);
+        break;
+      }
+      visited.add(role);
+      await this.#loadTargets(trusted, role, delegator);
+      const targets = trusted.getTargets(role)!;
+      for (const path of Object.keys(targets.targets)) if (path.startsWith(prefix)) candidates.add(path);
+      if (targets.delegations === undefined) continue;
+      const children: { role: string; delegator: string }[] = [];
+      for (const name of delegatedRoleNames(targets.delegations)) {
+        // Enough to reach the bound; a succinct delegation may name 2^32 bins.
+        if (children.length >= this.limits.maxListedRoles) {
+          complete = false;
+          break;
+        }
+        children.push({ role: name, delegator: role });
+      }
+      stack.push(...children.reverse());
+    }
+    const found: TargetFile[] = [];
+    for (const path of [...candidates].sort()) {
+      const info = await this.getTargetInfo(path);
+      if (info !== undefined) found.push(info);
+    }
+    return { targets: found, complete };
   }
 
   /**
@@ -314,8 +395,8 @@ export class Updater {
    * while streaming). When `outPath` already holds exactly the target, nothing is
    * transferred. Returns whether bytes were transferred.
    */
-  async downloadTarget(target: TargetFile, outPath: string): Promise<{ transferred: boolean }> {
-    if (await holdsTarget(target, outPath)) return { transferred: false };
+  async downloadTarget(target: TargetFile, outPath: string, options: { onProgress?: (received: number) => void } = {}): Promise<{ transferred: boolean }> {
+    if ((await localCopy(target, outPath)) === 'same') return { transferred: false };
     const trusted = this.#trusted;
     if (trusted === undefined) throw new Error('downloadTarget: call refresh() or getTargetInfo() first');
     const path = target.path.split('/');
@@ -327,7 +408,7 @@ export class Updater {
     const failures: { source: Source; error: AirlockError }[] = [];
     for (const source of this.#sources) {
       try {
-        await fetchTargetToFile({ source, path: ['targets', ...path], maxBytes: target.length, trustedLength: true, limits: this.limits }, target, outPath);
+        await fetchTargetToFile({ source, path: ['targets', ...path], maxBytes: target.length, trustedLength: true, limits: this.limits, onBytes: options.onProgress }, target, outPath);
         return { transferred: true };
       } catch (err) {
         if (!isAirlockError(err) || err.code === 'E_IO' || err.code === 'E_PERMISSIONS') throw err;
@@ -338,22 +419,47 @@ export class Updater {
     throw combinedFailure(target.path, failures);
   }
 
+  /** Whether `path` is missing, already holds exactly the target, or holds something else. */
+  localCopyOf(target: TargetFile, path: string): Promise<'absent' | 'same' | 'different'> {
+    return localCopy(target, path);
+  }
+
   /** Checks a file on disk against a trusted target (E_LENGTH, E_HASH). */
   async verifyLocalFile(target: TargetFile, filePath: string): Promise<void> {
     await checkFile(target, filePath);
   }
 }
 
-async function holdsTarget(target: TargetFile, path: string): Promise<boolean> {
+/** What `path` holds: nothing, exactly the target (length and every hash), or something else. */
+async function localCopy(target: TargetFile, path: string): Promise<'absent' | 'same' | 'different'> {
   try {
     const s = await stat(path);
-    if (!s.isFile() || s.size !== target.length) return false;
+    if (!s.isFile() || s.size !== target.length) return 'different';
     await checkFile(target, path);
-    return true;
+    return 'same';
   } catch (err) {
-    if (isAirlockError(err) || (err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'absent';
+    if (isAirlockError(err) && (err.code === 'E_HASH' || err.code === 'E_LENGTH')) return 'different';
+    if (isAirlockError(err)) throw err;
+    throw fromSystemError(err, `reading ${path}`);
   }
+}
+
+/** Levenshtein distance of a and b, or `cap + 1` as soon as it must exceed `cap`. */
+function editDistance(a: string, b: string, cap: number): number {
+  if (Math.abs(a.length - b.length) > cap) return cap + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      best = Math.min(best, row[j]!);
+    }
+    if (best > cap) return cap + 1;
+    prev = row;
+  }
+  return prev[b.length]!;
 }
 
 /** One mirror's error as is; several mirrors failing the same way, the first; otherwise E_MIRRORS_FAILED. */

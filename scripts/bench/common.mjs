@@ -88,3 +88,43 @@ export function bestOf(name, argv, runs, { before, check } = {}) {
   }
   return best;
 }
+
+function median(values) {
+  const s = [...values].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** One run of `cmd` (a shell command) under GNU time: { seconds, peakRssMiB }. */
+export function timedShell(cmd, { cwd = repoRoot } = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { encoding: 'utf8', cwd, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  const [seconds, kib] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  return { seconds, peakRssMiB: Math.round(kib / 1024) };
+}
+
+/**
+ * Paired timing: one warm-up of each, then `runs` rounds of A then B (A B A B …), so
+ * both see the same drift of a shared machine. Returns each side's median seconds and
+ * peak RSS, and the median of the per-round ratios A/B — the figure to quote.
+ */
+export function paired(a, b, { runs = 5, before } = {}) {
+  before?.();
+  timedShell(a);
+  before?.();
+  timedShell(b);
+  const as = [];
+  const bs = [];
+  for (let i = 0; i < runs; i++) {
+    before?.();
+    as.push(timedShell(a));
+    before?.();
+    bs.push(timedShell(b));
+  }
+  return {
+    a: { seconds: median(as.map((r) => r.seconds)), peakRssMiB: Math.max(...as.map((r) => r.peakRssMiB)) },
+    b: { seconds: median(bs.map((r) => r.seconds)), peakRssMiB: Math.max(...bs.map((r) => r.peakRssMiB)) },
+    ratio: Number(median(as.map((r, i) => r.seconds / Math.max(bs[i].seconds, 0.001))).toFixed(2)),
+    rounds: runs,
+  };
+}

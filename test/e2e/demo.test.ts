@@ -275,6 +275,51 @@ describe('mistakes at the terminal are refused and the host stays as it was', ()
   });
 });
 
+// docs/release-manager.md "Backup and restore", played as written (issue 16.6): back the
+// terminal home up, release once more, lose the terminal, restore the backup, bring the
+// stale copy up to date with `airlock sync`, and release again — the host stays one
+// repository a client follows, and the apt index keeps every release.
+describe('backup, wipe, restore, sync and release again', () => {
+  it('restores a terminal from its backup and releases from it after `airlock sync`', async () => {
+    const home = join(work, 'bk-terminal');
+    const host = join(work, 'bk-host');
+    const backup = join(work, 'bk-backup');
+    await cp(join(out, 'terminal'), home, { recursive: true });
+    await cp(join(out, 'host'), host, { recursive: true });
+    const env = { AIRLOCK_HOME: home, AIRLOCK_PASSPHRASE_FILE: join(out, 'terminal.pass') };
+    // The backup: what the guide lists (hosts.json when there is one; the demo publishes with --to).
+    await mkdir(backup);
+    for (const part of ['keystore', 'repository', 'airlock.json', 'build-logs']) await cp(join(home, part), join(backup, part), { recursive: true, preserveTimestamps: true });
+
+    const v1 = await nextVersionSource(join(work, 'bk-src-1'), '1.0.1');
+    const r1 = await runCli('airlock', ['release', '--source', v1.dir, '--branch', 'release/1.0.1', '--commit', v1.commit, '--to', host, '--json'], env);
+    expect(r1.status, r1.stderr).toBe(0);
+
+    // The terminal is lost; a new one is set up from the backup.
+    await rm(home, { recursive: true, force: true });
+    await mkdir(home, { mode: 0o700 });
+    await cp(backup, home, { recursive: true, preserveTimestamps: true });
+    expect((await runCli('airlock', ['audit', 'verify', '--json'], env)).status).toBe(0);
+
+    // The copy is behind the host: bring it up to date, then release.
+    const v2 = await nextVersionSource(join(work, 'bk-src-2'), '1.0.2');
+    const dry = await runCli('airlock', ['sync', '--from', host, '--dry-run', '--json'], env);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout)).toMatchObject({ upToDate: false, local: 2, host: 3 });
+    const synced = await runCli('airlock', ['sync', '--from', host, '--json'], env);
+    expect(synced.status, synced.stderr).toBe(0);
+    expect(JSON.parse(synced.stdout).files).toContain('apt/pool/main/h/hello/hello_1.0.1_all.deb');
+
+    const r2 = await runCli('airlock', ['release', '--source', v2.dir, '--branch', 'release/1.0.2', '--commit', v2.commit, '--to', host, '--json'], env);
+    expect(r2.status, r2.stderr).toBe(0);
+    // A client from the pinned root follows the host through all of it.
+    const get = await runCli('verify', ['download', `${demo.project}/1.0.1/${demo.project}-1.0.1.tar.gz`, `${demo.project}/1.0.2/${demo.project}-1.0.2.tar.gz`, '--from', host, '--root', join(out, 'trusted', 'root.json'), '--out-dir', join(work, 'bk-dl')]);
+    expect(get.status, get.stderr).toBe(0);
+    const packages = await readFile(join(host, 'apt', 'dists', 'stable', 'main', 'binary-all', 'Packages'), 'utf8');
+    expect(packages.match(/^Version: .+$/gm)).toEqual(['Version: 1.0.0', 'Version: 1.0.1', 'Version: 1.0.2']);
+  }, 400_000);
+});
+
 describe('secrets hygiene (issue 4)', () => {
   it('no private key bytes or passphrase in the terminal home, host tree, temp files or anything printed', async () => {
     const { findings, keys } = await demoSecretFindings(out, printed, [demoTmp]);

@@ -2,7 +2,7 @@
 // file; what it holds is read anonymously (the public-read bucket policy the docs give)
 // by tuf-js, airlock-verify and apt-get.
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListPartsCommand, PutBucketVersioningCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -13,7 +13,7 @@ import type { S3Transport } from '../../lib/publish/s3-transport.js';
 import type { Transport } from '../../lib/publish/transport.js';
 import { openpgpCertificate, updateAptRepository } from '../../lib/repo/compat/index.js';
 import { aptClient, buildDeb } from '../support/compat-apt.js';
-import { ensureBuilt, listTree, runCli } from '../support/e2e-cli.js';
+import { ensureBuilt, listTree, runAirlock, runCli } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
 import { memorySigner } from '../support/memory-signer.js';
 import { canRunCeph, publicBucket, startCeph, stopCeph, type CephGateway } from '../support/publish-ceph.js';
@@ -55,7 +55,7 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
     await mkdir(join(local, 'keys'), { recursive: true });
     await writeFile(join(local, 'keys', 'release-signing.asc'), await openpgpCertificate(pgp, 'Demo Releases'));
     const deb = await buildDeb(work, { package: 'demo-tool', version: '1.0.0', architecture: 'amd64' });
-    await updateAptRepository({ aptDir: join(local, 'apt'), debs: [deb], pgp, date: new Date('2026-03-01T12:00:00Z'), origin: 'Demo', label: 'Demo' });
+    await updateAptRepository({ aptDir: join(local, 'apt'), debs: [deb], pgp, date: new Date('2026-03-01T12:00:00Z'), origin: 'Demo', label: 'Demo', validUntil: new Date('2099-01-01T00:00:00Z') });
   }, 120_000);
 
   afterAll(async () => {
@@ -113,10 +113,32 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
     expect(again!.uploaded).toBe(0);
   }, 60_000);
 
+  it('is added with `airlock host add s3://…` and published with credentials from the environment, never printed', async () => {
+    await ensureBuilt();
+    const { bucket, base } = await newHost('cli');
+    const home = await mkdtemp(join(work, 'home-'));
+    await cp(local, join(home, 'repository'), { recursive: true });
+    const env = (secret = gw!.credentials.secretAccessKey) => ({ AIRLOCK_HOME: home, HOME: home, AWS_ACCESS_KEY_ID: gw!.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: secret });
+    const add = runAirlock(['host', 'add', 'cdn', `s3://${bucket}/cli`, '--endpoint', gw!.endpoint, '--path-style', '--mutable-max-age', '30', '--json'], { env: env() });
+    expect(add.status, add.stderr).toBe(0);
+    expect(add.json.host).toEqual({ name: 'cdn', url: `s3://${bucket}/cli`, s3: { endpoint: gw!.endpoint, pathStyle: true, mutableMaxAge: 30 } });
+    expect(runAirlock(['host', 'add', 'x', `s3://${bucket}/cli`, '--json'], { env: env() }).code).toBe('E_USAGE');
+
+    const wrong = runAirlock(['publish', '--host', 'cdn', '--json'], { env: env('not-the-secret') });
+    expect([wrong.status, wrong.json.hosts[0].error.code], wrong.stdout + wrong.stderr).toEqual([3, 'E_HOST_AUTH']);
+    expect(wrong.stdout + wrong.stderr).not.toContain('not-the-secret');
+    const r = runAirlock(['publish', '--host', 'cdn', '--json'], { env: env() });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).not.toContain(gw!.credentials.secretAccessKey);
+    const ts = await fetch(`${base}/metadata/timestamp.json`);
+    expect(Buffer.from(await ts.arrayBuffer())).toEqual(await readFile(join(local, 'metadata/timestamp.json')));
+    expect(ts.headers.get('cache-control')).toBe('public, max-age=30');
+  }, 60_000);
+
   it('resumes a multipart upload cut after a part from the parts the store holds', async () => {
     const big = join(work, 'big');
     const bigRepo = await createFixtureRepo(big);
-    const artifact = Buffer.alloc(12 * 1024 * 1024 + 5, 7);
+    const artifact = Buffer.alloc(11 * 1024 * 1024, 7);
     for (let i = 0; i < artifact.length; i += 4096) artifact.writeUInt32BE(i, i);
     const [path] = await addRelease(bigRepo, 'big', '1.0', { 'big.bin': artifact });
     const { spec, bucket } = await newHost('');

@@ -180,4 +180,26 @@ describe('a tampered host is refused before any build starts', () => {
     await writeFile(path, JSON.stringify(doc));
     expect(await refusedBeforeBuild(host)).toBe('E_SIG_THRESHOLD');
   });
+
+  // Last: it rotates the demo's targets key and publishes to its host.
+  it('reproduces a release made before `key rotate targets`, naming the retired signer (issue 16.4)', async () => {
+    const env = { AIRLOCK_HOME: join(out, 'terminal') };
+    const rot = await runProgram(['/bin/sh', '-c', 'exec "$@" 3<"$PASS"', 'sh', process.execPath, airlockBin, 'key', 'rotate', 'targets', '--to', join(out, 'host'), '--passphrase-fd', '3', '--json'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PASS: join(out, 'terminal.pass'), ...env },
+      timeoutMs: 240_000,
+    });
+    expect(rot.status, rot.stderr).toBe(0);
+    const retired = JSON.parse(rot.stdout.trim().split('\n').at(-1)!).oldKeyIds as string[];
+    expect(retired).toHaveLength(1);
+
+    // The CI job's pinned root (v1): the chain since names the retired key, whose signature verifies.
+    const old = await runCli('airlock', ['reproduce', release(), '--from', server.url, '--root', join(out, 'trusted', 'root.json'), '--source', demo.source, '--json']);
+    expect(old.status, old.stderr).toBe(0);
+    expect(JSON.parse(old.stdout)).toMatchObject({ ok: true, reproducible: true, provenance: { signer: { key: 'retired', keyIds: retired, rootVersions: [1] } } });
+
+    // A root pinned after the rotation has never seen the old key: still trusted through the targets metadata.
+    const fresh = await runCli('airlock', ['reproduce', release(), '--from', server.url, '--root', join(out, 'host', 'keys', 'root.json'), '--source', demo.source, '--json']);
+    expect(fresh.status, fresh.stderr).toBe(0);
+    expect(JSON.parse(fresh.stdout)).toMatchObject({ ok: true, reproducible: true, provenance: { signer: { key: 'unlisted', keyIds: retired } } });
+  });
 });

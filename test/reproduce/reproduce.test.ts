@@ -34,7 +34,8 @@ beforeAll(async () => {
       });
     },
   });
-  // A provenance signed by a key the root does not trust, listed in validly signed metadata.
+  // A provenance signed by a key no root lists (a retired key, with a root pinned after the
+  // rotation), listed in validly signed metadata.
   await repo.release('1.2.0', { provenanceSigner: memorySigner('targets') });
   // Validly signed provenance whose subject digest is not the published target's.
   await repo.release('1.3.0', {
@@ -48,6 +49,8 @@ beforeAll(async () => {
       s.subject.pop();
     },
   });
+  // A provenance claiming the current targets key's id, signed by another key.
+  await repo.release('1.5.0', { provenanceSigner: { ...memorySigner('targets'), keyId: repo.targets.keyId } });
 }, 120_000);
 
 afterAll(async () => {
@@ -85,14 +88,24 @@ describe('airlock reproduce (library)', () => {
     expect(report.unaccounted).toEqual([]);
     expect(report.outputDir).toBeNull();
     expect(report.provenance.signedBy).toEqual([repo.targets.keyId]);
+    expect(report.provenance.signer).toEqual({ key: 'current', keyIds: [repo.targets.keyId] });
     expect(report.rebuild.network).toBe('isolated');
     expect((await readFile(repo.marker('1.0.0'), 'utf8')).trim().split('\n')).toEqual(['built']);
   });
 
-  it('refuses a provenance signed by a key the root does not trust, before any build', async () => {
-    const workRoot = join(repo.work, 'never-1.2.0');
-    expect(await refusal(reproduceLib('1.2.0', { workRoot }))).toBe('E_PROVENANCE');
-    expect(buildRan('1.2.0')).toBe(false);
+  it('trusts a provenance signed by a key no verified root lists through the targets metadata, and names the signer as unlisted', async () => {
+    // The targets metadata vouches for the envelope's length and hashes (issue 16.4):
+    // after a targets-key rotation, every older provenance is signed by the retired key.
+    const report = await reproduceLib('1.2.0');
+    expect(report.reproducible).toBe(true);
+    expect(report.provenance.signer.key).toBe('unlisted');
+    expect(report.provenance.signer.keyIds).not.toContain(repo.targets.keyId);
+  });
+
+  it("refuses a provenance whose signature by the current targets key's id does not verify, before any build", async () => {
+    const workRoot = join(repo.work, 'never-1.5.0');
+    expect(await refusal(reproduceLib('1.5.0', { workRoot }))).toBe('E_PROVENANCE');
+    expect(buildRan('1.5.0')).toBe(false);
     expect(existsSync(workRoot)).toBe(false);
   });
 
@@ -187,10 +200,10 @@ describe('airlock reproduce (command line)', () => {
     if (kept) await rm(kept, { recursive: true, force: true });
   });
 
-  it('exits 1 with the refusal code for a provenance the root does not trust', async () => {
-    const r = await runCli('airlock', ['reproduce', `${SAMPLE_PROJECT}/1.2.0`, '--from', repo.host, '--root', repo.root, '--source', repo.source, '--json']);
+  it('exits 1 with the refusal code for a provenance whose signature does not verify', async () => {
+    const r = await runCli('airlock', ['reproduce', `${SAMPLE_PROJECT}/1.5.0`, '--from', repo.host, '--root', repo.root, '--source', repo.source, '--json']);
     expect(r.status).toBe(1);
     expect(JSON.parse(r.stdout).error.code).toBe('E_PROVENANCE');
-    expect(buildRan('1.2.0')).toBe(false);
+    expect(buildRan('1.5.0')).toBe(false);
   });
 });

@@ -20,7 +20,7 @@ export interface NginxServer {
   log(): string;
 }
 
-async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
+export async function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`nginx exited with ${child.exitCode}:\n${log()}`);
@@ -41,9 +41,11 @@ async function waitForPort(port: number, child: ChildProcess, log: () => string)
 /**
  * Serves `root` read-only. The worker runs as the current user, so it reads what the
  * test wrote (as root, nginx would otherwise drop to `nobody`) — or, with `user`, as that
- * user (root only), to see the tree as a real web server does.
+ * user (root only), to see the tree as a real web server does. `serverConfig` replaces
+ * the server block's location lines; `httpConfig` adds lines to the http block (given
+ * the server's private directory).
  */
-export async function startNginx(root: string, opts: { user?: string } = {}): Promise<NginxServer> {
+export async function startNginx(root: string, opts: { user?: string; serverConfig?: string; httpConfig?: (prefix: string) => string } = {}): Promise<NginxServer> {
   const prefix = await mkdtemp(join(tmpdir(), 'airlock-nginx-'));
   await mkdir(join(prefix, 'temp'));
   const port = await freePort();
@@ -63,11 +65,12 @@ export async function startNginx(root: string, opts: { user?: string } = {}): Pr
     `  fastcgi_temp_path ${t('fastcgi')};`,
     `  uwsgi_temp_path ${t('uwsgi')};`,
     `  scgi_temp_path ${t('scgi')};`,
+    opts.httpConfig?.(prefix) ?? '',
     '  server {',
     `    listen 127.0.0.1:${port};`,
     `    root ${root};`,
     '    autoindex off;',
-    '    location / { limit_except GET HEAD { deny all; } }',
+    opts.serverConfig ?? '    location / { limit_except GET HEAD { deny all; } }',
     '  }',
     '}',
     '',

@@ -91,12 +91,12 @@ describe('airlock-verify (bundle)', () => {
     expect(JSON.parse(bad.stdout)).toMatchObject({ ok: false, error: { code: 'E_HASH' } });
   });
 
-  it('stops at the first failing target (exit 1, E_TARGET_UNKNOWN) after the ones before it', async () => {
+  it('refuses an unknown target among several (exit 1, E_TARGET_UNKNOWN) before writing any', async () => {
     const outDir = tmp();
     const r = await runVerifyCli(['download', TARGET, 'demo/9/none', 'demo/1.0.0/SHA256SUMS', '--from', sim.hostDir, '--root', rootFile, '--out-dir', outDir]);
     expect(r.code).toBe(1);
     expect(r.errorCode).toBe('E_TARGET_UNKNOWN');
-    expect(existsSync(join(outDir, encodeURIComponent(TARGET)))).toBe(true);
+    expect(existsSync(join(outDir, encodeURIComponent(TARGET)))).toBe(false);
     expect(existsSync(join(outDir, encodeURIComponent('demo/1.0.0/SHA256SUMS')))).toBe(false);
   });
 

@@ -67,7 +67,7 @@ describe('role names that need quoting', () => {
         expect(info.length, name).toBe(Buffer.byteLength(`release of ${name}`));
       }
       expect(readdirSync(state).sort()).toEqual(
-        ['root.json', 'timestamp.json', 'snapshot.json', 'targets.json', ...ROLES.map((n) => `${QUOTED[n]}.json`)].sort(),
+        ['pinned-root.sha256', 'root.json', 'timestamp.json', 'snapshot.json', 'targets.json', ...ROLES.map((n) => `${QUOTED[n]}.json`)].sort(),
       );
       expect(readdirSync(parent), 'nothing written beside the state directory').toEqual(['state']);
       if (kind === 'http') {

@@ -40,7 +40,7 @@ describe('Updater', () => {
       expect(readFileSync(out, 'utf8')).toBe('tarball bytes');
       expect(await updater.downloadTarget(info!, out)).toEqual({ transferred: false });
       await updater.verifyLocalFile(info!, out);
-      expect(Object.keys(snapshotDir(state))).toEqual(['root.json', 'snapshot.json', 'targets.json', 'timestamp.json']);
+      expect(Object.keys(snapshotDir(state))).toEqual(['pinned-root.sha256', 'root.json', 'snapshot.json', 'targets.json', 'timestamp.json']);
       expect(await updater.getTargetInfo('demo/1.0.0/absent')).toBeUndefined();
     });
   }

@@ -15,6 +15,8 @@ export async function init(opts: InitOptions): Promise<void> {
   const pinned = await initState(state, await readRootFile(opts.root), opts.fingerprint);
   emit(opts, { ok: true, command: 'init', state, ...pinned }, () => [
     `root fingerprint (SHA-256): ${pinned.fingerprint}`,
-    `pinned root version ${pinned.version} (expires ${pinned.expires}) in ${state}${pinned.written ? '' : ' (already pinned)'}`,
+    pinned.trustedVersion !== undefined
+      ? `${state} was pinned to this root (version ${pinned.version}) and has followed its rotations to root version ${pinned.trustedVersion}; nothing to do`
+      : `pinned root version ${pinned.version} (expires ${pinned.expires}) in ${state}${pinned.written ? '' : ' (already pinned)'}`,
   ]);
 }

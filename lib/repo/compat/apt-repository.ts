@@ -1,8 +1,8 @@
-// A signed apt repository, one suite ("stable") and one component ("main"), grown
-// release by release. Formats: https://wiki.debian.org/DebianRepository/Format
-// (Release fields and the SHA256 list, Packages paragraphs with Filename/Size/SHA256,
-// binary-all indexes), deb822(5); InRelease is the Release file clearsigned, Release.gpg
-// a detached signature of it (apt-secure(8)).
+// A signed apt repository, grown release by release: packages go into the first
+// component of the configured layout (default suite and codename "stable", component
+// "main"). Formats: https://wiki.debian.org/DebianRepository/Format (Packages paragraphs
+// with Filename/Size/SHA256, binary-all indexes, by-hash/SHA256/<hex> copies of every
+// index), deb822(5); the Release file and its signatures are apt-release.ts.
 //
 // Earlier releases stay installable: the indexes already in `aptDir` are read and the
 // new packages added, so only `dists/` of the previous tree must be present (the pool
@@ -21,11 +21,9 @@ import { AirlockError, fromSystemError } from '../../core/errors.js';
 import type { Signer } from '../../keys/signer.js';
 import { field, formatParagraphs, parseParagraphs, type Paragraph } from './deb822.js';
 import { poolPath, readDebPackage } from './deb-package.js';
-import { openpgpClearsign, openpgpDetachedSignature } from './openpgp-sign.js';
+import { DEFAULT_APT_LAYOUT, formatRelease, writeSignedRelease, type AptLayout, type IndexFile } from './apt-release.js';
+import { openpgpFingerprint } from './openpgp-sign.js';
 
-export const APT_SUITE = 'stable';
-export const APT_COMPONENT = 'main';
-const DIST = `dists/${APT_SUITE}`;
 /** Fields an index computes itself; a .deb's control file may not supply them. */
 const INDEX_FIELDS = new Set(['filename', 'size', 'md5sum', 'sha1', 'sha256', 'sha512', 'description-md5']);
 
@@ -39,8 +37,15 @@ export interface AptRepositoryOptions {
   date: Date;
   origin: string;
   label: string;
-  /** Architectures served besides those the packages name; ["amd64"] unless given. */
-  architectures?: string[];
+  /** Suite, codename, components and the architectures served besides those the packages name. */
+  layout?: AptLayout;
+  /** Valid-Until of the Release: apt refuses the repository after it (renewed by `airlock refresh`). */
+  validUntil: Date;
+}
+
+/** dists/<codename>: where a client's `deb URL <codename> <component>` line looks. */
+export function distPath(layout: AptLayout): string {
+  return `dists/${layout.codename}`;
 }
 
 interface IndexEntry {
@@ -75,10 +80,10 @@ async function fileSha256(path: string): Promise<{ sha256: string; size: number 
 }
 
 /** Every package the existing indexes list, deduplicated (arch-all packages sit in several). */
-async function readExistingIndexes(aptDir: string): Promise<{ entries: Map<string, IndexEntry>; architectures: Set<string> }> {
+async function readExistingIndexes(aptDir: string, layout: AptLayout): Promise<{ entries: Map<string, IndexEntry>; architectures: Set<string> }> {
   const entries = new Map<string, IndexEntry>();
   const architectures = new Set<string>();
-  const componentDir = join(aptDir, DIST, APT_COMPONENT);
+  const componentDir = join(aptDir, distPath(layout), layout.components[0]!);
   const dirs = await readdir(componentDir).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [] as string[];
     throw fromSystemError(err, `reading ${componentDir}`);
@@ -108,28 +113,22 @@ async function readExistingIndexes(aptDir: string): Promise<{ entries: Map<strin
   return { entries, architectures };
 }
 
-function releaseDate(date: Date): string {
-  // Debian writes RFC 2822 dates in UTC: "Sat, 01 Jan 2026 00:00:00 UTC".
-  return date.toUTCString().replace(/GMT$/, 'UTC');
-}
-
 /**
  * Adds .deb files to the repository and re-signs it. Returns the paths written,
  * relative to aptDir: new pool files, then the indexes, then Release, Release.gpg and
  * InRelease, in the order a publisher should upload them.
  */
 export async function updateAptRepository(opts: AptRepositoryOptions): Promise<string[]> {
-  for (const [name, value] of [['Origin', opts.origin], ['Label', opts.label]] as const) {
-    if (value === '' || /[\r\n]/.test(value)) throw new AirlockError('E_USAGE', `the apt ${name} must be one non-empty line`);
-  }
-  const { entries, architectures: existingArchitectures } = await readExistingIndexes(opts.aptDir);
+  const layout = opts.layout ?? DEFAULT_APT_LAYOUT;
+  const DIST = distPath(layout);
+  const { entries, architectures: existingArchitectures } = await readExistingIndexes(opts.aptDir, layout);
   const written: string[] = [];
 
   const additions: { source: string; pool: string; entry: IndexEntry }[] = [];
   for (const deb of opts.debs) {
     const pkg = await readDebPackage(deb);
     const { sha256, size } = await fileSha256(deb);
-    const pool = poolPath(pkg);
+    const pool = poolPath(pkg, layout.components[0]!);
     const key = entryKey(pkg.package, pkg.version, pkg.architecture);
     const listed = entries.get(key);
     if (listed && listed.sha256 !== sha256) {
@@ -163,47 +162,49 @@ export async function updateAptRepository(opts: AptRepositoryOptions): Promise<s
   }
 
   const all = [...entries.values()];
-  const concrete = new Set([...existingArchitectures, ...all.map((e) => e.architecture), ...(opts.architectures ?? ['amd64'])]);
+  const concrete = new Set([...existingArchitectures, ...all.map((e) => e.architecture), ...layout.architectures]);
   const hasAll = concrete.delete('all');
   const indexArchitectures = [...concrete].sort(byteOrder);
   if (hasAll) indexArchitectures.push('all');
 
-  const sums: { path: string; sha256: string; size: number }[] = [];
-  for (const arch of indexArchitectures) {
-    const listed = all
-      .filter((e) => e.architecture === arch || e.architecture === 'all')
-      .sort((a, b) => byteOrder(a.key, b.key))
-      .map((e) => e.paragraph);
-    const text = Buffer.from(formatParagraphs(listed), 'utf8');
-    // gzip from node's zlib writes mtime 0 and no file name: the same bytes every time.
-    const gz = gzipSync(text, { level: 9 });
-    const dir = `${APT_COMPONENT}/binary-${arch}`;
-    for (const [name, bytes] of [['Packages', text], ['Packages.gz', gz]] as const) {
-      await writeFileAtomic(join(opts.aptDir, DIST, dir, name), bytes);
-      written.push(`${DIST}/${dir}/${name}`);
-      sums.push({ path: `${dir}/${name}`, sha256: sha256Hex(bytes), size: bytes.length });
+  const sums: IndexFile[] = [];
+  for (const [i, component] of layout.components.entries()) {
+    for (const arch of indexArchitectures) {
+      // Packages live in the first component; the others are listed with empty indexes,
+      // so a sources line naming them updates without warnings.
+      const listed =
+        i > 0
+          ? []
+          : all
+              .filter((e) => e.architecture === arch || e.architecture === 'all')
+              .sort((a, b) => byteOrder(a.key, b.key))
+              .map((e) => e.paragraph);
+      const text = Buffer.from(formatParagraphs(listed), 'utf8');
+      // gzip from node's zlib writes mtime 0 and no file name: the same bytes every time.
+      const gz = gzipSync(text, { level: 9 });
+      const dir = `${component}/binary-${arch}`;
+      for (const [name, bytes] of [['Packages', text], ['Packages.gz', gz]] as const) {
+        const sha256 = sha256Hex(bytes);
+        // by-hash first: a client reading the new InRelease fetches indexes by hash, and
+        // a copy under its hash never changes, so caches cannot serve a mismatched one.
+        await writeFileAtomic(join(opts.aptDir, DIST, dir, 'by-hash', 'SHA256', sha256), bytes);
+        await writeFileAtomic(join(opts.aptDir, DIST, dir, name), bytes);
+        written.push(`${DIST}/${dir}/by-hash/SHA256/${sha256}`, `${DIST}/${dir}/${name}`);
+        sums.push({ path: `${dir}/${name}`, sha256, size: bytes.length });
+      }
     }
   }
 
-  const width = Math.max(...sums.map((s) => String(s.size).length));
-  const release = formatParagraphs([
-    [
-      ['Origin', opts.origin],
-      ['Label', opts.label],
-      ['Suite', APT_SUITE],
-      ['Codename', APT_SUITE],
-      ['Date', releaseDate(opts.date)],
-      ['Architectures', indexArchitectures.join(' ')],
-      ['Components', APT_COMPONENT],
-      ['SHA256', sums.map((s) => `\n ${s.sha256} ${String(s.size).padStart(width)} ${s.path}`).join('')],
-    ],
-  ]);
-  const subject = { kind: 'apt-release', name: `apt/${DIST}/Release`, sha256: sha256Hex(release) };
-  const releaseGpg = await openpgpDetachedSignature(opts.pgp, new Uint8Array(Buffer.from(release)), opts.date, subject);
-  const inRelease = await openpgpClearsign(opts.pgp, release, opts.date, subject);
-  await writeFileAtomic(join(opts.aptDir, DIST, 'Release'), release);
-  await writeFileAtomic(join(opts.aptDir, DIST, 'Release.gpg'), releaseGpg);
-  await writeFileAtomic(join(opts.aptDir, DIST, 'InRelease'), inRelease);
-  written.push(`${DIST}/Release`, `${DIST}/Release.gpg`, `${DIST}/InRelease`);
+  const release = formatRelease({
+    origin: opts.origin,
+    label: opts.label,
+    layout,
+    architectures: indexArchitectures,
+    date: opts.date,
+    validUntil: opts.validUntil,
+    signedBy: [openpgpFingerprint(opts.pgp)],
+    files: sums,
+  });
+  for (const name of await writeSignedRelease(join(opts.aptDir, DIST), release, opts.pgp, opts.date, `apt/${DIST}/Release`)) written.push(`${DIST}/${name}`);
   return written;
 }

@@ -62,8 +62,8 @@ export async function readDebPackage(path: string): Promise<DebPackage> {
 }
 
 /** Pool path as Debian lays it out: pool/main/<prefix>/<source>/<package>_<version without epoch>_<arch>.deb, prefix "libx" for lib* sources. */
-export function poolPath(p: DebPackage): string {
+export function poolPath(p: DebPackage, component = 'main'): string {
   const prefix = p.source.startsWith('lib') && p.source.length > 3 ? p.source.slice(0, 4) : p.source.slice(0, 1);
   const version = p.version.replace(/^[0-9]+:/, '');
-  return `pool/main/${prefix}/${p.source}/${p.package}_${version}_${p.architecture}.deb`;
+  return `pool/${component}/${prefix}/${p.source}/${p.package}_${version}_${p.architecture}.deb`;
 }

@@ -6,3 +6,4 @@ export { sshFileSignature, sshPublicKeyLine, parseSshSignature } from './sshsig.
 export { ALLOWED_SIGNERS_FILE, formatAllowedSigners, parseAllowedSigners, recordSshSigning } from './allowed-signers.js';
 export { KEYS_FILE, formatKeysFile, parseKeysFile, withCurrentKey } from './keys-file.js';
 export { updateKeysFile, updateAllowedSigners } from './published-keys.js';
+export { aptDists, parseAptLayout, resignAptRelease, DEFAULT_APT_LAYOUT, type AptLayout } from './apt-release.js';

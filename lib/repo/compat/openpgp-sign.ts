@@ -91,8 +91,17 @@ export async function openpgpDetachedSignature(signer: Signer, data: Uint8Array,
   return beginDetachedSignature(signer, created).finish(createHash('sha256').update(data), subject);
 }
 
-/** A cleartext-signed message (RFC 4880 §7), as apt's InRelease. */
+/**
+ * A cleartext-signed message (RFC 4880 §7), as apt's InRelease. Only text whose every
+ * reading is the same is signed: no control characters but line feeds (a form feed at a
+ * line's end let GnuPG verify text a reader saw differently, CVE-2025-68972) and no
+ * trailing blanks (the signature would cover a line other than the one shown).
+ */
 export async function openpgpClearsign(signer: Signer, text: string, created: Date, subject: SignSubject): Promise<string> {
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x09\x0b-\x1f\x7f]/.test(text) || /[ \t]$/m.test(text)) {
+    throw new AirlockError('E_CLEARSIGN_TEXT', `${subject.name} holds a control character or a line ending in blanks; such text is never clearsigned (CVE-2025-68972) — remove them from the configured names`);
+  }
   const pending = beginDetachedSignature(signer, created, SIGNATURE_TYPE.text);
   const signature = await pending.finish(createHash('sha256').update(cleartextSignedBytes(text)), subject);
   return cleartextMessage(text, HASH_NAME, signature);

@@ -2,7 +2,7 @@ import { copyFile, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openpgpCertificate, updateAptRepository } from '../../../lib/repo/compat/index.js';
+import { openpgpCertificate, openpgpFingerprint, updateAptRepository } from '../../../lib/repo/compat/index.js';
 import { aptClient, buildDeb } from '../../support/compat-apt.js';
 import { run, tempDir } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
@@ -10,6 +10,8 @@ import { expectCode } from '../../support/error-codes.js';
 
 const pgp = memorySigner('pgp');
 const date = new Date('2026-03-01T12:00:00Z');
+// Far ahead: apt compares Valid-Until with the real clock (its own test below moves the clock).
+const validUntil = new Date('2099-01-01T00:00:00Z');
 let work: { path: string; remove(): Promise<void> };
 let aptDir: string;
 let keyFile: string;
@@ -43,8 +45,15 @@ afterAll(async () => {
 
 describe('updateAptRepository', () => {
   it('writes the pool, indexes and a signed Release that real apt-get update accepts', async () => {
-    const written = await updateAptRepository({ aptDir, debs: [debs.tool1!, debs.data1!], pgp, date, origin: 'Demo', label: 'Demo releases' });
-    expect(written).toEqual([
+    const written = await updateAptRepository({ aptDir, debs: [debs.tool1!, debs.data1!], pgp, date, origin: 'Demo', label: 'Demo releases', validUntil });
+    // Each index is preceded by its by-hash copy (named by its SHA-256).
+    for (const [i, path] of written.entries()) {
+      if (!path.includes('/by-hash/')) continue;
+      const bytes = await readFile(join(aptDir, path));
+      expect(path.split('/').at(-1)).toBe(run('sha256sum', [join(aptDir, path)]).stdout.slice(0, 64));
+      expect(await readFile(join(aptDir, written[i + 1]!))).toEqual(bytes);
+    }
+    expect(written.filter((p) => !p.includes('/by-hash/'))).toEqual([
       'pool/main/d/demo-tool/demo-tool_1.0.0_amd64.deb',
       'pool/main/d/demo-data/demo-data_1.0.0_all.deb',
       'dists/stable/main/binary-amd64/Packages',
@@ -87,6 +96,9 @@ describe('updateAptRepository', () => {
     expect(release).toMatch(/^Codename: stable$/m);
     expect(release).toMatch(/^Date: Sun, 01 Mar 2026 12:00:00 UTC$/m);
     expect(release).toMatch(/^Architectures: amd64 all$/m);
+    expect(release).toMatch(/^Valid-Until: Thu, 01 Jan 2099 00:00:00 UTC$/m);
+    expect(release).toMatch(/^Acquire-By-Hash: yes$/m);
+    expect(release).toMatch(new RegExp(`^Signed-By: ${openpgpFingerprint(pgp)}$`, 'm'));
     expect(release).not.toMatch(/^MD5Sum:/m);
     const sha = run('sha256sum', [join(dir, 'Packages')]).stdout.slice(0, 64);
     expect(release).toContain(` ${sha} ${String(packages.length).padStart(3)} main/binary-amd64/Packages\n`);
@@ -96,17 +108,22 @@ describe('updateAptRepository', () => {
 
   it('fails apt-get update when Packages is tampered with (hash mismatch against the signed Release)', async () => {
     const dir = join(aptDir, 'dists/stable/main/binary-amd64');
-    const saved = { plain: await readFile(join(dir, 'Packages')), gz: await readFile(join(dir, 'Packages.gz')) };
+    // apt fetches the indexes by hash (Acquire-By-Hash), so tamper with what it fetches.
+    const byHash = join(dir, 'by-hash', 'SHA256');
+    const copies = await readdir(byHash);
+    const saved = new Map(await Promise.all(copies.map(async (f) => [f, await readFile(join(byHash, f))] as const)));
     try {
-      const evil = Buffer.concat([saved.plain, Buffer.from('\nPackage: evil\nVersion: 1\nArchitecture: amd64\nFilename: pool/evil.deb\nSize: 1\nSHA256: ' + '0'.repeat(64) + '\n')]);
-      await writeFile(join(dir, 'Packages'), evil);
-      await writeFile(join(dir, 'Packages.gz'), (await import('node:zlib')).gzipSync(evil));
+      for (const [f, bytes] of saved) {
+        const plain = f === run('sha256sum', [join(dir, 'Packages')]).stdout.slice(0, 64);
+        const text = plain ? bytes : gunzipSync(bytes);
+        const evil = Buffer.concat([text, Buffer.from('\nPackage: evil\nVersion: 1\nArchitecture: amd64\nFilename: pool/evil.deb\nSize: 1\nSHA256: ' + '0'.repeat(64) + '\n')]);
+        await writeFile(join(byHash, f), plain ? evil : (await import('node:zlib')).gzipSync(evil));
+      }
       const r = (await client()).aptGet(['update']);
       expect(r.status).not.toBe(0);
       expect(r.stdout + r.stderr).toMatch(/Hash Sum mismatch|File has unexpected size/);
     } finally {
-      await writeFile(join(dir, 'Packages'), saved.plain);
-      await writeFile(join(dir, 'Packages.gz'), saved.gz);
+      for (const [f, bytes] of saved) await writeFile(join(byHash, f), bytes);
     }
   });
 
@@ -141,14 +158,14 @@ describe('updateAptRepository', () => {
 
   it('refuses to republish a version with other bytes, and leaves the repository as it was', async () => {
     const release = await readFile(join(aptDir, 'dists/stable/InRelease'));
-    await expectCode(updateAptRepository({ aptDir, debs: [debs.tool1Other!], pgp, date, origin: 'Demo', label: 'Demo releases' }), 'E_APT_CONFLICT');
+    await expectCode(updateAptRepository({ aptDir, debs: [debs.tool1Other!], pgp, date, origin: 'Demo', label: 'Demo releases', validUntil }), 'E_APT_CONFLICT');
     expect(await readFile(join(aptDir, 'dists/stable/InRelease'))).toEqual(release);
   });
 
   it('refuses a file that is not a .deb', async () => {
     const bogus = join(work.path, 'bogus.deb');
     await writeFile(bogus, 'not an ar archive');
-    await expectCode(updateAptRepository({ aptDir, debs: [bogus], pgp, date, origin: 'Demo', label: 'Demo releases' }), 'E_DEB_INVALID');
+    await expectCode(updateAptRepository({ aptDir, debs: [bogus], pgp, date, origin: 'Demo', label: 'Demo releases', validUntil }), 'E_DEB_INVALID');
   });
 
   it('keeps earlier versions when the next release starts from the published dists/ only', async () => {
@@ -157,7 +174,7 @@ describe('updateAptRepository', () => {
     run('mkdir', ['-p', staging]);
     run('cp', ['-r', join(aptDir, 'dists'), staging]);
     const later = new Date('2026-04-01T00:00:00Z');
-    const written = await updateAptRepository({ aptDir: staging, debs: [debs.tool2!, debs.libx!, debs.data1!], pgp, date: later, origin: 'Demo', label: 'Demo releases' });
+    const written = await updateAptRepository({ aptDir: staging, debs: [debs.tool2!, debs.libx!, debs.data1!], pgp, date: later, origin: 'Demo', label: 'Demo releases', validUntil });
     expect(written.filter((p) => p.startsWith('pool/'))).toEqual(['pool/main/d/demo-tool/demo-tool_1.1.0_amd64.deb', 'pool/main/libd/libdemo1/libdemo1_1.1.0-1_arm64.deb']);
     expect(written).toContain('dists/stable/main/binary-arm64/Packages');
     run('cp', ['-r', `${staging}/.`, aptDir]); // publish over the host copy
@@ -193,7 +210,7 @@ describe('updateAptRepository', () => {
   it('writes the same bytes for the same packages and date', async () => {
     const a = join(work.path, 'det-a');
     const b = join(work.path, 'det-b');
-    for (const d of [a, b]) await updateAptRepository({ aptDir: d, debs: [debs.data1!, debs.tool1!], pgp, date, origin: 'Demo', label: 'Demo releases' });
+    for (const d of [a, b]) await updateAptRepository({ aptDir: d, debs: [debs.data1!, debs.tool1!], pgp, date, origin: 'Demo', label: 'Demo releases', validUntil });
     for (const f of ['dists/stable/InRelease', 'dists/stable/Release.gpg', 'dists/stable/main/binary-all/Packages.gz']) {
       expect(await readFile(join(a, f))).toEqual(await readFile(join(b, f)));
     }

@@ -21,7 +21,7 @@ import { mpi, packet } from '../../../lib/repo/compat/openpgp-packet.js';
 import { formatSha256Sums, parseSha256Sums } from '../../../lib/repo/compat/sha256sums.js';
 import { run, tempDir } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
-import { codeOfSync as codeOf } from '../../support/error-codes.js';
+import { codeOfSync as codeOf, expectCode } from '../../support/error-codes.js';
 
 describe('OpenPGP encoding', () => {
   it('computes CRC-24 as RFC 4880 §6.1 defines it', () => {
@@ -50,19 +50,22 @@ describe('OpenPGP encoding', () => {
     expect([...mpi(Uint8Array.of(0xff))]).toEqual([0, 8, 0xff]);
   });
 
-  it('clearsigns text GnuPG reads back exactly: dash-escaped lines, "From ", trailing blanks', async () => {
+  it('clearsigns text GnuPG reads back exactly: dash-escaped lines, "From "; refuses trailing blanks', async () => {
     const pgp = memorySigner('pgp');
     const dir = await tempDir('compat-clearsign');
     try {
       await writeFile(join(dir.path, 'key.asc'), await openpgpCertificate(pgp, 'Clear Signer'));
       run('gpg', ['--batch', '--yes', '--output', join(dir.path, 'key.gpg'), '--dearmor', join(dir.path, 'key.asc')]);
-      const text = 'Origin: x\n-----BEGIN PGP SIGNATURE-----\n- dash\nFrom here\ntrailing   \n\nlast line\n';
+      // Trailing blanks are dropped from what a cleartext signature covers, so text
+      // holding them is refused rather than signed as something else (CVE-2025-68972).
+      await expectCode(openpgpClearsign(pgp, 'trailing   \n', new Date('2026-02-01T00:00:00Z'), { kind: 'test', name: 'clear' }), 'E_CLEARSIGN_TEXT');
+      const text = 'Origin: x\n-----BEGIN PGP SIGNATURE-----\n- dash\nFrom here\n\nlast line\n';
       const signed = await openpgpClearsign(pgp, text, new Date('2026-02-01T00:00:00Z'), { kind: 'test', name: 'clear' });
       expect(signed).toContain('\n- -----BEGIN PGP SIGNATURE-----\n- - dash\n- From here\n');
       await writeFile(join(dir.path, 'msg.asc'), signed);
       const r = run('gpgv', ['--keyring', join(dir.path, 'key.gpg'), '--output', '-', join(dir.path, 'msg.asc')]);
       expect(r.status, r.stderr).toBe(0);
-      expect(r.stdout).toBe(text.replace('trailing   ', 'trailing'));
+      expect(r.stdout).toBe(text);
       // Changing one word of the text breaks the signature.
       await writeFile(join(dir.path, 'bad.asc'), signed.replace('last line', 'lost line'));
       expect(run('gpgv', ['--keyring', join(dir.path, 'key.gpg'), join(dir.path, 'bad.asc')]).status).not.toBe(0);

@@ -74,6 +74,6 @@ describe('keys/KEYS', () => {
 
   it('refuses a KEYS file with a block it did not write', async () => {
     const text = await readFile(join(keys, 'KEYS'), 'utf8');
-    expect(await codeOf(Promise.resolve().then(() => parseKeysFile(`${text}\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n`)))).toBe('E_KEYS_FORMAT');
+    expect(await codeOf(() => (parseKeysFile(`${text}\n-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n`)))).toBe('E_KEYS_FORMAT');
   });
 });

@@ -85,7 +85,7 @@ describe('SSHSIG file signatures', () => {
     const sig = parseSshSignature(await readFile(join(v1, 'empty.sshsig'), 'utf8'));
     expect(Buffer.from(sig.publicKey)).toEqual(Buffer.from(oldSsh.publicKey));
     expect([sig.namespace, sig.hashAlgorithm]).toEqual(['file', 'sha512']);
-    expect(await codeOf(Promise.resolve().then(() => parseSshSignature('-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n')))).toBe('E_SSHSIG_FORMAT');
+    expect(await codeOf(() => (parseSshSignature('-----BEGIN SSH SIGNATURE-----\nAAAA\n-----END SSH SIGNATURE-----\n')))).toBe('E_SSHSIG_FORMAT');
   });
 
   it('the .sha512 files check with sha512sum -c', () => {
@@ -122,13 +122,13 @@ describe('allowed_signers across an ssh key rotation', () => {
 
   it('a retired key cannot sign again, and time cannot run backwards', async () => {
     const listed = parseAllowedSigners(await readFile(join(keys, 'allowed_signers'), 'utf8'));
-    expect(await codeOf(Promise.resolve().then(() => recordSshSigning(listed, oldSsh.publicKey, 'demo', new Date('2026-04-01T00:00:00Z'))))).toBe('E_SSH_KEY_RETIRED');
-    expect(await codeOf(Promise.resolve().then(() => recordSshSigning(listed, memorySigner('ssh').publicKey, 'demo', firstRelease)))).toBe('E_SIGNATURE_TIME');
+    expect(await codeOf(() => (recordSshSigning(listed, oldSsh.publicKey, 'demo', new Date('2026-04-01T00:00:00Z'))))).toBe('E_SSH_KEY_RETIRED');
+    expect(await codeOf(() => (recordSshSigning(listed, memorySigner('ssh').publicKey, 'demo', firstRelease)))).toBe('E_SIGNATURE_TIME');
     // A second project signed by the current key joins its principals.
     const grown = recordSshSigning(listed, newSsh.publicKey, 'other', new Date('2026-04-01T00:00:00Z'));
     expect(grown[1]!.principals).toEqual(['demo', 'other']);
     expect(parseAllowedSigners(formatAllowedSigners(grown))).toEqual(grown);
-    expect(await codeOf(Promise.resolve().then(() => parseAllowedSigners('demo namespaces="git",valid-after="20260101000000Z" ssh-ed25519 AAAA\n')))).toBe('E_ALLOWED_SIGNERS');
+    expect(await codeOf(() => (parseAllowedSigners('demo namespaces="git",valid-after="20260101000000Z" ssh-ed25519 AAAA\n')))).toBe('E_ALLOWED_SIGNERS');
   });
 });
 

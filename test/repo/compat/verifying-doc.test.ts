@@ -72,7 +72,7 @@ beforeAll(async () => {
   await writeFile(join(host, 'keys/minisign.pub'), minisignPublicKey(mini));
   await updateAllowedSigners(join(host, 'keys'), join(host, 'keys'), ssh, 'demo', signedAt);
   await writeReleaseSignatures({ dir: releaseDir, files: ['demo-1.0.0.tar.gz', 'demo_1.0.0_all.deb'], project: 'demo', version: '1.0.0', pgp, minisign: mini, ssh, date: signedAt });
-  await updateAptRepository({ aptDir: join(host, 'apt'), debs: [deb], pgp, date: signedAt, origin: 'demo', label: 'demo' });
+  await updateAptRepository({ aptDir: join(host, 'apt'), debs: [deb], pgp, date: signedAt, origin: 'demo', label: 'demo', validUntil: new Date('2099-01-01T00:00:00Z') });
   apt = await aptClient(join(work.path, 'apt-root'));
 });
 

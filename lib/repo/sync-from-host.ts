@@ -1,0 +1,288 @@
+// `airlock sync --from HOST`: brings the terminal's repository copy up to date from a
+// host, trusting nothing the host says that the copy's own root does not vouch for.
+// The host's metadata is checked as a client checks it (lib/verify's TrustedMetadataSet:
+// TUF §5.3 root chain from the copy's newest root, §5.4 timestamp, §5.5 snapshot,
+// §5.6 targets and every delegated role the snapshot lists), every target is fetched and
+// checked by length and hashes (§5.7), and only then is anything written — staged, then
+// committed in publishing order (commitStaged), so the copy is a consistent repository
+// at every instant. The apt indices are checked as far as they can be (sync-apt.ts).
+// Other files the TUF metadata does not cover (the .asc/.minisig/.sshsig signatures
+// beside releases, SHA256SUMS, keys/ other than root.json, rpm/) cannot be verified this
+// way and are not copied: the host keeps serving them.
+//
+// Refused: a host behind the copy (E_SYNC_AHEAD: publish instead), and a host whose
+// history is not the copy's continued (E_SYNC_DIVERGED: another terminal released
+// other bytes under the same versions — the copy or the host is not what you think).
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
+import type { RootSigned, TargetFileInfo, TargetsSigned } from '../core/tuf-metadata.js';
+import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
+import { commitStaged, LocalRepository } from './local-repository.js';
+import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
+
+const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** Root versions followed at most in one sync (a bound on a hostile host). */
+const MAX_ROOTS = 1024;
+
+export interface SyncPlan {
+  /** Timestamp versions: the copy's and the host's. */
+  local: number;
+  host: number;
+  upToDate: boolean;
+  /** Files the copy gets, in host paths. */
+  files: string[];
+  bytes: number;
+}
+
+export interface SyncResult extends SyncPlan {
+  /** Root version of the copy after the sync. */
+  rootVersion: number;
+}
+
+interface Wanted {
+  path: string;
+  /** Bytes already verified (metadata). */
+  bytes?: Uint8Array;
+  /** A target: fetched from `from` and checked against `info`. */
+  target?: { from: string; info: TargetFileInfo };
+}
+
+async function fetchBytes(source: Source, path: string, max: number): Promise<Uint8Array | undefined> {
+  const controller = new AbortController();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of source.fetch({ path: path.split('/'), signal: controller.signal })) {
+      size += chunk.length;
+      if (size > max) {
+        controller.abort();
+        throw new AirlockError('E_TOO_LARGE', `${path} on ${source.name} is larger than ${max} bytes; the host is not serving this repository`, { details: { path } });
+      }
+      chunks.push(chunk);
+    }
+  } catch (err) {
+    if (isAirlockError(err, 'E_NOT_FOUND')) return undefined;
+    throw err;
+  }
+  return Buffer.concat(chunks);
+}
+
+async function needBytes(source: Source, path: string, max: number): Promise<Uint8Array> {
+  const b = await fetchBytes(source, path, max);
+  if (b === undefined) throw new AirlockError('E_NOT_FOUND', `${source.name} has no ${path}, which its metadata names; the host is incomplete — publish to it, or sync from another`, { details: { path } });
+  return b;
+}
+
+/** TUF §5.7: streams a target into `file`, refusing past its length, then checks length and every hash listed. */
+async function fetchTarget(source: Source, path: string, info: TargetFileInfo, file: string): Promise<void> {
+  const controller = new AbortController();
+  const hashes = Object.keys(info.hashes).filter((a) => a === 'sha256' || a === 'sha512');
+  if (!hashes.includes('sha256')) throw new AirlockError('E_METADATA_INVALID', `the targets metadata lists no sha256 for ${path}`, { details: { path } });
+  const hs = hashes.map((a) => [a, createHash(a)] as const);
+  await mkdir(dirname(file), { recursive: true });
+  const out = createWriteStream(file, { flags: 'wx', mode: 0o644 });
+  let length = 0;
+  try {
+    for await (const chunk of source.fetch({ path: path.split('/'), signal: controller.signal })) {
+      length += chunk.length;
+      if (length > info.length) {
+        controller.abort();
+        throw new AirlockError('E_HASH', `${path} on ${source.name} is longer than the ${info.length} bytes the targets metadata lists`, { details: { path } });
+      }
+      for (const [, h] of hs) h.update(chunk);
+      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    }
+  } finally {
+    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  }
+  const bad = hs.filter(([a, h]) => h.digest('hex') !== info.hashes[a]!.toLowerCase()).map(([a]) => a);
+  if (length !== info.length || bad.length > 0) {
+    throw new AirlockError('E_HASH', `${path} on ${source.name} is not the file the targets metadata lists (${length !== info.length ? 'length' : bad.join(', ')} differ); do not sync from this host`, { details: { path } });
+  }
+}
+
+async function localSha256(file: string): Promise<string | undefined> {
+  try {
+    const h = createHash('sha256');
+    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
+    return h.digest('hex');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(err, `reading ${file}`);
+  }
+}
+
+function consistentTargetPath(targetPath: string, sha256: string): string {
+  const slash = targetPath.lastIndexOf('/');
+  return `targets/${targetPath.slice(0, slash + 1)}${sha256}.${targetPath.slice(slash + 1)}`;
+}
+
+function delegatedNames(role: TargetsSigned, listed: string[]): string[] {
+  const d = role.delegations;
+  if (d === undefined) return [];
+  if (d.roles) return d.roles.map((r) => r.name).filter((n) => listed.includes(n));
+  const s = d.succinct_roles!;
+  return listed.filter((n) => n.startsWith(`${s.name_prefix}-`));
+}
+
+/** Everything the host's verified metadata names, and whether the copy may take it. */
+async function verifyHost(repoDir: string, source: Source): Promise<{ plan: SyncPlan; wanted: Wanted[]; root: RootSigned }> {
+  const local = new LocalRepository(repoDir);
+  const current = await local.current();
+  const rootVersion = current.root.signed.version;
+  const localRootBytes = await readFile(join(local.metadataDir, `${rootVersion}.root.json`));
+  const localTimestampBytes = await readFile(join(local.metadataDir, 'timestamp.json'));
+
+  // TUF §5.2–§5.3: from the copy's own newest root, each next root checked by its predecessor.
+  // Expiry is not judged (reference time 0): a terminal is offline for months, and a
+  // sync is how an expired repository is brought back to be refreshed; rollback is still
+  // refused, by versions against the copy's own.
+  const set = new TrustedMetadataSet(localRootBytes, new Date(0));
+  const wanted: Wanted[] = [];
+  for (let i = 0; i < MAX_ROOTS; i++) {
+    const name = `metadata/${set.root.version + 1}.root.json`;
+    const bytes = await fetchBytes(source, name, DEFAULT_LIMITS.rootMaxBytes);
+    if (bytes === undefined) break;
+    set.updateRoot(bytes);
+    wanted.push({ path: name, bytes });
+  }
+  // TUF §5.4: the host's timestamp, refused if older than the copy's root allows or expired.
+  const tsBytes = await needBytes(source, 'metadata/timestamp.json', DEFAULT_LIMITS.timestampMaxBytes);
+  const localTs = current.timestamp.signed.version;
+  const hostTs = (JSON.parse(Buffer.from(tsBytes).toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
+  if (typeof hostTs === 'number' && hostTs < localTs) {
+    throw new AirlockError('E_SYNC_AHEAD', `the repository copy (timestamp v${localTs}) is ahead of ${source.name} (v${hostTs}); nothing to bring in — publish the copy to the host instead (airlock publish)`, {
+      details: { local: localTs, host: hostTs },
+    });
+  }
+  if (hostTs === localTs && Buffer.compare(Buffer.from(tsBytes), localTimestampBytes) === 0 && wanted.length === 0) {
+    return { plan: { local: localTs, host: localTs, upToDate: true, files: [], bytes: 0 }, wanted: [], root: set.root };
+  }
+  if (hostTs === localTs) {
+    throw diverged(source, `it holds timestamp v${hostTs} signed differently from the copy's`);
+  }
+  set.updateTimestamp(tsBytes);
+  wanted.push({ path: 'metadata/timestamp.json', bytes: tsBytes });
+  // TUF §5.5, §5.6: snapshot, top-level targets, then every delegated role the snapshot lists.
+  const snapVersion = set.timestamp!.meta['snapshot.json']!.version;
+  const snapName = `metadata/${snapVersion}.snapshot.json`;
+  const snapBytes = await needBytes(source, snapName, set.timestamp!.meta['snapshot.json']!.length ?? DEFAULT_LIMITS.snapshotMaxBytes);
+  set.updateSnapshot(snapBytes);
+  wanted.push({ path: snapName, bytes: snapBytes });
+  const meta = set.snapshot!.meta;
+  const targetsName = `metadata/${meta['targets.json']!.version}.targets.json`;
+  const targetsBytes = await needBytes(source, targetsName, meta['targets.json']!.length ?? DEFAULT_LIMITS.targetsMaxBytes);
+  set.updateTargets(targetsBytes);
+  wanted.push({ path: targetsName, bytes: targetsBytes });
+  const listed = Object.keys(meta).filter((f) => f !== 'targets.json').map((f) => f.replace(/\.json$/, ''));
+  const roles: TargetsSigned[] = [set.targets!];
+  const queue: { role: string; delegator: string }[] = delegatedNames(set.targets!, listed).map((r) => ({ role: r, delegator: 'targets' }));
+  for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
+    if (set.getTargets(next.role) !== undefined) continue;
+    if (!ROLE_NAME.test(next.role)) throw new AirlockError('E_METADATA_INVALID', `delegated role name ${JSON.stringify(next.role)} is not one airlock writes`, { details: { role: next.role } });
+    const m = meta[`${next.role}.json`]!;
+    const name = `metadata/${m.version}.${next.role}.json`;
+    const bytes = await needBytes(source, name, m.length ?? DEFAULT_LIMITS.targetsMaxBytes);
+    const signed = set.updateDelegatedTargets(bytes, next.role, next.delegator);
+    roles.push(signed);
+    wanted.push({ path: name, bytes });
+    queue.push(...delegatedNames(signed, listed).map((r) => ({ role: r, delegator: next.role })));
+  }
+  // The copy's history must be the start of the host's: every version the copy signed is
+  // on the host with the same bytes (snapshot and targets files are never rewritten).
+  const hostTargets = new Map<string, TargetFileInfo>();
+  for (const r of roles) for (const [p, info] of Object.entries(r.targets)) hostTargets.set(p, info);
+  const localMeta = [`metadata/${current.snapshot.signed.version}.snapshot.json`];
+  const localTargetsVersion = current.snapshot.signed.meta['targets.json']?.version;
+  if (localTargetsVersion !== undefined) localMeta.push(`metadata/${localTargetsVersion}.targets.json`);
+  for (const path of localMeta) {
+    const there = await fetchBytes(source, path, DEFAULT_LIMITS.targetsMaxBytes);
+    const here = await readFile(join(repoDir, path));
+    if (there === undefined || Buffer.compare(Buffer.from(there), here) !== 0) throw diverged(source, `its ${path} is ${there === undefined ? 'missing' : 'other bytes than the copy’s'}`);
+  }
+  for (const [p, info] of Object.entries(current.targets.signed.targets)) {
+    const h = hostTargets.get(p);
+    if (h === undefined || h.hashes.sha256 !== info.hashes.sha256) throw diverged(source, `it does not list ${p} as the copy does`);
+  }
+
+  for (const [p, info] of [...hostTargets].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const sha = info.hashes.sha256;
+    if (sha === undefined) throw new AirlockError('E_METADATA_INVALID', `the targets metadata lists no sha256 for ${p}`, { details: { path: p } });
+    const consistent = consistentTargetPath(p, sha);
+    for (const path of [consistent, `releases/${p}`]) {
+      if ((await localSha256(join(repoDir, path))) !== sha) wanted.push({ path, target: { from: consistent, info } });
+    }
+  }
+  // apt: the indices the next release extends, checked against Release and the verified .deb targets (sync-apt.ts).
+  const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets);
+  for (const i of apt.indices) {
+    if ((await localSha256(join(repoDir, i.path))) !== createHash('sha256').update(i.bytes).digest('hex')) wanted.push({ path: i.path, bytes: i.bytes });
+  }
+  for (const f of apt.pool) {
+    if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
+  }
+  // The bootstrap copy users pin from follows the newest root (DESIGN "Static host layout").
+  const newestRoot = wanted.filter((w) => /^metadata\/\d+\.root\.json$/.test(w.path)).at(-1);
+  if (newestRoot) wanted.push({ path: 'keys/root.json', bytes: newestRoot.bytes! });
+
+  const bytes = wanted.reduce((n, w) => n + (w.bytes?.length ?? w.target!.info.length), 0);
+  return { plan: { local: localTs, host: set.timestamp!.version, upToDate: false, files: wanted.map((w) => w.path), bytes }, wanted, root: set.root };
+}
+
+function diverged(source: Source, what: string): AirlockError {
+  return new AirlockError(
+    'E_SYNC_DIVERGED',
+    `${source.name} is not this repository copy continued: ${what}; another terminal signed other metadata under the same versions — find out which copy is the real one before releasing from either (docs/release-manager.md "Backup and restore")`,
+    { details: { host: source.name } },
+  );
+}
+
+/** Verifies the host and returns what a sync would bring in; writes nothing. */
+export async function planSync(repoDir: string, source: Source): Promise<SyncPlan> {
+  return (await verifyHost(repoDir, source)).plan;
+}
+
+/** Verifies the host, stages everything it has that the copy lacks (each target checked), then commits it in publishing order. */
+export async function syncFromHost(repoDir: string, stagingRoot: string, source: Source): Promise<SyncResult> {
+  const { plan, wanted, root } = await verifyHost(repoDir, source);
+  if (plan.upToDate) return { ...plan, rootVersion: root.version };
+  await mkdir(stagingRoot, { recursive: true, mode: 0o700 });
+  const staging = await mkdtemp(join(stagingRoot, 'sync-'));
+  try {
+    const fetched = new Map<string, string>();
+    for (const w of wanted) {
+      const file = join(staging, ...w.path.split('/'));
+      await mkdir(dirname(file), { recursive: true });
+      if (w.bytes) {
+        await writeFile(file, w.bytes, { flag: 'wx', mode: 0o644 });
+        continue;
+      }
+      const { from, info } = w.target!;
+      const already = fetched.get(from) ?? (from === w.path ? undefined : await localCopyOf(repoDir, from, info));
+      if (already !== undefined) {
+        await copyFile(already, file);
+      } else {
+        await fetchTarget(source, from, info, file);
+        fetched.set(from, file);
+      }
+    }
+    await commitStaged(staging, repoDir);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+  return { ...plan, rootVersion: root.version };
+}
+
+/** The copy's own file for a target, when it already holds the verified bytes. */
+async function localCopyOf(repoDir: string, path: string, info: TargetFileInfo): Promise<string | undefined> {
+  const file = join(repoDir, path);
+  try {
+    if ((await stat(file)).size !== info.length) return undefined;
+  } catch {
+    return undefined;
+  }
+  return (await localSha256(file)) === info.hashes.sha256 ? file : undefined;
+}

@@ -1,0 +1,111 @@
+// `airlock sync --from HOST` (issue 16.6): a stale repository copy is brought up to date
+// from a host verified against the copy's own root — root chain, timestamp, snapshot,
+// targets, every target by length and hashes — and written in publishing order; a copy
+// ahead of the host, a host with other history, and a host serving other bytes are
+// refused with the copy untouched.
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
+import { DirectorySource, Updater } from '../../lib/verify/index.js';
+import { treeDigest } from '../support/e2e-cli.js';
+import { expectCode } from '../support/error-codes.js';
+import { SAMPLE_PROJECT, sampleRepository, type SampleRepository } from '../support/reproduce-release.js';
+
+let repo: SampleRepository;
+let work: string;
+/** The repository as it was after 1.0.0: what a terminal restored from an old backup holds. */
+let stale: string;
+
+/** The TUF part of a tree: metadata, targets and the release copies of targets. */
+async function tufFiles(dir: string): Promise<Record<string, string>> {
+  const all = await treeDigest(dir);
+  const releases = Object.keys(all).filter((p) => p.startsWith('targets/')).map((p) => `releases/${p.slice('targets/'.length).replace(/[0-9a-f]{64}\./, '')}`);
+  return Object.fromEntries(Object.entries(all).filter(([p]) => p.startsWith('metadata/') || p.startsWith('targets/') || p === 'keys/root.json' || releases.includes(p)));
+}
+
+beforeAll(async () => {
+  repo = await sampleRepository();
+  work = await mkdtemp(join(tmpdir(), 'airlock-sync-'));
+  await repo.release('1.0.0');
+  stale = join(work, 'stale');
+  await cp(repo.host, stale, { recursive: true });
+  await repo.release('1.1.0');
+}, 240_000);
+
+afterAll(async () => {
+  await repo?.cleanup();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function copyOf(name: string, from = stale): Promise<string> {
+  const dir = join(work, name);
+  await cp(from, dir, { recursive: true });
+  return dir;
+}
+
+describe('sync from a host', () => {
+  it('brings a stale copy up to date with everything the metadata vouches for, and a client then reads it', async () => {
+    const copy = await copyOf('copy');
+    const plan = await planSync(copy, new DirectorySource(repo.host));
+    expect(plan).toMatchObject({ upToDate: false, local: 2, host: 3 });
+    expect(plan.files).toContain('metadata/timestamp.json');
+    expect(plan.files.some((f) => f.startsWith(`releases/${SAMPLE_PROJECT}/1.1.0/`))).toBe(true);
+    expect(await treeDigest(copy)).toEqual(await treeDigest(stale)); // planning wrote nothing
+
+    const r = await syncFromHost(copy, join(work, 'staging'), new DirectorySource(repo.host));
+    expect(r.upToDate).toBe(false);
+    expect(await tufFiles(copy)).toEqual(await tufFiles(repo.host));
+    // The copy is a whole repository: a client from the pinned root finds the new release in it.
+    const updater = new Updater({ trustedRoot: await readFile(repo.root), sources: [copy] });
+    await updater.refresh();
+    expect(await updater.getTargetInfo(`${SAMPLE_PROJECT}/1.1.0/${SAMPLE_PROJECT}-1.1.0.tar.gz`)).toBeDefined();
+    expect(await readdir(join(work, 'staging'))).toEqual([]);
+
+    const again = await syncFromHost(copy, join(work, 'staging'), new DirectorySource(repo.host));
+    expect(again).toMatchObject({ upToDate: true, files: [] });
+  });
+
+  it('refuses a host behind the copy (E_SYNC_AHEAD): publish instead', async () => {
+    const copy = await copyOf('ahead', repo.host);
+    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(stale)), 'E_SYNC_AHEAD');
+    expect(await treeDigest(copy)).toEqual(await treeDigest(repo.host));
+  });
+
+  it('refuses a host whose release lacks one the copy has (E_SYNC_DIVERGED)', async () => {
+    // The host's history does not contain the copy's: its timestamp is newer, but its
+    // targets metadata at the copy's version is other bytes.
+    const copy = await copyOf('diverged');
+    const host = await copyOf('host-diverged', repo.host);
+    const snapVersion = JSON.parse(await readFile(join(copy, 'metadata', 'timestamp.json'), 'utf8')).signed.meta['snapshot.json'].version as number;
+    await writeFile(join(host, 'metadata', `${snapVersion}.snapshot.json`), '{"not":"the copy\'s"}');
+    const before = await treeDigest(copy);
+    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SYNC_DIVERGED');
+    expect(await treeDigest(copy)).toEqual(before);
+  });
+
+  it('refuses a host serving a target other than the metadata lists, writing nothing', async () => {
+    const copy = await copyOf('tampered');
+    const host = await copyOf('host-tampered', repo.host);
+    const dir = join(host, 'targets', SAMPLE_PROJECT, '1.1.0');
+    const file = (await readdir(dir)).find((f) => f.endsWith('.tar.gz'))!;
+    const bytes = await readFile(join(dir, file));
+    bytes[100] = bytes[100]! ^ 1;
+    await writeFile(join(dir, file), bytes);
+    const before = await treeDigest(copy);
+    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_HASH');
+    expect(await treeDigest(copy)).toEqual(before);
+  });
+
+  it('refuses metadata not signed by the keys the copy trusts, writing nothing', async () => {
+    const copy = await copyOf('forged');
+    const host = await copyOf('host-forged', repo.host);
+    const ts = JSON.parse(await readFile(join(host, 'metadata', 'timestamp.json'), 'utf8'));
+    ts.signed.version += 1;
+    await writeFile(join(host, 'metadata', 'timestamp.json'), JSON.stringify(ts));
+    const before = await treeDigest(copy);
+    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SIG_THRESHOLD');
+    expect(await treeDigest(copy)).toEqual(before);
+  });
+});
