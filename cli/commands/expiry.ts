@@ -3,9 +3,9 @@
 // and `airlock refresh`, in the terminal's airlock.json. Takes effect at the next
 // signature of each role (release, refresh, root publish); nothing is re-signed here.
 import { AirlockError } from '../../lib/core/errors.js';
-import type { TopLevelRole } from '../../lib/core/tuf-metadata.js';
-import { parseExpiryDays, type ExpiryDays } from '../../lib/repo/expiry.js';
+import { parseExpiryDays } from '../../lib/repo/expiry.js';
 import { readConfig, terminalPaths, writeConfig } from '../../lib/terminal/home.js';
+import { parseExpiryAssignments } from '../expiry-assignments.js';
 import { emit } from '../run.js';
 
 export interface ExpiryOptions {
@@ -13,21 +13,6 @@ export interface ExpiryOptions {
   json?: boolean;
 }
 
-/** `targets=90` … → { targets: 90 }; refused (E_USAGE) unless ROLE=DAYS with a known role. */
-export function parseExpiryAssignments(items: readonly string[]): Partial<ExpiryDays> {
-  const out: Partial<ExpiryDays> = {};
-  for (const item of items) {
-    const m = /^(root|targets|snapshot|timestamp)=(\d{1,4})$/.exec(item);
-    if (!m) throw new AirlockError('E_USAGE', `"${item}" is not ROLE=DAYS (roles: root, targets, snapshot, timestamp), e.g. timestamp=7`);
-    out[m[1] as TopLevelRole] = Number(m[2]);
-  }
-  try {
-    parseExpiryDays(out);
-  } catch (err) {
-    throw new AirlockError('E_USAGE', (err as Error).message, { cause: err });
-  }
-  return out;
-}
 
 export async function expiry(assignments: string[], opts: ExpiryOptions): Promise<void> {
   const paths = terminalPaths();

@@ -1,14 +1,14 @@
 // `airlock init`: a new release terminal. Root keys go into the terminal keystore, or
 // with --root-keystore DIR (repeatable) one each onto separate media, each under its own
-// passphrase (see root-keystores.ts for where the passphrases come from).
+// passphrase (see cli/keystore-passphrases.ts for where the passphrases come from).
 import { resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
 import { initTerminal, isTerminalHome, occupiedDirs } from '../../lib/terminal/init.js';
 import { planInit } from '../../lib/terminal/plan-init.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
-import { parseExpiryAssignments } from './expiry.js';
-import { readKeystorePassphrases, wipeAll } from './root-keystores.js';
+import { parseExpiryAssignments } from '../expiry-assignments.js';
+import { readKeystorePassphrases, wipeAll } from '../keystore-passphrases.js';
 
 export interface InitOptions {
   name: string;

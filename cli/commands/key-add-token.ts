@@ -11,7 +11,7 @@ import { keystoreDirFor } from '../../lib/keys/location.js';
 import { adoptTokenKey, generateTokenKey, parsePkcs11Uri, pinSource, type Pkcs11Uri, type TokenKey } from '../../lib/keys/pkcs11/index.js';
 import { KEY_ROLES, type KeyRole } from '../../lib/keys/signer.js';
 import { emit } from '../run.js';
-import { describeKey } from './key-list.js';
+import { describeKey } from '../key-description.js';
 
 export interface KeyAddTokenOptions {
   module?: string;

@@ -7,7 +7,7 @@ import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { KEY_ROLES, type KeyRole } from '../../lib/keys/signer.js';
 import { emit } from '../run.js';
-import { describeKey } from './key-list.js';
+import { describeKey } from '../key-description.js';
 
 export interface KeyGenerateOptions {
   keystore?: string;

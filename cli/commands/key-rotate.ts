@@ -15,7 +15,7 @@ import { describeKeys } from '../../lib/terminal/plan.js';
 import { planRotation } from '../../lib/terminal/plan-rotation.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { emit } from '../run.js';
-import { readKeystorePassphrases, wipeAll, type KeystorePassphraseOptions } from './root-keystores.js';
+import { readKeystorePassphrases, wipeAll, type KeystorePassphraseOptions } from '../keystore-passphrases.js';
 import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
 
 export interface KeyRotateOptions extends KeystorePassphraseOptions, PublishingOptions {

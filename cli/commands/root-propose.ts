@@ -18,7 +18,7 @@ import { closeSigners, keysListedBy, tufKeyFromHex } from '../../lib/terminal/ke
 import { diffRoots, proposeRoot, rootSignatureStatus, writeRootProposal, type RootChange } from '../../lib/repo/root-ceremony.js';
 import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
-import { describeRootChange } from './root-show.js';
+import { describeRootChange } from '../root-proposals.js';
 
 export interface RootProposeOptions {
   addKey?: string[];

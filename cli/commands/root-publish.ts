@@ -11,7 +11,7 @@ import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
 import { planRootPublish } from '../../lib/terminal/plan-rotation.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { emit } from '../run.js';
-import { loadProposal } from './root-show.js';
+import { loadProposal } from '../root-proposals.js';
 import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
 
 export interface RootPublishOptions extends PublishingOptions {

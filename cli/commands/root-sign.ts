@@ -11,7 +11,7 @@ import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { closeSigners, unlockKeys } from '../../lib/terminal/keys.js';
 import { checkRootProposal, diffRoots, rootSignatureStatus, signRootProposal, writeRootProposal } from '../../lib/repo/root-ceremony.js';
 import { emit, note } from '../run.js';
-import { describeRootChange, loadProposal } from './root-show.js';
+import { describeRootChange, loadProposal } from '../root-proposals.js';
 
 export interface RootSignOptions {
   keystore?: string;

@@ -13,7 +13,6 @@ import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { tufKeyId, type TufKey } from '../core/tuf-key.js';
 import {
-  metadataFileName,
   parseExpires,
   parseRoot,
   rootProblems,

@@ -4,7 +4,7 @@
 // its own passphrase, so no single device or person holds the whole root.
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AirlockError, fromSystemError } from '../core/errors.js';
+import { fromSystemError } from '../core/errors.js';
 import { Keystore, KEYSTORE_MARKER } from '../keys/keystore.js';
 import type { Passphrase } from '../keys/passphrase.js';
 import type { Signer } from '../keys/signer.js';

@@ -7,8 +7,8 @@
 //   - else AIRLOCK_PASSPHRASE_FILE for the terminal keystore, and --root-passphrase-file
 //     FILE (repeatable, in the order of the --root-keystore options) for the others.
 import { resolve } from 'node:path';
-import { AirlockError } from '../../lib/core/errors.js';
-import { readPassphrase, type Passphrase } from '../../lib/keys/passphrase.js';
+import { AirlockError } from '../lib/core/errors.js';
+import { readPassphrase, type Passphrase } from '../lib/keys/passphrase.js';
 
 export interface KeystorePassphraseOptions {
   passphraseFd?: number;
