@@ -40,12 +40,12 @@ function splitRole(flag: string, value: string): [TopLevelRole, string] {
 }
 
 async function keysToAdd(role: TopLevelRole, value: string, alreadyListed: readonly string[]): Promise<TufKey[]> {
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return [tufKeyFromHex(value)];
+  if (/^(?:[0-9a-fA-F]{64}|04[0-9a-fA-F]{128})$/.test(value)) return [tufKeyFromHex(value)];
   const isDir = await stat(value).then((s) => s.isDirectory(), () => false);
-  if (!isDir) throw new AirlockError('E_USAGE', `--add-key ${role}:${value}: give a hex Ed25519 public key (from \`airlock key list\`) or a keystore directory`);
+  if (!isDir) throw new AirlockError('E_USAGE', `--add-key ${role}:${value}: give a hex public key (from \`airlock key list\`) or a keystore directory`);
   const found = (await (await Keystore.open(resolve(value))).list()).filter((k) => k.role === role && !alreadyListed.includes(k.keyId));
   if (found.length === 0) throw new AirlockError('E_KEY_NOT_FOUND', `the keystore ${value} holds no ${role} key the root does not already list; generate one there with \`airlock key generate ${role} --keystore ${value}\``);
-  return found.map((k) => tufKeyFromHex(k.publicKey));
+  return found.map((k) => tufKeyFromHex(k.publicKey, k.keyType));
 }
 
 export async function rootPropose(opts: RootProposeOptions): Promise<void> {
@@ -93,7 +93,7 @@ export async function rootPropose(opts: RootProposeOptions): Promise<void> {
       for (const r of rotate as OnlineRole[]) {
         const info = await keystore.generate(r, passphrase);
         generated.push({ role: r, keyId: info.keyId });
-        replace[r] = [tufKeyFromHex(info.publicKey)];
+        replace[r] = [tufKeyFromHex(info.publicKey, info.keyType)];
         thresholds[r] = 1;
       }
     } finally {

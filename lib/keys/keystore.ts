@@ -1,11 +1,10 @@
 // The encrypted keystore (DESIGN "Keys and the terminal"): a 0700 directory holding one
 // 0600 file per key (key-file.ts), a marker naming the directory a keystore, and the
 // audit log. Private keys leave it only as Signers; there is no export.
-import { sign as cryptoSign } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ed25519Verify } from '../core/ed25519.js';
+import { DEFAULT_KEY_TYPE, isKeyType, isRawPublicKey, KEY_TYPES, verifyWithKey, type KeyType } from '../core/key-type.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
 import { AuditLog, type AuditVerdict } from './audit-log.js';
@@ -17,6 +16,7 @@ import {
   MAX_KEY_FILE_BYTES,
   keyFileName,
   keyIdOf,
+  keyTypeOf,
   parseKeyRecord,
   serializeKeyRecord,
   type KeyKind,
@@ -30,7 +30,7 @@ import { assertNewPassphrase, type Passphrase } from './passphrase.js';
 import { openSeed, PRODUCTION_KDF_POLICY, sealSeed, type KdfPolicy, type ScryptCost } from './sealed-seed.js';
 import { createSecretFile, replaceSecretFile } from './secret-file.js';
 import { KEY_ROLES, type KeyRole } from './signer.js';
-import { newSeed, privateKeyFromSeed, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
+import { newSecret, privateKeyFromSecret, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
 import { openTokenKey, type TokenUnlockOptions } from './token-key.js';
 
 export const KEYSTORE_MARKER = 'keystore.json';
@@ -40,7 +40,8 @@ const MARKER_FORMAT = 'airlock-keystore';
 export interface KeyInfo {
   keyId: string;
   role: KeyRole;
-  /** Raw Ed25519 public key, hex. */
+  keyType: KeyType;
+  /** Raw public key, hex (Ed25519: 32 bytes; P-256: the uncompressed point). */
   publicKey: string;
   createdAt: string;
   kind: KeyKind;
@@ -62,7 +63,7 @@ function policyFor(testOnly: KeystoreTestOnly | undefined): KdfPolicy {
 }
 
 function infoOf(record: KeyRecord, file: string): KeyInfo {
-  return { keyId: record.keyId, role: record.role, publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file };
+  return { keyId: record.keyId, role: record.role, keyType: keyTypeOf(record), publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file };
 }
 
 function nowWholeSeconds(): string {
@@ -154,25 +155,29 @@ export class Keystore {
     return this.audit.assertIntact({ keyIds: (await this.#keyFileNames()).map((n) => KEY_FILE_PATTERN.exec(n)![1]!) });
   }
 
-  /** Makes a new Ed25519 key for `role`, sealed under `passphrase`. */
-  async generate(role: KeyRole, passphrase: Passphrase): Promise<KeyInfo> {
+  /** Makes a new key for `role` (Ed25519 unless `keyType` says otherwise), sealed under `passphrase`. */
+  async generate(role: KeyRole, passphrase: Passphrase, keyType: KeyType = DEFAULT_KEY_TYPE): Promise<KeyInfo> {
     if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
+    assertKeyTypeFor(role, keyType);
     assertNewPassphrase(passphrase);
-    const seed = newSeed();
+    const seed = newSecret(keyType);
     let record: SoftwareKeyRecord;
     try {
-      const privateKey = privateKeyFromSeed(seed);
-      const publicKey = toHex(rawPublicKeyOf(privateKey));
+      const privateKey = privateKeyFromSecret(seed, keyType);
+      const publicKey = toHex(rawPublicKeyOf(privateKey, keyType));
       // A key that cannot make a signature its own public key accepts is never stored.
       const probe = Buffer.from('airlock key self-test');
-      if (!ed25519Verify(Buffer.from(publicKey, 'hex'), probe, cryptoSign(null, probe, privateKey))) {
+      const handle = softwareKeyHandle(privateKey, keyType);
+      if (!verifyWithKey(keyType, Buffer.from(publicKey, 'hex'), probe, await handle.signRaw(probe))) {
         throw new AirlockError('E_KEY_CORRUPT', 'a freshly generated key failed its self-test; the crypto library is broken');
       }
+      await handle.close();
       record = await sealSeed(seed, passphrase, this.#policy.write, {
         format: KEY_FILE_FORMAT,
         version: KEY_FILE_VERSION,
         kind: 'software',
-        keyId: keyIdOf(publicKey),
+        keyType,
+        keyId: keyIdOf(publicKey, keyType),
         role,
         publicKey,
         createdAt: nowWholeSeconds(),
@@ -190,9 +195,10 @@ export class Keystore {
    * Records a key that lives in a PKCS#11 token: only its reference and public key
    * (issue 11's `airlock key add-token` calls this).
    */
-  async addTokenKey(role: KeyRole, publicKey: Uint8Array, token: Pkcs11Reference, createdAt: Date = new Date()): Promise<KeyInfo> {
+  async addTokenKey(role: KeyRole, publicKey: Uint8Array, token: Pkcs11Reference, createdAt: Date = new Date(), keyType: KeyType = DEFAULT_KEY_TYPE): Promise<KeyInfo> {
     if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
-    if (publicKey.length !== 32) throw new AirlockError('E_TOKEN_KEY', 'the token key is not an Ed25519 key (32-byte public key)');
+    assertKeyTypeFor(role, keyType);
+    if (!isRawPublicKey(keyType, publicKey)) throw new AirlockError('E_TOKEN_KEY', `the token key is not an ${keyType === 'ed25519' ? 'Ed25519' : 'ECDSA P-256'} key`);
     if (typeof token.module !== 'string' || token.module === '' || typeof token.uri !== 'string' || !token.uri.startsWith('pkcs11:')) {
       throw new AirlockError('E_TOKEN_KEY', 'a token key needs the PKCS#11 module path and a pkcs11: URI (RFC 7512) naming the key', { details: { ...token } });
     }
@@ -201,7 +207,8 @@ export class Keystore {
       format: KEY_FILE_FORMAT,
       version: KEY_FILE_VERSION,
       kind: 'pkcs11',
-      keyId: keyIdOf(publicHex),
+      keyType,
+      keyId: keyIdOf(publicHex, keyType),
       role,
       publicKey: publicHex,
       createdAt: new Date(Math.floor(createdAt.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
@@ -337,24 +344,29 @@ export class Keystore {
 
   /** The same key sealed under another passphrase (fresh salt and nonce). */
   #reseal(record: SoftwareKeyRecord, seed: Buffer, newPassphrase: Passphrase): Promise<SoftwareKeyRecord> {
-    const { format, version, kind, keyId, role, publicKey, createdAt } = record;
-    return sealSeed(seed, newPassphrase, this.#policy.write, { format, version, kind, keyId, role, publicKey, createdAt });
+    // keyType stays absent in a file written before it existed, so the AEAD binds the same fields.
+    const { format, version, kind, keyType, keyId, role, publicKey, createdAt } = record;
+    return sealSeed(seed, newPassphrase, this.#policy.write, { format, version, kind, ...(keyType === undefined ? {} : { keyType }), keyId, role, publicKey, createdAt });
   }
 
   async #openSoftware(record: SoftwareKeyRecord, passphrase: Passphrase, file: string): Promise<KeyHandle> {
     const seed = await openSeed(record, passphrase, this.#policy, file);
+    const keyType = keyTypeOf(record);
     let privateKey;
     try {
-      privateKey = privateKeyFromSeed(seed);
+      privateKey = privateKeyFromSecret(seed, keyType);
+    } catch (err) {
+      // A P-256 scalar of 0 or ≥ n: the sealed bytes are not a key of this type.
+      throw new AirlockError('E_KEY_CORRUPT', `key file ${file} holds a private key that is not a valid ${keyType} key; restore it from your backup`, { cause: err, details: { file } });
     } finally {
       seed.fill(0);
     }
-    if (toHex(rawPublicKeyOf(privateKey)) !== record.publicKey) {
+    if (toHex(rawPublicKeyOf(privateKey, keyType)) !== record.publicKey) {
       throw new AirlockError('E_KEY_CORRUPT', `key file ${file} holds a private key that does not match its public key; restore it from your backup`, {
         details: { file },
       });
     }
-    return softwareKeyHandle(privateKey);
+    return softwareKeyHandle(privateKey, keyType);
   }
 
   async #keyFileNames(): Promise<string[]> {
@@ -425,6 +437,24 @@ export class Keystore {
       throw fromSystemError(err, `reading key file ${file}`);
     }
     return { record: parseKeyRecord(bytes, file, keyId), file };
+  }
+}
+
+/**
+ * minisign and the SSH publish key stay Ed25519: minisign's format has no other algorithm,
+ * and the publish key's SSH form, host-side lines and fingerprints are written for
+ * ssh-ed25519 (docs/keys.md).
+ */
+export function assertKeyTypeFor(role: KeyRole, keyType: KeyType): void {
+  if (!isKeyType(keyType)) throw new AirlockError('E_USAGE', `unknown key type "${String(keyType)}"; key types are ${KEY_TYPES.join(', ')}`);
+  if (keyType !== 'ed25519' && (role === 'minisign' || role === 'publish')) {
+    throw new AirlockError(
+      'E_USAGE',
+      role === 'minisign'
+        ? 'a minisign key is always Ed25519 (the minisign format has no other algorithm); leave --key-type out for the minisign role'
+        : 'the publish (SFTP login) key is always Ed25519 (ssh-ed25519); leave --key-type out for the publish role',
+      { details: { role, keyType } },
+    );
   }
 }
 
