@@ -3,6 +3,8 @@
 // passphrase (see root-keystores.ts for where the passphrases come from).
 import { resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
+import { parseKeyTypeChoices } from '../../lib/keys/key-type-choice.js';
+import { KEY_ROLES } from '../../lib/keys/signer.js';
 import { initTerminal } from '../../lib/repo/terminal-init.js';
 import { terminalPaths } from '../../lib/repo/terminal-home.js';
 import { emit } from '../run.js';
@@ -16,6 +18,7 @@ export interface InitOptions {
   rootKeystore?: string[];
   rootPassphraseFile?: string[];
   expiry?: string[];
+  keyType?: string[];
   keystore?: string;
   passphraseFd?: number;
   json?: boolean;
@@ -29,6 +32,7 @@ export async function init(opts: InitOptions): Promise<void> {
     throw new AirlockError('E_USAGE', `--root-keys ${opts.rootKeys} but ${separate.length} --root-keystore given; with separate root keystores there is one root key in each`);
   }
   const expiryDays = parseExpiryAssignments(opts.expiry ?? []);
+  const keyTypes = parseKeyTypeChoices(opts.keyType, KEY_ROLES);
   const passphrases = await readKeystorePassphrases(paths.keystore, opts, true);
   try {
     const result = await initTerminal(paths, passphrases.main!, {
@@ -37,6 +41,7 @@ export async function init(opts: InitOptions): Promise<void> {
       rootThreshold: opts.rootThreshold,
       rootKeystores: passphrases.roots,
       expiryDays,
+      keyTypes,
       now: new Date(),
     });
     emit(opts, { ok: true, home: paths.home, keystore: result.keystore, rootKeys: result.rootKeys, rootThreshold: opts.rootThreshold, rootFingerprint: result.rootFingerprint, files: result.files }, () => [

@@ -5,6 +5,7 @@
 // root keys held by people on other devices, use the ceremony instead:
 // `airlock root propose --rotate ROLE`, `airlock root sign`, `airlock root publish`.
 import { AirlockError } from '../../lib/core/errors.js';
+import { keyTypeForRole } from '../../lib/keys/key-type-choice.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import type { Signer } from '../../lib/keys/signer.js';
@@ -19,6 +20,7 @@ import { describeReports, exitCodeFor, hostsFor, needsPublishKey, publishTo, typ
 
 export interface KeyRotateOptions extends KeystorePassphraseOptions, PublishingOptions {
   keystore?: string;
+  keyType?: string;
 }
 
 export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<number> {
@@ -26,6 +28,7 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
     throw new AirlockError('E_USAGE', `key rotate takes targets, snapshot or timestamp; root keys change through the ceremony (airlock root propose --add-key/--remove-key)`);
   }
   const rotating = role as OnlineRole;
+  const keyType = keyTypeForRole(rotating, opts.keyType);
   const paths = terminalPaths();
   const config = await readConfig(paths);
   const root = (await new LocalRepository(paths.repository).current()).root.signed;
@@ -55,7 +58,7 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
     const publishSigner = needsPublishKey(hosts) ? await unlockPublishKey(main, mainPass) : undefined;
     if (publishSigner) unlocked.push(publishSigner);
 
-    const info = await main.generate(rotating, mainPass);
+    const info = await main.generate(rotating, mainPass, keyType);
     const newKey = await main.unlock(info.keyId, mainPass);
     unlocked.push(newKey);
     const result = await rotateKey(paths.repository, paths.staging, { role: rotating, newKey, rootSigners, online, now: new Date(), expiryDays: config.expiryDays });

@@ -4,7 +4,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { DEFAULT_KEY_TYPE, isKeyType, isRawPublicKey, KEY_TYPES, verifyWithKey, type KeyType } from '../core/key-type.js';
+import { DEFAULT_KEY_TYPE, isRawPublicKey, verifyWithKey, type KeyType } from '../core/key-type.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
 import { AuditLog, type AuditVerdict } from './audit-log.js';
@@ -25,6 +25,7 @@ import {
   type Pkcs11Reference,
   type SoftwareKeyRecord,
 } from './key-file.js';
+import { assertKeyTypeFor } from './key-type-choice.js';
 import { keystorePermissionProblems, permissionsError, type PermissionProblem } from './keystore-permissions.js';
 import { assertNewPassphrase, type Passphrase } from './passphrase.js';
 import { openSeed, PRODUCTION_KDF_POLICY, sealSeed, type KdfPolicy, type ScryptCost } from './sealed-seed.js';
@@ -437,24 +438,6 @@ export class Keystore {
       throw fromSystemError(err, `reading key file ${file}`);
     }
     return { record: parseKeyRecord(bytes, file, keyId), file };
-  }
-}
-
-/**
- * minisign and the SSH publish key stay Ed25519: minisign's format has no other algorithm,
- * and the publish key's SSH form, host-side lines and fingerprints are written for
- * ssh-ed25519 (docs/keys.md).
- */
-export function assertKeyTypeFor(role: KeyRole, keyType: KeyType): void {
-  if (!isKeyType(keyType)) throw new AirlockError('E_USAGE', `unknown key type "${String(keyType)}"; key types are ${KEY_TYPES.join(', ')}`);
-  if (keyType !== 'ed25519' && (role === 'minisign' || role === 'publish')) {
-    throw new AirlockError(
-      'E_USAGE',
-      role === 'minisign'
-        ? 'a minisign key is always Ed25519 (the minisign format has no other algorithm); leave --key-type out for the minisign role'
-        : 'the publish (SFTP login) key is always Ed25519 (ssh-ed25519); leave --key-type out for the publish role',
-      { details: { role, keyType } },
-    );
   }
 }
 

@@ -5,9 +5,10 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import type { KeyType } from '../core/key-type.js';
 import { Keystore } from '../keys/keystore.js';
 import type { Passphrase } from '../keys/passphrase.js';
-import type { Signer } from '../keys/signer.js';
+import type { KeyRole, Signer } from '../keys/signer.js';
 import { parseExpiryDays, type ExpiryDays } from './expiry.js';
 import { initRepository, type InitResult } from './init-repository.js';
 import { closeSigners } from './role-keys.js';
@@ -27,6 +28,8 @@ export interface TerminalInitOptions {
   rootKeystores?: readonly RootKeystore[];
   /** Per-role expiry in days; roles not named keep the defaults (DESIGN). */
   expiryDays?: Partial<ExpiryDays>;
+  /** The kind of each role's new key (default Ed25519). */
+  keyTypes?: Partial<Record<KeyRole, KeyType>>;
   now: Date;
 }
 
@@ -62,7 +65,7 @@ export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase,
   const keystore = await Keystore.create(paths.keystore);
   const unlocked: Signer[] = [];
   const generateIn = async (ks: Keystore, role: Parameters<Keystore['generate']>[0], pass: Passphrase): Promise<Signer> => {
-    const signer = await ks.unlock((await ks.generate(role, pass)).keyId, pass);
+    const signer = await ks.unlock((await ks.generate(role, pass, options.keyTypes?.[role])).keyId, pass);
     unlocked.push(signer);
     return signer;
   };
@@ -92,8 +95,8 @@ export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase,
       pgp: await generateIn(keystore, 'pgp', passphrase),
       minisign: await generateIn(keystore, 'minisign', passphrase),
     };
-    await keystore.generate('ssh', passphrase);
-    await keystore.generate('publish', passphrase);
+    await keystore.generate('ssh', passphrase, options.keyTypes?.ssh);
+    await keystore.generate('publish', passphrase, options.keyTypes?.publish);
     const result = await initRepository(paths.repository, paths.staging, signers, { now: options.now, expiryDays: config.expiryDays, name: options.name });
     await writeConfig(paths, config);
     return { ...result, keystore: keystore.dir, rootKeys };

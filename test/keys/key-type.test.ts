@@ -93,9 +93,10 @@ describe('ECDSA P-256 keys in the keystore', () => {
     expect((await t.keystore.unlock(record.keyId, testPassphrase('another passphrase entirely'))).keyType).toBe('ed25519');
   });
 
-  it('refuses an ECDSA key for minisign and publish (their formats are Ed25519 only) with E_USAGE, before anything is written', async () => {
+  it('refuses an ECDSA key for minisign, ssh and publish (their formats are Ed25519 only) with E_USAGE, before anything is written', async () => {
     expect(await codeOf(t.keystore.generate('minisign', testPassphrase(), 'ecdsa-p256'))).toBe('E_USAGE');
     expect(await codeOf(t.keystore.generate('publish', testPassphrase(), 'ecdsa-p256'))).toBe('E_USAGE');
+    expect(await codeOf(t.keystore.generate('ssh', testPassphrase(), 'ecdsa-p256'))).toBe('E_USAGE');
     expect(await t.keystore.list()).toEqual([]);
   });
 });
