@@ -5,28 +5,23 @@
 // Ed25519 (its format has no other algorithm). The result is judged by programs that are
 // not airlock's signing code: airlock-verify (the bundle), tuf-js, securesystemslib (the
 // key and signature library of python-tuf), gpgv and a real `apt-get update`.
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProvenanceEnvelope, signProvenance } from '../../lib/builder/index.js';
-import { BUILDER_RELEASE, buildStatement } from '../../lib/builder/provenance.js';
+import { parseProvenanceEnvelope } from '../../lib/builder/index.js';
 import { tufKeyId } from '../../lib/core/tuf-key.js';
 import type { KeyType } from '../../lib/core/key-type.js';
 import type { Keystore } from '../../lib/keys/keystore.js';
+import type { KeyRole } from '../../lib/keys/signer.js';
 import { generateTokenKey, pinSource, PIN_FILE_ENV } from '../../lib/keys/pkcs11/index.js';
-import type { KeyRole, Signer } from '../../lib/keys/signer.js';
 import { openpgpFingerprint } from '../../lib/repo/compat/index.js';
-import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
-import { initRepository } from '../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { releaseToRepository } from '../../lib/repo/release.js';
-import { closeSigners, unlockListed } from '../../lib/repo/role-keys.js';
 import { targetsKeysOf } from '../../lib/reproduce/published-release.js';
 import { aptClient, buildDeb } from '../support/compat-apt.js';
 import { gpgStatus, run } from '../support/compat-tools.js';
 import { tempKeystore, testPassphrase, type TempKeystore } from '../support/keys-fixtures.js';
+import { initWithKeystore, releaseWithKeystore } from '../support/keys-release.js';
 import { pinFile, softHsm, SOFTHSM_MODULE, USER_PIN, type SoftHsm } from '../support/pkcs11-softhsm.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 import { tufJsUpdater } from '../support/tufjs-client.js';
@@ -37,7 +32,6 @@ const PROJECT = 'hello';
 const VERSION = '1.0.0';
 const ARTIFACT = `${PROJECT}-${VERSION}.tar.gz`;
 const DEB = `${PROJECT}_${VERSION}_all.deb`;
-const options = { expiryDays: DEFAULT_EXPIRY_DAYS, name: 'P-256 Releases' };
 const SSLIB_CHECK = join(import.meta.dirname, '..', 'support', 'sslib-check.py');
 
 interface Release {
@@ -50,20 +44,6 @@ interface Release {
 }
 
 type Backend = 'software keystore' | 'SoftHSM2 token';
-
-async function unlockByRole(keystore: Keystore, roles: readonly KeyRole[]): Promise<Record<string, Signer>> {
-  const out: Record<string, Signer> = {};
-  const pass = testPassphrase();
-  try {
-    for (const role of roles) out[role] = await keystore.unlock(role, pass);
-  } catch (err) {
-    await closeSigners(Object.values(out));
-    throw err;
-  } finally {
-    pass.wipe();
-  }
-  return out;
-}
 
 async function makeRelease(backend: Backend): Promise<Release> {
   const ks: TempKeystore = await tempKeystore();
@@ -87,79 +67,25 @@ async function makeRelease(backend: Backend): Promise<Release> {
   }
   keyIds.minisign = (await ks.keystore.generate('minisign', testPassphrase())).keyId;
 
-  const now = new Date();
-  const init = await unlockByRole(ks.keystore, [...P256_ROLES, 'minisign']);
-  try {
-    const s = init as Record<(typeof P256_ROLES)[number] | 'minisign', Signer>;
-    await initRepository(repoDir, join(work, 'staging'), { root: [s.root], rootThreshold: 1, targets: s.targets, snapshot: s.snapshot, timestamp: s.timestamp, pgp: s.pgp, minisign: s.minisign }, { now, ...options });
-  } finally {
-    await closeSigners(Object.values(init));
-  }
-
-  // airlock release, after the build: the signers chosen as cli/commands/release.ts chooses them.
-  const root = (await new LocalRepository(repoDir).current()).root.signed;
-  const pass = testPassphrase();
-  const held: Signer[] = [];
-  try {
-    const listed = async (role: 'targets' | 'snapshot' | 'timestamp') => {
-      const [signer] = await unlockListed(ks.keystore, root, role, pass);
-      held.push(signer!);
-      return signer!;
-    };
-    const byRole = async (role: 'pgp' | 'minisign') => {
-      const signer = await ks.keystore.unlock(role, pass);
-      held.push(signer);
-      return signer;
-    };
-    const signers = { targets: await listed('targets'), snapshot: await listed('snapshot'), timestamp: await listed('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign') };
-    const artifact = join(work, ARTIFACT);
-    const bytes = Buffer.from('release bytes signed with ECDSA P-256\n'.repeat(2000));
-    await writeFile(artifact, bytes);
-    const debDir = join(work, 'debs');
-    await mkdir(debDir);
-    const deb = await buildDeb(debDir, { package: PROJECT, version: VERSION, architecture: 'all' });
-    const files = [
+  const staging = join(work, 'staging');
+  await initWithKeystore({ keystore: ks.keystore, repoDir, staging, name: 'P-256 Releases' });
+  const artifact = join(work, ARTIFACT);
+  await writeFile(artifact, Buffer.from('release bytes signed with ECDSA P-256\n'.repeat(2000)));
+  const debDir = join(work, 'debs');
+  await mkdir(debDir);
+  const deb = await buildDeb(debDir, { package: PROJECT, version: VERSION, architecture: 'all' });
+  await releaseWithKeystore({
+    keystore: ks.keystore,
+    repoDir,
+    staging,
+    project: PROJECT,
+    version: VERSION,
+    name: 'P-256 Releases',
+    artifacts: [
       { name: ARTIFACT, path: artifact },
       { name: DEB, path: deb },
-    ];
-    const digests = await Promise.all(
-      files.map(async (f) => {
-        const b = await readFile(f.path);
-        return { name: f.name, digests: { sha256: createHash('sha256').update(b).digest('hex'), sha512: createHash('sha512').update(b).digest('hex') } };
-      }),
-    );
-    const statement = buildStatement({
-      builderId: BUILDER_RELEASE,
-      builderVersion: 'test',
-      repository: '/src/hello',
-      branch: `release/${VERSION}`,
-      commit: 'c'.repeat(40),
-      releasePattern: 'release/*',
-      recipePath: 'airlock.recipe.json',
-      recipeSha256: 'd'.repeat(64),
-      allowNetwork: false,
-      network: 'isolated',
-      project: PROJECT,
-      version: VERSION,
-      sourceDateEpoch: 1768478400,
-      lockfiles: [],
-      artifacts: digests,
-      invocationId: 'p256-release-test',
-      startedOn: now,
-      finishedOn: now,
-    });
-    const provenance = await signProvenance(statement, signers.targets);
-    await releaseToRepository(
-      repoDir,
-      join(work, 'staging'),
-      { project: PROJECT, version: VERSION, commit: 'c'.repeat(40), branch: `release/${VERSION}`, sourceDateEpoch: 1768478400, artifacts: files, provenance },
-      signers,
-      { now: new Date(), ...options },
-    );
-  } finally {
-    pass.wipe();
-    await closeSigners(held);
-  }
+    ],
+  });
   const server = await serveDirectory(repoDir);
   return {
     work,

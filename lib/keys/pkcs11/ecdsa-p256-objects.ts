@@ -4,30 +4,17 @@
 // signs a hash computed outside the token and returns r ‖ s (§2.3.1), turned here into
 // the DER form TUF, DSSE and OpenPGP's MPIs are made from. This is what a YubiKey in PIV
 // mode offers through ykcs11 (it holds no Ed25519 key before firmware 5.7).
-import type { PKCS11, Template } from 'pkcs11js';
+import type { PKCS11 } from 'pkcs11js';
 import { derFromRawSignature, isP256Point, P256_POINT_BYTES } from '../../core/ecdsa-p256.js';
 import { AirlockError } from '../../core/errors.js';
 import {
-  CKA_CLASS,
-  CKA_EC_PARAMS,
-  CKA_EXTRACTABLE,
-  CKA_ID,
-  CKA_KEY_TYPE,
-  CKA_LABEL,
-  CKA_PRIVATE,
-  CKA_SENSITIVE,
-  CKA_SIGN,
-  CKA_TOKEN,
-  CKA_VERIFY,
   CKK_EC,
   CKM_EC_KEY_PAIR_GEN,
   CKM_ECDSA,
-  CKO_PRIVATE_KEY,
-  CKO_PUBLIC_KEY,
   P256_PARAMS_OID,
 } from './constants.js';
 import { isCkr, tokenFailure } from './cryptoki.js';
-import type { NewKeyPair } from './key-objects.js';
+import { keyPairTemplates, type NewKeyPair } from './key-objects.js';
 
 const RAW_SIGNATURE_BYTES = 64;
 const DIGEST_BYTES = 32;
@@ -65,31 +52,11 @@ export function signEcdsaDigest(api: PKCS11, session: Buffer, key: Buffer, diges
 }
 
 /**
- * Makes a P-256 pair on the token (CKA_TOKEN): the private half sensitive, not
- * extractable and private, so no call can read it out. Needs a read-write, logged-in session.
+ * Makes a P-256 pair on the token (keyPairTemplates: never extractable). Needs a
+ * read-write, logged-in session.
  */
 export function generateP256(api: PKCS11, rwSession: Buffer, name: { label: string; id: Uint8Array }): NewKeyPair {
-  const common: Template = [
-    { type: CKA_TOKEN, value: true },
-    { type: CKA_KEY_TYPE, value: CKK_EC },
-    { type: CKA_LABEL, value: name.label },
-    { type: CKA_ID, value: Buffer.from(name.id) },
-  ];
-  const publicTemplate: Template = [
-    { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
-    ...common,
-    { type: CKA_PRIVATE, value: false },
-    { type: CKA_VERIFY, value: true },
-    { type: CKA_EC_PARAMS, value: P256_PARAMS_OID },
-  ];
-  const privateTemplate: Template = [
-    { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
-    ...common,
-    { type: CKA_PRIVATE, value: true },
-    { type: CKA_SENSITIVE, value: true },
-    { type: CKA_EXTRACTABLE, value: false },
-    { type: CKA_SIGN, value: true },
-  ];
+  const { publicTemplate, privateTemplate } = keyPairTemplates(CKK_EC, P256_PARAMS_OID, name);
   try {
     const pair = api.C_GenerateKeyPair(rwSession, { mechanism: CKM_EC_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
     return { publicKey: pair.publicKey, privateKey: pair.privateKey };

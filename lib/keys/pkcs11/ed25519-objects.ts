@@ -1,30 +1,17 @@
 // Ed25519 key objects inside a token (PKCS#11 v3.0 §2.3.10 "EC Edwards"): the curve's
 // domain parameters, its public half from CKA_EC_POINT, making a new pair that can never
 // leave the token, and signing with CKM_EDDSA (pure Ed25519, RFC 8032).
-import type { PKCS11, Template } from 'pkcs11js';
+import type { PKCS11 } from 'pkcs11js';
 import { AirlockError } from '../../core/errors.js';
 import {
-  CKA_CLASS,
-  CKA_EC_PARAMS,
-  CKA_EXTRACTABLE,
-  CKA_ID,
-  CKA_KEY_TYPE,
-  CKA_LABEL,
-  CKA_PRIVATE,
-  CKA_SENSITIVE,
-  CKA_SIGN,
-  CKA_TOKEN,
-  CKA_VERIFY,
   CKK_EC_EDWARDS,
   CKM_EC_EDWARDS_KEY_PAIR_GEN,
   CKM_EDDSA,
-  CKO_PRIVATE_KEY,
-  CKO_PUBLIC_KEY,
   ED25519_PARAMS_NAME,
   ED25519_PARAMS_OID,
 } from './constants.js';
 import { isCkr, tokenFailure } from './cryptoki.js';
-import type { NewKeyPair } from './key-objects.js';
+import { keyPairTemplates, type NewKeyPair } from './key-objects.js';
 
 export const ED25519_SIGNATURE_BYTES = 64;
 
@@ -61,34 +48,13 @@ export function signEddsa(api: PKCS11, session: Buffer, key: Buffer, message: Ui
 }
 
 /**
- * Makes an Ed25519 pair on the token (CKA_TOKEN): the private half sensitive, not
- * extractable and private, so no call can read it out. Tries the OID encoding of the
- * curve, then the PrintableString one. Needs a read-write, logged-in session.
+ * Makes an Ed25519 pair on the token (keyPairTemplates: never extractable). Tries the OID
+ * encoding of the curve, then the PrintableString one. Needs a read-write, logged-in session.
  */
 export function generateEd25519(api: PKCS11, rwSession: Buffer, name: { label: string; id: Uint8Array }): NewKeyPair {
-  const common: Template = [
-    { type: CKA_TOKEN, value: true },
-    { type: CKA_KEY_TYPE, value: CKK_EC_EDWARDS },
-    { type: CKA_LABEL, value: name.label },
-    { type: CKA_ID, value: Buffer.from(name.id) },
-  ];
-  const privateTemplate: Template = [
-    { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
-    ...common,
-    { type: CKA_PRIVATE, value: true },
-    { type: CKA_SENSITIVE, value: true },
-    { type: CKA_EXTRACTABLE, value: false },
-    { type: CKA_SIGN, value: true },
-  ];
   let last: unknown;
   for (const params of [ED25519_PARAMS_OID, ED25519_PARAMS_NAME]) {
-    const publicTemplate: Template = [
-      { type: CKA_CLASS, value: CKO_PUBLIC_KEY },
-      ...common,
-      { type: CKA_PRIVATE, value: false },
-      { type: CKA_VERIFY, value: true },
-      { type: CKA_EC_PARAMS, value: params },
-    ];
+    const { publicTemplate, privateTemplate } = keyPairTemplates(CKK_EC_EDWARDS, params, name);
     try {
       const pair = api.C_GenerateKeyPair(rwSession, { mechanism: CKM_EC_EDWARDS_KEY_PAIR_GEN }, publicTemplate, privateTemplate);
       return { publicKey: pair.publicKey, privateKey: pair.privateKey };

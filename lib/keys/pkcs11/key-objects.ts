@@ -16,8 +16,11 @@ import {
   CKA_KEY_TYPE,
   CKA_LABEL,
   CKA_NEVER_EXTRACTABLE,
+  CKA_PRIVATE,
   CKA_SENSITIVE,
+  CKA_SIGN,
   CKA_TOKEN,
+  CKA_VERIFY,
   CKK_EC,
   CKK_EC_EDWARDS,
   CKO_PRIVATE_KEY,
@@ -147,6 +150,31 @@ export function pairedPublicKey(api: PKCS11, session: Buffer, facts: Pick<Privat
 export interface NewKeyPair {
   publicKey: Buffer;
   privateKey: Buffer;
+}
+
+/**
+ * The templates of a new pair kept on the token (CKA_TOKEN): the private half sensitive,
+ * not extractable and private, so no call can read it out; the public half carries the
+ * curve's domain parameters.
+ */
+export function keyPairTemplates(keyType: number, params: Buffer, name: { label: string; id: Uint8Array }): { publicTemplate: Template; privateTemplate: Template } {
+  const common: Template = [
+    { type: CKA_TOKEN, value: true },
+    { type: CKA_KEY_TYPE, value: keyType },
+    { type: CKA_LABEL, value: name.label },
+    { type: CKA_ID, value: Buffer.from(name.id) },
+  ];
+  return {
+    publicTemplate: [{ type: CKA_CLASS, value: CKO_PUBLIC_KEY }, ...common, { type: CKA_PRIVATE, value: false }, { type: CKA_VERIFY, value: true }, { type: CKA_EC_PARAMS, value: params }],
+    privateTemplate: [
+      { type: CKA_CLASS, value: CKO_PRIVATE_KEY },
+      ...common,
+      { type: CKA_PRIVATE, value: true },
+      { type: CKA_SENSITIVE, value: true },
+      { type: CKA_EXTRACTABLE, value: false },
+      { type: CKA_SIGN, value: true },
+    ],
+  };
 }
 
 /** Removes objects airlock just made and will not keep (best effort: the error that led here matters more). */
