@@ -37,11 +37,6 @@ export function p256PublicKeyObject(raw: Uint8Array): KeyObject {
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
-/** The public key as securesystemslib writes `keyval.public`: PEM SPKI, 64-column base64, final newline. */
-export function p256SpkiPem(raw: Uint8Array): string {
-  return p256PublicKeyObject(raw).export({ format: 'pem', type: 'spki' }).toString();
-}
-
 /** The uncompressed point out of a node KeyObject (public or private) on P-256. */
 export function p256RawPublicKey(key: KeyObject): Uint8Array {
   const der = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'der', type: 'spki' });

@@ -17,7 +17,7 @@ import type { KeyRole } from '../../lib/keys/signer.js';
 import { generateTokenKey, pinSource, PIN_FILE_ENV } from '../../lib/keys/pkcs11/index.js';
 import { openpgpFingerprint } from '../../lib/repo/compat/index.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { targetsKeysOf } from '../../lib/reproduce/published-release.js';
+import { targetsKeysOf } from '../../lib/reproduce/index.js';
 import { aptClient, buildDeb } from '../support/compat-apt.js';
 import { gpgStatus, run } from '../support/compat-tools.js';
 import { tempKeystore, testPassphrase, type TempKeystore } from '../support/keys-fixtures.js';
