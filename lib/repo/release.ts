@@ -12,6 +12,8 @@ import { AirlockError, fromSystemError } from '../core/errors.js';
 import { metadataFileName, SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
+import { updateRpmRepository } from './compat/rpm-repository.js';
+import { assertRpmTools } from './compat/rpm-sign.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { allBinNames, binFor, DEFAULT_BIN_LAYOUT, layoutOf, succinctDelegations, type BinLayout } from './hash-bins.js';
 import { commitStaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
@@ -57,6 +59,8 @@ export interface ReleaseOptions {
   userId?: string;
   /** Suite, codename, components and architectures of the apt repository. */
   apt?: AptLayout;
+  /** Public base URL of the host: the rpm repository's .repo file points there. */
+  publicUrl?: string;
 }
 
 export interface ReleasedTarget {
@@ -114,6 +118,12 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
   const releaseDir = `releases/${input.project}/${input.version}`;
   if (await stat(join(repoDir, releaseDir)).then(() => true, () => false)) {
     throw new AirlockError('E_RELEASE_EXISTS', `${input.project} ${input.version} is already released; a published version is immutable — bump the version on a new release branch`);
+  }
+  if (input.artifacts.some((a) => a.name.endsWith('.rpm'))) {
+    // Checked before anything is signed: the rpm repository needs its tools, a pgp key and the public URL.
+    if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .rpm files but the keystore has no pgp key to sign them; run `airlock key generate pgp`');
+    if (!options.publicUrl) throw new AirlockError('E_CONFIG', 'the release has .rpm files: set "publicUrl" (the host\'s public base URL, e.g. "https://releases.example.org") in airlock.json, for the .repo file users install');
+    await assertRpmTools();
   }
   const staging = join(stagingRoot, `release-${randomBytes(6).toString('hex')}`);
   try {
@@ -195,6 +205,11 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
         // apt refuses the repository after this unless `airlock refresh` re-signs it first.
         validUntil: new Date(expiresAt('timestamp', options.now, options.expiryDays)),
       });
+    }
+
+    const rpms = input.artifacts.filter((a) => a.name.endsWith('.rpm')).map((a) => join(staging, releaseDir, a.name));
+    if (rpms.length > 0 && signers.pgp && options.publicUrl) {
+      await updateRpmRepository({ rpmDir: join(staging, 'rpm'), publishedRpmDir: join(repoDir, 'rpm'), rpms, pgp: signers.pgp, date: options.now, project: input.project, name: options.name, publicUrl: options.publicUrl });
     }
 
     const changed = await signTargetsChanges(repo, current, additions, signers.targets, options);

@@ -43,11 +43,18 @@ export interface TerminalConfig {
   apt?: AptLayout;
   /** The OpenPGP user id's name and e-mail (absent: `name` alone). */
   openpgp?: { name: string; email: string };
+  /** The host's public base URL (https://…), which the rpm repository's .repo file names. */
+  publicUrl?: string;
 }
 
 /** The OpenPGP user id the certificate carries: "Name <email>", or the terminal's name. */
 export function openpgpUserId(config: Pick<TerminalConfig, 'name' | 'openpgp'>): string {
   return config.openpgp ? `${config.openpgp.name} <${config.openpgp.email}>` : config.name;
+}
+
+function parsePublicUrl(value: unknown, file: string): string {
+  if (typeof value !== 'string' || !/^https?:\/\/[^\s]+$/.test(value)) throw new AirlockError('E_CONFIG', `${file}: publicUrl must be the host's http(s) base URL, e.g. "https://releases.example.org"`);
+  return value;
 }
 
 function parseOpenpgp(value: unknown, file: string): TerminalConfig['openpgp'] {
@@ -93,6 +100,7 @@ export async function readConfig(paths: TerminalPaths): Promise<TerminalConfig> 
     hashBins: parseHashBins(raw.hashBins, paths.config),
     ...(raw.apt !== undefined ? { apt: parseAptLayout(raw.apt, paths.config) } : {}),
     ...(raw.openpgp !== undefined ? { openpgp: parseOpenpgp(raw.openpgp, paths.config)! } : {}),
+    ...(raw.publicUrl !== undefined ? { publicUrl: parsePublicUrl(raw.publicUrl, paths.config) } : {}),
   };
 }
 
