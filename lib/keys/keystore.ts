@@ -7,6 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { DEFAULT_KEY_TYPE, isRawPublicKey, verifyWithKey, type KeyType } from '../core/key-type.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
+import { readRegularFile } from '../core/regular-file.js';
 import { AuditLog, type AuditVerdict } from './audit-log.js';
 import { AuditedSigner } from './audited-signer.js';
 import {
@@ -410,33 +411,25 @@ export class Keystore {
   /** Reads one key file: never through a symlink, refused unless private, size-capped before parsing. */
   async #read(keyId: string): Promise<{ record: KeyRecord; file: string }> {
     const file = join(this.dir, keyFileName(keyId));
-    let bytes: Buffer;
+    let read;
     try {
-      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        const st = await fh.stat();
-        const problems: PermissionProblem[] = [];
-        if (!st.isFile()) problems.push({ path: file, problem: 'is not a regular file', fix: `remove '${file}'` });
-        if ((st.mode & 0o077) !== 0) problems.push({ path: file, problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it`, fix: `chmod 600 '${file}'` });
-        const uid = process.getuid?.();
-        if (uid !== undefined && st.uid !== uid) problems.push({ path: file, problem: `owned by uid ${st.uid}, not by you`, fix: `chown ${uid} '${file}'` });
-        if (problems.length > 0) throw permissionsError(this.dir, problems);
-        if (st.size > MAX_KEY_FILE_BYTES) {
-          throw new AirlockError('E_KEY_CORRUPT', `key file ${file} is ${st.size} bytes, far larger than a key file; restore it from your backup`, { details: { file } });
-        }
-        bytes = await fh.readFile();
-      } finally {
-        await fh.close();
-      }
+      read = await readRegularFile(file, MAX_KEY_FILE_BYTES);
     } catch (err) {
-      if (err instanceof AirlockError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') {
-        throw permissionsError(this.dir, [{ path: file, problem: 'is a symlink; a keystore holds only regular files', fix: `replace '${file}' by the real file` }]);
-      }
-      if (code === 'ENOENT') throw new AirlockError('E_KEY_NOT_FOUND', `no key ${keyId} in the keystore ${this.dir}`, { details: { keyId } });
       throw fromSystemError(err, `reading key file ${file}`);
     }
+    if ('refused' in read) {
+      if (read.refused === 'absent') throw new AirlockError('E_KEY_NOT_FOUND', `no key ${keyId} in the keystore ${this.dir}`, { details: { keyId } });
+      if (read.refused === 'too-large') throw new AirlockError('E_KEY_CORRUPT', `key file ${file} is far larger than a key file; restore it from your backup`, { details: { file } });
+      const problem = read.refused === 'symlink' ? 'is a symlink; a keystore holds only regular files' : 'is not a regular file';
+      throw permissionsError(this.dir, [{ path: file, problem, fix: read.refused === 'symlink' ? `replace '${file}' by the real file` : `remove '${file}'` }]);
+    }
+    const { st } = read;
+    const problems: PermissionProblem[] = [];
+    if ((st.mode & 0o077) !== 0) problems.push({ path: file, problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it`, fix: `chmod 600 '${file}'` });
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) problems.push({ path: file, problem: `owned by uid ${st.uid}, not by you`, fix: `chown ${uid} '${file}'` });
+    if (problems.length > 0) throw permissionsError(this.dir, problems);
+    const bytes = Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength);
     return { record: parseKeyRecord(bytes, file, keyId), file };
   }
 }

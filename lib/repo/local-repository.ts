@@ -3,9 +3,11 @@
 // order, so that even the local copy is never seen half-updated.
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, posix, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
 import { hashStream } from '../core/digest.js';
+import { syncDirectory } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import { listRegularFiles } from '../core/file-tree.js';
 import { classifyPath, comparePublishOrder } from '../core/host-layout.js';
 import type { Envelope, RootSigned, SnapshotSigned, TargetsSigned, TimestampSigned } from '../core/tuf-metadata.js';
 
@@ -88,19 +90,6 @@ export class LocalRepository {
   }
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(relative(dir, p).split(sep).join(posix.sep));
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
 async function sameContent(a: string, b: string): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a), stat(b)]);
   if (sa.size !== sb.size) return false;
@@ -114,7 +103,7 @@ async function sameContent(a: string, b: string): Promise<boolean> {
  * already holds other bytes stops the commit before any metadata moves.
  */
 export async function commitStaged(stagingDir: string, repoDir: string): Promise<string[]> {
-  const files = (await listFiles(stagingDir))
+  const files = (await listRegularFiles(stagingDir))
     .map((path) => ({ path, ...classifyPath(path) }))
     .sort(comparePublishOrder);
   for (const { path, immutable } of files) {
@@ -134,6 +123,8 @@ export async function commitStaged(stagingDir: string, repoDir: string): Promise
       await mkdir(dirname(target), { recursive: true });
       await rename(join(stagingDir, path), target);
     }
+    // The renames are durable once each directory they went into is flushed.
+    for (const dir of new Set(files.map(({ path }) => dirname(join(repoDir, path))))) await syncDirectory(dir);
   } catch (err) {
     throw fromSystemError(err, `moving the staged release into ${repoDir}`);
   }
