@@ -8,7 +8,8 @@ import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import { SPEC_VERSION } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate, updateKeysFile } from './compat/index.js';
+import { openpgpCertificate, updateKeysFile } from './compat/index.js';
+import { writeKeyHistory } from './compat/key-history.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
 import { envelopeBytes, signMetadata } from './sign-metadata.js';
@@ -75,10 +76,10 @@ export async function initRepository(
 
     if (signers.pgp) {
       const certificate = await openpgpCertificate(signers.pgp, options.name);
-      await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
+      await writeKeyHistory(join(repoDir, 'keys'), join(staging, 'keys'), { pgpCertificate: certificate });
       await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, options.name, certificate);
     }
-    if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
+    if (signers.minisign) await writeKeyHistory(join(repoDir, 'keys'), join(staging, 'keys'), { minisign: signers.minisign });
 
     const files = await commitStaged(staging, repoDir);
     return { rootFingerprint: sha256Hex(rootBytes), files };

@@ -11,7 +11,8 @@ import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { metadataFileName, SPEC_VERSION, type AirlockTargetCustom, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
+import { openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
+import { writeKeyHistory } from './compat/key-history.js';
 import { updateRpmRepository } from './compat/rpm-repository.js';
 import { assertRpmTools } from './compat/rpm-sign.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
@@ -184,10 +185,10 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     if (signers.pgp) {
       const userId = options.userId ?? options.name;
       const certificate = await openpgpCertificate(signers.pgp, userId);
-      await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
+      await writeKeyHistory(join(repoDir, 'keys'), join(staging, 'keys'), { pgpCertificate: certificate });
       await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, userId, certificate);
     }
-    if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
+    if (signers.minisign) await writeKeyHistory(join(repoDir, 'keys'), join(staging, 'keys'), { minisign: signers.minisign });
     const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));
     if (debs.length > 0) {
       if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .deb files but the keystore has no pgp key to sign the apt repository; run `airlock key generate pgp`');
