@@ -3,7 +3,7 @@
 // normalises its options and calls cli/commands/<name>.ts, which holds no crypto or
 // policy (those live in lib/).
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { jsonOption, passphraseFdOption, signingOptions } from './options.js';
+import { jsonOption, keyTypeOption, keyTypesOption, passphraseFdOption, signingOptions } from './options.js';
 import { action, USAGE_OUTPUT, usageExit } from './run.js';
 
 const program = new Command();
@@ -31,6 +31,7 @@ program
   .option('--root-keystore <dir>', 'put one root key in this keystore (separate medium, own passphrase); repeat for each root key', collect)
   .option('--root-passphrase-file <file>', 'passphrase file (0600) for the --root-keystore of the same position; repeatable', collect)
   .option('--expiry <role=days>', 'expiry period of a role, e.g. timestamp=7; repeatable', collect)
+  .addOption(keyTypesOption())
   .option('--keystore <dir>', 'keystore directory (default: $AIRLOCK_HOME/keystore)')
   .addOption(passphraseFdOption())
   .option('--dry-run', 'print the keystores and keys init would make; ask nothing, write nothing')
@@ -63,7 +64,7 @@ program
 // keys, audit log and terminal posture (lib/keys) ------------------------------------
 const key = program.command('key').description('the keystore: generate keys, list public keys, change a passphrase (there is no export)');
 jsonOption(
-  signingOptions(key.command('generate').argument('<role>', 'root, targets, snapshot, timestamp, pgp, minisign, ssh or publish').description('make a new key for ROLE in the keystore')),
+  signingOptions(key.command('generate').argument('<role>', 'root, targets, snapshot, timestamp, pgp, minisign, ssh or publish').description('make a new key for ROLE in the keystore').addOption(keyTypeOption())),
 ).action(action(async (role: string, opts) => (await import('./commands/key-generate.js')).keyGenerate(role, opts)));
 jsonOption(
   key
@@ -89,7 +90,8 @@ jsonOption(
     .option('--module <path>', 'the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so')
     .option('--token <label>', 'the token label')
     .option('--uri <pkcs11-uri>', 'an RFC 7512 URI naming the token (and the key), instead of --token / --key-label')
-    .option('--generate', 'make a new Ed25519 key inside the token (sensitive, never extractable)')
+    .option('--generate', 'make a new key inside the token (sensitive, never extractable)')
+    .addOption(keyTypeOption())
     .option('--key-label <label>', 'the key to adopt; with --generate, the new key\'s label (default airlock-ROLE)')
     .option('--key-id <hex>', 'CKA_ID of the key to adopt, or of the new key')
     .addOption(new Option('--pin-fd <n>', 'read the token PIN from this file descriptor (else AIRLOCK_PIN_FILE, else a prompt)').argParser((v) => {
@@ -141,6 +143,7 @@ jsonOption(
       .option('--remove-key <role:keyid>', 'remove a key by key id (or a unique prefix); repeatable', collect)
       .option('--threshold <m>', 'root threshold M, or ROLE:M for another role; repeatable', collect)
       .option('--rotate <role>', 'replace the targets, snapshot or timestamp key by a new one generated in --keystore; repeatable', collect)
+      .addOption(keyTypesOption())
       .option('--expires-days <d>', 'the new root expires in D days (default: the configured root expiry)', wholeNumber('--expires-days'))
       .requiredOption('-o, --output <file>', 'where to write the proposal'),
   ),
@@ -181,7 +184,9 @@ jsonOption(
           .command('rotate')
           .argument('<role>', 'targets, snapshot or timestamp')
           .description("replace ROLE's key by a new one through a new root signed by the root keys at hand; the old key's signatures stop counting")
-          .option('--dry-run', 'print the plan (keys, files, hosts); ask nothing, write nothing'),
+          .option('--dry-run', 'print the plan (keys, files, hosts); ask nothing, write nothing')
+
+          .addOption(keyTypeOption()),
       ),
     ),
   ),

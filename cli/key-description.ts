@@ -19,7 +19,7 @@ export function describeKey(info: KeyInfo): KeyDescription {
   const raw = fromHex(info.publicKey);
   const fingerprints: KeyDescription['fingerprints'] = {};
   let openssh: string | undefined;
-  if (info.role === 'pgp') fingerprints.openpgp = Buffer.from(pgpPublicKey(raw, new Date(info.createdAt)).fingerprint).toString('hex').toUpperCase();
+  if (info.role === 'pgp') fingerprints.openpgp = Buffer.from(pgpPublicKey(raw, new Date(info.createdAt), info.keyType).fingerprint).toString('hex').toUpperCase();
   if (info.role === 'minisign') fingerprints.minisign = minisignKeyIdHex(minisignKeyNumber(raw));
   if (info.role === 'publish' || info.role === 'ssh') {
     fingerprints.ssh = fingerprintOf(ed25519KeyBlob(raw));
@@ -27,6 +27,7 @@ export function describeKey(info: KeyInfo): KeyDescription {
   }
   const fingerprintLines = [
     `  key id     ${info.keyId}`,
+    `  type       ${info.keyType}`,
     `  public key ${info.publicKey}`,
     ...(fingerprints.openpgp ? [`  OpenPGP    ${fingerprints.openpgp}`] : []),
     ...(fingerprints.minisign ? [`  minisign   ${fingerprints.minisign}`] : []),

@@ -4,7 +4,7 @@
 // resolved before any passphrase is asked, so a typo in --to costs nothing. Progress
 // goes to stderr on a TTY; --json prints one event per line.
 import { join } from 'node:path';
-import { EXIT, ERROR_KINDS, type ExitCode } from '../lib/core/errors.js';
+import { EXIT, exitCodeOf, type ExitCode } from '../lib/core/errors.js';
 import type { Signer } from '../lib/keys/signer.js';
 import { parseHostUrl } from '../lib/publish/host-url.js';
 import { resolveHosts } from '../lib/publish/hosts.js';
@@ -82,8 +82,7 @@ export async function publishTo(paths: TerminalPaths, hosts: HostSpec[], publish
 export function exitCodeFor(reports: readonly PublishReport[]): ExitCode {
   const failed = reports.find((r) => !r.ok);
   if (!failed) return EXIT.ok;
-  const code = failed.error?.code;
-  return code !== undefined && code !== 'E_INTERNAL' ? EXIT[ERROR_KINDS[code]] : EXIT.environment;
+  return exitCodeOf(failed.error?.code);
 }
 
 export function describeReports(reports: readonly PublishReport[]): string[] {

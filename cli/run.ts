@@ -1,7 +1,7 @@
 // The one top-level catch of both CLIs: maps AirlockError codes to exit codes and
 // prints a one-line message (or a JSON object with --json). Anything else is a bug and
 // says so, with its stack, because only a bug can get there.
-import { AirlockError, EXIT, type ExitCode } from '../lib/core/errors.js';
+import { AirlockError, errorCodeOf, EXIT, exitCodeOf, type ExitCode } from '../lib/core/errors.js';
 
 export interface OutputOptions {
   json?: boolean;
@@ -51,14 +51,14 @@ export function reportError(err: unknown, json: boolean): ExitCode {
       process.stdout.write(`${JSON.stringify({ ok: false, error: { code: err.code, message: err.message, details: err.details } })}\n`);
     }
     process.stderr.write(`error ${err.code}: ${printable(err.message)}\n`);
-    return err.exitCode;
+    return exitCodeOf(err);
   }
   const e = err as Error;
   if (json) {
-    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: 'E_INTERNAL', message: String(e?.message ?? err) } })}\n`);
+    process.stdout.write(`${JSON.stringify({ ok: false, error: { code: errorCodeOf(err), message: String(e?.message ?? err) } })}\n`);
   }
   process.stderr.write(`internal error (this is a bug in airlock; please report it):\n${printable(e?.stack ?? String(err))}\n`);
-  return EXIT.environment;
+  return exitCodeOf(err);
 }
 
 /**

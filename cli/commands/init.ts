@@ -6,6 +6,8 @@ import { AirlockError } from '../../lib/core/errors.js';
 import { initTerminal, isTerminalHome, occupiedDirs } from '../../lib/terminal/init.js';
 import { planInit } from '../../lib/terminal/plan-init.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
+import { parseKeyTypeChoices } from '../../lib/keys/key-type-choice.js';
+import { KEY_ROLES } from '../../lib/keys/signer.js';
 import { emit } from '../run.js';
 import { parseExpiryAssignments } from '../expiry-assignments.js';
 import { readKeystorePassphrases, wipeAll } from '../keystore-passphrases.js';
@@ -17,6 +19,7 @@ export interface InitOptions {
   rootKeystore?: string[];
   rootPassphraseFile?: string[];
   expiry?: string[];
+  keyType?: string[];
   keystore?: string;
   passphraseFd?: number;
   json?: boolean;
@@ -48,6 +51,7 @@ export async function init(opts: InitOptions): Promise<void> {
     ]);
     return;
   }
+  const keyTypes = parseKeyTypeChoices(opts.keyType, KEY_ROLES);
   const passphrases = await readKeystorePassphrases(paths.keystore, opts, true);
   try {
     const result = await initTerminal(paths, passphrases.main!, {
@@ -56,6 +60,7 @@ export async function init(opts: InitOptions): Promise<void> {
       rootThreshold: opts.rootThreshold,
       rootKeystores: passphrases.roots,
       expiryDays,
+      keyTypes,
       now: new Date(),
     });
     emit(opts, { ok: true, home: paths.home, keystore: result.keystore, rootKeys: result.rootKeys, rootThreshold: opts.rootThreshold, rootFingerprint: result.rootFingerprint, files: result.files }, () => [

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
 import { fromHex, isHex } from '../../lib/core/hex.js';
+import { keyTypeForRole } from '../../lib/keys/key-type-choice.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { adoptTokenKey, generateTokenKey, parsePkcs11Uri, pinSource, type Pkcs11Uri, type TokenKey } from '../../lib/keys/pkcs11/index.js';
@@ -18,6 +19,7 @@ export interface KeyAddTokenOptions {
   token?: string;
   uri?: string;
   generate?: boolean;
+  keyType?: string;
   keyLabel?: string;
   keyId?: string;
   pinFd?: number;
@@ -60,17 +62,18 @@ function locate(role: KeyRole, opts: KeyAddTokenOptions): { module: string; uri:
 export async function keyAddToken(role: string, opts: KeyAddTokenOptions): Promise<void> {
   if (!(KEY_ROLES as readonly string[]).includes(role)) throw usage(`unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
   const r = role as KeyRole;
+  const keyType = keyTypeForRole(r, opts.keyType);
   const where = locate(r, opts);
   const keystore = await Keystore.create(keystoreDirFor(opts));
   const pin = pinSource({ ...(opts.pinFd === undefined ? {} : { fd: opts.pinFd }) });
   let key: TokenKey;
   if (opts.generate) {
     const { object: _label, id: _id, ...tokenOnly } = where.uri;
-    key = await generateTokenKey({ module: where.module, uri: tokenOnly }, { label: where.label, ...(where.id === undefined ? {} : { id: where.id }), pin, purpose: `a new ${r} key` });
+    key = await generateTokenKey({ module: where.module, uri: tokenOnly }, { label: where.label, ...(where.id === undefined ? {} : { id: where.id }), pin, purpose: `a new ${r} key`, keyType });
   } else {
-    key = await adoptTokenKey({ module: where.module, uri: where.uri }, { pin, purpose: `the ${r} key to adopt` });
+    key = await adoptTokenKey({ module: where.module, uri: where.uri }, { pin, purpose: `the ${r} key to adopt`, keyType });
   }
-  const info = await keystore.addTokenKey(r, key.publicKey, key.reference);
+  const info = await keystore.addTokenKey(r, key.publicKey, key.reference, new Date(), key.keyType);
   const { fingerprintLines, ...described } = describeKey(info);
   emit(
     opts,

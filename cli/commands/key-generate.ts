@@ -2,6 +2,7 @@
 // under a passphrase read from the terminal (asked twice), --passphrase-fd or
 // AIRLOCK_PASSPHRASE_FILE. Prints only public information.
 import { AirlockError } from '../../lib/core/errors.js';
+import { keyTypeForRole } from '../../lib/keys/key-type-choice.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
@@ -12,6 +13,7 @@ import { describeKey } from '../key-description.js';
 export interface KeyGenerateOptions {
   keystore?: string;
   passphraseFd?: number;
+  keyType?: string;
   json?: boolean;
 }
 
@@ -19,10 +21,11 @@ export async function keyGenerate(role: string, opts: KeyGenerateOptions): Promi
   if (!(KEY_ROLES as readonly string[]).includes(role)) {
     throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
   }
+  const keyType = keyTypeForRole(role as KeyRole, opts.keyType);
   const keystore = await Keystore.create(keystoreDirFor(opts));
   const passphrase = await readPassphrase({ fd: opts.passphraseFd }, `Passphrase for the new ${role} key: `, { confirm: true });
   try {
-    const info = await keystore.generate(role as KeyRole, passphrase);
+    const info = await keystore.generate(role as KeyRole, passphrase, keyType);
     const { fingerprintLines, ...key } = describeKey(info);
     emit(opts, { ok: true, keystore: keystore.dir, key }, () => [`generated ${role} key ${info.keyId}`, `keystore: ${keystore.dir}`, ...fingerprintLines]);
   } finally {

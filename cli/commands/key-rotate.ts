@@ -7,6 +7,7 @@
 // ceremony instead: `airlock root propose --rotate ROLE`, `airlock root sign`,
 // `airlock root publish`.
 import { EXIT } from '../../lib/core/errors.js';
+import { keyTypeForRole } from '../../lib/keys/key-type-choice.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { rotateKey } from '../../lib/repo/rotation.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
@@ -21,6 +22,7 @@ import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptio
 export interface KeyRotateOptions extends KeystorePassphraseOptions, PublishingOptions {
   keystore?: string;
   dryRun?: boolean;
+  keyType?: string;
 }
 
 export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<number> {
@@ -50,7 +52,7 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
   try {
     session = await SigningSession.open(plan.keys, async (dir) => byDir.get(dir)!, keystores, { keepPassphrases: true });
     // The passphrase opened the keys above, so the new key is sealed under the one the user meant.
-    const info = await main.keystore.generate(plan.role, passphrases.main!);
+    const info = await main.keystore.generate(plan.role, passphrases.main!, keyTypeForRole(plan.role, opts.keyType));
     const newKey = await main.keystore.unlock(info.keyId, passphrases.main!);
     session.adopt(newKey);
     const result = await rotateKey(paths.repository, paths.staging, {

@@ -112,6 +112,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         name: config.name,
         userId: openpgpUserId(config),
         ...(config.apt ? { apt: config.apt } : {}),
+        ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
         hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
         onProgress: (e) => progress.update(`${e.phase} ${e.file}`, e.bytes, e.total),
       },

@@ -6,11 +6,14 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
+import type { KeyType } from '../../lib/core/key-type.js';
 import type { TufKey } from '../../lib/core/tuf-key.js';
 import { formatExpires, TOP_LEVEL_ROLES, type TopLevelRole } from '../../lib/core/tuf-metadata.js';
+import { parseKeyTypeChoices } from '../../lib/keys/key-type-choice.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
+import type { KeyRole } from '../../lib/keys/signer.js';
 import { expiresAt } from '../../lib/repo/expiry.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { ONLINE_ROLES, type OnlineRole } from '../../lib/repo/transaction.js';
@@ -25,6 +28,7 @@ export interface RootProposeOptions {
   removeKey?: string[];
   threshold?: string[];
   rotate?: string[];
+  keyType?: string[];
   expiresDays?: number;
   output: string;
   keystore?: string;
@@ -40,12 +44,12 @@ function splitRole(flag: string, value: string): [TopLevelRole, string] {
 }
 
 async function keysToAdd(role: TopLevelRole, value: string, alreadyListed: readonly string[]): Promise<TufKey[]> {
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return [tufKeyFromHex(value)];
+  if (/^(?:[0-9a-fA-F]{64}|04[0-9a-fA-F]{128})$/.test(value)) return [tufKeyFromHex(value)];
   const isDir = await stat(value).then((s) => s.isDirectory(), () => false);
-  if (!isDir) throw new AirlockError('E_USAGE', `--add-key ${role}:${value}: give a hex Ed25519 public key (from \`airlock key list\`) or a keystore directory`);
+  if (!isDir) throw new AirlockError('E_USAGE', `--add-key ${role}:${value}: give a hex public key (from \`airlock key list\`) or a keystore directory`);
   const found = (await (await Keystore.open(resolve(value))).list()).filter((k) => k.role === role && !alreadyListed.includes(k.keyId));
   if (found.length === 0) throw new AirlockError('E_KEY_NOT_FOUND', `the keystore ${value} holds no ${role} key the root does not already list; generate one there with \`airlock key generate ${role} --keystore ${value}\``);
-  return found.map((k) => tufKeyFromHex(k.publicKey));
+  return found.map((k) => tufKeyFromHex(k.publicKey, k.keyType));
 }
 
 export async function rootPropose(opts: RootProposeOptions): Promise<void> {
@@ -77,11 +81,14 @@ export async function rootPropose(opts: RootProposeOptions): Promise<void> {
   }
 
   const rotate = [...new Set(opts.rotate ?? [])];
+  if (rotate.length === 0 && opts.keyType !== undefined) throw new AirlockError('E_USAGE', '--key-type applies to the keys --rotate makes; give --rotate ROLE');
+  let keyTypes: Record<KeyRole, KeyType> | undefined;
   const generated: { role: OnlineRole; keyId: string }[] = [];
   if (rotate.length > 0) {
     for (const r of rotate) {
       if (!(ONLINE_ROLES as readonly string[]).includes(r)) throw new AirlockError('E_USAGE', `--rotate takes targets, snapshot or timestamp; root keys change with --add-key/--remove-key`);
     }
+    keyTypes = parseKeyTypeChoices(opts.keyType, rotate as OnlineRole[]);
     // Check the whole proposal before a key is generated: a refused proposal leaves no stray key.
     proposeRoot(current.signed, change);
     const keystore = await Keystore.open(keystoreDirFor(opts));
@@ -91,9 +98,9 @@ export async function rootPropose(opts: RootProposeOptions): Promise<void> {
       const existing = await keysListedBy(keystore, current.signed, rotate[0] as OnlineRole);
       if (existing[0]) await closeSigners([await keystore.unlock(existing[0].keyId, passphrase)]);
       for (const r of rotate as OnlineRole[]) {
-        const info = await keystore.generate(r, passphrase);
+        const info = await keystore.generate(r, passphrase, keyTypes?.[r]);
         generated.push({ role: r, keyId: info.keyId });
-        replace[r] = [tufKeyFromHex(info.publicKey)];
+        replace[r] = [tufKeyFromHex(info.publicKey, info.keyType)];
         thresholds[r] = 1;
       }
     } finally {

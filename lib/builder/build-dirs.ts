@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { Digests } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import { openRegularFile } from '../core/regular-file.js';
 
 export interface DirIdentity {
   path: string;
@@ -62,19 +63,18 @@ export async function takeArtifact(
   name: string,
   intoDir: string,
 ): Promise<{ path: string; length: number; digests: Digests } | { problem: string } | undefined> {
-  let fh;
+  let opened;
   try {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it.
-    fh = await open(join(outDir, name), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    opened = await openRegularFile(join(outDir, name));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return undefined;
-    if (code === 'ELOOP') return { problem: 'is a symlink' };
     throw fromSystemError(err, `reading the artifact ${name}`);
   }
+  if ('refused' in opened) {
+    if (opened.refused === 'absent') return undefined;
+    return { problem: opened.refused === 'symlink' ? 'is a symlink' : 'is not a regular file' };
+  }
+  const { fh } = opened;
   try {
-    const st = await fh.stat();
-    if (!st.isFile()) return { problem: 'is not a regular file' };
     await mkdir(intoDir, { recursive: true, mode: 0o700 });
     const path = join(intoDir, name);
     const sha256 = createHash('sha256');

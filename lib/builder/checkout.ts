@@ -5,10 +5,11 @@
 // is byte-for-byte the commit (no untracked, ignored or modified path after checkout,
 // e.g. from .gitattributes conversions or submodules).
 import { existsSync, statSync } from 'node:fs';
-import { lutimes, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { lutimes, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AirlockError } from '../core/errors.js';
+import { walkTree } from '../core/file-tree.js';
 import { COMMIT_RE, commitInfo, type CommitInfo, firstLine, git, gitOk, isValidBranchName, remoteBranchHead, uncommittedPaths } from './git.js';
 
 export const DEFAULT_RELEASE_PATTERN = 'release/*';
@@ -189,14 +190,7 @@ async function checkoutIsCommit(dir: string, commit: string): Promise<void> {
  * honouring SOURCE_DATE_EPOCH still produce the same bytes.
  */
 async function setTreeTimes(dir: string, epoch: number): Promise<void> {
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      if (d === dir && e.name === '.git') continue;
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      await lutimes(p, epoch, epoch);
-    }
-  };
-  await walk(dir);
+  // Setting a time changes no directory's mtime, so the order of the walk does not matter.
+  for await (const e of walkTree(dir, { prune: (x) => x.path === '.git' })) await lutimes(e.abs, epoch, epoch);
   await lutimes(dir, epoch, epoch);
 }

@@ -5,7 +5,7 @@
 // with LEN the byte length in ASCII decimal; never over the JSON of the envelope. The
 // envelope is serialised as one JSON line (a valid .intoto.jsonl file).
 import { sha256Hex } from '../core/digest.js';
-import { ed25519Verify } from '../core/ed25519.js';
+import { verifyWithKey, type KeyType } from '../core/key-type.js';
 import { AirlockError } from '../core/errors.js';
 import type { SignSubject, Signer } from '../keys/signer.js';
 
@@ -26,7 +26,9 @@ export interface DsseEnvelope {
 /** A public key the verifier trusts for this envelope. */
 export interface TrustedKey {
   keyId: string;
-  /** Raw 32-byte Ed25519 public key. */
+  /** Ed25519 unless said otherwise. */
+  keyType?: KeyType;
+  /** Raw public key: Ed25519's 32 bytes, or P-256's uncompressed point (signature DER over SHA-256). */
   publicKey: Uint8Array;
 }
 
@@ -103,7 +105,7 @@ export function parseDsse(bytes: Uint8Array): DsseEnvelope {
  * key is reported as such, naming both ids.
  */
 export function verifyDsse(env: DsseEnvelope, keys: readonly TrustedKey[], threshold = 1): { payload: Uint8Array; keyIds: string[] } {
-  const trusted = new Map(keys.map((k) => [k.keyId, k.publicKey]));
+  const trusted = new Map(keys.map((k) => [k.keyId, k]));
   const matching = env.signatures.filter((s) => trusted.has(s.keyid));
   if (matching.length === 0) {
     throw bad(`the provenance is signed by key ${env.signatures.map((s) => s.keyid || '(no key id)').join(', ')}, but the trusted key is ${[...trusted.keys()].join(', ')}; it was not signed by this repository's targets key`, {
@@ -115,7 +117,8 @@ export function verifyDsse(env: DsseEnvelope, keys: readonly TrustedKey[], thres
   const message = pae(env.payloadType, payload);
   const good = new Set<string>();
   for (const s of matching) {
-    if (ed25519Verify(trusted.get(s.keyid)!, message, decodeBase64(s.sig)!)) good.add(s.keyid);
+    const key = trusted.get(s.keyid)!;
+    if (verifyWithKey(key.keyType ?? 'ed25519', key.publicKey, message, decodeBase64(s.sig)!)) good.add(s.keyid);
   }
   if (good.size < threshold) {
     throw bad(`the provenance signature does not verify (${good.size} of ${threshold} required); the envelope was altered after signing`, {

@@ -1,10 +1,10 @@
 // Applies a build plan: runs the steps in order, streams their output to the caller and
 // to the build log, and collects the artifacts. The first failing step stops the build.
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { realpath, rename } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { temporaryNameFor } from '../core/atomic-file.js';
+import { commitTemporaryFile, temporaryNameFor } from '../core/atomic-file.js';
 import type { Digests } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { writeDeterministicTarGz } from './archive.js';
@@ -39,7 +39,7 @@ export class BuildLog {
   async close(): Promise<void> {
     if (!this.out.destroyed) await new Promise<void>((resolve) => this.out.end(resolve));
     if (this.failure !== undefined) throw fromSystemError(this.failure, `writing the build log ${this.path}`);
-    await rename(this.tmp, this.path);
+    await commitTemporaryFile(this.tmp, this.path);
   }
 }
 

@@ -1,17 +1,30 @@
 // Nothing is half-written: every file goes to a temporary name in the same directory
-// and is renamed over its final name only when complete and flushed, so a reader (or a
-// crash) sees the old file or the new one (python-tuf `_persist_metadata`).
+// and is renamed over its final name only when complete and flushed, and the directory
+// is flushed after the rename, so a reader (or a crash, or a power cut) sees the old
+// file or the new one (python-tuf `_persist_metadata`; rename(2) is atomic, but only a
+// directory fsync makes the new name durable).
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fromSystemError } from './errors.js';
 
 export interface AtomicWriteOptions {
-  /** File mode of the new file, 0o644 unless set; secret files pass 0o600. */
+  /** File mode of the new file, 0o644 unless set; secret files pass 0o600. Set outright, whatever the umask. */
   mode?: number;
+  /**
+   * false: the final name must not exist yet (link(2), never replaces — a key file);
+   * the failure is an AirlockError whose `cause` has code EEXIST. Default true.
+   */
+  replace?: boolean;
+  /**
+   * false skips the flushes, for files whose every reader re-verifies them (a downloaded
+   * target): the rename still makes them appear whole or not at all while the system
+   * runs. Default true.
+   */
+  durable?: boolean;
 }
 
 export function temporaryNameFor(path: string): string {
@@ -19,45 +32,105 @@ export function temporaryNameFor(path: string): string {
 }
 
 /**
- * Creates the temporary file through `fill` (which must create it exclusively, write and
- * close it, and may throw to refuse what it wrote), flushes it to disk, then renames it
- * over `path`; on any failure the temporary file is removed. `durable: false` skips the
- * flush, for files whose every reader re-verifies them (a downloaded target): the
- * rename still makes them appear whole or not at all while the system runs.
+ * Flushes a directory's entries, so a rename or link into it survives a crash. File
+ * systems that cannot fsync a directory (EINVAL, ENOTSUP) are let be: the rename itself
+ * is still atomic there.
  */
-export async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>, options: { durable?: boolean } = {}): Promise<void> {
-  const tmp = temporaryNameFor(path);
+export async function syncDirectory(dir: string): Promise<void> {
+  let fh;
   try {
-    await mkdir(dirname(path), { recursive: true });
-    await fill(tmp);
-    if (options.durable ?? true) {
-      const fh = await open(tmp, 'r');
+    fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    await fh.sync();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Puts a complete temporary file (same directory) in place: flushes it, renames (or,
+ * with `replace: false`, links) it over `path`, flushes the directory (no flushes with
+ * `durable: false`). The temporary
+ * file is gone afterwards, whatever happened.
+ */
+export async function commitTemporaryFile(tmp: string, path: string, options: Pick<AtomicWriteOptions, 'replace' | 'durable'> = {}): Promise<void> {
+  const durable = options.durable ?? true;
+  try {
+    if (durable) {
+      const fh = await open(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
         await fh.sync();
       } finally {
         await fh.close();
       }
     }
-    await rename(tmp, path);
+    if (options.replace === false) {
+      await link(tmp, path);
+      await rm(tmp, { force: true });
+    } else {
+      await rename(tmp, path);
+    }
+    if (durable) await syncDirectory(dirname(path));
   } catch (err) {
     await rm(tmp, { force: true });
     throw fromSystemError(err, `writing ${path}`);
   }
 }
 
-export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
-  await viaTemporaryFile(path, async (tmp) => {
-    // 'wx': created exclusively, never through an existing file or symlink.
-    const fh = await open(tmp, 'wx', options.mode ?? 0o644);
-    try {
-      await fh.writeFile(data);
-    } finally {
-      await fh.close();
-    }
-  });
+/**
+ * Creates the temporary file through `fill` (which must create it exclusively, write and
+ * close it, and may throw to refuse what it wrote), then commits it over `path`; on any
+ * failure the temporary file is removed.
+ */
+export async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>, options: Pick<AtomicWriteOptions, 'replace' | 'durable'> = {}): Promise<void> {
+  const tmp = temporaryNameFor(path);
+  try {
+    await mkdir(dirname(path), { recursive: true });
+    await fill(tmp);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw fromSystemError(err, `writing ${path}`);
+  }
+  await commitTemporaryFile(tmp, path, options);
 }
 
-/** Streams into a temporary file, then renames it; the stream is never buffered whole. */
+/** Created exclusively, never through an existing file or symlink (O_EXCL with O_CREAT follows no link). */
+const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+export async function writeFileAtomic(path: string, data: Uint8Array | string, options: AtomicWriteOptions = {}): Promise<void> {
+  const mode = options.mode ?? 0o644;
+  await viaTemporaryFile(
+    path,
+    async (tmp) => {
+      const fh = await open(tmp, CREATE_EXCLUSIVE, mode);
+      try {
+        // The umask narrows the mode a file is created with, a default ACL may widen it.
+        await fh.chmod(mode);
+        await fh.writeFile(data);
+      } finally {
+        await fh.close();
+      }
+    },
+    options,
+  );
+}
+
+/** Streams into a temporary file, then commits it; the stream is never buffered whole. */
 export async function writeStreamAtomic(path: string, source: Readable, options: AtomicWriteOptions = {}): Promise<void> {
-  await viaTemporaryFile(path, (tmp) => pipeline(source, createWriteStream(tmp, { flags: 'wx', mode: options.mode ?? 0o644 })));
+  const mode = options.mode ?? 0o644;
+  await viaTemporaryFile(
+    path,
+    async (tmp) => {
+      await pipeline(source, createWriteStream(tmp, { flags: 'wx', mode }));
+      const fh = await open(tmp, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        await fh.chmod(mode);
+      } finally {
+        await fh.close();
+      }
+    },
+    options,
+  );
 }

@@ -25,14 +25,14 @@ function encodeString(s: string): string {
   return `"${s.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-function encode(value: unknown, path: string, seen: Set<object>): string {
+function encode(value: unknown, path: string, seen: Set<object>, str: (s: string) => string = encodeString): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'string':
       checkWellFormed(value, path);
-      return encodeString(value);
+      return str(value);
     case 'number':
       if (!Number.isSafeInteger(value)) {
         throw new AirlockError('E_CANONICAL_JSON', `${path}: ${value} is not a safe integer; canonical JSON has no floats`);
@@ -43,7 +43,7 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
       seen.add(value);
       let out: string;
       if (Array.isArray(value)) {
-        out = `[${value.map((v, i) => encode(v, `${path}[${i}]`, seen)).join(',')}]`;
+        out = `[${value.map((v, i) => encode(v, `${path}[${i}]`, seen, str)).join(',')}]`;
       } else {
         const proto = Object.getPrototypeOf(value);
         if (proto !== Object.prototype && proto !== null) {
@@ -56,7 +56,7 @@ function encode(value: unknown, path: string, seen: Set<object>): string {
             // A key, too, must have one UTF-8 form: TextEncoder would write every lone
             // surrogate as U+FFFD, so "x\uD800" and "x\uFFFD" would sign as the same bytes.
             checkWellFormed(k, `${path} key`);
-            return `${encodeString(k)}:${encode(v, `${path}.${k}`, seen)}`;
+            return `${str(k)}:${encode(v, `${path}.${k}`, seen, str)}`;
           })
           .join(',')}}`;
       }
@@ -86,4 +86,15 @@ export function canonicalString(value: unknown): string {
 /** The canonical form as the UTF-8 bytes that are signed and hashed. */
 export function canonicalBytes(value: unknown): Uint8Array {
   return new TextEncoder().encode(canonicalString(value));
+}
+
+/**
+ * The bytes of a metadata file: the canonical form, except that strings are escaped as
+ * JSON requires (RFC 8259 §7: control characters as \n, \u001f …), so the file parses
+ * as JSON — canonical JSON leaves a PEM public key's newlines raw, which JSON.parse and
+ * python's json refuse. Without control characters both forms are the same bytes; what
+ * is signed is always canonicalBytes of the parsed `signed` object.
+ */
+export function canonicalJsonFileBytes(value: unknown): Uint8Array {
+  return new TextEncoder().encode(encode(value, '$', new Set(), (s) => JSON.stringify(s)));
 }

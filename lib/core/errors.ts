@@ -34,6 +34,8 @@ export const ERROR_KINDS = {
   E_TOOL_MISSING: 'environment',
   E_PERMISSIONS: 'environment',
   E_NO_TTY: 'environment',
+  /** Not user-caused: a bug in airlock. Never thrown as an AirlockError; what anything else thrown is reported as. */
+  E_INTERNAL: 'environment',
 
   // --- core / formats --------------------------------------------------------------
   E_CANONICAL_JSON: 'refused',
@@ -116,6 +118,7 @@ export const ERROR_KINDS = {
   E_APT_CONFLICT: 'refused',
   E_APT_INDEX: 'refused',
   E_CLEARSIGN_TEXT: 'refused',
+  E_RPM_INVALID: 'refused',
   E_SSHSIG_FORMAT: 'refused',
   E_ALLOWED_SIGNERS: 'refused',
   E_SSH_KEY_RETIRED: 'refused',
@@ -145,7 +148,7 @@ export class AirlockError extends Error {
   }
 
   get exitCode(): ExitCode {
-    return EXIT[ERROR_KINDS[this.code]];
+    return exitCodeOf(this);
   }
 }
 
@@ -153,9 +156,19 @@ export function isAirlockError(err: unknown, code?: ErrorCode): err is AirlockEr
   return err instanceof AirlockError && (code === undefined || err.code === code);
 }
 
-/** Exit code for anything thrown: unknown errors are bugs and exit as environment (3). */
-export function exitCodeOf(err: unknown): ExitCode {
-  return err instanceof AirlockError ? err.exitCode : EXIT.environment;
+/** The code anything thrown is reported under: its own, or E_INTERNAL for what is not an AirlockError (a bug). */
+export function errorCodeOf(err: unknown): ErrorCode {
+  return err instanceof AirlockError ? err.code : 'E_INTERNAL';
+}
+
+/**
+ * The one mapping from an error (or a code, as a publish report carries it) to an exit
+ * status: the kind of its code. Anything else — an error that is not an AirlockError, a
+ * string that is no code — is E_INTERNAL, exit 3.
+ */
+export function exitCodeOf(errOrCode: unknown): ExitCode {
+  const code = typeof errOrCode === 'string' && Object.hasOwn(ERROR_KINDS, errOrCode) ? (errOrCode as ErrorCode) : errorCodeOf(errOrCode);
+  return EXIT[ERROR_KINDS[code]];
 }
 
 /**

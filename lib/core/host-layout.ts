@@ -13,7 +13,7 @@
 import { AirlockError } from './errors.js';
 
 export type PublishStage = 'content' | 'apt-index' | 'root' | 'delegated' | 'targets' | 'snapshot' | 'timestamp' | 'keys';
-export const STAGE_ORDER: readonly PublishStage[] = ['content', 'apt-index', 'delegated', 'targets', 'snapshot', 'timestamp', 'root', 'keys'];
+export const STAGE_ORDER: readonly PublishStage[] = ['content', 'delegated', 'targets', 'snapshot', 'apt-index', 'timestamp', 'root', 'keys'];
 
 export interface PathClass {
   stage: PublishStage;
@@ -61,6 +61,16 @@ export function classifyPath(path: string): PathClass {
       if (name === 'Release.gpg') return { stage: 'apt-index', immutable: false, rank: [2] };
       return { stage: 'apt-index', immutable: false, rank: [0] };
     }
+    return { stage: 'content', immutable: false, rank: [3] };
+  }
+  if (top === 'rpm/') {
+    // Signed packages with the content; repodata after the metadata, repomd.xml (which
+    // names every other metadata file by checksum) after them and its signature last.
+    if (path.startsWith('rpm/Packages/')) return { stage: 'content', immutable: true, rank: [0] };
+    if (path === 'rpm/repodata/repomd.xml') return { stage: 'apt-index', immutable: false, rank: [4] };
+    if (path === 'rpm/repodata/repomd.xml.asc') return { stage: 'apt-index', immutable: false, rank: [5] };
+    // <checksum>-primary.xml.gz …: named by content, never rewritten.
+    if (path.startsWith('rpm/repodata/')) return { stage: 'apt-index', immutable: true, rank: [0] };
     return { stage: 'content', immutable: false, rank: [3] };
   }
   if (top === 'targets/') return { stage: 'content', immutable: true, rank: [0] };

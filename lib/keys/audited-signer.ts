@@ -4,12 +4,13 @@
 // bit flip in memory must not publish a bad or key-leaking signature), and appends the
 // audit entry before returning it, so no signature leaves without its entry.
 import { createHash } from 'node:crypto';
-import { ed25519Verify } from '../core/ed25519.js';
+import { p256VerifyDigest } from '../core/ecdsa-p256.js';
+import { tufKeyFor, verifyWithKey, type KeyType } from '../core/key-type.js';
 import { AirlockError } from '../core/errors.js';
 import { fromHex, toHex } from '../core/hex.js';
-import { ed25519TufKey, type TufKey } from '../core/tuf-key.js';
+import type { TufKey } from '../core/tuf-key.js';
 import { assertSignSubject, type AuditLog } from './audit-log.js';
-import type { KeyRecord } from './key-file.js';
+import { keyTypeOf, type KeyRecord } from './key-file.js';
 import { ROLE_PURPOSES, type KeyRole, type SignRequest, type Signer } from './signer.js';
 import type { KeyHandle } from './software-key.js';
 
@@ -62,6 +63,7 @@ export class AuditedSigner implements Signer {
   readonly role: KeyRole;
   readonly keyId: string;
   readonly tufKey: TufKey;
+  readonly keyType: KeyType;
   readonly publicKey: Uint8Array;
   readonly createdAt: Date;
   readonly kind: KeyRecord['kind'];
@@ -72,7 +74,8 @@ export class AuditedSigner implements Signer {
     this.role = record.role;
     this.keyId = record.keyId;
     this.publicKey = fromHex(record.publicKey);
-    this.tufKey = ed25519TufKey(this.publicKey);
+    this.keyType = keyTypeOf(record);
+    this.tufKey = tufKeyFor(this.keyType, this.publicKey);
     this.createdAt = new Date(record.createdAt);
     this.kind = record.kind;
     this.#handle = handle;
@@ -91,8 +94,17 @@ export class AuditedSigner implements Signer {
     if (!(request.message instanceof Uint8Array)) throw new TypeError('SignRequest.message must be bytes');
     assertSignSubject(request.subject);
     assertMessageDomain(this.keyId, request);
-    const signature = await this.#handle.signRaw(request.message);
-    if (!ed25519Verify(this.publicKey, request.message, signature)) {
+    // An ECDSA OpenPGP signature covers the digest as the hash value (see SignRequest.message).
+    const prehashed = this.keyType === 'ecdsa-p256' && request.purpose === 'openpgp';
+    let signature: Uint8Array;
+    if (prehashed) {
+      if (this.#handle.signDigest === undefined) throw new Error(`key ${this.keyId} cannot sign a digest`);
+      signature = await this.#handle.signDigest(request.message);
+    } else {
+      signature = await this.#handle.signRaw(request.message);
+    }
+    const valid = prehashed ? p256VerifyDigest(this.publicKey, request.message, signature) : verifyWithKey(this.keyType, this.publicKey, request.message, signature);
+    if (!valid) {
       throw new AirlockError(
         'E_KEY_CORRUPT',
         `key ${this.keyId.slice(0, 16)} made a signature that does not verify under its public key; its file or token is faulty, do not use it`,

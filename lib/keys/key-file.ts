@@ -2,16 +2,19 @@
 // docs/keys.md ("Key file format"). This module writes and parses it and nothing else:
 // it holds no secrets and does no key derivation (see sealed-seed.ts for that).
 //
-// A record is either `kind: "software"` (the Ed25519 seed sealed under a passphrase:
-// scrypt, RFC 7914, then AES-256-GCM, NIST SP 800-38D) or `kind: "pkcs11"` (only a
-// reference to a key inside a token, RFC 7512 URI, plus its public key). The format tag,
-// version, kind and key id come first, so a reader learns what it holds before anything
-// else, and the key id is checked against the public key before any cryptography.
+// A record is either `kind: "software"` (the 32-byte private key — an Ed25519 seed or a
+// P-256 scalar — sealed under a passphrase: scrypt, RFC 7914, then AES-256-GCM, NIST SP
+// 800-38D) or `kind: "pkcs11"` (only a reference to a key inside a token, RFC 7512 URI,
+// plus its public key). `keyType` says which kind of key (`ed25519`, `ecdsa-p256`); files
+// written before it existed lack it and hold Ed25519 keys. The format tag, version, kind
+// and key id come first, so a reader learns what it holds before anything else, and the
+// key id is checked against the public key before any cryptography.
 import { canonicalBytes } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/hex.js';
-import { ed25519TufKey, tufKeyId } from '../core/tuf-key.js';
+import { isKeyType, isRawPublicKey, PUBLIC_KEY_BYTES, tufKeyFor, type KeyType } from '../core/key-type.js';
+import { tufKeyId } from '../core/tuf-key.js';
 import { KEY_ROLES, type KeyRole } from './signer.js';
 
 export const KEY_FILE_FORMAT = 'airlock-key';
@@ -37,7 +40,7 @@ export interface AesGcmBox {
   name: 'aes-256-gcm';
   /** 12 random bytes, hex. */
   nonce: string;
-  /** The 32-byte Ed25519 seed, encrypted, hex. */
+  /** The 32-byte private key (Ed25519 seed or P-256 scalar), encrypted, hex. */
   ciphertext: string;
   /** 16-byte GCM tag, hex. */
   tag: string;
@@ -47,9 +50,11 @@ interface KeyRecordHead {
   format: typeof KEY_FILE_FORMAT;
   version: typeof KEY_FILE_VERSION;
   kind: KeyKind;
+  /** Absent in files from before ECDSA support: those are Ed25519. */
+  keyType?: KeyType;
   keyId: string;
   role: KeyRole;
-  /** Raw Ed25519 public key, hex. */
+  /** Raw public key, hex: Ed25519's 32 bytes, or P-256's uncompressed point (65 bytes). */
   publicKey: string;
   /** ISO 8601, whole seconds, UTC. */
   createdAt: string;
@@ -85,9 +90,14 @@ export function keyFileName(keyId: string): string {
   return `${keyId}.key`;
 }
 
-/** Key id of an Ed25519 public key: the TUF key id (DESIGN "Trust and formats"). */
-export function keyIdOf(publicKeyHex: string): string {
-  return tufKeyId(ed25519TufKey(fromHex(publicKeyHex)));
+/** The kind of key a record holds. */
+export function keyTypeOf(record: Pick<KeyRecord, 'keyType'>): KeyType {
+  return record.keyType ?? 'ed25519';
+}
+
+/** Key id of a public key: the TUF key id (DESIGN "Trust and formats"). */
+export function keyIdOf(publicKeyHex: string, type: KeyType = 'ed25519'): string {
+  return tufKeyId(tufKeyFor(type, fromHex(publicKeyHex)));
 }
 
 /**
@@ -96,9 +106,10 @@ export function keyIdOf(publicKeyHex: string): string {
  * parameter therefore fails the GCM tag.
  */
 export function associatedData(record: SoftwareKeyRecord): Buffer {
-  const { format, version, kind, keyId, role, publicKey, createdAt, kdf } = record;
+  const { format, version, kind, keyType, keyId, role, publicKey, createdAt, kdf } = record;
+  // keyType is bound only when present, so files written before it existed still open.
   return Buffer.from(
-    canonicalBytes({ format, version, kind, keyId, role, publicKey, createdAt, kdf, cipher: { name: record.cipher.name } }),
+    canonicalBytes({ format, version, kind, ...(keyType === undefined ? {} : { keyType }), keyId, role, publicKey, createdAt, kdf, cipher: { name: record.cipher.name } }),
   );
 }
 
@@ -118,6 +129,7 @@ export function serializeKeyRecord(record: KeyRecord): Buffer {
     format: record.format,
     version: record.version,
     kind: record.kind,
+    ...(record.keyType === undefined ? {} : { keyType: record.keyType }),
     keyId: record.keyId,
     role: record.role,
     publicKey: record.publicKey,
@@ -165,15 +177,19 @@ export function parseKeyRecord(bytes: Uint8Array, file: string, expectedKeyId?: 
     throw corrupt(file, [`format version ${String(raw.version)} is not ${KEY_FILE_VERSION} (made by a newer airlock?)`]);
   }
   if (raw.kind !== 'software' && raw.kind !== 'pkcs11') problems.push('kind is neither "software" nor "pkcs11"');
-  if (!isHex(raw.publicKey, 32) || raw.publicKey !== raw.publicKey.toLowerCase()) problems.push('publicKey is not 32 bytes of lower-case hex');
+  if (raw.keyType !== undefined && !isKeyType(raw.keyType)) problems.push('keyType is neither "ed25519" nor "ecdsa-p256"');
+  const type: KeyType = isKeyType(raw.keyType) ? raw.keyType : 'ed25519';
+  const publicBytes = PUBLIC_KEY_BYTES[type];
+  const publicOk = isHex(raw.publicKey, publicBytes) && raw.publicKey === raw.publicKey.toLowerCase() && isRawPublicKey(type, fromHex(raw.publicKey));
+  if (!publicOk) problems.push(`publicKey is not ${type === 'ed25519' ? 'an Ed25519 key (32 bytes' : 'a P-256 point (65 bytes'} of lower-case hex)`);
   if (!isHex(raw.keyId, 32)) problems.push('keyId is not 32 bytes of hex');
-  else if (isHex(raw.publicKey, 32) && keyIdOf(raw.publicKey) !== raw.keyId) problems.push('keyId is not the key id of publicKey');
+  else if (publicOk && keyIdOf(raw.publicKey as string, type) !== raw.keyId) problems.push('keyId is not the key id of publicKey');
   if (expectedKeyId !== undefined && raw.keyId !== expectedKeyId) problems.push(`file is named for key ${expectedKeyId} but holds ${String(raw.keyId)}`);
   if (typeof raw.role !== 'string' || !(KEY_ROLES as readonly string[]).includes(raw.role)) problems.push('role is not a known role');
   if (typeof raw.createdAt !== 'string' || !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(raw.createdAt) || Number.isNaN(Date.parse(raw.createdAt))) {
     problems.push('createdAt is not an ISO 8601 UTC time in whole seconds');
   }
-  const head = ['format', 'version', 'kind', 'keyId', 'role', 'publicKey', 'createdAt', CHECKSUM_FIELD];
+  const head = ['format', 'version', 'kind', 'keyType', 'keyId', 'role', 'publicKey', 'createdAt', CHECKSUM_FIELD];
   if (raw.kind === 'software') {
     onlyKeys(raw, [...head, 'kdf', 'cipher', 'passphraseCheck'], 'file', problems);
     const kdf = raw.kdf;

@@ -1,13 +1,13 @@
 // The encrypted keystore (DESIGN "Keys and the terminal"): a 0700 directory holding one
 // 0600 file per key (key-file.ts), a marker naming the directory a keystore, and the
 // audit log. Private keys leave it only as Signers; there is no export.
-import { sign as cryptoSign } from 'node:crypto';
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { ed25519Verify } from '../core/ed25519.js';
+import { DEFAULT_KEY_TYPE, isRawPublicKey, verifyWithKey, type KeyType } from '../core/key-type.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
+import { readRegularFile } from '../core/regular-file.js';
 import { AuditLog, type AuditVerdict } from './audit-log.js';
 import { AuditedSigner } from './audited-signer.js';
 import {
@@ -17,6 +17,7 @@ import {
   MAX_KEY_FILE_BYTES,
   keyFileName,
   keyIdOf,
+  keyTypeOf,
   parseKeyRecord,
   serializeKeyRecord,
   type KeyKind,
@@ -25,12 +26,13 @@ import {
   type Pkcs11Reference,
   type SoftwareKeyRecord,
 } from './key-file.js';
+import { assertKeyTypeFor } from './key-type-choice.js';
 import { keystorePermissionProblems, permissionsError, type PermissionProblem } from './keystore-permissions.js';
 import { assertNewPassphrase, type Passphrase } from './passphrase.js';
 import { openSeed, PRODUCTION_KDF_POLICY, sealSeed, type KdfPolicy, type ScryptCost } from './sealed-seed.js';
 import { createSecretFile, replaceSecretFile } from './secret-file.js';
 import { KEY_ROLES, type KeyRole } from './signer.js';
-import { newSeed, privateKeyFromSeed, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
+import { newSecret, privateKeyFromSecret, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
 import { openTokenKey, type TokenUnlockOptions } from './token-key.js';
 
 export const KEYSTORE_MARKER = 'keystore.json';
@@ -40,7 +42,8 @@ const MARKER_FORMAT = 'airlock-keystore';
 export interface KeyInfo {
   keyId: string;
   role: KeyRole;
-  /** Raw Ed25519 public key, hex. */
+  keyType: KeyType;
+  /** Raw public key, hex (Ed25519: 32 bytes; P-256: the uncompressed point). */
   publicKey: string;
   createdAt: string;
   kind: KeyKind;
@@ -62,7 +65,7 @@ function policyFor(testOnly: KeystoreTestOnly | undefined): KdfPolicy {
 }
 
 function infoOf(record: KeyRecord, file: string): KeyInfo {
-  return { keyId: record.keyId, role: record.role, publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file };
+  return { keyId: record.keyId, role: record.role, keyType: keyTypeOf(record), publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file };
 }
 
 function nowWholeSeconds(): string {
@@ -154,25 +157,29 @@ export class Keystore {
     return this.audit.assertIntact({ keyIds: (await this.#keyFileNames()).map((n) => KEY_FILE_PATTERN.exec(n)![1]!) });
   }
 
-  /** Makes a new Ed25519 key for `role`, sealed under `passphrase`. */
-  async generate(role: KeyRole, passphrase: Passphrase): Promise<KeyInfo> {
+  /** Makes a new key for `role` (Ed25519 unless `keyType` says otherwise), sealed under `passphrase`. */
+  async generate(role: KeyRole, passphrase: Passphrase, keyType: KeyType = DEFAULT_KEY_TYPE): Promise<KeyInfo> {
     if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
+    assertKeyTypeFor(role, keyType);
     assertNewPassphrase(passphrase);
-    const seed = newSeed();
+    const seed = newSecret(keyType);
     let record: SoftwareKeyRecord;
     try {
-      const privateKey = privateKeyFromSeed(seed);
-      const publicKey = toHex(rawPublicKeyOf(privateKey));
+      const privateKey = privateKeyFromSecret(seed, keyType);
+      const publicKey = toHex(rawPublicKeyOf(privateKey, keyType));
       // A key that cannot make a signature its own public key accepts is never stored.
       const probe = Buffer.from('airlock key self-test');
-      if (!ed25519Verify(Buffer.from(publicKey, 'hex'), probe, cryptoSign(null, probe, privateKey))) {
+      const handle = softwareKeyHandle(privateKey, keyType);
+      if (!verifyWithKey(keyType, Buffer.from(publicKey, 'hex'), probe, await handle.signRaw(probe))) {
         throw new AirlockError('E_KEY_CORRUPT', 'a freshly generated key failed its self-test; the crypto library is broken');
       }
+      await handle.close();
       record = await sealSeed(seed, passphrase, this.#policy.write, {
         format: KEY_FILE_FORMAT,
         version: KEY_FILE_VERSION,
         kind: 'software',
-        keyId: keyIdOf(publicKey),
+        keyType,
+        keyId: keyIdOf(publicKey, keyType),
         role,
         publicKey,
         createdAt: nowWholeSeconds(),
@@ -190,9 +197,10 @@ export class Keystore {
    * Records a key that lives in a PKCS#11 token: only its reference and public key
    * (issue 11's `airlock key add-token` calls this).
    */
-  async addTokenKey(role: KeyRole, publicKey: Uint8Array, token: Pkcs11Reference, createdAt: Date = new Date()): Promise<KeyInfo> {
+  async addTokenKey(role: KeyRole, publicKey: Uint8Array, token: Pkcs11Reference, createdAt: Date = new Date(), keyType: KeyType = DEFAULT_KEY_TYPE): Promise<KeyInfo> {
     if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
-    if (publicKey.length !== 32) throw new AirlockError('E_TOKEN_KEY', 'the token key is not an Ed25519 key (32-byte public key)');
+    assertKeyTypeFor(role, keyType);
+    if (!isRawPublicKey(keyType, publicKey)) throw new AirlockError('E_TOKEN_KEY', `the token key is not an ${keyType === 'ed25519' ? 'Ed25519' : 'ECDSA P-256'} key`);
     if (typeof token.module !== 'string' || token.module === '' || typeof token.uri !== 'string' || !token.uri.startsWith('pkcs11:')) {
       throw new AirlockError('E_TOKEN_KEY', 'a token key needs the PKCS#11 module path and a pkcs11: URI (RFC 7512) naming the key', { details: { ...token } });
     }
@@ -201,7 +209,8 @@ export class Keystore {
       format: KEY_FILE_FORMAT,
       version: KEY_FILE_VERSION,
       kind: 'pkcs11',
-      keyId: keyIdOf(publicHex),
+      keyType,
+      keyId: keyIdOf(publicHex, keyType),
       role,
       publicKey: publicHex,
       createdAt: new Date(Math.floor(createdAt.getTime() / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
@@ -337,24 +346,29 @@ export class Keystore {
 
   /** The same key sealed under another passphrase (fresh salt and nonce). */
   #reseal(record: SoftwareKeyRecord, seed: Buffer, newPassphrase: Passphrase): Promise<SoftwareKeyRecord> {
-    const { format, version, kind, keyId, role, publicKey, createdAt } = record;
-    return sealSeed(seed, newPassphrase, this.#policy.write, { format, version, kind, keyId, role, publicKey, createdAt });
+    // keyType stays absent in a file written before it existed, so the AEAD binds the same fields.
+    const { format, version, kind, keyType, keyId, role, publicKey, createdAt } = record;
+    return sealSeed(seed, newPassphrase, this.#policy.write, { format, version, kind, ...(keyType === undefined ? {} : { keyType }), keyId, role, publicKey, createdAt });
   }
 
   async #openSoftware(record: SoftwareKeyRecord, passphrase: Passphrase, file: string): Promise<KeyHandle> {
     const seed = await openSeed(record, passphrase, this.#policy, file);
+    const keyType = keyTypeOf(record);
     let privateKey;
     try {
-      privateKey = privateKeyFromSeed(seed);
+      privateKey = privateKeyFromSecret(seed, keyType);
+    } catch (err) {
+      // A P-256 scalar of 0 or ≥ n: the sealed bytes are not a key of this type.
+      throw new AirlockError('E_KEY_CORRUPT', `key file ${file} holds a private key that is not a valid ${keyType} key; restore it from your backup`, { cause: err, details: { file } });
     } finally {
       seed.fill(0);
     }
-    if (toHex(rawPublicKeyOf(privateKey)) !== record.publicKey) {
+    if (toHex(rawPublicKeyOf(privateKey, keyType)) !== record.publicKey) {
       throw new AirlockError('E_KEY_CORRUPT', `key file ${file} holds a private key that does not match its public key; restore it from your backup`, {
         details: { file },
       });
     }
-    return softwareKeyHandle(privateKey);
+    return softwareKeyHandle(privateKey, keyType);
   }
 
   async #keyFileNames(): Promise<string[]> {
@@ -397,33 +411,25 @@ export class Keystore {
   /** Reads one key file: never through a symlink, refused unless private, size-capped before parsing. */
   async #read(keyId: string): Promise<{ record: KeyRecord; file: string }> {
     const file = join(this.dir, keyFileName(keyId));
-    let bytes: Buffer;
+    let read;
     try {
-      const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-      try {
-        const st = await fh.stat();
-        const problems: PermissionProblem[] = [];
-        if (!st.isFile()) problems.push({ path: file, problem: 'is not a regular file', fix: `remove '${file}'` });
-        if ((st.mode & 0o077) !== 0) problems.push({ path: file, problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it`, fix: `chmod 600 '${file}'` });
-        const uid = process.getuid?.();
-        if (uid !== undefined && st.uid !== uid) problems.push({ path: file, problem: `owned by uid ${st.uid}, not by you`, fix: `chown ${uid} '${file}'` });
-        if (problems.length > 0) throw permissionsError(this.dir, problems);
-        if (st.size > MAX_KEY_FILE_BYTES) {
-          throw new AirlockError('E_KEY_CORRUPT', `key file ${file} is ${st.size} bytes, far larger than a key file; restore it from your backup`, { details: { file } });
-        }
-        bytes = await fh.readFile();
-      } finally {
-        await fh.close();
-      }
+      read = await readRegularFile(file, MAX_KEY_FILE_BYTES);
     } catch (err) {
-      if (err instanceof AirlockError) throw err;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') {
-        throw permissionsError(this.dir, [{ path: file, problem: 'is a symlink; a keystore holds only regular files', fix: `replace '${file}' by the real file` }]);
-      }
-      if (code === 'ENOENT') throw new AirlockError('E_KEY_NOT_FOUND', `no key ${keyId} in the keystore ${this.dir}`, { details: { keyId } });
       throw fromSystemError(err, `reading key file ${file}`);
     }
+    if ('refused' in read) {
+      if (read.refused === 'absent') throw new AirlockError('E_KEY_NOT_FOUND', `no key ${keyId} in the keystore ${this.dir}`, { details: { keyId } });
+      if (read.refused === 'too-large') throw new AirlockError('E_KEY_CORRUPT', `key file ${file} is far larger than a key file; restore it from your backup`, { details: { file } });
+      const problem = read.refused === 'symlink' ? 'is a symlink; a keystore holds only regular files' : 'is not a regular file';
+      throw permissionsError(this.dir, [{ path: file, problem, fix: read.refused === 'symlink' ? `replace '${file}' by the real file` : `remove '${file}'` }]);
+    }
+    const { st } = read;
+    const problems: PermissionProblem[] = [];
+    if ((st.mode & 0o077) !== 0) problems.push({ path: file, problem: `mode ${(st.mode & 0o777).toString(8)} lets others read it`, fix: `chmod 600 '${file}'` });
+    const uid = process.getuid?.();
+    if (uid !== undefined && st.uid !== uid) problems.push({ path: file, problem: `owned by uid ${st.uid}, not by you`, fix: `chown ${uid} '${file}'` });
+    if (problems.length > 0) throw permissionsError(this.dir, problems);
+    const bytes = Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength);
     return { record: parseKeyRecord(bytes, file, keyId), file };
   }
 }

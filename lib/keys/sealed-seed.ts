@@ -1,5 +1,5 @@
-// Sealing an Ed25519 seed under a passphrase, and opening it again, telling a wrong
-// passphrase apart from a damaged or altered file.
+// Sealing a 32-byte private key (an Ed25519 seed or a P-256 scalar) under a passphrase,
+// and opening it again, telling a wrong passphrase apart from a damaged or altered file.
 //
 //   scrypt(passphrase, salt, N, r, p) -> 64 bytes  (RFC 7914; node 20 has no Argon2id)
 //     bytes  0..31  AES-256-GCM key: seals the seed, AAD = key-file.ts associatedData()
@@ -79,7 +79,7 @@ export async function sealSeed(
   cost: ScryptCost,
   head: Omit<SoftwareKeyRecord, 'kdf' | 'cipher' | 'passphraseCheck'>,
 ): Promise<SoftwareKeyRecord> {
-  if (seed.length !== SEED_BYTES) throw new TypeError('an Ed25519 seed is 32 bytes');
+  if (seed.length !== SEED_BYTES) throw new TypeError('a sealed private key is 32 bytes');
   const salt = randomBytes(32);
   const nonce = randomBytes(12);
   const kdf: ScryptParams = { name: 'scrypt', N: cost.N, r: cost.r, p: cost.p, salt: toHex(salt) };

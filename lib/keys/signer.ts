@@ -2,6 +2,7 @@
 // provenance, OpenPGP, minisign, the SSH publish key) goes through a Signer, so a
 // hardware token can stand behind it without touching callers, and so every signature
 // is checked against the key's role and appended to the audit log in one place.
+import type { KeyType } from '../core/key-type.js';
 import type { TufKey } from '../core/tuf-key.js';
 
 /** What a key is for. A key has exactly one role (DESIGN §7, cross-protocol confusion). */
@@ -43,7 +44,12 @@ export interface SignSubject {
 
 export interface SignRequest {
   purpose: SignPurpose;
-  /** The exact bytes Ed25519 signs (canonical JSON, PAE, a prehash digest …). */
+  /**
+   * The exact bytes signed (canonical JSON, PAE, a prehash digest …). For `openpgp` it is
+   * the OpenPGP hash digest: Ed25519 signs it as its message (draft-koch-eddsa §5), ECDSA
+   * takes it as the hash value itself (RFC 6637 §4). Every other ECDSA message is hashed
+   * with SHA-256 first.
+   */
   message: Uint8Array;
   subject: SignSubject;
 }
@@ -53,11 +59,15 @@ export interface Signer {
   /** TUF key id: hex SHA-256 of the canonical key object. */
   readonly keyId: string;
   readonly tufKey: TufKey;
-  /** Raw 32-byte Ed25519 public key. */
+  readonly keyType: KeyType;
+  /** Raw public key: Ed25519's 32 bytes, or P-256's uncompressed point (65 bytes). */
   readonly publicKey: Uint8Array;
   /** When the key was made (OpenPGP binds it into the key's fingerprint). */
   readonly createdAt: Date;
-  /** Signs with Ed25519; refuses (E_KEY_ROLE) a purpose outside the key's role. */
+  /**
+   * Signs (Ed25519: 64 bytes R ‖ S; ECDSA: DER); refuses (E_KEY_ROLE) a purpose outside
+   * the key's role.
+   */
   sign(request: SignRequest): Promise<Uint8Array>;
   /**
    * Lets go of the private key: a software key is dropped, a token session logged out.

@@ -3,10 +3,10 @@
 // the private key never leaves the token. Opening one loads the module, finds the token,
 // logs in with the PIN (asked for here, never the keystore passphrase), finds the key by
 // the URI and checks its public key against the record; the KeyHandle signs with
-// CKM_EDDSA and its close() logs out. The keystore wraps the handle in AuditedSigner, so
+// CKM_EDDSA (Ed25519) or CKM_ECDSA (P-256) and its close() logs out. The keystore wraps the handle in AuditedSigner, so
 // role checks, signature checks and the audit log are the same as for software keys.
 import { fromHex } from '../core/hex.js';
-import type { Pkcs11KeyRecord } from './key-file.js';
+import { keyTypeOf, type Pkcs11KeyRecord } from './key-file.js';
 import { pinSource, type PinSource } from './pkcs11/pin.js';
 import { openTokenKeyHandle } from './pkcs11/token-keys.js';
 import type { KeyHandle } from './software-key.js';
@@ -21,5 +21,5 @@ export interface TokenUnlockOptions {
 }
 
 export async function openTokenKey(record: Pkcs11KeyRecord, options: TokenUnlockOptions = {}): Promise<KeyHandle> {
-  return openTokenKeyHandle(record.token, fromHex(record.publicKey), options.pin ?? pinSource(), `the ${record.role} key ${record.keyId.slice(0, 16)}…`);
+  return openTokenKeyHandle(record.token, fromHex(record.publicKey), options.pin ?? pinSource(), `the ${record.role} key ${record.keyId.slice(0, 16)}…`, keyTypeOf(record));
 }

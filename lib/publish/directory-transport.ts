@@ -15,12 +15,15 @@
 // host's file mode with fchmod before it is flushed, every directory made gets its
 // directory mode.
 import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, readdir, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { syncDirectory } from '../core/atomic-file.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import { walkTree } from '../core/file-tree.js';
+import { openRegularFile, readRegularFile } from '../core/regular-file.js';
 import { DEFAULT_HOST_MODES, permissionBits, type HostModes } from './host-modes.js';
 import { assertTreePath, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
 
@@ -100,44 +103,36 @@ export class DirectoryTransport implements Transport {
     }
   }
 
+  /** Why a path on the host is not read: a symlink or something else than a regular file. */
+  private refusedRead(path: string, refused: 'symlink' | 'not-regular'): AirlockError {
+    return refused === 'symlink'
+      ? this.unsafe(path, 'is a symlink; airlock never reads through it — remove it on the host')
+      : this.unsafe(path, 'is not a regular file; remove it on the host');
+  }
+
   /** Opens a regular file for reading, never through a final symlink; undefined if absent. */
   private async openFile(path: string) {
     const full = await this.safe(path);
-    let fh;
+    let opened;
     try {
-      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      opened = await openRegularFile(full);
     } catch (err) {
-      if (errno(err) === 'ENOENT') return undefined;
-      if (errno(err) === 'ELOOP') throw this.unsafe(path, 'is a symlink; airlock never reads through it — remove it on the host');
       throw fromSystemError(err, `reading ${path} on host ${this.host}`);
     }
-    const st = await fh.stat();
-    if (!st.isFile()) {
-      await fh.close();
-      throw this.unsafe(path, 'is not a regular file; remove it on the host');
-    }
-    return { fh, st };
+    if (!('refused' in opened)) return opened;
+    if (opened.refused === 'absent') return undefined;
+    throw this.refusedRead(path, opened.refused);
   }
 
   async list(): Promise<RemoteFile[]> {
     const out: RemoteFile[] = [];
-    const walk = async (dir: string, prefix: string): Promise<void> => {
-      let entries;
-      try {
-        entries = await readdir(dir, { withFileTypes: true });
-      } catch (err) {
-        throw fromSystemError(err, `listing ${dir} on host ${this.host}`);
+    try {
+      for await (const e of walkTree(this.root)) {
+        if (e.kind === 'file') out.push({ path: e.path, size: e.stats.size, mtime: Math.floor(e.stats.mtimeMs / 1000), mode: permissionBits(e.stats.mode) });
       }
-      for (const e of entries) {
-        const rel = prefix + e.name;
-        if (e.isDirectory()) await walk(join(dir, e.name), `${rel}/`);
-        else if (e.isFile()) {
-          const st = await lstat(join(dir, e.name));
-          out.push({ path: rel, size: st.size, mtime: Math.floor(st.mtimeMs / 1000), mode: permissionBits(st.mode) });
-        }
-      }
-    };
-    await walk(this.root, '');
+    } catch (err) {
+      throw fromSystemError(err, `listing ${this.root} on host ${this.host}`);
+    }
     return out;
   }
 
@@ -156,22 +151,17 @@ export class DirectoryTransport implements Transport {
   }
 
   async readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-    const opened = await this.openFile(path);
-    if (opened === undefined) return undefined;
-    const { fh } = opened;
+    const full = await this.safe(path);
+    let read;
     try {
-      const buf = Buffer.alloc(maxBytes + 1);
-      let n = 0;
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-        if (bytesRead === 0) break;
-        n += bytesRead;
-        if (n > maxBytes) throw new AirlockError('E_TOO_LARGE', `${path} on host ${this.host} is larger than ${maxBytes} bytes`);
-      }
-      return new Uint8Array(buf.subarray(0, n));
-    } finally {
-      await fh.close();
+      read = await readRegularFile(full, maxBytes);
+    } catch (err) {
+      throw fromSystemError(err, `reading ${path} on host ${this.host}`);
     }
+    if (!('refused' in read)) return read.bytes;
+    if (read.refused === 'absent') return undefined;
+    if (read.refused === 'too-large') throw new AirlockError('E_TOO_LARGE', `${path} on host ${this.host} is larger than ${maxBytes} bytes`);
+    throw this.refusedRead(path, read.refused);
   }
 
   async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void> {
@@ -232,16 +222,7 @@ export class DirectoryTransport implements Transport {
 
   /** The rename is durable only once the directory entry is flushed. */
   private async syncDir(file: string): Promise<void> {
-    try {
-      const fh = await open(dirname(file), 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-    } catch {
-      // Some file systems refuse fsync on a directory; the rename itself is still atomic.
-    }
+    await syncDirectory(dirname(file));
   }
 
   async remove(path: string): Promise<void> {
@@ -256,20 +237,14 @@ export class DirectoryTransport implements Transport {
   /** Every directory of the tree, the root ('') included, with its permission bits. */
   async listDirectories(): Promise<RemoteDirectory[]> {
     const out: RemoteDirectory[] = [];
-    const walk = async (dir: string, rel: string): Promise<void> => {
-      let st;
-      try {
-        st = await lstat(dir);
-        if (!st.isDirectory()) return;
-        out.push({ path: rel, mode: permissionBits(st.mode) });
-        for (const e of await readdir(dir, { withFileTypes: true })) {
-          if (e.isDirectory()) await walk(join(dir, e.name), rel === '' ? e.name : `${rel}/${e.name}`);
-        }
-      } catch (err) {
-        throw fromSystemError(err, `listing ${dir} on host ${this.host}`);
-      }
-    };
-    await walk(this.root, '');
+    try {
+      const st = await lstat(this.root);
+      if (!st.isDirectory()) return out;
+      out.push({ path: '', mode: permissionBits(st.mode) });
+      for await (const e of walkTree(this.root)) if (e.kind === 'directory') out.push({ path: e.path, mode: permissionBits(e.stats.mode) });
+    } catch (err) {
+      throw fromSystemError(err, `listing ${this.root} on host ${this.host}`);
+    }
     return out;
   }
 

@@ -11,7 +11,7 @@ export type PublishEvent =
   | { type: 'file-done'; host: string; path: string; length: number; sha256: string }
   | { type: 'mode-repaired'; host: string; path: string; kind: 'file' | 'dir'; from: string; to: string }
   | { type: 'host-done'; host: string; uploaded: number; skipped: number; bytes: number; durationMs: number }
-  | { type: 'host-failed'; host: string; code: ErrorCode | 'E_INTERNAL'; message: string };
+  | { type: 'host-failed'; host: string; code: ErrorCode; message: string };
 
 export interface PublishReport {
   host: string;
@@ -28,5 +28,5 @@ export interface PublishReport {
   durationMs: number;
   /** On a dry run, the plan. */
   plan?: PublishPlan;
-  error?: { code: ErrorCode | 'E_INTERNAL'; message: string; details?: Record<string, unknown> };
+  error?: { code: ErrorCode; message: string; details?: Record<string, unknown> };
 }

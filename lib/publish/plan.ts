@@ -3,8 +3,8 @@
 // observation; the plan is printed by `airlock publish --dry-run` and performed by
 // apply.ts. Neither observing nor planning writes anything.
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { walkTree } from '../core/file-tree.js';
 import { hashStream, sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
@@ -51,25 +51,16 @@ interface LocalFile extends PathClass {
 /** Every regular file of the local tree, hashed, in publishing order. Dot files (temporary names of a crashed writer) are left out. */
 export async function scanLocalTree(localRepo: string): Promise<LocalFile[]> {
   const found: { path: string; local: string }[] = [];
-  const walk = async (dir: string, prefix: string): Promise<void> => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      throw fromSystemError(err, `reading the terminal's repository at ${dir}`);
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const rel = prefix + e.name;
-      const abs = join(dir, e.name);
-      if (e.isDirectory()) await walk(abs, `${rel}/`);
-      else if (e.isFile()) found.push({ path: rel, local: abs });
-      else {
-        throw new AirlockError('E_PUBLISH_LAYOUT', `${abs} is not a regular file or directory; the repository copy holds only files`, { details: { path: rel } });
+  try {
+    for await (const e of walkTree(localRepo, { prune: (x) => x.name.startsWith('.') })) {
+      if (e.kind === 'file') found.push({ path: e.path, local: e.abs });
+      else if (e.kind !== 'directory') {
+        throw new AirlockError('E_PUBLISH_LAYOUT', `${e.abs} is not a regular file or directory; the repository copy holds only files`, { details: { path: e.path } });
       }
     }
-  };
-  await walk(localRepo, '');
+  } catch (err) {
+    throw fromSystemError(err, `reading the terminal's repository at ${localRepo}`);
+  }
   const files: LocalFile[] = [];
   for (const f of found) {
     const cls = classifyPath(f.path);

@@ -3,7 +3,7 @@
 // nor damages the others; every host gets its own report.
 import { join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
-import { AirlockError, isAirlockError, type ErrorCode } from '../core/errors.js';
+import { AirlockError, errorCodeOf, isAirlockError } from '../core/errors.js';
 import { DigestCachingTransport } from './digest-cache.js';
 import type { Signer } from '../keys/signer.js';
 import { applyPublishPlan } from './apply.js';
@@ -91,7 +91,7 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
     const applyOpts = opts.failAfter === undefined ? { onEvent: emit } : { onEvent: emit, failAfter: opts.failAfter };
     return await applyPublishPlan(plan, transport, applyOpts);
   } catch (err) {
-    const code: ErrorCode | 'E_INTERNAL' = isAirlockError(err) ? err.code : 'E_INTERNAL';
+    const code = errorCodeOf(err);
     const message = err instanceof Error ? err.message : String(err);
     emit({ type: 'host-failed', host: host.name, code, message });
     const error: NonNullable<PublishReport['error']> = { code, message };

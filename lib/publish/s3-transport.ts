@@ -121,6 +121,7 @@ export class S3Transport implements Transport {
   private constructor(
     readonly host: string,
     private readonly client: S3Client,
+    private readonly writer: S3Client,
     private readonly bucket: string,
     private readonly prefix: string,
     private readonly options: S3HostOptions,
@@ -141,27 +142,31 @@ export class S3Transport implements Transport {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const timeout = opts.timeoutMs ?? 60_000;
     const agentOptions = { keepAlive: true, maxSockets: 16 };
-    const client = new S3Client({
+    const handler = {
+      connectionTimeout: timeout,
+      requestTimeout: timeout,
+      // Node's https agent verifies the endpoint's certificate and name (rejectUnauthorized defaults to true).
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    };
+    const config = {
       endpoint: s3.endpoint,
       region: s3.region ?? 'us-east-1',
       forcePathStyle: Boolean(s3.pathStyle),
       credentials,
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      maxAttempts: 3,
-      // Node's https agent verifies the endpoint's certificate and name (rejectUnauthorized defaults to true).
-      requestHandler: {
-        connectionTimeout: timeout,
-        requestTimeout: timeout,
-        httpAgent: new HttpAgent(agentOptions),
-        httpsAgent: new HttpsAgent(agentOptions),
-      },
-    });
-    const t = new S3Transport(host.name, client, loc.bucket, loc.prefix, s3, opts);
+      requestHandler: handler,
+    } as const;
+    const client = new S3Client({ ...config, maxAttempts: 3 });
+    // A streamed body cannot be sent twice, so PUTs and parts are never retried by the
+    // SDK: a failed one fails the publish, and the re-run resumes (its parts are kept).
+    const writer = new S3Client({ ...config, maxAttempts: 1 });
+    const t = new S3Transport(host.name, client, writer, loc.bucket, loc.prefix, s3, opts);
     try {
       await client.send(new HeadBucketCommand({ Bucket: loc.bucket }));
     } catch (err) {
-      client.destroy();
+      await t.close();
       throw t.failure(err, `reaching bucket ${loc.bucket}`);
     }
     return t;
@@ -306,7 +311,7 @@ export class S3Transport implements Transport {
     if (options.length >= (this.tuning.multipartThreshold ?? MULTIPART_THRESHOLD)) return this.writeMultipart(localFile, path, key, options, headers, onProgress);
     let sent = 0;
     try {
-      await this.client.send(
+      await this.writer.send(
         new PutObjectCommand({
           Bucket: this.bucket,
           Key: key,
@@ -411,7 +416,7 @@ export class S3Transport implements Transport {
           });
         }
         uploadedHere++;
-        const r = await this.client.send(
+        const r = await this.writer.send(
           new UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: this.body(localFile, start, size, progress), ContentLength: size }),
         );
         this.stats.partsUploaded++;
@@ -495,5 +500,6 @@ export class S3Transport implements Transport {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.writer.destroy();
   }
 }

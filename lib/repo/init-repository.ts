@@ -4,7 +4,8 @@
 import { join } from 'node:path';
 import { AirlockError } from '../core/errors.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate, updateKeysFile } from './compat/index.js';
+import { openpgpCertificate, updateKeysFile } from './compat/index.js';
+import { writeKeyHistory } from './compat/key-history.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { signMetadata } from './sign-metadata.js';
 import { buildRoot } from './top-level.js';
@@ -52,10 +53,10 @@ export async function initRepository(
     tx.setRoot(await signMetadata(root, signers.root));
     if (signers.pgp) {
       const certificate = await openpgpCertificate(signers.pgp, options.name);
-      tx.addFile('keys/release-signing.asc', certificate);
+      await writeKeyHistory(join(repoDir, 'keys'), join(tx.stagingDir, 'keys'), { pgpCertificate: certificate });
       await updateKeysFile(join(repoDir, 'keys'), join(tx.stagingDir, 'keys'), signers.pgp, options.name, certificate);
     }
-    if (signers.minisign) tx.addFile('keys/minisign.pub', minisignPublicKey(signers.minisign));
+    if (signers.minisign) await writeKeyHistory(join(repoDir, 'keys'), join(tx.stagingDir, 'keys'), { minisign: signers.minisign });
     const result = await tx.commit({ targets: [signers.targets], snapshot: [signers.snapshot], timestamp: [signers.timestamp] });
     return { rootFingerprint: result.root!.fingerprint, files: result.files };
   } finally {

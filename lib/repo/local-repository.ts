@@ -3,7 +3,9 @@
 // order, so that even the local copy is never seen half-updated.
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, posix, relative, sep } from 'node:path';
+import { dirname, join } from 'node:path';
+import { syncDirectory } from '../core/atomic-file.js';
+import { listRegularFiles } from '../core/file-tree.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { classifyPath, comparePublishOrder } from '../core/host-layout.js';
@@ -138,19 +140,6 @@ export class LocalRepository {
   }
 }
 
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (d: string): Promise<void> => {
-    for (const e of await readdir(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(relative(dir, p).split(sep).join(posix.sep));
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
 async function sameContent(a: string, b: string): Promise<boolean> {
   const [sa, sb] = await Promise.all([stat(a), stat(b)]);
   if (sa.size !== sb.size) return false;
@@ -164,7 +153,7 @@ async function sameContent(a: string, b: string): Promise<boolean> {
  * already holds other bytes stops the commit before any metadata moves.
  */
 export async function commitStaged(stagingDir: string, repoDir: string): Promise<string[]> {
-  const files = (await listFiles(stagingDir))
+  const files = (await listRegularFiles(stagingDir))
     .map((path) => ({ path, ...classifyPath(path) }))
     .sort(comparePublishOrder);
   for (const { path, immutable } of files) {
@@ -184,6 +173,8 @@ export async function commitStaged(stagingDir: string, repoDir: string): Promise
       await mkdir(dirname(target), { recursive: true });
       await rename(join(stagingDir, path), target);
     }
+    // The renames are durable once each directory they went into is flushed.
+    for (const dir of new Set(files.map(({ path }) => dirname(join(repoDir, path))))) await syncDirectory(dir);
   } catch (err) {
     throw fromSystemError(err, `moving the staged release into ${repoDir}`);
   }

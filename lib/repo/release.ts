@@ -10,7 +10,10 @@ import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
-import { minisignPublicKey, openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
+import { openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
+import { writeKeyHistory } from './compat/key-history.js';
+import { updateRpmRepository } from './compat/rpm-repository.js';
+import { assertRpmTools } from './compat/rpm-sign.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import type { BinLayout } from './hash-bins.js';
 import { RepositoryTransaction } from './transaction.js';
@@ -54,6 +57,8 @@ export interface ReleaseOptions {
   userId?: string;
   /** Suite, codename, components and architectures of the apt repository. */
   apt?: AptLayout;
+  /** Public base URL of the host: the rpm repository's .repo file points there. */
+  publicUrl?: string;
 }
 
 export interface ReleasedTarget {
@@ -160,10 +165,10 @@ const publicKeys: CompatWriter = {
     if (signers.pgp) {
       const userId = options.userId ?? options.name;
       const certificate = await openpgpCertificate(signers.pgp, userId);
-      await writeFileAtomic(join(staging, 'keys', 'release-signing.asc'), certificate);
+      await writeKeyHistory(join(repoDir, 'keys'), join(staging, 'keys'), { pgpCertificate: certificate });
       await updateKeysFile(join(repoDir, 'keys'), join(staging, 'keys'), signers.pgp, userId, certificate);
     }
-    if (signers.minisign) await writeFileAtomic(join(staging, 'keys', 'minisign.pub'), minisignPublicKey(signers.minisign));
+    if (signers.minisign) await writeKeyHistory(join(repoDir, 'keys'), join(staging, 'keys'), { minisign: signers.minisign });
   },
 };
 
@@ -190,8 +195,18 @@ const aptRepository: CompatWriter = {
   },
 };
 
+const rpmRepository: CompatWriter = {
+  name: 'rpm repository',
+  async write({ staging, repoDir, releaseDir, input, signers, options }) {
+    const rpms = input.artifacts.filter((a) => a.name.endsWith('.rpm')).map((a) => join(staging, releaseDir, a.name));
+    if (rpms.length > 0 && signers.pgp && options.publicUrl) {
+      await updateRpmRepository({ rpmDir: join(staging, 'rpm'), publishedRpmDir: join(repoDir, 'rpm'), rpms, pgp: signers.pgp, date: options.now, project: input.project, name: options.name, publicUrl: options.publicUrl });
+    }
+  },
+};
+
 /** The compatibility outputs a release writes, in order. */
-export const COMPAT_WRITERS: readonly CompatWriter[] = [allowedSigners, releaseSignatures, publicKeys, aptRepository];
+export const COMPAT_WRITERS: readonly CompatWriter[] = [allowedSigners, releaseSignatures, publicKeys, aptRepository, rpmRepository];
 
 /**
  * Writes and signs the whole release into the terminal's repository copy: a script over
@@ -207,6 +222,12 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       if (!root.roles[role].keyids.includes(signers[role].keyId)) {
         throw new AirlockError('E_KEY_ROLE', `the ${role} key ${signers[role].keyId.slice(0, 16)}… is not the ${role} key root v${root.version} trusts; use the keystore that holds the current key (airlock key list)`);
       }
+    }
+    if (input.artifacts.some((a) => a.name.endsWith('.rpm'))) {
+      // Checked before anything is signed: the rpm repository needs its tools, a pgp key and the public URL.
+      if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .rpm files but the keystore has no pgp key to sign them; run `airlock key generate pgp`');
+      if (!options.publicUrl) throw new AirlockError('E_CONFIG', 'the release has .rpm files: set "publicUrl" (the host\'s public base URL, e.g. "https://releases.example.org") in airlock.json, for the .repo file users install');
+      await assertRpmTools();
     }
     const releaseDir = `releases/${input.project}/${input.version}`;
     if (await stat(join(repoDir, releaseDir)).then(() => true, () => false)) throw releaseExists(input.project, input.version);

@@ -5,9 +5,8 @@
 // the two checks every client makes when it follows the rotation. The proposal file is
 // the very TUF metadata file that gets published (canonical JSON), so what holders sign
 // is byte for byte what clients verify.
-import { constants } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { readRegularFile } from '../core/regular-file.js';
 import { canonicalBytes } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
@@ -253,30 +252,17 @@ export function mergeRootProposals(copies: readonly Envelope<RootSigned>[]): Env
  * would hang or never end), checked for size before it is read.
  */
 async function readRootFile(path: string, what: string): Promise<Buffer> {
-  let fh;
+  let read;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // A path the holder typed: a symlink to the file on their medium is fine.
+    read = await readRegularFile(path, MAX_PROPOSAL_BYTES, { followSymlink: true });
   } catch (err) {
     throw fromSystemError(err, `reading ${what} ${path}`);
   }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new AirlockError('E_ROOT_PROPOSAL', `${path} is not a regular file; give the ${what} file itself`);
-    if (st.size > MAX_PROPOSAL_BYTES) throw new AirlockError('E_ROOT_PROPOSAL', `${path} is larger than any root metadata (${MAX_PROPOSAL_BYTES} bytes); is it the right file?`);
-    const buf = Buffer.alloc(MAX_PROPOSAL_BYTES + 1);
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n > MAX_PROPOSAL_BYTES) throw new AirlockError('E_ROOT_PROPOSAL', `${path} is larger than any root metadata (${MAX_PROPOSAL_BYTES} bytes); is it the right file?`);
-    }
-    return buf.subarray(0, n);
-  } catch (err) {
-    throw fromSystemError(err, `reading ${what} ${path}`);
-  } finally {
-    await fh.close();
-  }
+  if (!('refused' in read)) return Buffer.from(read.bytes.buffer, read.bytes.byteOffset, read.bytes.byteLength);
+  if (read.refused === 'absent') throw new AirlockError('E_IO', `reading ${what} ${path}: no such file or directory`);
+  if (read.refused === 'too-large') throw new AirlockError('E_ROOT_PROPOSAL', `${path} is larger than any root metadata (${MAX_PROPOSAL_BYTES} bytes); is it the right file?`);
+  throw new AirlockError('E_ROOT_PROPOSAL', `${path} is not a regular file; give the ${what} file itself`);
 }
 
 export async function readRootProposal(path: string): Promise<Envelope<RootSigned>> {

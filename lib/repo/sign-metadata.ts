@@ -1,8 +1,10 @@
-// Signing TUF metadata (TUF §4.2): every signature is Ed25519 over the canonical JSON of
-// the `signed` object, made through a Signer so the key's role is checked and the
-// signature lands in the audit log. The file is the canonical JSON of the whole envelope,
-// so the same metadata always has the same bytes (and the same hashes in snapshot).
-import { canonicalBytes } from '../core/canonical-json.js';
+// Signing TUF metadata (TUF §4.2): every signature (Ed25519, or DER ECDSA P-256) is over
+// the canonical JSON of the `signed` object, made through a Signer so the key's role is
+// checked and the signature lands in the audit log. The file is the canonical JSON of the
+// whole envelope (control characters escaped, so it stays JSON: see
+// canonicalJsonFileBytes), so the same metadata always has the same bytes (and the same
+// hashes in snapshot).
+import { canonicalBytes, canonicalJsonFileBytes } from '../core/canonical-json.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
@@ -39,5 +41,5 @@ export async function addSignatures<T extends Signed>(envelope: Envelope<T>, sig
 }
 
 export function envelopeBytes(envelope: Envelope): Uint8Array {
-  return canonicalBytes(envelope);
+  return canonicalJsonFileBytes(envelope);
 }

@@ -13,7 +13,7 @@
 // was altered, or never signed by that key.
 import { AirlockError, isAirlockError } from '../core/errors.js';
 import type { RootSigned } from '../core/tuf-metadata.js';
-import { fromHex, isHex } from '../core/hex.js';
+import { rawKeyOfTufKey } from '../core/key-type.js';
 import { verifyDsse, type DsseEnvelope, type TrustedKey } from '../builder/index.js';
 import { DEFAULT_LIMITS, TrustedMetadataSet, type Source } from '../verify/index.js';
 
@@ -26,8 +26,9 @@ export function targetsKeysOf(root: RootSigned): { keys: TrustedKey[]; threshold
   const keys: TrustedKey[] = [];
   for (const id of role.keyids) {
     const k = Object.hasOwn(root.keys, id) ? root.keys[id] : undefined;
-    // Only Ed25519 keys exist in airlock repositories (DESIGN "Trust and formats").
-    if (k && k.keytype === 'ed25519' && k.scheme === 'ed25519' && isHex(k.keyval.public, 32)) keys.push({ keyId: id, publicKey: fromHex(k.keyval.public) });
+    // The kinds airlock signs with (DESIGN "Trust and formats"): Ed25519 and ECDSA P-256.
+    const raw = k === undefined ? undefined : rawKeyOfTufKey(k);
+    if (raw !== undefined) keys.push({ keyId: id, keyType: raw.type, publicKey: raw.raw });
   }
   return { keys, threshold: role.threshold };
 }

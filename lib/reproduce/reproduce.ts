@@ -3,10 +3,11 @@
 // recipe and environment in a fresh directory (lib/builder `rebuildFromProvenance`), then
 // compare every artifact byte for byte and, where they differ, entry by entry. Needs no
 // keys: everything it trusts comes from the pinned root.
-import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { temporaryNameFor, writeFileAtomic } from '../core/atomic-file.js';
+import { writeFileAtomic, writeStreamAtomic } from '../core/atomic-file.js';
 import { fromSystemError } from '../core/errors.js';
 import { rebuildFromProvenance, type BuildResult } from '../builder/index.js';
 import type { Updater } from '../verify/index.js';
@@ -74,14 +75,7 @@ export interface ReproduceReport {
 }
 
 async function copyAtomic(from: string, to: string): Promise<void> {
-  const tmp = temporaryNameFor(to);
-  try {
-    await copyFile(from, tmp);
-    await rename(tmp, to);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw fromSystemError(err, `copying ${from} to ${to}`);
-  }
+  await writeStreamAtomic(to, createReadStream(from, { highWaterMark: 1 << 20 }));
 }
 
 async function makeDir(path: string): Promise<string> {

@@ -24,6 +24,8 @@ export interface TerminalConfig {
   apt?: AptLayout;
   /** The OpenPGP user id's name and e-mail (absent: `name` alone). */
   openpgp?: { name: string; email: string };
+  /** The host's public base URL (the rpm .repo file points there). */
+  publicUrl?: string;
 }
 
 /** The OpenPGP user id the certificate carries: "Name <email>", or the terminal's name. */
@@ -33,7 +35,7 @@ export function openpgpUserId(config: Pick<TerminalConfig, 'name' | 'openpgp'>):
 
 /** airlock.json is a few hundred bytes; anything near this is not ours. */
 const CONFIG_MAX_BYTES = 64 * 1024;
-const FIELDS = ['formatVersion', 'name', 'expiryDays', 'warnDays', 'releaseBranchPattern', 'hashBins', 'apt', 'openpgp'] as const;
+const FIELDS = ['formatVersion', 'name', 'expiryDays', 'warnDays', 'releaseBranchPattern', 'hashBins', 'apt', 'openpgp', 'publicUrl'] as const;
 const DEFAULT_HASH_BINS_CONFIG = { afterTargets: 1024, bitLength: 8 } as const;
 
 export function defaultConfig(name: string): TerminalConfig {
@@ -113,6 +115,10 @@ export function parseTerminalConfig(text: string, file: string): TerminalConfig 
       typeof v.email === 'string' && /^[^\s<>@]+@[^\s<>@]+$/.test(v.email);
     if (!ok) problems.push('openpgp must be {"name": "Example Releases", "email": "releases@example.org"} (one line each, no < or >)');
     else out.openpgp = { name: v.name as string, email: v.email as string };
+  }
+  if (raw.publicUrl !== undefined) {
+    if (typeof raw.publicUrl !== 'string' || !/^https?:\/\/[^\s]+$/.test(raw.publicUrl)) problems.push(`publicUrl must be the host's http(s) base URL, e.g. "https://releases.example.org"`);
+    else out.publicUrl = raw.publicUrl;
   }
   if (problems.length > 0) {
     throw new AirlockError('E_CONFIG', `${file}: ${problems.join('; ')}; fix the file (docs/terminal.md lists the fields)`, { details: { file, problems } });

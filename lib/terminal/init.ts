@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { fromSystemError } from '../core/errors.js';
 import { Keystore, KEYSTORE_MARKER } from '../keys/keystore.js';
 import type { Passphrase } from '../keys/passphrase.js';
-import type { Signer } from '../keys/signer.js';
+import type { KeyRole, Signer } from '../keys/signer.js';
+import type { KeyType } from '../core/key-type.js';
 import { parseExpiryDays, type ExpiryDays } from '../repo/expiry.js';
 import { initRepository, type InitResult } from '../repo/init-repository.js';
 import { closeSigners } from './keys.js';
@@ -28,6 +29,8 @@ export interface TerminalInitOptions {
   rootKeystores?: readonly RootKeystore[];
   /** Per-role expiry in days; roles not named keep the defaults (DESIGN). */
   expiryDays?: Partial<ExpiryDays>;
+  /** The kind of each role's new key (default Ed25519). */
+  keyTypes?: Partial<Record<KeyRole, KeyType>>;
   now: Date;
 }
 
@@ -60,7 +63,7 @@ export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase,
   const keystore = await Keystore.create(paths.keystore);
   const unlocked: Signer[] = [];
   const generateIn = async (ks: Keystore, role: Parameters<Keystore['generate']>[0], pass: Passphrase): Promise<Signer> => {
-    const signer = await ks.unlock((await ks.generate(role, pass)).keyId, pass);
+    const signer = await ks.unlock((await ks.generate(role, pass, options.keyTypes?.[role])).keyId, pass);
     unlocked.push(signer);
     return signer;
   };
@@ -90,8 +93,8 @@ export async function initTerminal(paths: TerminalPaths, passphrase: Passphrase,
       pgp: await generateIn(keystore, 'pgp', passphrase),
       minisign: await generateIn(keystore, 'minisign', passphrase),
     };
-    await keystore.generate('ssh', passphrase);
-    await keystore.generate('publish', passphrase);
+    await keystore.generate('ssh', passphrase, options.keyTypes?.ssh);
+    await keystore.generate('publish', passphrase, options.keyTypes?.publish);
     const result = await initRepository(paths.repository, paths.staging, signers, { now: options.now, expiryDays: config.expiryDays, name: options.name });
     await writeConfig(paths, config);
     return { ...result, keystore: keystore.dir, rootKeys };

@@ -4,7 +4,8 @@
 // keys are chosen by what root says, never by role name alone.
 import { AirlockError } from '../core/errors.js';
 import { fromHex, isHex } from '../core/hex.js';
-import { ed25519TufKey, type TufKey } from '../core/tuf-key.js';
+import { isRawPublicKey, tufKeyFor, type KeyType } from '../core/key-type.js';
+import type { TufKey } from '../core/tuf-key.js';
 import type { RootSigned, TopLevelRole } from '../core/tuf-metadata.js';
 import type { KeyInfo, Keystore } from '../keys/keystore.js';
 import type { Passphrase } from '../keys/passphrase.js';
@@ -54,10 +55,14 @@ export async function closeSigners(signers: readonly Signer[]): Promise<void> {
   for (const s of signers) await s.close().catch(() => undefined);
 }
 
-/** A TUF key from an Ed25519 public key in hex, as `airlock key list` prints it. */
-export function tufKeyFromHex(hex: string): TufKey {
-  if (!isHex(hex, 32)) {
-    throw new AirlockError('E_ROOT_PROPOSAL', `"${hex}" is not an Ed25519 public key (64 hex digits, the "public key" line of \`airlock key list\`)`);
+/**
+ * A TUF key from a public key in hex, as `airlock key list` prints it: 64 digits are an
+ * Ed25519 key, 130 (04 ‖ X ‖ Y) a P-256 point.
+ */
+export function tufKeyFromHex(hex: string, keyType?: KeyType): TufKey {
+  const type: KeyType | undefined = keyType ?? (isHex(hex, 32) ? 'ed25519' : isHex(hex, 65) ? 'ecdsa-p256' : undefined);
+  if (type === undefined || !isHex(hex) || !isRawPublicKey(type, fromHex(hex))) {
+    throw new AirlockError('E_ROOT_PROPOSAL', `"${hex}" is not a public key (64 hex digits for Ed25519, 130 for ECDSA P-256: the "public key" line of \`airlock key list\`)`);
   }
-  return ed25519TufKey(fromHex(hex.toLowerCase()));
+  return tufKeyFor(type, fromHex(hex.toLowerCase()));
 }

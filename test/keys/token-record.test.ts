@@ -23,7 +23,7 @@ describe('token key records', () => {
     const info = await t.keystore.addTokenKey('targets', raw, token);
     expect(info.kind).toBe('pkcs11');
     const json = JSON.parse(await readFile(info.file, 'utf8'));
-    expect(Object.keys(json)).toEqual(['format', 'version', 'kind', 'keyId', 'role', 'publicKey', 'createdAt', 'token', 'checksum']);
+    expect(Object.keys(json)).toEqual(['format', 'version', 'kind', 'keyType', 'keyId', 'role', 'publicKey', 'createdAt', 'token', 'checksum']);
     expect(json.token).toEqual(token);
     expect(await t.keystore.list()).toEqual([info]);
     expect((await t.keystore.audit.entries()).map((e) => e.event)).toEqual(['key-add']);

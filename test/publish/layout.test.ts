@@ -5,7 +5,7 @@ import { classifyPath, comparePublishOrder, isTemporaryPath, temporaryPath } fro
 const order = (paths: string[]) => paths.map((path) => ({ path, ...classifyPath(path) })).sort(comparePublishOrder).map((p) => p.path);
 
 describe('publishing order', () => {
-  it('puts content first, apt indices next, then delegated, targets, snapshot, timestamp, a new root after them (a rotation transition), and the bootstrap keys last', () => {
+  it('puts content first, then delegated, targets, snapshot, the apt and rpm indices, timestamp, a new root after it (a rotation transition), and the bootstrap keys last', () => {
     const paths = [
       'metadata/timestamp.json',
       'metadata/2.snapshot.json',
@@ -19,6 +19,10 @@ describe('publishing order', () => {
       'apt/dists/stable/main/binary-amd64/Packages.gz',
       'apt/dists/stable/main/binary-amd64/Packages',
       'apt/pool/main/d/demo_1.0_amd64.deb',
+      'rpm/repodata/repomd.xml.asc',
+      'rpm/repodata/repomd.xml',
+      'rpm/repodata/abc-primary.xml.gz',
+      'rpm/Packages/demo-1.0-1.noarch.rpm',
       'keys/root.json',
       'releases/demo/1.0/SHA256SUMS.asc',
       'releases/demo/1.0/demo.tar.gz.asc',
@@ -27,18 +31,22 @@ describe('publishing order', () => {
     ];
     expect(order(paths)).toEqual([
       'apt/pool/main/d/demo_1.0_amd64.deb',
+      'rpm/Packages/demo-1.0-1.noarch.rpm',
       'targets/demo/1.0/abc.demo.tar.gz',
       'releases/demo/1.0/demo.tar.gz',
       'releases/demo/1.0/SHA256SUMS.asc',
       'releases/demo/1.0/demo.tar.gz.asc',
-      'apt/dists/stable/main/binary-amd64/Packages',
-      'apt/dists/stable/main/binary-amd64/Packages.gz',
-      'apt/dists/stable/Release',
-      'apt/dists/stable/Release.gpg',
-      'apt/dists/stable/InRelease',
       'metadata/3.bin-0a.json',
       'metadata/2.targets.json',
       'metadata/2.snapshot.json',
+      'apt/dists/stable/main/binary-amd64/Packages',
+      'apt/dists/stable/main/binary-amd64/Packages.gz',
+      'rpm/repodata/abc-primary.xml.gz',
+      'apt/dists/stable/Release',
+      'apt/dists/stable/Release.gpg',
+      'apt/dists/stable/InRelease',
+      'rpm/repodata/repomd.xml',
+      'rpm/repodata/repomd.xml.asc',
       'metadata/timestamp.json',
       'metadata/2.root.json',
       'metadata/10.root.json',

@@ -1,3 +1,5 @@
+import { minisignKeyId } from '../../lib/repo/compat/key-history.js';
+import { dearmor } from '../../lib/repo/compat/openpgp-armor.js';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,8 +119,10 @@ describe('a repository made by airlock', () => {
     const mini = memorySigner('minisign');
     const a = await artifact('hello-2.0.0.tar.gz', 'v2');
     await releaseToRepository(repoDir, staging, input('2.0.0', [a]), { ...signers, pgp: pgpA, minisign: mini }, options);
+    // keys/release-signing.asc is a keyring: the signing key first, every earlier one after (issue 16.3).
+    const bin = (armored: string) => Buffer.from(dearmor(armored).data);
     const first = await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8');
-    expect(first).toBe(await openpgpCertificate(pgpA, options.name));
+    expect(bin(first).indexOf(bin(await openpgpCertificate(pgpA, options.name)))).toBe(0);
     expect(await readFile(join(repoDir, 'keys', 'minisign.pub'), 'utf8')).toBe(minisignPublicKey(mini));
     const b = await artifact('hello-2.1.0.tar.gz', 'v2.1');
     const events: { phase: string; file: string; bytes: number; total: number }[] = [];
@@ -128,7 +132,10 @@ describe('a repository made by airlock', () => {
       const last = events.filter((e) => e.phase === phase && e.file === 'hello-2.1.0.tar.gz').at(-1);
       expect(last, phase).toMatchObject({ bytes: 'v2.1'.length, total: 'v2.1'.length });
     }
-    expect(await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8')).toBe(await openpgpCertificate(pgpB, options.name));
+    const ring = bin(await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8'));
+    expect(ring.indexOf(bin(await openpgpCertificate(pgpB, options.name)))).toBe(0);
+    expect(ring.indexOf(bin(await openpgpCertificate(pgpA, options.name)))).toBeGreaterThan(0);
+    expect(await readFile(join(repoDir, 'keys', `minisign-${minisignKeyId(mini)}.pub`), 'utf8')).toBe(minisignPublicKey(mini));
     expect(r.files).toContain('keys/release-signing.asc');
     // The bootstrap keys go up after every metadata file.
     expect(r.files.indexOf('keys/release-signing.asc')).toBeGreaterThan(r.files.indexOf('metadata/timestamp.json'));

@@ -6,7 +6,7 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { canonicalBytes } from '../../lib/core/canonical-json.js';
 
-/** Decrypts a software key file per docs/keys.md; returns the 32-byte seed. */
+/** Decrypts a software key file per docs/keys.md; returns the 32 secret bytes (seed or P-256 scalar). */
 export async function openKeyFileIndependently(file: string, passphrase: string): Promise<Buffer> {
   const j = JSON.parse(await readFile(file, 'utf8'));
   const derived = scryptSync(Buffer.from(passphrase, 'utf8'), Buffer.from(j.kdf.salt, 'hex'), 64, {
@@ -21,6 +21,8 @@ export async function openKeyFileIndependently(file: string, passphrase: string)
     format: j.format,
     version: j.version,
     kind: j.kind,
+    // bound only when the file has it (files from before key types have none)
+    ...(j.keyType === undefined ? {} : { keyType: j.keyType }),
     keyId: j.keyId,
     role: j.role,
     publicKey: j.publicKey,

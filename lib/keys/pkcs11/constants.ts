@@ -5,6 +5,7 @@
 // Object classes and key types (PKCS#11 v3.0 §4.1, §2.3.10 "EC Edwards").
 export const CKO_PUBLIC_KEY = 0x02;
 export const CKO_PRIVATE_KEY = 0x03;
+export const CKK_EC = 0x03;
 export const CKK_EC_EDWARDS = 0x40;
 
 // Attributes (§4.2–§4.9, §2.3.10).
@@ -28,6 +29,9 @@ export const CKA_ALWAYS_AUTHENTICATE = 0x202;
 // Mechanisms (§2.3.10): Ed25519 key generation and pure EdDSA signing.
 export const CKM_EC_EDWARDS_KEY_PAIR_GEN = 0x1055;
 export const CKM_EDDSA = 0x1057;
+// Mechanisms (§2.3.6): EC key generation and ECDSA over a hash computed outside the token.
+export const CKM_EC_KEY_PAIR_GEN = 0x1040;
+export const CKM_ECDSA = 0x1041;
 
 // Sessions and users (§5.6, §5.8).
 export const CKF_RW_SESSION = 0x02;
@@ -49,6 +53,9 @@ export const CKF_USER_PIN_LOCKED = 0x40000;
  */
 export const ED25519_PARAMS_OID = Buffer.from('06032b6570', 'hex');
 export const ED25519_PARAMS_NAME = Buffer.from('130c656477617264733235353139', 'hex');
+
+/** P-256 domain parameters for CKA_EC_PARAMS (§2.3.3): the DER of the OID prime256v1 (1.2.840.10045.3.1.7). */
+export const P256_PARAMS_OID = Buffer.from('06082a8648ce3d030107', 'hex');
 
 /** The return values airlock tells apart (CK_RV, §3.6), by name for messages and details. */
 export const CKR = {

@@ -1,34 +1,47 @@
-// What airlock does with a token: make an Ed25519 key inside it, adopt one already
-// there, and open one for signing. Each step checks, in this order and before a PIN is
-// asked for, that the module loads (E_TOKEN_MODULE), that the token is present
-// (E_TOKEN_ABSENT) and that it offers EdDSA (E_TOKEN_MECHANISM); then it logs in once
-// (E_TOKEN_PIN) and finds the key (E_TOKEN_KEY). A key is taken on only after a test
-// signature verifies under the public key the keystore will record.
-import { randomBytes } from 'node:crypto';
+// What airlock does with a token: make an Ed25519 or ECDSA P-256 key inside it, adopt
+// one already there, and open one for signing. Each step checks, in this order and
+// before a PIN is asked for, that the module loads (E_TOKEN_MODULE), that the token is
+// present (E_TOKEN_ABSENT) and that it offers the key type's mechanisms — EdDSA, or
+// ECDSA — (E_TOKEN_MECHANISM); then it logs in once (E_TOKEN_PIN) and finds the key
+// (E_TOKEN_KEY). A key is taken on only after a test signature verifies under the public
+// key the keystore will record.
+import { createHash, randomBytes } from 'node:crypto';
 import { AirlockError } from '../../core/errors.js';
-import { ed25519Verify } from '../../core/ed25519.js';
 import { toHex } from '../../core/hex.js';
+import { verifyWithKey, type KeyType } from '../../core/key-type.js';
 import type { Pkcs11Reference } from '../key-file.js';
 import type { KeyHandle } from '../software-key.js';
-import { CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EDDSA } from './constants.js';
+import { CKM_EC_EDWARDS_KEY_PAIR_GEN, CKM_EC_KEY_PAIR_GEN, CKM_ECDSA, CKM_EDDSA } from './constants.js';
 import { acquireModule } from './cryptoki.js';
-import {
-  destroyObjects,
-  findPrivateKeys,
-  generateEd25519,
-  pairedPublicKey,
-  privateKeyFacts,
-  signEddsa,
-  type ObjectName,
-  type PrivateKeyFacts,
-} from './ed25519-objects.js';
+import { generateP256, signEcdsaDigest } from './ecdsa-p256-objects.js';
+import { generateEd25519, signEddsa } from './ed25519-objects.js';
+import { destroyObjects, findPrivateKeys, pairedPublicKey, privateKeyFacts, type NewKeyPair, type ObjectName, type PrivateKeyFacts } from './key-objects.js';
 import { acquireLogin, type LoginLease } from './login.js';
 import type { PinSource } from './pin.js';
 import { findToken, requireMechanisms, type TokenSlot } from './token-slot.js';
 import { formatPkcs11Uri, parsePkcs11Uri, type Pkcs11Uri } from './uri.js';
 
-const EDDSA = { code: CKM_EDDSA, name: 'CKM_EDDSA' };
-const EDDSA_KEYGEN = { code: CKM_EC_EDWARDS_KEY_PAIR_GEN, name: 'CKM_EC_EDWARDS_KEY_PAIR_GEN' };
+/** Per key type: the mechanisms to sign and to make a key, and how the refusal names them. */
+const CURVES: Readonly<Record<KeyType, { sign: Mechanism; keygen: Mechanism; kind: string; support: string; name: string }>> = {
+  ed25519: {
+    sign: { code: CKM_EDDSA, name: 'CKM_EDDSA' },
+    keygen: { code: CKM_EC_EDWARDS_KEY_PAIR_GEN, name: 'CKM_EC_EDWARDS_KEY_PAIR_GEN' },
+    kind: 'an Ed25519 signing key',
+    support: 'PKCS#11 v3.0 EdDSA support, or use --key-type ecdsa-p256',
+    name: 'Ed25519',
+  },
+  'ecdsa-p256': {
+    sign: { code: CKM_ECDSA, name: 'CKM_ECDSA' },
+    keygen: { code: CKM_EC_KEY_PAIR_GEN, name: 'CKM_EC_KEY_PAIR_GEN' },
+    kind: 'an ECDSA P-256 signing key',
+    support: 'ECDSA support',
+    name: 'ECDSA P-256',
+  },
+};
+interface Mechanism {
+  code: number;
+  name: string;
+}
 /** CKA_ID bytes of a key airlock makes, unless told otherwise. */
 const NEW_KEY_ID_BYTES = 8;
 const SELF_TEST = Buffer.from('airlock token key self-test');
@@ -42,6 +55,7 @@ export interface TokenLocation {
 
 /** A key in a token, as the keystore will record it: a reference and the public key, nothing secret. */
 export interface TokenKey {
+  keyType: KeyType;
   publicKey: Uint8Array;
   reference: Pkcs11Reference;
   token: { label: string; serial: string; manufacturer: string; model: string };
@@ -52,12 +66,13 @@ export interface TokenKey {
   bornInToken: boolean;
 }
 
-async function logInTo(location: TokenLocation, mechanisms: readonly { code: number; name: string }[], pin: PinSource, purpose: string): Promise<LoginLease> {
+async function logInTo(location: TokenLocation, keyType: KeyType, withKeygen: boolean, pin: PinSource, purpose: string): Promise<LoginLease> {
+  const curve = CURVES[keyType];
   const module = await acquireModule(location.module);
   let token: TokenSlot;
   try {
     token = findToken(module.api, module.path, location.uri);
-    requireMechanisms(module.api, token, mechanisms);
+    requireMechanisms(module.api, token, withKeygen ? [curve.sign, curve.keygen] : [curve.sign], curve.kind, curve.support);
   } catch (err) {
     module.release();
     throw err;
@@ -79,8 +94,8 @@ function describeName(name: ObjectName): string {
   return [name.label === undefined ? '' : `labelled "${name.label}"`, name.id === undefined ? '' : `with id ${toHex(name.id)}`].filter(Boolean).join(' and ');
 }
 
-/** The one private key `name` picks on the logged-in token, checked to be Ed25519. */
-function theKey(login: LoginLease, name: ObjectName): { key: Buffer; facts: PrivateKeyFacts } {
+/** The one private key `name` picks on the logged-in token, checked to be of `keyType`. */
+function theKey(login: LoginLease, name: ObjectName, keyType: KeyType): { key: Buffer; facts: PrivateKeyFacts } {
   const found = findPrivateKeys(login.api, login.session, name);
   const where = `token "${login.token.label}"`;
   if (found.length === 0) {
@@ -95,9 +110,10 @@ function theKey(login: LoginLease, name: ObjectName): { key: Buffer; facts: Priv
   }
   const key = found[0]!;
   const facts = privateKeyFacts(login.api, login.session, key);
-  if (!facts.isEd25519) {
-    throw new AirlockError('E_TOKEN_KEY', `the key ${describeName(name)} on ${where} is not an Ed25519 key; airlock signs only with Ed25519 (make one with --generate)`, {
-      details: { token: login.token.label, label: facts.label },
+  if (facts.keyType !== keyType) {
+    const other = facts.keyType === undefined ? 'neither an Ed25519 nor a P-256 key' : `an ${CURVES[facts.keyType].name} key (--key-type ${facts.keyType})`;
+    throw new AirlockError('E_TOKEN_KEY', `the key ${describeName(name)} on ${where} is ${other}, not an ${CURVES[keyType].name} key; give the matching --key-type, or make one with --generate`, {
+      details: { token: login.token.label, label: facts.label, keyType: facts.keyType ?? null, expected: keyType },
     });
   }
   // A release makes dozens of signatures; airlock logs in once per command and does not
@@ -110,7 +126,7 @@ function theKey(login: LoginLease, name: ObjectName): { key: Buffer; facts: Priv
   return { key, facts };
 }
 
-function tokenKeyOf(location: TokenLocation, token: TokenSlot, facts: PrivateKeyFacts, publicKey: Uint8Array): TokenKey {
+function tokenKeyOf(location: TokenLocation, token: TokenSlot, facts: PrivateKeyFacts, publicKey: Uint8Array, keyType: KeyType): TokenKey {
   const uri = formatPkcs11Uri({
     token: token.label,
     ...(token.serial === '' ? {} : { serial: token.serial }),
@@ -119,6 +135,7 @@ function tokenKeyOf(location: TokenLocation, token: TokenSlot, facts: PrivateKey
     ...(facts.id.length === 0 ? {} : { id: facts.id }),
   });
   return {
+    keyType,
     publicKey,
     reference: { module: location.module, uri },
     token: { label: token.label, serial: token.serial, manufacturer: token.manufacturer, model: token.model },
@@ -128,10 +145,16 @@ function tokenKeyOf(location: TokenLocation, token: TokenSlot, facts: PrivateKey
   };
 }
 
-/** Signs a probe and checks it under `publicKey`: the pair matches and CKM_EDDSA works. */
-function selfTest(login: LoginLease, key: Buffer, publicKey: Uint8Array, what: string): void {
-  const signature = signEddsa(login.api, login.session, key, SELF_TEST, `testing ${what}`);
-  if (!ed25519Verify(publicKey, SELF_TEST, signature)) {
+/** Ed25519 signs the message (CKM_EDDSA); ECDSA signs its SHA-256 digest (CKM_ECDSA). */
+function signMessage(login: LoginLease, key: Buffer, keyType: KeyType, message: Uint8Array, doing: string): Uint8Array {
+  if (keyType === 'ed25519') return signEddsa(login.api, login.session, key, message, doing);
+  return signEcdsaDigest(login.api, login.session, key, createHash('sha256').update(message).digest(), doing);
+}
+
+/** Signs a probe and checks it under `publicKey`: the pair matches and the signing mechanism works. */
+function selfTest(login: LoginLease, key: Buffer, publicKey: Uint8Array, keyType: KeyType, what: string): void {
+  const signature = signMessage(login, key, keyType, SELF_TEST, `testing ${what}`);
+  if (!verifyWithKey(keyType, publicKey, SELF_TEST, signature)) {
     throw new AirlockError('E_TOKEN_KEY', `${what} signs, but not under the public key the token shows for it; the token's objects do not pair up, do not use this key`, {
       details: { publicKey: toHex(publicKey) },
     });
@@ -139,12 +162,17 @@ function selfTest(login: LoginLease, key: Buffer, publicKey: Uint8Array, what: s
 }
 
 /**
- * Makes a new Ed25519 key inside the token: on the token, private, sensitive, never
- * extractable. Refuses a label already in use (adopt that key instead).
+ * Makes a new key (Ed25519 unless `keyType` says otherwise) inside the token: on the
+ * token, private, sensitive, never extractable. Refuses a label already in use (adopt
+ * that key instead).
  */
-export async function generateTokenKey(location: TokenLocation, options: { label: string; id?: Uint8Array; pin: PinSource; purpose: string }): Promise<TokenKey> {
+export async function generateTokenKey(
+  location: TokenLocation,
+  options: { label: string; id?: Uint8Array; pin: PinSource; purpose: string; keyType?: KeyType },
+): Promise<TokenKey> {
   if (options.label === '') throw new AirlockError('E_USAGE', 'a new token key needs a label (--key-label)');
-  const login = await logInTo(location, [EDDSA, EDDSA_KEYGEN], options.pin, options.purpose);
+  const keyType = options.keyType ?? 'ed25519';
+  const login = await logInTo(location, keyType, true, options.pin, options.purpose);
   try {
     const taken = [
       ...findPrivateKeys(login.api, login.session, { label: options.label }),
@@ -160,19 +188,19 @@ export async function generateTokenKey(location: TokenLocation, options: { label
     const id = options.id ?? new Uint8Array(randomBytes(NEW_KEY_ID_BYTES));
     const rw = login.openReadWrite();
     try {
-      const pair = generateEd25519(login.api, rw, { label: options.label, id });
+      const pair: NewKeyPair = (keyType === 'ed25519' ? generateEd25519 : generateP256)(login.api, rw, { label: options.label, id });
       try {
         const facts = privateKeyFacts(login.api, login.session, pair.privateKey);
         // A token that ignored the template would leave a readable key behind: refuse it and remove the key.
-        if (!facts.sensitive || facts.extractable || !facts.onToken || !facts.isEd25519) {
+        if (!facts.sensitive || facts.extractable || !facts.onToken || facts.keyType !== keyType) {
           throw new AirlockError('E_TOKEN_MECHANISM', `token "${login.token.label}" did not make the key sensitive, non-extractable and permanent as asked; the key was removed, use another token`, {
             details: { token: login.token.label, sensitive: facts.sensitive, extractable: facts.extractable, onToken: facts.onToken },
           });
         }
-        const publicKey = pairedPublicKey(login.api, login.session, facts);
-        if (publicKey === undefined) throw new AirlockError('E_TOKEN_KEY', `token "${login.token.label}" made a key but shows no Ed25519 public key for it; the key was removed`);
-        selfTest(login, pair.privateKey, publicKey, `the new key on token "${login.token.label}"`);
-        return tokenKeyOf(location, login.token, facts, publicKey);
+        const publicKey = pairedPublicKey(login.api, login.session, facts, keyType);
+        if (publicKey === undefined) throw new AirlockError('E_TOKEN_KEY', `token "${login.token.label}" made a key but shows no ${CURVES[keyType].name} public key for it; the key was removed`);
+        selfTest(login, pair.privateKey, publicKey, keyType, `the new key on token "${login.token.label}"`);
+        return tokenKeyOf(location, login.token, facts, publicKey, keyType);
       } catch (err) {
         destroyObjects(login.api, rw, [pair.privateKey, pair.publicKey]);
         throw err;
@@ -190,14 +218,15 @@ export async function generateTokenKey(location: TokenLocation, options: { label
 }
 
 /**
- * Takes on an Ed25519 key already in the token, named by the URI's object and/or id.
- * Refuses a key the token would hand out (not sensitive, or extractable).
+ * Takes on a key of `keyType` (default Ed25519) already in the token, named by the URI's
+ * object and/or id. Refuses a key the token would hand out (not sensitive, or extractable).
  */
-export async function adoptTokenKey(location: TokenLocation, options: { pin: PinSource; purpose: string }): Promise<TokenKey> {
+export async function adoptTokenKey(location: TokenLocation, options: { pin: PinSource; purpose: string; keyType?: KeyType }): Promise<TokenKey> {
   const name = keyName(location.uri);
-  const login = await logInTo(location, [EDDSA], options.pin, options.purpose);
+  const keyType = options.keyType ?? 'ed25519';
+  const login = await logInTo(location, keyType, false, options.pin, options.purpose);
   try {
-    const { key, facts } = theKey(login, name);
+    const { key, facts } = theKey(login, name, keyType);
     if (!facts.sensitive || facts.extractable) {
       throw new AirlockError(
         'E_TOKEN_KEY',
@@ -206,12 +235,12 @@ export async function adoptTokenKey(location: TokenLocation, options: { pin: Pin
       );
     }
     if (!facts.onToken) throw new AirlockError('E_TOKEN_KEY', `the key ${describeName(name)} is a session object that vanishes at logout; adopt a key stored on the token`);
-    const publicKey = pairedPublicKey(login.api, login.session, facts);
+    const publicKey = pairedPublicKey(login.api, login.session, facts, keyType);
     if (publicKey === undefined) {
-      throw new AirlockError('E_TOKEN_KEY', `token "${login.token.label}" shows no (or more than one) Ed25519 public key paired with the key ${describeName(name)}; give each key pair its own id`);
+      throw new AirlockError('E_TOKEN_KEY', `token "${login.token.label}" shows no (or more than one) ${CURVES[keyType].name} public key paired with the key ${describeName(name)}; give each key pair its own id`);
     }
-    selfTest(login, key, publicKey, `the key ${describeName(name)}`);
-    return tokenKeyOf(location, login.token, facts, publicKey);
+    selfTest(login, key, publicKey, keyType, `the key ${describeName(name)}`);
+    return tokenKeyOf(location, login.token, facts, publicKey, keyType);
   } finally {
     login.release();
   }
@@ -222,15 +251,15 @@ export async function adoptTokenKey(location: TokenLocation, options: { pin: Pin
  * whose public half is not the recorded one. close() gives up the login share; the last
  * share logs out and closes the session.
  */
-export async function openTokenKeyHandle(reference: Pkcs11Reference, expectedPublicKey: Uint8Array, pin: PinSource, purpose: string): Promise<KeyHandle> {
+export async function openTokenKeyHandle(reference: Pkcs11Reference, expectedPublicKey: Uint8Array, pin: PinSource, purpose: string, keyType: KeyType = 'ed25519'): Promise<KeyHandle> {
   const uri = parsePkcs11Uri(reference.uri);
   const name = keyName(uri);
-  let login: LoginLease | null = await logInTo({ module: reference.module, uri }, [EDDSA], pin, purpose);
+  let login: LoginLease | null = await logInTo({ module: reference.module, uri }, keyType, false, pin, purpose);
   let key: Buffer;
   try {
-    const found = theKey(login, name);
+    const found = theKey(login, name, keyType);
     key = found.key;
-    const onToken = pairedPublicKey(login.api, login.session, found.facts);
+    const onToken = pairedPublicKey(login.api, login.session, found.facts, keyType);
     // Without a public object to compare, AuditedSigner's check of every signature still catches a different key.
     if (onToken !== undefined && !Buffer.from(onToken).equals(Buffer.from(expectedPublicKey))) {
       throw new AirlockError(
@@ -243,11 +272,22 @@ export async function openTokenKeyHandle(reference: Pkcs11Reference, expectedPub
     login.release();
     throw err;
   }
+  const live = (): LoginLease => {
+    if (login === null) throw new Error('token key used after close()');
+    return login;
+  };
   return {
     async signRaw(message) {
-      if (login === null) throw new Error('token key used after close()');
-      return signEddsa(login.api, login.session, key, message, `signing with ${purpose}`);
+      return signMessage(live(), key, keyType, message, `signing with ${purpose}`);
     },
+    ...(keyType === 'ecdsa-p256'
+      ? {
+          async signDigest(digest: Uint8Array) {
+            const l = live();
+            return signEcdsaDigest(l.api, l.session, key, digest, `signing with ${purpose}`);
+          },
+        }
+      : {}),
     async close() {
       const l = login;
       login = null;

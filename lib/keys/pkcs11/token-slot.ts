@@ -1,6 +1,6 @@
 // Finding the token a URI names among the slots of a module (PKCS#11 v3.0 §5.5:
-// C_GetSlotList, C_GetTokenInfo), and checking it can do Ed25519 before anyone is
-// asked for a PIN.
+// C_GetSlotList, C_GetTokenInfo), and checking it offers the mechanisms the key's type
+// needs (EdDSA for Ed25519, ECDSA for P-256) before anyone is asked for a PIN.
 import type { PKCS11 } from 'pkcs11js';
 import { AirlockError } from '../../core/errors.js';
 import { CKF_TOKEN_INITIALIZED } from './constants.js';
@@ -95,7 +95,7 @@ export function findToken(api: PKCS11, modulePath: string, uri: Pkcs11Uri): Toke
 }
 
 /** Refuses (E_TOKEN_MECHANISM) a token that lacks any of `mechanisms`, before a PIN is asked for. */
-export function requireMechanisms(api: PKCS11, token: TokenSlot, mechanisms: readonly { code: number; name: string }[]): void {
+export function requireMechanisms(api: PKCS11, token: TokenSlot, mechanisms: readonly { code: number; name: string }[], keyKind = 'an Ed25519 signing key', support = 'PKCS#11 v3.0 EdDSA support'): void {
   let supported: number[];
   try {
     supported = api.C_GetMechanismList(token.slot);
@@ -106,7 +106,7 @@ export function requireMechanisms(api: PKCS11, token: TokenSlot, mechanisms: rea
   if (missing.length > 0) {
     throw new AirlockError(
       'E_TOKEN_MECHANISM',
-      `the token ${describe(token)} does not offer ${missing.map((m) => m.name).join(' or ')}, so it cannot hold an Ed25519 signing key; use a token with PKCS#11 v3.0 EdDSA support (docs/hardware-keys.md)`,
+      `the token ${describe(token)} does not offer ${missing.map((m) => m.name).join(' or ')}, so it cannot hold ${keyKind}; use a token with ${support} (docs/hardware-keys.md)`,
       { details: { token: token.label, serial: token.serial, missing: missing.map((m) => m.name) } },
     );
   }

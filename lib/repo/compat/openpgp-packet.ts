@@ -1,20 +1,28 @@
-// OpenPGP v4 packets for an Ed25519 key, written by hand because the private key never
-// leaves the Signer (a PKCS#11 token may stand behind it), so openpgp.js cannot sign.
+// OpenPGP v4 packets for an Ed25519 or ECDSA P-256 key, written by hand because the
+// private key never leaves the Signer (a PKCS#11 token may stand behind it), so
+// openpgp.js cannot sign.
 //
 // Specs: RFC 4880 §4.2 (packet headers), §3.2 (MPIs), §5.2.3-§5.2.4 (v4 signatures and
 // what they hash), §5.5.2 (v4 public keys), §5.11 (user IDs), §12.2 (fingerprints);
 // draft-koch-eddsa-for-openpgp §4-§5 (EdDSA: algorithm 22, curve OID, 0x40 prefix, the
-// digest is what Ed25519 signs, R and S as MPIs). This is the "legacy" EdDSA that GnuPG
-// 2.2 reads; RFC 9580's Ed25519 (algorithm 27) and v6 keys it cannot use.
+// digest is what Ed25519 signs, R and S as MPIs) — the "legacy" EdDSA that GnuPG 2.2
+// reads; RFC 9580's Ed25519 (algorithm 27) and v6 keys it cannot use; RFC 6637 §9, §11
+// (ECDSA: algorithm 19, the NIST P-256 OID, the uncompressed point as an MPI, the digest
+// is the hash value ECDSA signs, r and s as MPIs).
 import { createHash, type Hash } from 'node:crypto';
+import { parseDerSignature, bytesOf } from '../../core/ecdsa-p256.js';
+import type { KeyType } from '../../core/key-type.js';
 
 export const PACKET_TAG = { signature: 2, publicKey: 6, userId: 13 } as const;
 export const PUBKEY_ALGORITHM_EDDSA = 22;
+export const PUBKEY_ALGORITHM_ECDSA = 19;
 /** RFC 4880 §9.4: SHA-256. One SHA-256 pass over an artifact serves SHA256SUMS too. */
 export const HASH_ALGORITHM_SHA256 = 8;
 export const HASH_ALGORITHM_SHA512 = 10;
 /** 1.3.6.1.4.1.11591.15.1 (Ed25519), DER without tag and length (draft-koch §4). */
 const ED25519_OID = Uint8Array.of(0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x0f, 0x01);
+/** 1.2.840.10045.3.1.7 (NIST P-256), DER without tag and length (RFC 6637 §11). */
+const P256_OID = Uint8Array.of(0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07);
 
 /** RFC 4880 §5.2.1 signature types used here. */
 export const SIGNATURE_TYPE = { binary: 0x00, text: 0x01, positiveCertification: 0x13 } as const;
@@ -72,8 +80,10 @@ export function mpi(bytes: Uint8Array): Uint8Array {
   return concat([uint16(bits), value]);
 }
 
-/** A v4 EdDSA public key as the packets and hashes need it. */
+/** A v4 EdDSA or ECDSA public key as the packets and hashes need it. */
 export interface PgpPublicKey {
+  /** RFC 4880 §9.1 public-key algorithm: 22 (EdDSA) or 19 (ECDSA). */
+  readonly algorithm: number;
   /** Body of the public key packet (RFC 4880 §5.5.2). */
   readonly body: Uint8Array;
   /** RFC 4880 §12.2: SHA-1 over 0x99, two-octet length, body. */
@@ -82,18 +92,23 @@ export interface PgpPublicKey {
   readonly keyId: Uint8Array;
 }
 
-export function pgpPublicKey(rawPublicKey: Uint8Array, createdAt: Date): PgpPublicKey {
-  if (rawPublicKey.length !== 32) throw new TypeError('an Ed25519 public key is 32 bytes');
-  const body = concat([
-    Uint8Array.of(4),
-    uint32(pgpTime(createdAt)),
-    Uint8Array.of(PUBKEY_ALGORITHM_EDDSA, ED25519_OID.length),
-    ED25519_OID,
+export function pgpPublicKey(rawPublicKey: Uint8Array, createdAt: Date, keyType: KeyType = 'ed25519'): PgpPublicKey {
+  let algorithm: number;
+  let material: Uint8Array;
+  if (keyType === 'ed25519') {
+    if (rawPublicKey.length !== 32) throw new TypeError('an Ed25519 public key is 32 bytes');
+    algorithm = PUBKEY_ALGORITHM_EDDSA;
     // draft-koch §5: the point is prefixed with 0x40 (native compressed encoding).
-    mpi(concat([Uint8Array.of(0x40), rawPublicKey])),
-  ]);
+    material = concat([Uint8Array.of(ED25519_OID.length), ED25519_OID, mpi(concat([Uint8Array.of(0x40), rawPublicKey]))]);
+  } else {
+    if (rawPublicKey.length !== 65 || rawPublicKey[0] !== 0x04) throw new TypeError('a P-256 public key is an uncompressed point (65 bytes)');
+    algorithm = PUBKEY_ALGORITHM_ECDSA;
+    // RFC 6637 §9: curve OID, then the SEC 1 uncompressed point (0x04 ‖ X ‖ Y) as an MPI.
+    material = concat([Uint8Array.of(P256_OID.length), P256_OID, mpi(rawPublicKey)]);
+  }
+  const body = concat([Uint8Array.of(4), uint32(pgpTime(createdAt)), Uint8Array.of(algorithm), material]);
   const fingerprint = new Uint8Array(createHash('sha1').update(keyHashPrefix(body)).digest());
-  return { body, fingerprint, keyId: fingerprint.subarray(12) };
+  return { algorithm, body, fingerprint, keyId: fingerprint.subarray(12) };
 }
 
 /** What a key contributes to a certification hash (RFC 4880 §5.2.4). */
@@ -137,7 +152,7 @@ export function signatureHashedPart(fields: SignatureFields): Uint8Array {
     );
   }
   const hashed = concat(subpackets);
-  return concat([Uint8Array.of(4, fields.type, PUBKEY_ALGORITHM_EDDSA, fields.hashAlgorithm), uint16(hashed.length), hashed]);
+  return concat([Uint8Array.of(4, fields.type, fields.key.algorithm, fields.hashAlgorithm), uint16(hashed.length), hashed]);
 }
 
 /** RFC 4880 §5.2.4: the v4 trailer that closes the hash. */
@@ -152,16 +167,29 @@ export function finishSignatureHash(hash: Hash, hashedPart: Uint8Array): Uint8Ar
   return new Uint8Array(hash.digest());
 }
 
-/** The signature packet from its hashed part, the digest and the raw Ed25519 signature R||S. */
-export function signaturePacket(hashedPart: Uint8Array, digest: Uint8Array, ed25519Signature: Uint8Array): Uint8Array {
-  if (ed25519Signature.length !== 64) throw new TypeError('an Ed25519 signature is 64 bytes');
+/** The algorithm-specific MPIs of a signature (RFC 4880 §5.2.3: after the hash's left 16 bits). */
+function signatureMpis(algorithm: number, signature: Uint8Array): Uint8Array[] {
+  if (algorithm === PUBKEY_ALGORITHM_EDDSA) {
+    if (signature.length !== 64) throw new TypeError('an Ed25519 signature is 64 bytes');
+    // draft-koch §5: R and S, each the 32 native octets read as an MPI.
+    return [mpi(signature.subarray(0, 32)), mpi(signature.subarray(32))];
+  }
+  // RFC 6637 §5 (as RFC 4880 §5.2.2 for DSA): r and s as MPIs, from the Signer's DER.
+  const rs = parseDerSignature(signature);
+  if (rs === undefined) throw new TypeError('not a DER ECDSA P-256 signature');
+  return [mpi(bytesOf(rs.r, 32)), mpi(bytesOf(rs.s, 32))];
+}
+
+/**
+ * The signature packet from its hashed part, the digest and the Signer's signature
+ * (Ed25519: R ‖ S; ECDSA: DER), for the algorithm the hashed part names.
+ */
+export function signaturePacket(hashedPart: Uint8Array, digest: Uint8Array, signature: Uint8Array): Uint8Array {
   const body = concat([
     hashedPart,
     uint16(0), // no unhashed subpackets
     digest.subarray(0, 2),
-    // draft-koch §5: R and S, each the 32 native octets read as an MPI.
-    mpi(ed25519Signature.subarray(0, 32)),
-    mpi(ed25519Signature.subarray(32)),
+    ...signatureMpis(hashedPart[2]!, signature),
   ]);
   return packet(PACKET_TAG.signature, body);
 }

@@ -1,7 +1,9 @@
 // OpenPGP signatures made through a Signer: the certificate users import, detached
 // signatures of files of any size (hashed while they stream), and cleartext signatures
-// (apt's InRelease). The Ed25519 message is the OpenPGP hash digest (draft-koch §5).
+// (apt's InRelease). The Signer's message is the OpenPGP hash digest: Ed25519 signs it as
+// its message (draft-koch §5), ECDSA P-256 as the hash value (RFC 6637 §5).
 import { createHash, type Hash } from 'node:crypto';
+import { p256VerifyDigest } from '../../core/ecdsa-p256.js';
 import { ed25519Verify } from '../../core/ed25519.js';
 import { AirlockError } from '../../core/errors.js';
 import { toHex } from '../../core/hex.js';
@@ -28,7 +30,7 @@ const HASH_NAME = 'SHA256';
 const HASH_ALGORITHM = HASH_ALGORITHM_SHA256;
 
 export function pgpKeyOf(signer: Signer): PgpPublicKey {
-  return pgpPublicKey(signer.publicKey, signer.createdAt);
+  return pgpPublicKey(signer.publicKey, signer.createdAt, signer.keyType);
 }
 
 /** The 40-hex-digit v4 fingerprint, upper case as GnuPG prints it. */
@@ -39,7 +41,8 @@ export function openpgpFingerprint(signer: Signer): string {
 /** Signs a finished OpenPGP digest and checks the result, so a token holding another key is caught here, not by users. */
 async function signDigest(signer: Signer, digest: Uint8Array, subject: SignSubject): Promise<Uint8Array> {
   const signature = await signer.sign({ purpose: 'openpgp', message: digest, subject });
-  if (!ed25519Verify(signer.publicKey, digest, signature)) {
+  const valid = signer.keyType === 'ecdsa-p256' ? p256VerifyDigest(signer.publicKey, digest, signature) : ed25519Verify(signer.publicKey, digest, signature);
+  if (!valid) {
     throw new AirlockError('E_SIGNER_MISMATCH', `the ${signer.role} key's signature does not verify under its public key; check that the keystore entry or token holds the key published as ${openpgpFingerprint(signer)}`);
   }
   return signature;

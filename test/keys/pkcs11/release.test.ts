@@ -6,27 +6,21 @@
 // provenance, minisign (prehashed: the token signs a 64-byte digest) and OpenPGP. The
 // result is checked by programs that are not airlock's signing code: airlock-verify (the
 // bundle), tuf-js, minisign, gpgv.
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProvenanceEnvelope, signProvenance } from '../../../lib/builder/index.js';
-import { BUILDER_RELEASE, buildStatement } from '../../../lib/builder/provenance.js';
+import { parseProvenanceEnvelope } from '../../../lib/builder/index.js';
 import { toHex } from '../../../lib/core/hex.js';
-import type { AuditedSigner } from '../../../lib/keys/audited-signer.js';
-import type { Keystore } from '../../../lib/keys/keystore.js';
 import { generateTokenKey, pinSource, PIN_FILE_ENV, type TokenKey } from '../../../lib/keys/pkcs11/index.js';
 import { loadedModuleCount } from '../../../lib/keys/pkcs11/cryptoki.js';
 import type { KeyRole, Signer } from '../../../lib/keys/signer.js';
 import { openpgpFingerprint } from '../../../lib/repo/compat/index.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../../lib/repo/expiry.js';
-import { initRepository } from '../../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../../lib/repo/local-repository.js';
-import { releaseToRepository } from '../../../lib/repo/release.js';
-import { closeSigners, unlockListed } from '../../../lib/terminal/keys.js';
 import { gpgStatus, run } from '../../support/compat-tools.js';
 import { tempKeystore, testPassphrase, type TempKeystore } from '../../support/keys-fixtures.js';
+import { initWithKeystore, releaseWithKeystore } from '../../support/keys-release.js';
 import { probePrivateKey } from '../../support/pkcs11-inspect.js';
 import { pinFile, softHsm, SOFTHSM_MODULE, USER_PIN, type SoftHsm } from '../../support/pkcs11-softhsm.js';
 import { tufJsUpdater } from '../../support/tufjs-client.js';
@@ -49,21 +43,6 @@ const tokenKeys = {} as Record<(typeof TOKEN_ROLES)[number], TokenKey>;
 const keyIds = {} as Record<KeyRole, string>;
 let savedPinFile: string | undefined;
 
-/** `keystore.unlock(role, passphrase)` exactly as the CLI calls it: no PIN source given. */
-async function unlockAll(keystore: Keystore, roles: readonly KeyRole[]): Promise<Record<string, AuditedSigner>> {
-  const out: Record<string, AuditedSigner> = {};
-  const pass = testPassphrase();
-  try {
-    for (const role of roles) out[role] = await keystore.unlock(role, pass);
-  } catch (err) {
-    await closeSigners(Object.values(out));
-    throw err;
-  } finally {
-    pass.wipe();
-  }
-  return out;
-}
-
 beforeAll(async () => {
   hsm = await softHsm();
   hsm.initToken(TOKEN);
@@ -80,67 +59,11 @@ beforeAll(async () => {
   }
   for (const role of ['snapshot', 'timestamp'] as const) keyIds[role] = (await ks.keystore.generate(role, testPassphrase())).keyId;
 
-  // airlock init, with these keys.
-  const now = new Date();
-  const init = await unlockAll(ks.keystore, ['root', 'targets', 'snapshot', 'timestamp', 'pgp', 'minisign']);
-  try {
-    const s = init as Record<'root' | 'targets' | 'snapshot' | 'timestamp' | 'pgp' | 'minisign', Signer>;
-    await initRepository(repoDir, join(work, 'staging'), { root: [s.root], rootThreshold: 1, targets: s.targets, snapshot: s.snapshot, timestamp: s.timestamp, pgp: s.pgp, minisign: s.minisign }, { now, ...options });
-  } finally {
-    await closeSigners(Object.values(init));
-  }
-
-  // airlock release, after the build: the signers chosen as cli/commands/release.ts chooses them.
-  const root = (await new LocalRepository(repoDir).current()).root.signed;
-  const pass = testPassphrase();
-  const held: Signer[] = [];
-  try {
-    const listed = async (role: 'targets' | 'snapshot' | 'timestamp') => {
-      const [signer] = await unlockListed(ks.keystore, root, role, pass);
-      held.push(signer!);
-      return signer!;
-    };
-    const byRole = async (role: 'pgp' | 'minisign') => {
-      const signer = await ks.keystore.unlock(role, pass);
-      held.push(signer);
-      return signer;
-    };
-    const signers = { targets: await listed('targets'), snapshot: await listed('snapshot'), timestamp: await listed('timestamp'), pgp: await byRole('pgp'), minisign: await byRole('minisign') };
-    const artifact = join(work, ARTIFACT);
-    const bytes = Buffer.from('release bytes signed by a hardware token\n'.repeat(1000));
-    await writeFile(artifact, bytes);
-    const statement = buildStatement({
-      builderId: BUILDER_RELEASE,
-      builderVersion: 'test',
-      repository: '/src/hello',
-      branch: `release/${VERSION}`,
-      commit: 'c'.repeat(40),
-      releasePattern: 'release/*',
-      recipePath: 'airlock.recipe.json',
-      recipeSha256: 'd'.repeat(64),
-      allowNetwork: false,
-      network: 'isolated',
-      project: PROJECT,
-      version: VERSION,
-      sourceDateEpoch: 1768478400,
-      lockfiles: [],
-      artifacts: [{ name: ARTIFACT, digests: { sha256: createHash('sha256').update(bytes).digest('hex'), sha512: createHash('sha512').update(bytes).digest('hex') } }],
-      invocationId: 'token-release-test',
-      startedOn: now,
-      finishedOn: now,
-    });
-    const provenance = await signProvenance(statement, signers.targets);
-    await releaseToRepository(
-      repoDir,
-      join(work, 'staging'),
-      { project: PROJECT, version: VERSION, commit: 'c'.repeat(40), branch: `release/${VERSION}`, sourceDateEpoch: 1768478400, artifacts: [{ name: ARTIFACT, path: artifact }], provenance },
-      signers,
-      { now: new Date(), ...options },
-    );
-  } finally {
-    pass.wipe();
-    await closeSigners(held);
-  }
+  // airlock init and airlock release, with these keys.
+  const staging = join(work, 'staging');
+  await initWithKeystore({ keystore: ks.keystore, repoDir, staging, name: options.name });
+  await writeFile(join(work, ARTIFACT), Buffer.from('release bytes signed by a hardware token\n'.repeat(1000)));
+  await releaseWithKeystore({ keystore: ks.keystore, repoDir, staging, project: PROJECT, version: VERSION, name: options.name, artifacts: [{ name: ARTIFACT, path: join(work, ARTIFACT) }] });
   server = await serveDirectory(repoDir);
 }, 60_000);
 

@@ -61,7 +61,7 @@ describe('a key made inside the token', () => {
     expect(uri).toMatchObject({ token: TOKEN, serial: made.token.serial, object: 'airlock-targets', type: 'private' });
     expect(toHex(uri.id!)).toBe(made.id);
     const json = JSON.parse(await readFile(info.file, 'utf8'));
-    expect(Object.keys(json)).toEqual(['format', 'version', 'kind', 'keyId', 'role', 'publicKey', 'createdAt', 'token', 'checksum']);
+    expect(Object.keys(json)).toEqual(['format', 'version', 'kind', 'keyType', 'keyId', 'role', 'publicKey', 'createdAt', 'token', 'checksum']);
     expect(json).toMatchObject({ kind: 'pkcs11', role: 'targets', publicKey: toHex(made.publicKey), token: made.reference });
     expect((await stat(info.file)).mode & 0o777).toBe(0o600);
   });

@@ -1,0 +1,86 @@
+// A dnf/yum repository under rpm/, grown release by release: signed packages in
+// rpm/Packages/, repodata/ as createrepo_c writes it (repomd.xml naming primary,
+// filelists and other metadata by checksum; https://createrepo.baseurl.org/ and
+// createrepo_c(8)), repodata/repomd.xml.asc (detached, armored, by the pgp key — a
+// primary key, never a subkey: dnf5 refuses subkey-made repomd signatures) and
+// <project>.repo (rpm-repo-file.ts).
+//
+// createrepo_c rather than our own XML: its metadata is what every dnf/yum/zypper
+// release is tested against, and it reads the package headers itself (files, provides,
+// requires, changelogs) — writing that from scratch means re-implementing rpm's header
+// reader. It is a terminal dependency, checked before anything is signed
+// (assertRpmTools), and run with a fixed revision and timestamps so the same packages
+// and date give the same repodata.
+import { execFile } from 'node:child_process';
+import { copyFile, link, mkdir, readdir, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { promisify } from 'node:util';
+import { writeFileAtomic } from '../../core/atomic-file.js';
+import { sha256Hex } from '../../core/digest.js';
+import { AirlockError, fromSystemError } from '../../core/errors.js';
+import type { Signer } from '../../keys/signer.js';
+import { openpgpDetachedSignature } from './openpgp-sign.js';
+import { formatRpmRepoFile } from './rpm-repo-file.js';
+import { signRpmPackage } from './rpm-sign.js';
+
+const run = promisify(execFile);
+
+export interface RpmRepositoryOptions {
+  /** rpm/ of the staging tree (written). */
+  rpmDir: string;
+  /** rpm/ of the repository copy: earlier packages, listed again. */
+  publishedRpmDir: string;
+  rpms: string[];
+  pgp: Signer;
+  date: Date;
+  project: string;
+  name: string;
+  /** Public base URL of the host (the .repo file's baseurl and gpgkey). */
+  publicUrl: string;
+}
+
+const RPM_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm$/;
+
+/** Adds signed packages and rewrites the repodata; returns the paths written relative to rpmDir. */
+export async function updateRpmRepository(opts: RpmRepositoryOptions): Promise<string[]> {
+  const packagesDir = join(opts.rpmDir, 'Packages');
+  await mkdir(packagesDir, { recursive: true });
+  const published = await readdir(join(opts.publishedRpmDir, 'Packages')).catch(() => [] as string[]);
+  const written: string[] = [];
+  for (const rpm of opts.rpms) {
+    const name = basename(rpm);
+    if (!RPM_NAME.test(name)) throw new AirlockError('E_ARTIFACT_NAME', `${name} is not a plain .rpm file name`);
+    if (published.includes(name)) throw new AirlockError('E_RELEASE_EXISTS', `rpm/Packages/${name} is already published; a published package never changes — release it under a new version`);
+    const target = join(packagesDir, name);
+    await copyFile(rpm, target).catch((err: unknown) => {
+      throw fromSystemError(err, `copying ${rpm}`);
+    });
+    await signRpmPackage(target, opts.pgp, opts.date, { kind: 'rpm-header', name: `rpm/Packages/${name}` });
+    written.push(`Packages/${name}`);
+  }
+  // createrepo_c lists what it finds: the earlier packages are linked in for the run and
+  // taken out again (they are already on the host, unchanged).
+  const borrowed: string[] = [];
+  for (const name of published.filter((n) => n.endsWith('.rpm'))) {
+    await link(join(opts.publishedRpmDir, 'Packages', name), join(packagesDir, name)).catch(() => copyFile(join(opts.publishedRpmDir, 'Packages', name), join(packagesDir, name)));
+    borrowed.push(name);
+  }
+  const revision = String(Math.floor(opts.date.getTime() / 1000));
+  try {
+    await run('createrepo_c', ['--quiet', '--no-database', '--general-compress-type=gz', `--revision=${revision}`, '--set-timestamp-to-revision', opts.rpmDir], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
+  } catch (err) {
+    throw new AirlockError('E_RPM_INVALID', `createrepo_c could not index the packages: ${String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n').at(-1) ?? ''}`, { cause: err });
+  } finally {
+    for (const name of borrowed) await rm(join(packagesDir, name), { force: true });
+  }
+  await rm(join(opts.rpmDir, 'repodata', '.repodata'), { recursive: true, force: true });
+  for (const f of (await readdir(join(opts.rpmDir, 'repodata'))).sort()) if (f !== 'repomd.xml') written.push(`repodata/${f}`);
+  const repomd = await readFile(join(opts.rpmDir, 'repodata', 'repomd.xml'));
+  const asc = await openpgpDetachedSignature(opts.pgp, new Uint8Array(repomd), opts.date, { kind: 'rpm-repomd', name: 'rpm/repodata/repomd.xml', sha256: sha256Hex(repomd) });
+  await writeFileAtomic(join(opts.rpmDir, 'repodata', 'repomd.xml.asc'), asc);
+  const base = opts.publicUrl.replace(/\/+$/, '');
+  await writeFileAtomic(join(opts.rpmDir, `${opts.project}.repo`), formatRpmRepoFile({ id: opts.project, name: opts.name, baseUrl: `${base}/rpm`, gpgKey: `${base}/keys/release-signing.asc` }));
+  written.push('repodata/repomd.xml', 'repodata/repomd.xml.asc', `${opts.project}.repo`);
+  return written;
+}
