@@ -1,5 +1,5 @@
 // A new repository: root v1 naming every role's keys, empty targets, and the snapshot
-// and timestamp over them; plus the public keys users pin, under keys/ (DESIGN layout).
+// and timestamp over them; plus the public keys users pin, under keys/ (docs/host-layout.md).
 import { randomBytes } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-// The root signing ceremony (DESIGN "Keys and the terminal"; TUF §6.1 key management,
+// The root signing ceremony (docs/keys.md; TUF §6.1 key management,
 // §5.3.4 root update): `propose` writes an unsigned N+1.root.json, each root key holder
 // adds a signature on their own device after reading what changes, and `publish`
 // accepts it only when the threshold of the old root AND of the new root signed it —
@@ -377,7 +377,7 @@ export async function publishRoot(
   const rootBytes = envelopeBytes(proposal);
   const files: StagedFile[] = [
     { path: `metadata/${metadataFileName('root', proposal.signed.version)}`, bytes: rootBytes },
-    // The bootstrap copy users pin follows the newest root (DESIGN layout, keys/root.json).
+    // The bootstrap copy users pin follows the newest root (docs/host-layout.md, keys/root.json).
     { path: 'keys/root.json', bytes: rootBytes },
   ];
   const resigned = resign.length > 0 ? await resignOnline(current, proposal.signed, resign, online, { ...options, readBin: (snap, bin) => repo.readDelegated(snap, bin) }) : undefined;

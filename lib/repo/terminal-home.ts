@@ -37,7 +37,7 @@ export interface TerminalConfig {
   /** Warn in `airlock status` when a role expires within this many days. */
   warnDays: number;
   releaseBranchPattern: string;
-  /** Past `afterTargets` targets, targets delegate to 2^bitLength hash bins (DESIGN "Scale"). */
+  /** Past `afterTargets` targets, targets delegate to 2^bitLength hash bins (docs/formats.md, "Scale"). */
   hashBins: { afterTargets: number; bitLength: number };
   /** The apt repository's suite, codename, components and architectures (absent: stable/stable/main/amd64). */
   apt?: AptLayout;

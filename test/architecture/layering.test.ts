@@ -1,4 +1,4 @@
-// The layers of DESIGN.md and STYLE.md, enforced with one import parser (imports.ts):
+// The layers of docs/architecture.md, enforced with one import parser (imports.ts):
 // - every lib area imports only what its README's "May import" line allows — the table
 //   below encodes those lines, and a test checks the table against the READMEs, so
 //   neither can change alone;
