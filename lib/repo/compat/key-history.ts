@@ -1,6 +1,6 @@
 // The public keys a host publishes under keys/ for the tools downloaders already have,
 // kept as a history so a release signed before a key changed (replaced, moved into a
-// token) still verifies with what the host serves (DESIGN "Static host layout"):
+// token) still verifies with what the host serves (docs/host-layout.md):
 //   keys/release-signing.asc   one OpenPGP keyring (RFC 4880 §11.1: transferable public
 //                              keys one after another), ASCII-armored, the current key
 //                              first, then every earlier one
