@@ -12,7 +12,7 @@ import { ALLOWED_SIGNERS_FILE, formatAllowedSigners, parseAllowedSigners, record
 import { KEYS_FILE, formatKeysFile, parseKeysFile, withCurrentKey } from './keys-file.js';
 import { openpgpFingerprint } from './openpgp-sign.js';
 
-async function readIfPresent(path: string): Promise<string | undefined> {
+export async function readIfPresent(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
