@@ -2,7 +2,7 @@
 // The downstream verifier: checks downloads against a pinned TUF root. Bundled into
 // one file (dist/airlock-verify.mjs) that runs with plain node, so it imports only
 // lib/verify, lib/core and node built-ins, and parses its flags with node:util
-// (DESIGN "The verifier's interface"). This file only parses and dispatches.
+// (docs/verifier.md). This file only parses and dispatches.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AirlockError } from '../lib/core/errors.js';
 import type { Limits } from '../lib/verify/index.js';

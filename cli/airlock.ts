@@ -244,7 +244,9 @@ jsonOption(
     program
       .command('publish')
       .description("make the hosts hold the terminal's repository: ordered, checked, resumable (re-run to finish)")
-      .option('--host <name...>', 'only these registered hosts (or directories); default: every host')
+      .option('--to <dir-or-host...>', 'only these registered hosts or directories (default: every registered host)')
+      // --to is the one name for "where to publish" in every command; --host stays as its old spelling.
+      .addOption(new Option('--host <name...>').hideHelp())
       .option('--dry-run', 'print the plan (what would be uploaded, in order) and write nothing')
       .option('--full-check', 'read every file on the hosts back to compare, ignoring the digest cache')
       .option('--concurrency <n>', 'hosts published to at once (default 3)', (v) => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run demo -- [OUTDIR]`: plays a whole release with no human input, as DESIGN.md's
+// `npm run demo -- [OUTDIR]`: plays a whole release with no human input, as the README's
 // demo contract says. A sample project (git repository with a release branch and a
 // lockfile, whose recipe makes a source tarball and a .deb), a terminal home with keys,
 // build, sign, publish to OUTDIR/host, then a download verified as a user would.

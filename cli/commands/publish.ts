@@ -1,4 +1,4 @@
-// `airlock publish [--host NAME…] [--dry-run] [--json]`: makes every host (or the named
+// `airlock publish [--to NAME…] [--dry-run] [--json]`: makes every host (or the named
 // ones) hold the terminal's repository copy. Re-running finishes an interrupted publish.
 // --dry-run prints the plan; --json prints one event per line, then the result object.
 import { Keystore } from '../../lib/keys/keystore.js';
@@ -13,6 +13,8 @@ import { emit } from '../run.js';
 import { unlockPublishKey } from '../../lib/terminal/keys.js';
 
 export interface PublishOptions {
+  to?: string[];
+  /** The old spelling of --to. */
   host?: string[];
   dryRun?: boolean;
   fullCheck?: boolean;
@@ -35,7 +37,7 @@ function planLines(r: PublishReport): string[] {
 
 export async function publish(opts: PublishOptions): Promise<number> {
   const paths = terminalPaths();
-  const hosts = await resolveHosts(paths.hosts, opts.host ?? []);
+  const hosts = await resolveHosts(paths.hosts, opts.to ?? opts.host ?? []);
   let publishSigner: Signer | undefined;
   if (needsPublishKey(hosts)) {
     const keystore = await Keystore.open(keystoreDirFor(opts));

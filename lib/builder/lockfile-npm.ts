@@ -1,13 +1,17 @@
 // npm lockfiles (package-lock.json / npm-shrinkwrap.json, lockfileVersion 2 and 3:
 // https://docs.npmjs.com/cli/v10/configuring-npm/package-lock-json). A dependency is
 // pinned when its entry has `resolved` at an allowed registry and an `integrity` with a
-// SHA-2 digest (sha1 is not a pin); links are pinned only when they point at a
+// SHA-2 digest (sha1 is not a pin). npm with `omit-lockfile-registry-resolved` writes
+// registry packages without `resolved`: a plain version and its integrity pin the bytes
+// whatever registry serves them, so that is a pin too. Links are pinned only when they point at a
 // workspace inside the repository (its own `packages` entry, fixed by the commit).
 import { isInsidePath } from './recipe.js';
 import { lockfileError, unpinned, type LockfileCheckContext } from './lockfile-errors.js';
 
 const INTEGRITY_RE = /^(?:sha512|sha384|sha256)-[A-Za-z0-9+/]+={0,2}$/;
 const NM = 'node_modules/';
+/** A registry version (npm writes name@version entries this way), not a URL, path or git spec. */
+const REGISTRY_VERSION_RE = /^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -56,9 +60,14 @@ export function checkNpmLock(text: string, ctx: LockfileCheckContext, manifest?:
     if (entry.inBundle === true || allowed) continue;
     const resolved = entry.resolved;
     const integrity = entry.integrity;
-    if (typeof resolved !== 'string') throw unpinned(ctx, key, 'has no "resolved" URL; run `npm install` to complete the lockfile');
-    if (!ctx.registries.some((r) => resolved.startsWith(r))) throw unpinned(ctx, key, `is ${describeSource(resolved)}`);
-    if (typeof integrity !== 'string') throw unpinned(ctx, key, 'has no "integrity" hash');
+    if (typeof resolved !== 'string') {
+      if (typeof entry.version !== 'string' || !REGISTRY_VERSION_RE.test(entry.version)) {
+        throw unpinned(ctx, key, 'has neither a "resolved" URL nor a registry version; run `npm install --package-lock-only` and commit the lockfile');
+      }
+    } else if (!ctx.registries.some((r) => resolved.startsWith(r))) {
+      throw unpinned(ctx, key, `is ${describeSource(resolved)}`);
+    }
+    if (typeof integrity !== 'string') throw unpinned(ctx, key, 'has no "integrity" hash; run `npm install --package-lock-only` and commit the lockfile');
     if (!integrity.split(/\s+/).some((h) => INTEGRITY_RE.test(h))) {
       throw unpinned(ctx, key, `has integrity "${integrity.slice(0, 20)}…" without a SHA-256/384/512 digest`);
     }

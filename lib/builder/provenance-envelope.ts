@@ -1,5 +1,5 @@
 // The signed provenance file: the in-toto statement in a DSSE envelope signed by the
-// targets key (DESIGN "Build provenance"), one JSON line (`.intoto.jsonl`). Signing
+// targets key (docs/provenance.md), one JSON line (`.intoto.jsonl`). Signing
 // goes through the Signer; verifying needs only public keys, so `airlock reproduce`
 // runs with no keystore.
 import { AirlockError } from '../core/errors.js';

@@ -2,7 +2,7 @@
 // Codes are documented in docs/errors.md and are never renamed; add new ones, in the
 // section of the area that raises them, and give each a message that says what to do.
 
-/** Exit codes of both CLIs (DESIGN.md). */
+/** Exit codes of both CLIs (docs/architecture.md). */
 export const EXIT = {
   ok: 0,
   /** Verification or policy failure: the thing checked is not acceptable. */

@@ -1,8 +1,8 @@
-// The static host layout (DESIGN.md "Static host layout"), a public interface: which
+// The static host layout (docs/host-layout.md), a public interface: which
 // stage each path belongs to, whether it is immutable once published, and the order in
 // which files are written — to a host by lib/publish, and into the terminal's own
 // repository copy by lib/repo — so that a client reading at any moment sees the
-// previous release or the whole new one (DESIGN "Publishing order"; TUF §5: a client
+// previous release or the whole new one (docs/host-layout.md, "Publishing order"; TUF §5: a client
 // reads timestamp → snapshot → targets → target files, so files are written in the
 // reverse order of that chain: content, targets metadata, snapshot, timestamp). A new
 // root goes up after timestamp.json: the online metadata of a root change is signed so

@@ -1,4 +1,4 @@
-// The kinds of signing key airlock makes (DESIGN "Trust and formats"): Ed25519 by
+// The kinds of signing key airlock makes (docs/formats.md): Ed25519 by
 // default, ECDSA P-256 for tokens that cannot hold Ed25519 (a YubiKey in PIV mode). One
 // place maps a kind and its raw public key to the TUF key object and to a signature check,
 // so the keystore, the metadata writers, DSSE and the ceremony agree on both.

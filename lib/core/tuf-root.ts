@@ -97,7 +97,7 @@ export function buildRoot(opts: { version: number; expires: string; roles: Recor
 export function rootProblems(root: RootSigned): string[] {
   const problems: string[] = [];
   if (root._type !== 'root') problems.push('it is not root metadata');
-  if (root.consistent_snapshot !== true) problems.push('consistent_snapshot must be true (DESIGN: consistent snapshots)');
+  if (root.consistent_snapshot !== true) problems.push('consistent_snapshot must be true (docs/formats.md: consistent snapshots)');
   // A holder is shown roles, keys, thresholds and expiry; nothing else may ride along in
   // what they sign. Unknown fields and roles would be signed unseen, and some clients
   // refuse a root that has them (python-tuf: roles must be exactly the four).

@@ -20,7 +20,7 @@ import {
 import type { TufKey } from './tuf-key.js';
 import { TOP_LEVEL_NAMES } from './tuf-root.js';
 
-/** What airlock records about each of its targets (DESIGN.md "Trust and formats"). */
+/** What airlock records about each of its targets (docs/formats.md). */
 export interface AirlockTargetCustom {
   project: string;
   version: string;

@@ -1,5 +1,5 @@
 // The one Signer the keystore hands out, whatever holds the private key (software seed
-// or PKCS#11 token): it refuses a purpose outside the key's role (DESIGN §7), checks
+// or PKCS#11 token): it refuses a purpose outside the key's role (docs/formats.md "One key, one role, one format"), checks
 // each signature against the public key before letting it out (a faulty token or a
 // bit flip in memory must not publish a bad or key-leaking signature), and appends the
 // audit entry before returning it, so no signature leaves without its entry.
@@ -34,7 +34,7 @@ const DOMAIN_NAMES: Partial<Record<SignRequest['purpose'], string>> = {
  * The purpose a caller names must match the bytes: TUF metadata is canonical JSON (an
  * object, so it starts with "{"), a DSSE signature covers PAE (which starts with
  * "DSSEv1 "). The targets key signs both, and this is what keeps their message spaces
- * apart (DESIGN §7) whatever a caller claims: no PAE is ever signed as metadata, and no
+ * apart (docs/formats.md "One key, one role, one format") whatever a caller claims: no PAE is ever signed as metadata, and no
  * JSON document as a DSSE envelope.
  */
 function assertMessageDomain(keyId: string, request: SignRequest): void {

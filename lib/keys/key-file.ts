@@ -95,7 +95,7 @@ export function keyTypeOf(record: Pick<KeyRecord, 'keyType'>): KeyType {
   return record.keyType ?? 'ed25519';
 }
 
-/** Key id of a public key: the TUF key id (DESIGN "Trust and formats"). */
+/** Key id of a public key: the TUF key id (docs/formats.md). */
 export function keyIdOf(publicKeyHex: string, type: KeyType = 'ed25519'): string {
   return tufKeyId(tufKeyFor(type, fromHex(publicKeyHex)));
 }

@@ -1,4 +1,4 @@
-// The encrypted keystore (DESIGN "Keys and the terminal"): a 0700 directory holding one
+// The encrypted keystore (docs/keys.md): a 0700 directory holding one
 // 0600 file per key (key-file.ts), a marker naming the directory a keystore, and the
 // audit log. Private keys leave it only as Signers; there is no export.
 import { constants } from 'node:fs';

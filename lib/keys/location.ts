@@ -1,5 +1,5 @@
 // Where the terminal home and the keystore are: `--keystore DIR` if given, else
-// `$AIRLOCK_HOME/keystore`, with AIRLOCK_HOME defaulting to ~/.airlock (DESIGN).
+// `$AIRLOCK_HOME/keystore`, with AIRLOCK_HOME defaulting to ~/.airlock (docs/keys.md).
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 

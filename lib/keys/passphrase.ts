@@ -1,5 +1,5 @@
 // Where a passphrase comes from, and the one object that holds it. Never argv, never an
-// environment variable's value (DESIGN "Keys and the terminal"): a no-echo prompt on
+// environment variable's value (docs/keys.md): a no-echo prompt on
 // the terminal, or for automation a file descriptor (`--passphrase-fd N`, read up to the
 // first newline, as gpg's option of that name does) or a file named by
 // AIRLOCK_PASSPHRASE_FILE (first line; refused unless only its owner can read it).

@@ -5,7 +5,7 @@
 import type { KeyType } from '../core/key-type.js';
 import type { TufKey } from '../core/tuf-key.js';
 
-/** What a key is for. A key has exactly one role (DESIGN §7, cross-protocol confusion). */
+/** What a key is for. A key has exactly one role (docs/formats.md "One key, one role, one format"). */
 export type KeyRole = 'root' | 'targets' | 'snapshot' | 'timestamp' | 'pgp' | 'minisign' | 'ssh' | 'publish';
 export const KEY_ROLES: readonly KeyRole[] = ['root', 'targets', 'snapshot', 'timestamp', 'pgp', 'minisign', 'ssh', 'publish'];
 
@@ -14,7 +14,7 @@ export type SignPurpose = 'tuf-metadata' | 'dsse' | 'openpgp' | 'minisign' | 'ss
 
 /**
  * Which formats each role may sign. `targets` also signs the DSSE provenance envelope
- * (DESIGN "Build provenance"); DSSE's PAE starts with "DSSEv1 " and canonical JSON with
+ * (docs/provenance.md); DSSE's PAE starts with "DSSEv1 " and canonical JSON with
  * "{", so the two message spaces cannot collide. `ssh` signs SSHSIG file signatures
  * (PROTOCOL.sshsig), whose signed data starts with "SSHSIG"; `publish` signs SSH
  * user-authentication requests (`ssh`), which never do — the Signer checks both.

@@ -1,7 +1,7 @@
 // The permission bits a host's files and directories get, whatever the terminal's umask:
 // a static host is read by a web server running as another user, so a file published
 // 0600 (umask 077) or a directory 0750 (umask 027) is a 403 to every client while
-// airlock reports "published". Defaults 0644/0755 (DESIGN "Static host layout");
+// airlock reports "published". Defaults 0644/0755 (docs/host-layout.md);
 // configurable per host in hosts.json (`"fileMode": "0640", "dirMode": "0750"` for a
 // server that reads through its group).
 import { AirlockError } from '../core/errors.js';

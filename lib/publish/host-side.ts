@@ -1,5 +1,5 @@
 // What the host's administrator installs so the publish key can do nothing but SFTP into
-// the release tree (DESIGN "Keys and the terminal"): an authorized_keys line with
+// the release tree (docs/keys.md): an authorized_keys line with
 // `restrict` (no forwarding, no pty, no ~/.ssh/rc; sshd(8) AUTHORIZED_KEYS FILE FORMAT)
 // that also forces internal-sftp, and an sshd_config(5) Match block that forces
 // internal-sftp and locks the user into a ChrootDirectory. The tests' own sshd runs with
@@ -55,11 +55,15 @@ export function hostSideInstructions(opts: HostSideOptions): string {
   }
   const tree = posix.join(opts.chroot, opts.treePath);
   return [
-    '# On the host, as root. 1. The chroot (root-owned, 0755 all the way up) and the release tree in it:',
+    `# On the host, as root. 0. The account: no password, no shell, only the key below (skip if ${opts.user} exists):`,
+    `id -u ${opts.user} >/dev/null 2>&1 || useradd --system --user-group --create-home --shell /usr/sbin/nologin ${opts.user}`,
+    `install -d -o ${opts.user} -g ${opts.user} -m 0700 ~${opts.user}/.ssh`,
+    '',
+    '# 1. The chroot (root-owned, 0755 all the way up) and the release tree in it:',
     `install -d -o root -g root -m 0755 ${opts.chroot}`,
     `install -d -o ${opts.user} -m 0755 ${tree}`,
     '',
-    `# 2. The publish key, in ~${opts.user}/.ssh/authorized_keys (or your AuthorizedKeysFile):`,
+    `# 2. The publish key, in ~${opts.user}/.ssh/authorized_keys (owned by ${opts.user}, mode 0600; or your AuthorizedKeysFile):`,
     authorizedKeysLine(opts.publishKey),
     '',
     '# 3. At the END of /etc/ssh/sshd_config (Match blocks run to the end of the file), then `sshd -t && systemctl reload ssh`:',

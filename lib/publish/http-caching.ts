@@ -1,5 +1,5 @@
-// HTTP caching and Content-Type for every path of the host tree (DESIGN "Static host
-// layout", last paragraph), so that a CDN or proxy cache in front of a host is safe:
+// HTTP caching and Content-Type for every path of the host tree (docs/host-layout.md,
+// "Modes and caching"), so that a CDN or proxy cache in front of a host is safe:
 // what changes in place (timestamp.json, keys/, the apt and rpm indices) is never kept
 // past a short max-age — a cached timestamp freezes clients — and what is published
 // once under a name that never changes (versioned metadata, consistent-snapshot

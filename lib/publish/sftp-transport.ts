@@ -72,7 +72,7 @@ export class SftpTransport implements Transport {
       throw new AirlockError('E_KEY_NOT_FOUND', `publishing to ${host.name} over SFTP needs the keystore's publish key; run \`airlock key generate publish\` and install it on the host`);
     }
     if (signer.role !== 'publish') {
-      // A key signs in one format for one role (DESIGN §7): never offer another role's key to a server.
+      // A key signs in one format for one role (docs/formats.md "One key, one role, one format"): never offer another role's key to a server.
       throw new AirlockError('E_KEY_ROLE', `SFTP logins use the keystore's publish key, not the ${signer.role} key`);
     }
     const session = `${loc.user}@${loc.hostname}:${loc.port}`;

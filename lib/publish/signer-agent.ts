@@ -2,7 +2,7 @@
 // any object that extends its BaseAgent (getIdentities + sign), so this one offers the
 // keystore's `publish` key and signs the user-authentication request (RFC 4252 §7)
 // through the Signer. The private key never leaves the Signer; no socket, no file, no
-// forwarding (DESIGN "Keys and the terminal").
+// forwarding (docs/keys.md).
 import ssh2 from 'ssh2';
 import { sha256Hex } from '../core/digest.js';
 import { ed25519KeyBlob, openSshPublicKey as sshKeyLine } from '../core/ssh-wire.js';

@@ -1,4 +1,4 @@
-// How long each role's metadata stays valid (DESIGN "Keys and the terminal"). The
+// How long each role's metadata stays valid (docs/keys.md). The
 // timestamp window is short because the timestamp key sits offline with the terminal:
 // a client that sees no fresh timestamp within it stops trusting the repository
 // (freeze-attack protection), so the release manager must run `airlock refresh` within it.

@@ -1,5 +1,5 @@
 // A new repository: root v1 naming every role's keys, empty targets, and the snapshot
-// and timestamp over them; plus the public keys users pin, under keys/ (DESIGN layout).
+// and timestamp over them; plus the public keys users pin, under keys/ (docs/host-layout.md).
 // A short script over the editing transaction.
 import { join } from 'node:path';
 import { AirlockError } from '../core/errors.js';

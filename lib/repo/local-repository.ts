@@ -1,4 +1,4 @@
-// The terminal's local copy of the host tree (DESIGN "Static host layout"): reading the
+// The terminal's local copy of the host tree (docs/host-layout.md): reading the
 // current metadata of each role, and moving a staged change into it in the publishing
 // order, so that even the local copy is never seen half-updated.
 import { createReadStream } from 'node:fs';

@@ -1,5 +1,4 @@
-// Keeping a published repository alive while the terminal sits offline (DESIGN "Keys and
-// the terminal"): clients refuse expired metadata (TUF §5.4.4 freeze attack), so the
+// Keeping a published repository alive while the terminal sits offline (docs/keys.md): clients refuse expired metadata (TUF §5.4.4 freeze attack), so the
 // timestamp is re-signed on every refresh, and targets and snapshot when they would
 // otherwise expire before the next refresh is due. Plan, then apply: the plan is pure,
 // so the CLI unlocks only the keys it needs.

@@ -49,7 +49,7 @@ export interface ReleaseOptions {
   expiryDays: ExpiryDays;
   /** Hashing and signing progress, per file (the CLI draws it on a TTY). */
   onProgress?: (e: { phase: 'hashing' | 'signing'; file: string; bytes: number; total: number }) => void;
-  /** Past this many targets, targets delegate to hash bins (DESIGN "Scale"). */
+  /** Past this many targets, targets delegate to hash bins (docs/formats.md, "Scale"). */
   hashBins?: { afterTargets: number; layout: BinLayout };
   /** Origin and Label of the apt repository. */
   name: string;

@@ -1,4 +1,4 @@
-// The root signing ceremony (DESIGN "Keys and the terminal"; TUF §6.1 key management,
+// The root signing ceremony (docs/keys.md; TUF §6.1 key management,
 // §5.3.4 root update): `propose` writes an unsigned N+1.root.json, each root key holder
 // adds a signature on their own device after reading what changes, and `publish`
 // accepts it only when the threshold of the old root AND of the new root signed it —

@@ -1,4 +1,4 @@
-// Rotating an online key (targets, snapshot or timestamp) by root (DESIGN threat 3,
+// Rotating an online key (targets, snapshot or timestamp) by root (docs/threat-model.md,
 // TUF §6.1): a new root lists the new key in place of the old ones, signed there and
 // then by enough root keys, and the role's metadata is re-signed with the new key. From
 // the moment a client has the new root, signatures by the old key no longer count — the

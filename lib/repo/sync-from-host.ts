@@ -224,7 +224,7 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   for (const f of apt.pool) {
     if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
   }
-  // The bootstrap copy users pin from follows the newest root (DESIGN "Static host layout").
+  // The bootstrap copy users pin from follows the newest root (docs/host-layout.md).
   const newestRoot = wanted.filter((w) => /^metadata\/\d+\.root\.json$/.test(w.path)).at(-1);
   if (newestRoot) wanted.push({ path: 'keys/root.json', bytes: newestRoot.bytes! });
 

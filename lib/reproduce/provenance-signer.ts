@@ -26,7 +26,7 @@ export function targetsKeysOf(root: RootSigned): { keys: TrustedKey[]; threshold
   const keys: TrustedKey[] = [];
   for (const id of role.keyids) {
     const k = Object.hasOwn(root.keys, id) ? root.keys[id] : undefined;
-    // The kinds airlock signs with (DESIGN "Trust and formats"): Ed25519 and ECDSA P-256.
+    // The kinds airlock signs with (docs/formats.md): Ed25519 and ECDSA P-256.
     const raw = k === undefined ? undefined : rawKeyOfTufKey(k);
     if (raw !== undefined) keys.push({ keyId: id, keyType: raw.type, publicKey: raw.raw });
   }

@@ -1,5 +1,5 @@
-// `airlock doctor`: the release terminal's posture before a release (DESIGN "Keys and the
-// terminal"). Every finding is a warning with a fix; the CLI's --strict turns any
+// `airlock doctor`: the release terminal's posture before a release (docs/keys.md,
+// "airlock doctor"). Every finding is a warning with a fix; the CLI's --strict turns any
 // warning into a failure. Checks only read: they change nothing on the machine.
 // docs/keys.md ("airlock doctor") lists each check and why it matters.
 import { execFile } from 'node:child_process';

@@ -27,7 +27,7 @@ export interface TerminalInitOptions {
   rootThreshold: number;
   /** Separate keystores (media) for the root keys, one key in each. */
   rootKeystores?: readonly RootKeystore[];
-  /** Per-role expiry in days; roles not named keep the defaults (DESIGN). */
+  /** Per-role expiry in days; roles not named keep the defaults (docs/expiry.md). */
   expiryDays?: Partial<ExpiryDays>;
   /** The kind of each role's new key (default Ed25519). */
   keyTypes?: Partial<Record<KeyRole, KeyType>>;

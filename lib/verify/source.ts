@@ -129,7 +129,7 @@ export function redirectTarget(from: URL, location: string): URL {
 
 async function get(url: URL, signal: AbortSignal, redirects: number): Promise<http.IncomingMessage> {
   // Loaded on first use: `--help`, `check` and directory mirrors never pay for the
-  // http/https modules at start-up (DESIGN: the verifier starts about as fast as node).
+  // http/https modules at start-up (docs/verifier.md: the verifier starts about as fast as node).
   const client = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   return new Promise((resolvePromise, reject) => {
     // identity: a compressed body would make byte caps count the wrong bytes.

@@ -1,4 +1,4 @@
-// The layers of DESIGN.md and STYLE.md, enforced with one import parser (imports.ts):
+// The layers of docs/architecture.md, enforced with one import parser (imports.ts):
 // - every lib area imports only what its README's "May import" line allows — the table
 //   below encodes those lines, and a test checks the table against the READMEs, so
 //   neither can change alone;
@@ -13,6 +13,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync, mkdtempSync } fro
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ensureBundle } from '../support/verify-clients.js';
 import { importsOf, layerOf, layerOfFile, resolveSource, root, runtimeClosure, sourcesUnder } from './imports.js';
 
 interface MayImport {
@@ -121,6 +122,14 @@ describe('what each program loads at run time', () => {
     expect(files).toContain('lib/verify/updater.ts');
     expect(files.filter((f) => !/^(lib\/(core|verify)\/|cli\/(commands\/verify\/)?[^/]+\.ts$)/.test(f))).toEqual([]);
     expect(packages).toEqual(['node']);
+  });
+
+  it('tree-shaking keeps the TUF builders (lib/core/tuf-*.ts) out of the verifier bundle', () => {
+    const bundle = readFileSync(ensureBundle(), 'utf8');
+    expect(bundle).toMatch(/function rootFromJSON\(/);
+    for (const builder of ['buildRoot', 'nextTargets', 'nextSnapshot', 'nextTimestamp', 'metaFileFor', 'rootProblems', 'ecdsaP256TufKey']) {
+      expect(bundle, builder).not.toMatch(new RegExp(`function ${builder}\\(`));
+    }
   });
 
   it('airlock reproduce: lib/reproduce, lib/builder, lib/verify and lib/core, never keys, repo or publish', () => {

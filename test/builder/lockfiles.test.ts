@@ -44,7 +44,8 @@ describe('npm package-lock.json', () => {
 
   it('refuses every unpinned form, naming the entry', () => {
     const cases: [Record<string, unknown>, string][] = [
-      [{ 'node_modules/nores': { version: '1.0.0', integrity: INTEGRITY } }, 'node_modules/nores'],
+      [{ 'node_modules/nores': { version: '1.0.0' } }, 'node_modules/nores'],
+      [{ 'node_modules/norange': { version: '^1.0.0', integrity: INTEGRITY } }, 'node_modules/norange'],
       [{ 'node_modules/noint': { version: '1.0.0', resolved: 'https://registry.npmjs.org/noint/-/noint-1.0.0.tgz' } }, 'node_modules/noint'],
       [{ 'node_modules/sha1': { resolved: 'https://registry.npmjs.org/sha1/-/sha1-1.0.0.tgz', integrity: 'sha1-AAAAAAAAAAAAAAAAAAAAAAAAAAA=' } }, 'node_modules/sha1'],
       [{ 'node_modules/gitdep': { resolved: 'git+ssh://git@github.com/x/gitdep.git#0123456789abcdef', integrity: INTEGRITY } }, 'node_modules/gitdep'],
@@ -56,6 +57,10 @@ describe('npm package-lock.json', () => {
     for (const [extra, entry] of cases) {
       expect(failure(() => checkNpmLock(npmLock(extra), npmCtx()))).toEqual({ code: 'E_PIN_UNPINNED_DEP', entry });
     }
+  });
+
+  it('accepts a registry version with its integrity and no "resolved" (npm\'s omit-lockfile-registry-resolved)', () => {
+    expect(checkNpmLock(npmLock({ 'node_modules/nores': { version: '1.0.0', integrity: INTEGRITY } }), npmCtx())).toBe(3);
   });
 
   it('lets the recipe allow a named entry', () => {

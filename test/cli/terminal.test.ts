@@ -2,15 +2,16 @@
 // 200×50), is typed at with send-keys, and what the screen shows is read with
 // capture-pane — the commit confirmation with the signature status in words, the
 // no-echo passphrase prompt, the progress line while a large artifact is hashed and
-// signed, the root proposal's diff before the passphrase, a verified download, and
+// signed, the root proposal's diff before the passphrase, airlock-verify's download progress line, and
 // Ctrl-C at each prompt (E_USAGE "cancelled", exit 2, no stack trace, nothing written).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
 import { airlockBin, ensureBuilt, runAirlock, verifierBin } from '../support/e2e-cli.js';
+import { serveDirectory } from '../support/static-http.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-terminal-'));
 const socket = `airlock-test-${process.pid}`;
@@ -148,11 +149,38 @@ describe('on a real terminal', () => {
     expect(sign.seen.join('\n')).not.toContain(passphrase);
   }, 120_000);
 
-  it('airlock-verify download: verified, written, on a terminal', async () => {
-    const out = join(work, 'downloaded.bin');
-    const p = new Pane('download', [process.execPath, verifierBin, 'download', 'big/1.0.0/big.bin', '--from', host, '--root', join(host, 'keys', 'root.json'), '-o', out], {});
-    expect(await p.exitCode()).toBe(0);
-    expect(p.screen()).toMatch(/big\/1\.0\.0\/big\.bin/);
-    expect(readFileSync(out).length).toBe(BIG);
-  }, 120_000);
+  it('airlock-verify download: the progress line (bytes, rate, ETA) while it downloads, then verified', async () => {
+    // The host over HTTP, the large target at about 32 MiB/s so the line stays on screen.
+    const server = await serveDirectory(host);
+    try {
+      const dir = join(host, 'targets', 'big', '1.0.0');
+      const stored = readdirSync(dir).filter((f) => f.endsWith('.big.bin'));
+      expect(stored.length).toBeGreaterThan(0);
+      const slow = (_req: unknown, res: import('node:http').ServerResponse) => {
+        res.writeHead(200, { 'content-length': String(BIG) });
+        const chunk = Buffer.alloc(1024 * 1024);
+        let sent = 0;
+        const next = () => {
+          if (sent >= BIG) return void res.end();
+          sent += chunk.length;
+          res.write(chunk);
+          setTimeout(next, 30);
+        };
+        next();
+      };
+      // Under each hash name: a client may fetch a target by any of its hashes.
+      for (const f of stored) server.override(`/targets/big/1.0.0/${f}`, slow);
+      const out = join(work, 'downloaded.bin');
+      const p = new Pane('download', [process.execPath, verifierBin, 'download', 'big/1.0.0/big.bin', '--from', server.url, '--root', join(host, 'keys', 'root.json'), '-o', out], {});
+      // The line names the file being written (-o).
+      await p.waitFor(/downloaded\.bin\s+[\d.]+ [KM]iB \/ 64\.0 MiB \(\d+%\)\s+[\d.]+ \S+\/s\s+ETA \d+:\d\d/, 60_000);
+      expect(await p.exitCode(), server.requested.join(' ')).toBe(0);
+      const end = p.screen();
+      expect(end).toMatch(/verified big\/1\.0\.0\/big\.bin/);
+      expect(end).not.toMatch(/ETA \d/); // erased once done
+      expect(readFileSync(out).length).toBe(BIG);
+    } finally {
+      await server.close();
+    }
+  }, 180_000);
 });

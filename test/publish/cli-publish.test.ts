@@ -104,11 +104,12 @@ describe.skipIf(!canRunSshd())('airlock host and airlock publish', () => {
 
   it('publishes to a directory given on the command line, with no key needed; --dry-run prints the plan as text', async () => {
     const dir = join(home, 'dir-host');
-    const dry = airlock(['publish', '--host', dir, '--dry-run'], { env: env() });
+    // --to, as in every command that publishes (--host is its old spelling, used above).
+    const dry = airlock(['publish', '--to', dir, '--dry-run'], { env: env() });
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/\d+ to upload/);
     expect(dry.stdout).toContain('metadata/timestamp.json');
-    const r = airlock(['publish', '--host', dir, '--json'], { env: env() });
+    const r = airlock(['publish', '--to', dir, '--json'], { env: env() });
     expect(r.status, r.stderr).toBe(0);
     expect(await listTree(dir)).toEqual(await listTree(join(home, 'repository')));
     expect(await readFile(join(dir, 'metadata/timestamp.json'))).toEqual(await readFile(join(home, 'repository/metadata/timestamp.json')));

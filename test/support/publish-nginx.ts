@@ -1,4 +1,4 @@
-// A real nginx on 127.0.0.1 serving a host tree as the static host (DESIGN: "a web
+// A real nginx on 127.0.0.1 serving a host tree as the static host (docs/publishing.md: "a web
 // server and nothing else"), for tests: high port, every path (pid, logs, temp dirs)
 // in a temporary directory, access log off, stopped by stopNginx.
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 // A tiny but real TUF repository for publishing tests, in the terminal's local tree
-// layout (DESIGN "Static host layout"): the repository simulator's consistent-snapshot
+// layout (docs/host-layout.md): the repository simulator's consistent-snapshot
 // metadata and targets, plus what a release adds for people (releases/ with SHA256SUMS)
 // and the bootstrap copy keys/root.json. Independent of lib/repo, so publishing is
 // tested on its own.

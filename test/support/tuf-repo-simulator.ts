@@ -250,7 +250,7 @@ export class RepoSimulator {
   /**
    * Publishes: dirty targets roles get a new version, then a new snapshot listing every
    * targets role (with length and hashes), then a new timestamp. Targets bytes are
-   * written first, timestamp last (DESIGN's publishing order).
+   * written first, timestamp last (the publishing order (docs/host-layout.md)).
    */
   publish(options: { snapshotHashes?: boolean; timestampHashes?: boolean } = {}): void {
     for (const [path, bytes] of this.targetBytes) {

@@ -1,4 +1,4 @@
-// The arena of the attack suite (TUF's list of attacks, DESIGN "threat model" 4): a
+// The arena of the attack suite (TUF's list of attacks, docs/threat-model.md): a
 // simulated repository served on loopback HTTP, and two clients that have already
 // trusted it once — airlock-verify (the built bundle, with a --state directory) and
 // tuf-js (with its own metadata directory). A test then makes the host hostile and

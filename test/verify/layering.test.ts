@@ -1,4 +1,4 @@
-// lib/verify imports only lib/core and node built-ins (DESIGN "Rules of the house"), and
+// lib/verify imports only lib/core and node built-ins (docs/architecture.md "Rules of the house"), and
 // so do the verifier's CLI files: the standalone bundle depends on it.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // Where a token's user PIN comes from: `--pin-fd N`, a file named by AIRLOCK_PIN_FILE
 // (first line, refused unless only its owner can read it), or a no-echo prompt on the
 // terminal; never argv, never an environment variable's value, never the key record
-// (DESIGN "Keys and the terminal"). The PIN is not the keystore passphrase: a token
+// (docs/keys.md). The PIN is not the keystore passphrase: a token
 // guards its own key, and tying the two together would burn a token retry on every
 // keystore passphrase typo.
 //

@@ -7,8 +7,7 @@
 // pick the key, and module-path in the query. It refuses the rest rather than ignore an
 // attribute that was meant to narrow the choice (a URI that matched more than its author
 // meant would select another key), and it refuses pin-value and pin-source: a PIN never
-// sits in a key record, argv or a file airlock did not ask for (DESIGN "Keys and the
-// terminal").
+// sits in a key record, argv or a file airlock did not ask for (docs/hardware-keys.md).
 import { AirlockError } from '../../core/errors.js';
 
 export const PKCS11_URI_SCHEME = 'pkcs11:';

@@ -1,28 +1,18 @@
 // The public keys a host publishes under keys/ for the tools downloaders already have,
 // kept as a history so a release signed before a key changed (replaced, moved into a
-// token) still verifies with what the host serves (DESIGN "Static host layout"):
+// token) still verifies with what the host serves (docs/host-layout.md):
 //   keys/release-signing.asc   one OpenPGP keyring (RFC 4880 §11.1: transferable public
 //                              keys one after another), ASCII-armored, the current key
 //                              first, then every earlier one
 //   keys/minisign.pub          the current minisign key
 //   keys/minisign-<KEYID>.pub  one file per minisign key ever used (KEYID as minisign
 //                              prints it), never removed
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
-import { fromSystemError } from '../../core/errors.js';
 import type { Signer } from '../../keys/signer.js';
 import { armor, dearmor } from './openpgp-armor.js';
 import { minisignKeyIdHex, minisignKeyNumber, minisignPublicKey } from './minisign.js';
-
-async function readIfThere(file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `reading ${file}`);
-  }
-}
+import { readIfPresent } from './published-keys.js';
 
 function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
   return Buffer.from(hay).indexOf(Buffer.from(needle));
@@ -58,13 +48,13 @@ export async function writeKeyHistory(repoKeys: string, stagingKeys: string, key
   let pgpChanged = false;
   let minisignChanged = false;
   if (keys.pgpCertificate !== undefined) {
-    const ring = keyringWith(keys.pgpCertificate, await readIfThere(join(repoKeys, 'release-signing.asc')));
+    const ring = keyringWith(keys.pgpCertificate, await readIfPresent(join(repoKeys, 'release-signing.asc')));
     pgpChanged = ring.changed;
     await writeFileAtomic(join(stagingKeys, 'release-signing.asc'), ring.text);
   }
   if (keys.minisign !== undefined) {
     const pub = minisignPublicKey(keys.minisign);
-    minisignChanged = (await readIfThere(join(repoKeys, 'minisign.pub'))) !== pub;
+    minisignChanged = (await readIfPresent(join(repoKeys, 'minisign.pub'))) !== pub;
     await writeFileAtomic(join(stagingKeys, 'minisign.pub'), pub);
     await writeFileAtomic(join(stagingKeys, `minisign-${minisignKeyId(keys.minisign)}.pub`), pub);
   }

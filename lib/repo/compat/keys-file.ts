@@ -15,11 +15,13 @@ const HEADER = [
   'Import them with:   gpg --import KEYS',
   'then check a download with:   gpg --verify FILE.asc FILE',
 ];
-const BLOCK = /^pub {3}ed25519 (\d{4}-\d{2}-\d{2}) \[S\]\n {6}([0-9A-F]{40})\nuid {11}(.+)\n\n(-----BEGIN PGP PUBLIC KEY BLOCK-----\n[\s\S]*?\n-----END PGP PUBLIC KEY BLOCK-----\n)/gm;
+const BLOCK = /^pub {3}(ed25519|nistp256) (\d{4}-\d{2}-\d{2}) \[S\]\n {6}([0-9A-F]{40})\nuid {11}(.+)\n\n(-----BEGIN PGP PUBLIC KEY BLOCK-----\n[\s\S]*?\n-----END PGP PUBLIC KEY BLOCK-----\n)/gm;
 
 export interface KeysEntry {
   /** v4 fingerprint, 40 upper-case hex digits. */
   fingerprint: string;
+  /** As `gpg --list-keys` names it. */
+  algorithm: 'ed25519' | 'nistp256';
   created: Date;
   userId: string;
   /** The armored transferable public key. */
@@ -28,7 +30,7 @@ export interface KeysEntry {
 
 function entryText(e: KeysEntry): string {
   if (!/^[0-9A-F]{40}$/.test(e.fingerprint) || /[\r\n]/.test(e.userId) || !e.certificate.endsWith('-----END PGP PUBLIC KEY BLOCK-----\n')) throw new TypeError('not a KEYS entry');
-  return `pub   ed25519 ${e.created.toISOString().slice(0, 10)} [S]\n      ${e.fingerprint}\nuid           ${e.userId}\n\n${e.certificate}`;
+  return `pub   ${e.algorithm} ${e.created.toISOString().slice(0, 10)} [S]\n      ${e.fingerprint}\nuid           ${e.userId}\n\n${e.certificate}`;
 }
 
 export function formatKeysFile(entries: readonly KeysEntry[]): string {
@@ -38,7 +40,7 @@ export function formatKeysFile(entries: readonly KeysEntry[]): string {
 export function parseKeysFile(text: string): KeysEntry[] {
   const entries: KeysEntry[] = [];
   for (const m of text.matchAll(BLOCK)) {
-    entries.push({ fingerprint: m[2]!, created: new Date(`${m[1]}T00:00:00Z`), userId: m[3]!, certificate: m[4]! });
+    entries.push({ algorithm: m[1] as KeysEntry['algorithm'], fingerprint: m[3]!, created: new Date(`${m[2]}T00:00:00Z`), userId: m[4]!, certificate: m[5]! });
   }
   const blocks = text.split('-----BEGIN PGP PUBLIC KEY BLOCK-----').length - 1;
   if (blocks !== entries.length) {

@@ -12,7 +12,7 @@ import { ALLOWED_SIGNERS_FILE, formatAllowedSigners, parseAllowedSigners, record
 import { KEYS_FILE, formatKeysFile, parseKeysFile, withCurrentKey } from './keys-file.js';
 import { openpgpFingerprint } from './openpgp-sign.js';
 
-async function readIfPresent(path: string): Promise<string | undefined> {
+export async function readIfPresent(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
   } catch (err) {
@@ -24,7 +24,7 @@ async function readIfPresent(path: string): Promise<string | undefined> {
 /** keys/KEYS with `pgp` first (its armored certificate as published) and every earlier key after it. */
 export async function updateKeysFile(fromKeysDir: string, toKeysDir: string, pgp: Signer, userId: string, certificate: string): Promise<void> {
   const existing = await readIfPresent(join(fromKeysDir, KEYS_FILE));
-  const entries = withCurrentKey(existing === undefined ? [] : parseKeysFile(existing), { fingerprint: openpgpFingerprint(pgp), created: pgp.createdAt, userId, certificate });
+  const entries = withCurrentKey(existing === undefined ? [] : parseKeysFile(existing), { fingerprint: openpgpFingerprint(pgp), algorithm: pgp.keyType === 'ecdsa-p256' ? 'nistp256' : 'ed25519', created: pgp.createdAt, userId, certificate });
   await writeFileAtomic(join(toKeysDir, KEYS_FILE), formatKeysFile(entries));
 }
 
