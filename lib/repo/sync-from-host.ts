@@ -77,6 +77,16 @@ async function needBytes(source: Source, path: string, max: number): Promise<Uin
 }
 
 /** TUF §5.7: streams a target into `file`, refusing past its length, then checks length and every hash listed. */
+/** A target path airlock writes: project/version/file, plain segments only. */
+export function assertTargetPath(path: string): void {
+  const parts = path.split('/');
+  if (parts.length < 3 || parts.some((seg) => seg === '' || seg === '.' || seg === '..' || seg.includes('\\') || seg.includes('\0'))) {
+    throw new AirlockError('E_METADATA_INVALID', `the host's metadata lists the target ${JSON.stringify(path)}, which is not a project/version/file path inside the repository; do not sync from this host`, {
+      details: { path },
+    });
+  }
+}
+
 async function fetchTarget(source: Source, path: string, info: TargetFileInfo, file: string): Promise<void> {
   const controller = new AbortController();
   const hashes = Object.keys(info.hashes).filter((a) => a === 'sha256' || a === 'sha512');
@@ -194,7 +204,18 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   // The copy's history must be the start of the host's: every version the copy signed is
   // on the host with the same bytes (snapshot and targets files are never rewritten).
   const hostTargets = new Map<string, TargetFileInfo>();
-  for (const r of roles) for (const [p, info] of Object.entries(r.targets)) hostTargets.set(p, info);
+  for (const r of roles) {
+    for (const [p, info] of Object.entries(r.targets)) {
+      // The path becomes file names in the copy: a signed name like ../../x must never
+      // reach outside it (a compromised online key is not a way onto the terminal).
+      assertTargetPath(p);
+      const seen = hostTargets.get(p);
+      if (seen !== undefined && seen.hashes.sha256 !== info.hashes.sha256) {
+        throw new AirlockError('E_METADATA_INVALID', `the host's metadata lists ${p} twice with different bytes; airlock never writes that — do not sync from this host`, { details: { path: p } });
+      }
+      hostTargets.set(p, info);
+    }
+  }
   const localMeta = [`metadata/${current.snapshot.signed.version}.snapshot.json`];
   const localTargetsVersion = current.snapshot.signed.meta['targets.json']?.version;
   if (localTargetsVersion !== undefined) localMeta.push(`metadata/${localTargetsVersion}.targets.json`);

@@ -230,7 +230,14 @@ describe('mistakes at the terminal are refused and the host stays as it was', ()
   it('wrong passphrase', async () => {
     const wrong = join(work, 'wrong.pass');
     await writeFile(join(work, 'wrong.pass'), 'not the passphrase\n', { mode: 0o600 });
-    await refused(['--branch', 'release/1.0.0', '--commit', commit], 'E_KEY_PASSPHRASE', { AIRLOCK_PASSPHRASE_FILE: wrong });
+    // A version not yet released: an already-released one is refused before any passphrase.
+    const { dir: src, commit: next } = await nextVersionSource(join(work, 'wrong-pass-source'), '1.0.2');
+    const before = await treeDigest(host);
+    const r = await runCli('airlock', ['release', '--source', src, '--to', host, '--branch', 'release/1.0.2', '--commit', next], { ...env, AIRLOCK_PASSPHRASE_FILE: wrong });
+    expect(r.status, r.stderr).not.toBe(0);
+    expect(r.stderr).toContain('error E_KEY_PASSPHRASE');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(await treeDigest(host)).toEqual(before);
   });
 
   it('unknown branch', async () => {

@@ -72,7 +72,14 @@ describe.skipIf(!canRunSshd())('airlock host and airlock publish', () => {
     expect(dry.status, dry.stderr).toBe(0);
     const [plan] = dry.json.hosts;
     expect(plan.dryRun).toBe(true);
-    expect(plan.plan.items.filter((i: { path: string }) => !i.path.startsWith('keys/')).at(-1).path).toBe('metadata/timestamp.json');
+    // Publishing order: content, then metadata with timestamp.json after snapshot, N.root.json
+    // after timestamp.json (a rotation's transition, docs/publishing.md), keys/ last.
+    const order = plan.plan.items.map((i: { path: string }) => i.path) as string[];
+    const at = (p: string): number => order.indexOf(p);
+    expect(at('metadata/timestamp.json')).toBeGreaterThan(at('metadata/1.snapshot.json'));
+    expect(at('metadata/1.root.json')).toBeGreaterThan(at('metadata/timestamp.json'));
+    expect(order.findIndex((p) => p.startsWith('keys/'))).toBeGreaterThan(at('metadata/1.root.json'));
+    expect(order.filter((p) => !p.startsWith('keys/')).slice(-2)).toEqual(['metadata/timestamp.json', 'metadata/1.root.json']);
     expect(await listTree(sshd!.tree)).toEqual([]);
 
     const r = airlock(['publish', '--json', '--passphrase-fd', '3'], { env: env(), fds: { 3: pass } });

@@ -7,7 +7,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
+import { assertTargetPath, planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
 import { DirectorySource, Updater } from '../../lib/verify/index.js';
 import { treeDigest } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
@@ -107,5 +107,14 @@ describe('sync from a host', () => {
     const before = await treeDigest(copy);
     await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SIG_THRESHOLD');
     expect(await treeDigest(copy)).toEqual(before);
+  });
+});
+
+describe('target paths a host lists', () => {
+  it('are refused when they could name a file outside the copy (a compromised online key must not write on the terminal)', async () => {
+    for (const bad of ['../../../../home/u/.ssh/authorized_keys', 'p/../../x', 'p/1.0/', '/abs/1.0/f', 'p//f', 'p/1.0/a\\b', 'p/1.0/.', 'just-a-name', 'p/f', 'p/1.0/a\0b']) {
+      await expectCode(() => assertTargetPath(bad), 'E_METADATA_INVALID');
+    }
+    for (const good of ['hello/1.0.0/hello-1.0.0.tar.gz', 'hello/1.0.0/sub/dir/file.provenance.json']) expect(() => assertTargetPath(good)).not.toThrow();
   });
 });

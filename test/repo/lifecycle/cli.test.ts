@@ -161,7 +161,7 @@ describe('airlock trust lifecycle from the command line', () => {
   }, SLOW);
 
   it('refresh --dry-run plans without a passphrase; expiry sets the periods; status lists keys held here', async () => {
-    const plan = airlock(home, ['refresh', '--dry-run', '--resign', 'snapshot']);
+    const plan = airlock(home, ['refresh', '--dry-run', '--resign', 'snapshot', '--to', host]);
     expect(plan.status, plan.stderr).toBe(0);
     expect(plan.json!.plan.resign).toEqual(['snapshot', 'timestamp']);
     const set = airlock(home, ['expiry', 'targets=90', '--warn-days', '2']);
