@@ -11,7 +11,7 @@ import { download } from './commands/verify/download.js';
 import { init } from './commands/verify/init.js';
 import { list } from './commands/verify/list.js';
 import { refresh } from './commands/verify/refresh.js';
-import { printableError } from './commands/verify/session.js';
+import { printableError } from './verify-session.js';
 import { action } from './run.js';
 
 const VERSION = '0.1.0';

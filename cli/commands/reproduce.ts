@@ -6,7 +6,7 @@ import { AirlockError, EXIT } from '../../lib/core/errors.js';
 import { parseReleaseId, reproduceRelease, verifiedRootChain, type ArtifactReport, type ReproduceReport } from '../../lib/reproduce/index.js';
 import { initState, openSource } from '../../lib/verify/index.js';
 import { emit, note } from '../run.js';
-import { openUpdater, readRootFile } from './verify/session.js';
+import { openUpdater, readRootFile } from '../verify-session.js';
 
 export interface ReproduceCommandOptions {
   from?: string[];

@@ -109,9 +109,7 @@ describe('commands stay thin', () => {
   const commandImports = (): string[] =>
     sourcesUnder('cli/commands').flatMap((f) => importsOf(f).filter((i) => i.spec.startsWith('.') && layerOfFile(resolveSource(f, i.spec)) === 'cli/commands').map((i) => `${relative(root, f)} → ${i.spec}`));
 
-  // [engine] removes the imports between commands (issue 14.4); until that lands on main
-  // this is expected to fail — flip it to `it` when it does.
-  it.fails('no cli/commands file imports another (shared CLI code lives in cli/, logic in lib/)', () => {
+  it('no cli/commands file imports another (shared CLI code lives in cli/, logic in lib/)', () => {
     expect(commandImports()).toEqual([]);
   });
 });

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { formatDownload } from '../../cli/commands/verify/progress.js';
+import { formatDownload } from '../../cli/verify-progress.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 import { RepoSimulator } from '../support/tuf-repo-simulator.js';
 import { ensureBundle, runVerifyCli } from '../support/verify-clients.js';

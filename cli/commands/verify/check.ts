@@ -1,6 +1,6 @@
 // airlock-verify check: is this file on disk exactly the named target?
 import { emit } from '../../run.js';
-import { openUpdater, type SessionOptions } from './session.js';
+import { openUpdater, type SessionOptions } from '../../verify-session.js';
 
 export interface CheckOptions extends SessionOptions {
   file: string;

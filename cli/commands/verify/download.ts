@@ -7,8 +7,8 @@ import { basename, join } from 'node:path';
 import { AirlockError, isAirlockError } from '../../../lib/core/errors.js';
 import type { TargetFile } from '../../../lib/verify/index.js';
 import { emit } from '../../run.js';
-import { downloadProgress } from './progress.js';
-import { openUpdater, type SessionOptions } from './session.js';
+import { downloadProgress } from '../../verify-progress.js';
+import { openUpdater, type SessionOptions } from '../../verify-session.js';
 
 export interface DownloadOptions extends SessionOptions {
   targets: string[];

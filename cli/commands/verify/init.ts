@@ -1,7 +1,7 @@
 // airlock-verify init: pin a root once, after comparing its fingerprint out of band.
 import { initState } from '../../../lib/verify/index.js';
 import { emit } from '../../run.js';
-import { defaultStateDir, readRootFile } from './session.js';
+import { defaultStateDir, readRootFile } from '../../verify-session.js';
 
 export interface InitOptions {
   root: string;

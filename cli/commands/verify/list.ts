@@ -1,8 +1,8 @@
 // airlock-verify list [PREFIX]: what the repository offers — every target the trusted
 // metadata vouches for (delegations walked), one per line, with its length and SHA-256.
 import { emit } from '../../run.js';
-import { formatSize } from './progress.js';
-import { openUpdater, warn, type SessionOptions } from './session.js';
+import { formatSize } from '../../verify-progress.js';
+import { openUpdater, warn, type SessionOptions } from '../../verify-session.js';
 
 export interface ListOptions extends SessionOptions {
   prefix?: string;

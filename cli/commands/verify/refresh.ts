@@ -1,7 +1,7 @@
 // airlock-verify refresh: bring the trusted metadata up to date, download nothing else.
 import type { TrustedMetadataSet } from '../../../lib/verify/index.js';
 import { emit } from '../../run.js';
-import { openUpdater, type SessionOptions } from './session.js';
+import { openUpdater, type SessionOptions } from '../../verify-session.js';
 
 export function trustedSummary(trusted: TrustedMetadataSet): Record<string, { version: number; expires: string }> {
   const out: Record<string, { version: number; expires: string }> = {};

@@ -3,9 +3,9 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { AirlockError, fromSystemError } from '../../../lib/core/errors.js';
-import { Updater, type Limits } from '../../../lib/verify/index.js';
-import { note, printable } from '../../run.js';
+import { AirlockError, fromSystemError } from '../lib/core/errors.js';
+import { Updater, type Limits } from '../lib/verify/index.js';
+import { note, printable } from './run.js';
 
 export interface SessionOptions {
   from?: string[];
