@@ -28,6 +28,7 @@ export function ensureBundle(): string {
     newestSource(join(projectRoot, 'cli', 'commands', 'verify')),
     statSync(join(projectRoot, 'cli', 'airlock-verify.ts')).mtimeMs,
     statSync(join(projectRoot, 'cli', 'run.ts')).mtimeMs,
+    statSync(join(projectRoot, 'scripts', 'bundle-verifier.mjs')).mtimeMs,
   );
   if (!existsSync(verifierBin) || statSync(verifierBin).mtimeMs < sources) {
     execFileSync(process.execPath, [join(projectRoot, 'scripts', 'bundle-verifier.mjs')], { stdio: 'pipe' });

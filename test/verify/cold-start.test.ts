@@ -1,0 +1,36 @@
+// The verifier's cold start: `airlock-verify --help` must not load node:crypto (nor the
+// other built-ins the bundle defers, scripts/bundle-verifier.mjs); a command that checks
+// something must. Node lists every built-in it loaded in process.moduleLoadList, read
+// here at exit by a preloaded script.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ensureBundle } from '../support/verify-clients.js';
+
+function builtinsLoaded(args: string[]): string[] {
+  const dir = mkdtempSync(join(tmpdir(), 'airlock-cold-start-'));
+  const preload = join(dir, 'preload.cjs');
+  const list = join(dir, 'modules.txt');
+  writeFileSync(preload, `process.on('exit', () => require('fs').writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join('\\n')));\n`);
+  spawnSync(process.execPath, ['--require', preload, ensureBundle(), ...args], { cwd: dir, stdio: 'ignore', env: { ...process.env, AIRLOCK_VERIFY_STATE: join(dir, 'state') } });
+  return readFileSync(list, 'utf8').split('\n');
+}
+
+describe('airlock-verify cold start', () => {
+  it('--help loads neither node:crypto nor node:os; a command that hashes a root loads node:crypto', () => {
+    const help = builtinsLoaded(['--help']);
+    expect(help).toContain('NativeModule util');
+    expect(help).not.toContain('NativeModule crypto');
+    expect(help).not.toContain('NativeModule os');
+    const dir = mkdtempSync(join(tmpdir(), 'airlock-cold-start-'));
+    writeFileSync(join(dir, 'root.json'), '{}');
+    const init = builtinsLoaded(['init', '--root', join(dir, 'root.json'), '--fingerprint', '0'.repeat(64), '--state', join(dir, 'state')]);
+    expect(init).toContain('NativeModule crypto');
+  });
+
+  it('the bundle still runs with plain node and prints its usage', () => {
+    expect(execFileSync(process.execPath, [ensureBundle(), '--help'], { encoding: 'utf8' })).toContain('airlock-verify download');
+  });
+});
