@@ -4,7 +4,8 @@
 // signature of each role (release, refresh, root publish); nothing is re-signed here.
 import { AirlockError } from '../../lib/core/errors.js';
 import { parseExpiryDays } from '../../lib/repo/expiry.js';
-import { readConfig, terminalPaths, writeConfig } from '../../lib/terminal/home.js';
+import { readConfig, writeConfig } from '../../lib/terminal/config.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { parseExpiryAssignments } from '../expiry-assignments.js';
 import { emit } from '../run.js';
 

@@ -11,8 +11,9 @@ import { keyTypeForRole } from '../../lib/keys/key-type-choice.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { rotateKey } from '../../lib/repo/rotation.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
+import { hostNeedsKey, refuseStaleCopy } from '../../lib/terminal/observe-hosts.js';
 import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
-import { describeKeys } from '../../lib/terminal/plan.js';
+import { describeKeys, localTimestamp } from '../../lib/terminal/plan.js';
 import { planRotation } from '../../lib/terminal/plan-rotation.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { emit } from '../run.js';
@@ -33,8 +34,11 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
   const hosts = await hostsFor(paths, opts);
   // Enough root keys at hand, every online key, the hosts: checked before a passphrase or a new key.
   const plan = planRotation({ state, role, keystore: main, rootKeystores, hosts });
+  const keyType = keyTypeForRole(plan.role, opts.keyType);
+  // A host ahead of this copy refuses the rotation before a passphrase is read or a key made.
+  const seen = await refuseStaleCopy(localTimestamp(state), hosts, undefined);
   if (opts.dryRun) {
-    emit(opts, { ok: true, dryRun: true, plan }, () => [
+    emit(opts, { ok: true, dryRun: true, plan, hostsSeen: seen }, () => [
       `would rotate the ${plan.role} key: root v${plan.rootVersion} lists a new key (generated in ${plan.newKeyIn}) instead of ${plan.oldKeyIds.map((k) => k.slice(0, 16)).join(', ')}`,
       'keys to unlock:',
       ...describeKeys(plan.keys),
@@ -51,9 +55,11 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
   let session: SigningSession | undefined;
   try {
     session = await SigningSession.open(plan.keys, async (dir) => byDir.get(dir)!, keystores, { keepPassphrases: true });
-    // The passphrase opened the keys above, so the new key is sealed under the one the user meant.
-    const info = await main.keystore.generate(plan.role, passphrases.main!, keyTypeForRole(plan.role, opts.keyType));
-    const newKey = await main.keystore.unlock(info.keyId, passphrases.main!);
+    if (hosts.some(hostNeedsKey)) await refuseStaleCopy(localTimestamp(state), hosts, session.required('publish'));
+    // The passphrase opened the keys above, so the new key is sealed under the one the user
+    // meant. It is written to the keystore by its first signature, which the transaction
+    // makes only once every check passed: a refused rotation leaves no orphan key.
+    const newKey = await main.keystore.prepare(plan.role, passphrases.main!, keyType);
     session.adopt(newKey);
     const result = await rotateKey(paths.repository, paths.staging, {
       role: plan.role,

@@ -8,10 +8,10 @@ import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { aptReleasesDue, refreshRepository } from '../../lib/repo/refresh.js';
 import { ONLINE_ROLES, type OnlineRole } from '../../lib/repo/transaction.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
-import { observeHostTimestamps } from '../../lib/terminal/observe-hosts.js';
+import { hostNeedsKey, refuseStaleCopy } from '../../lib/terminal/observe-hosts.js';
 import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
 import { describeKeys } from '../../lib/terminal/plan.js';
-import { planRefresh, refuseStaleCopy } from '../../lib/terminal/plan-refresh.js';
+import { planRefresh } from '../../lib/terminal/plan-refresh.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { emit, note } from '../run.js';
 import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
@@ -41,8 +41,21 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
   const rootWarning = plan.rootDue
     ? `root v${state.root.signed.version} expires at ${plan.rootDue.expires}: renew it with the ceremony (airlock root propose -o FILE, root sign, root publish)`
     : undefined;
+  // A host ahead of this copy refuses the refresh (and its dry run) before anything is
+  // signed: hosts that need no key are read before the passphrase, SFTP hosts once the
+  // publish key is open (a dry run opens only that key, as `airlock publish --dry-run` does).
+  const passphraseFor = (dir: string, keyIds: string[]) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `, { check: keystore.keystore.passphraseCheckFor(keyIds) });
+  const seen = await refuseStaleCopy(plan.timestamp, hosts, undefined);
   if (opts.dryRun) {
-    emit(opts, { ok: true, dryRun: true, plan, apt }, () => [
+    if (hosts.some(hostNeedsKey)) {
+      const publishKey = await SigningSession.open(plan.keys.filter((k) => k.role === 'publish'), passphraseFor, new Map([[keystore.dir, keystore.keystore]]));
+      try {
+        seen.push(...(await refuseStaleCopy(plan.timestamp, hosts, publishKey.required('publish'))));
+      } finally {
+        await publishKey.close();
+      }
+    }
+    emit(opts, { ok: true, dryRun: true, plan, apt, hostsSeen: seen }, () => [
       ...plan.due.map((d) => `would re-sign ${d.role} (${REASONS[d.reason]}; now expires ${d.expires})`),
       ...apt.map((a) => `would re-sign apt ${a.dist} Release (Valid-Until ${a.validUntil?.toISOString() ?? 'none'})`),
       'keys to unlock:',
@@ -50,17 +63,14 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
       'files, in publishing order:',
       ...plan.files.map((f) => `  ${f}`),
       `hosts: ${plan.hosts.length ? plan.hosts.map((h) => h.name).join(', ') : 'none (--no-publish)'}`,
+      ...seen.map((o) => `  ${o.host}: timestamp ${o.timestamp ? `v${o.timestamp.version}` : 'none yet'}, this copy v${plan.timestamp.version}`),
       ...(rootWarning ? [rootWarning] : []),
     ]);
     return 0;
   }
-  // A host ahead of this copy refuses the refresh before anything is signed: hosts that
-  // need no key are read before the passphrase, SFTP hosts once the publish key is open.
-  const needsKey = (h: (typeof hosts)[number]): boolean => plan.hosts.find((p) => p.name === h.name)?.kind === 'sftp';
-  refuseStaleCopy(plan, await observeHostTimestamps(hosts.filter((h) => !needsKey(h)), undefined));
-  const session = await SigningSession.open(plan.keys, (dir, keyIds) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `, { check: keystore.keystore.passphraseCheckFor(keyIds) }), new Map([[keystore.dir, keystore.keystore]]));
+  const session = await SigningSession.open(plan.keys, passphraseFor, new Map([[keystore.dir, keystore.keystore]]));
   try {
-    refuseStaleCopy(plan, await observeHostTimestamps(hosts.filter(needsKey), session.signer('publish')));
+    if (hosts.some(hostNeedsKey)) await refuseStaleCopy(plan.timestamp, hosts, session.required('publish'));
     const aptPgp = apt.length > 0 ? session.required('pgp') : undefined;
     const result = await refreshRepository(paths.repository, paths.staging, session.online(), { now, expiryDays: config.expiryDays, marginDays, force: plan.due.filter((d) => d.reason === 'forced').map((d) => d.role as OnlineRole), ...(aptPgp ? { aptPgp } : {}) });
     if (rootWarning && !opts.json) note(`warning: ${rootWarning}`);

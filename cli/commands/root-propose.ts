@@ -19,7 +19,8 @@ import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { ONLINE_ROLES, type OnlineRole } from '../../lib/repo/transaction.js';
 import { closeSigners, keysListedBy, tufKeyFromHex } from '../../lib/terminal/keys.js';
 import { diffRoots, proposeRoot, rootSignatureStatus, writeRootProposal, type RootChange } from '../../lib/repo/root-ceremony.js';
-import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
+import { readConfig } from '../../lib/terminal/config.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 import { describeRootChange } from '../root-proposals.js';
 

@@ -4,7 +4,8 @@
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { repositoryStatus, type BinStatus, type RoleStatus } from '../../lib/repo/status.js';
-import { readConfig, terminalPaths } from '../../lib/terminal/home.js';
+import { readConfig } from '../../lib/terminal/config.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { emit } from '../run.js';
 
 function advice(r: RoleStatus): string {

@@ -31,7 +31,7 @@ import { keystorePermissionProblems, permissionsError, type PermissionProblem } 
 import { assertNewPassphrase, type Passphrase } from './passphrase.js';
 import { openSeed, PRODUCTION_KDF_POLICY, sealSeed, type KdfPolicy, type ScryptCost } from './sealed-seed.js';
 import { createSecretFile, replaceSecretFile } from './secret-file.js';
-import { KEY_ROLES, type KeyRole } from './signer.js';
+import { KEY_ROLES, type KeyRole, type SignRequest } from './signer.js';
 import { newSecret, privateKeyFromSecret, rawPublicKeyOf, softwareKeyHandle, type KeyHandle } from './software-key.js';
 import { openTokenKey, type TokenUnlockOptions } from './token-key.js';
 
@@ -159,21 +159,36 @@ export class Keystore {
 
   /** Makes a new key for `role` (Ed25519 unless `keyType` says otherwise), sealed under `passphrase`. */
   async generate(role: KeyRole, passphrase: Passphrase, keyType: KeyType = DEFAULT_KEY_TYPE): Promise<KeyInfo> {
+    const key = await this.prepare(role, passphrase, keyType);
+    try {
+      return await key.store();
+    } finally {
+      await key.close();
+    }
+  }
+
+  /**
+   * A new key made and sealed in memory, written to the keystore only when it first signs
+   * (or `store()`): a command that may still be refused after it needs the new public key
+   * — a rotation puts it into the new root — keeps nothing when it is refused, because its
+   * transaction checks everything before the first signature (no orphan key, no audit entry).
+   */
+  async prepare(role: KeyRole, passphrase: Passphrase, keyType: KeyType = DEFAULT_KEY_TYPE): Promise<PreparedKey> {
     if (!KEY_ROLES.includes(role)) throw new AirlockError('E_USAGE', `unknown role "${role}"; roles are ${KEY_ROLES.join(', ')}`);
     assertKeyTypeFor(role, keyType);
     assertNewPassphrase(passphrase);
     const seed = newSecret(keyType);
     let record: SoftwareKeyRecord;
+    let handle: KeyHandle;
     try {
       const privateKey = privateKeyFromSecret(seed, keyType);
       const publicKey = toHex(rawPublicKeyOf(privateKey, keyType));
       // A key that cannot make a signature its own public key accepts is never stored.
       const probe = Buffer.from('airlock key self-test');
-      const handle = softwareKeyHandle(privateKey, keyType);
+      handle = softwareKeyHandle(privateKey, keyType);
       if (!verifyWithKey(keyType, Buffer.from(publicKey, 'hex'), probe, await handle.signRaw(probe))) {
         throw new AirlockError('E_KEY_CORRUPT', 'a freshly generated key failed its self-test; the crypto library is broken');
       }
-      await handle.close();
       record = await sealSeed(seed, passphrase, this.#policy.write, {
         format: KEY_FILE_FORMAT,
         version: KEY_FILE_VERSION,
@@ -187,10 +202,12 @@ export class Keystore {
     } finally {
       seed.fill(0);
     }
-    const file = join(this.dir, keyFileName(record.keyId));
-    await createSecretFile(file, serializeKeyRecord(record));
-    await this.audit.append({ event: 'key-generate', keyId: record.keyId, role });
-    return infoOf(record, file);
+    return new PreparedKey(record, handle, this.audit, async () => {
+      const file = join(this.dir, keyFileName(record.keyId));
+      await createSecretFile(file, serializeKeyRecord(record));
+      await this.audit.append({ event: 'key-generate', keyId: record.keyId, role });
+      return infoOf(record, file);
+    });
   }
 
   /**
@@ -440,5 +457,35 @@ async function isKeystore(dir: string): Promise<boolean> {
     return marker.format === MARKER_FORMAT;
   } catch {
     return false;
+  }
+}
+
+/**
+ * A key made by `Keystore.prepare`: a Signer whose key file (and `key-generate` audit
+ * entry) is written by its first signature, before the signature's own entry.
+ */
+export class PreparedKey extends AuditedSigner {
+  readonly #persist: () => Promise<KeyInfo>;
+  #stored: Promise<KeyInfo> | undefined;
+
+  constructor(record: SoftwareKeyRecord, handle: KeyHandle, audit: AuditLog, persist: () => Promise<KeyInfo>) {
+    super(record, handle, audit);
+    this.#persist = persist;
+  }
+
+  /** Writes the key file (once); what `generate` returns. */
+  store(): Promise<KeyInfo> {
+    this.#stored ??= this.#persist();
+    return this.#stored;
+  }
+
+  /** Whether the key has been written to the keystore. */
+  get stored(): boolean {
+    return this.#stored !== undefined;
+  }
+
+  override async sign(request: SignRequest): Promise<Uint8Array> {
+    await this.store();
+    return super.sign(request);
   }
 }

@@ -71,7 +71,7 @@ export class LocalRepository {
 
   async exists(): Promise<boolean> {
     try {
-      await stat(join(this.metadataDir, '1.root.json'));
+      await stat(join(this.metadataDir, metadataFileName('root', 1)));
       return true;
     } catch {
       return false;

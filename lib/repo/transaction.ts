@@ -336,11 +336,11 @@ export function metadataEdit(
   const binList = [...bins].sort();
   const version = (role: OnlineRole): number => (current?.[role].signed.version ?? 0) + 1;
   const files = [
-    ...binList.map((b) => `metadata/${b}.json`),
-    ...(roles.includes('targets') ? [`metadata/${version('targets')}.targets.json`] : []),
-    ...(roles.includes('snapshot') ? [`metadata/${version('snapshot')}.snapshot.json`] : []),
-    ...(roles.includes('timestamp') ? ['metadata/timestamp.json'] : []),
-    ...(change.newRoot !== undefined ? [`metadata/${change.newRoot}.root.json`, 'keys/root.json'] : []),
+    ...binList.map((b) => `metadata/${metadataFileName(b, (current?.snapshot.signed.meta[metadataFileName(b)]?.version ?? 0) + 1)}`),
+    ...(roles.includes('targets') ? [`metadata/${metadataFileName('targets', version('targets'))}`] : []),
+    ...(roles.includes('snapshot') ? [`metadata/${metadataFileName('snapshot', version('snapshot'))}`] : []),
+    ...(roles.includes('timestamp') ? [`metadata/${metadataFileName('timestamp')}`] : []),
+    ...(change.newRoot !== undefined ? [`metadata/${metadataFileName('root', change.newRoot)}`, 'keys/root.json'] : []),
   ];
   return { layout, crossing, sign: { roles, bins: binList }, files };
 }

@@ -12,7 +12,7 @@
 // A signature by a key this client knows that does not verify is refused: the envelope
 // was altered, or never signed by that key.
 import { AirlockError, isAirlockError } from '../core/errors.js';
-import type { RootSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, type RootSigned } from '../core/tuf-metadata.js';
 import { rawKeyOfTufKey } from '../core/key-type.js';
 import { verifyDsse, type DsseEnvelope, type TrustedKey } from '../builder/index.js';
 import { DEFAULT_LIMITS, TrustedMetadataSet, type Source } from '../verify/index.js';
@@ -92,7 +92,7 @@ export async function verifiedRootChain(pinnedRoot: Uint8Array, source: Source, 
   const set = new TrustedMetadataSet(pinnedRoot, now);
   const chain = [set.root];
   for (let i = 0; i < MAX_ROOT_CHAIN; i++) {
-    const bytes = await fetchCapped(source, ['metadata', `${set.root.version + 1}.root.json`], DEFAULT_LIMITS.rootMaxBytes);
+    const bytes = await fetchCapped(source, ['metadata', metadataFileName('root', set.root.version + 1)], DEFAULT_LIMITS.rootMaxBytes);
     if (bytes === undefined) break;
     set.updateRoot(bytes);
     chain.push(set.root);

@@ -23,5 +23,3 @@ export function terminalPaths(home: string = airlockHome()): TerminalPaths {
     hosts: join(home, 'hosts.json'),
   };
 }
-
-export { defaultConfig, openpgpUserId, readConfig, writeConfig, type TerminalConfig } from './config.js';

@@ -13,7 +13,8 @@ import { parseExpiryDays, type ExpiryDays } from '../repo/expiry.js';
 import { initRepository, type InitResult } from '../repo/init-repository.js';
 import { closeSigners } from './keys.js';
 import { planInit } from './plan-init.js';
-import { defaultConfig, writeConfig, type TerminalPaths } from './home.js';
+import { defaultConfig, writeConfig } from './config.js';
+import type { TerminalPaths } from './home.js';
 
 export interface RootKeystore {
   dir: string;

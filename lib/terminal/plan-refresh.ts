@@ -3,17 +3,14 @@
 // timestamp.json, the refusal of a stale copy before anything is signed: a terminal whose
 // copy is behind a host would sign a timestamp the host's clients reject (TUF §5.4.3)
 // and leave two timestamps of one version in the world.
-import { sha256Hex } from '../core/digest.js';
 import type { TimestampSeen } from '../publish/plan.js';
-import { refuseHostAhead } from '../publish/plan.js';
 import type { HostSpec } from '../publish/publish.js';
-import { envelopeBytes } from '../repo/sign-metadata.js';
 import type { SignedState } from '../repo/local-repository.js';
 import { planRefresh as dueRoles, type RefreshPlan as DueRoles } from '../repo/refresh.js';
 import { metadataEdit, type OnlineRole } from '../repo/transaction.js';
 import type { TerminalConfig } from './config.js';
 import { AirlockError } from '../core/errors.js';
-import { listedKeys, newestKey, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
+import { listedKeys, localTimestamp, newestKey, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
 
 export interface RefreshPlanInput {
   state: SignedState;
@@ -32,7 +29,7 @@ export interface RefreshPlan extends DueRoles {
   keys: KeyNeed[];
   files: string[];
   hosts: PlannedHost[];
-  /** The local timestamp the hosts are compared with. */
+  /** The local timestamp the hosts are compared with (observe-hosts.ts refuseStaleCopy). */
   timestamp: TimestampSeen;
 }
 
@@ -49,11 +46,5 @@ export function planRefresh(input: RefreshPlanInput): RefreshPlan {
   }
   const hosts = plannedHosts(input.hosts);
   keys.push(...publishKeyFor(input.keystore, hosts));
-  const bytes = envelopeBytes(state.timestamp);
-  return { ...due, kind: 'refresh', keys, files: edit.files, hosts, timestamp: { version: state.timestamp.signed.version, sha256: sha256Hex(bytes) } };
-}
-
-/** E_PUBLISH_STALE when a host holds a newer timestamp than this copy (or the same version signed differently). */
-export function refuseStaleCopy(plan: Pick<RefreshPlan, 'timestamp'>, observed: readonly { host: string; timestamp: TimestampSeen | undefined }[]): void {
-  for (const o of observed) refuseHostAhead(o.host, o.timestamp, plan.timestamp);
+  return { ...due, kind: 'refresh', keys, files: edit.files, hosts, timestamp: localTimestamp(state) };
 }

@@ -4,12 +4,16 @@
 // keys a plan needs are chosen here by what root lists (after a rotation a keystore may
 // hold a retired key beside the current one), so a missing key is refused from public
 // information alone; the signing session (session.ts) then unlocks exactly these.
+import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import type { RootSigned } from '../core/tuf-metadata.js';
 import type { KeyInfo } from '../keys/keystore.js';
 import type { KeyRole } from '../keys/signer.js';
 import { parseHostUrl } from '../publish/host-url.js';
 import type { HostSpec } from '../publish/publish.js';
+import type { TimestampSeen } from '../publish/plan.js';
+import type { SignedState } from '../repo/local-repository.js';
+import { envelopeBytes } from '../repo/sign-metadata.js';
 import type { OnlineRole } from '../repo/transaction.js';
 
 /** A keystore's public listing: what may be known without a passphrase. */
@@ -36,6 +40,11 @@ export interface PlannedHost {
 
 export function plannedHosts(hosts: readonly HostSpec[]): PlannedHost[] {
   return hosts.map((h) => ({ name: h.name, url: h.url, kind: parseHostUrl(h.url).kind }));
+}
+
+/** The copy's timestamp as a host is compared with it (a host ahead refuses a command that signs). */
+export function localTimestamp(state: SignedState): TimestampSeen {
+  return { version: state.timestamp.signed.version, sha256: sha256Hex(envelopeBytes(state.timestamp)) };
 }
 
 function need(k: KeyInfo, keystore: string, purpose: string): KeyNeed {

@@ -14,7 +14,8 @@ import type { Signer } from '../../lib/keys/signer.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
 import { closeSigners } from '../../lib/terminal/keys.js';
-import { defaultConfig, terminalPaths, writeConfig } from '../../lib/terminal/home.js';
+import { defaultConfig, writeConfig } from '../../lib/terminal/config.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
 
 const work = mkdtempSync(join(tmpdir(), 'airlock-release-order-'));

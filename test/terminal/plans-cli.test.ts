@@ -3,7 +3,7 @@
 // the build (no build log touched, no passphrase read); --dry-run of release, refresh,
 // publish, key rotate and init leaves the terminal home and the host byte-identical; init
 // with a passphrase too short writes nothing to any medium; refresh on a stale copy
-// refuses before signing.
+// refuses before signing, and so do its dry run and a key rotation on it.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -23,7 +23,7 @@ import { terminalPaths, type TerminalPaths } from '../../lib/terminal/home.js';
 import { closeSigners } from '../../lib/terminal/keys.js';
 import { makeRepo, recipeJson } from '../support/build-repo.js';
 import { ensureBuilt, runCli, treeDigest } from '../support/e2e-cli.js';
-import { TEST_ONLY_KDF, testPassphrase } from '../support/keys-fixtures.js';
+import { TEST_ONLY_KDF, TEST_PASSPHRASE, testPassphrase } from '../support/keys-fixtures.js';
 
 let work: string;
 let paths: TerminalPaths;
@@ -163,5 +163,17 @@ describe('refused before anything runs', () => {
     expect(codeOf(r.stderr), r.stderr).toBe('E_PUBLISH_STALE');
     // Nothing signed: the audit log, the repository copy, everything as it was.
     expect(await treeDigest(paths.home)).toEqual(before);
+    // The dry run observes the host too and refuses as the real run would, writing nothing.
+    const hostBefore = await treeDigest(host);
+    const dry = await runCli('airlock', ['refresh', '--dry-run', '--json'], { AIRLOCK_HOME: paths.home });
+    expect(codeOf(dry.stderr), dry.stderr).toBe('E_PUBLISH_STALE');
+    expect(await trees()).toEqual({ home: before, host: hostBefore });
+    // A rotation on the stale copy is refused before a key is made: with the passphrase at
+    // hand it would otherwise unlock, generate (an orphan key in the keystore) and sign.
+    const passFile = join(work, 'rotate.pass');
+    await writeFile(passFile, `${TEST_PASSPHRASE}\n`, { mode: 0o600 });
+    const rotate = await runCli('airlock', ['key', 'rotate', 'timestamp', '--json'], { AIRLOCK_HOME: paths.home, AIRLOCK_PASSPHRASE_FILE: passFile });
+    expect(codeOf(rotate.stderr), rotate.stderr).toBe('E_PUBLISH_STALE');
+    expect(await trees()).toEqual({ home: before, host: hostBefore });
   }, SLOW);
 });
