@@ -121,6 +121,22 @@ export function checkString(p: Problems, path: string, v: unknown): string {
   return v;
 }
 
+/**
+ * Whether `s` is well-formed UTF-16 (no lone surrogate). A role name becomes a file name
+ * through its UTF-8 bytes, and UTF-8 has no encoding of a lone surrogate: every one
+ * would become U+FFFD, so two different names would share one file.
+ */
+export function isWellFormedText(s: string): boolean {
+  return !/\p{Surrogate}/u.test(s);
+}
+
+/** A role name: a string of well-formed UTF-16 (isWellFormedText). */
+export function checkRoleName(p: Problems, path: string, v: unknown): string {
+  const name = checkString(p, path, v);
+  if (!isWellFormedText(name)) p.add(path, 'holds a lone surrogate (not well-formed Unicode), which no file name can keep apart from U+FFFD');
+  return name;
+}
+
 export function checkBool(p: Problems, path: string, v: unknown): boolean {
   if (typeof v !== 'boolean') {
     p.add(path, 'expected true or false');

@@ -7,7 +7,7 @@ import {
   checkInt,
   checkKeys,
   checkRoleKeys,
-  checkString,
+  checkRoleName,
   COMMON_FIELDS,
   copyUnrecognised,
   isPlainObject,
@@ -85,7 +85,7 @@ function checkDelegatedRole(p: Problems, path: string, v: unknown): DelegatedRol
     p.add(path, 'expected a delegated role object');
     return undefined;
   }
-  const name = checkString(p, `${path}.name`, own(v, 'name'));
+  const name = checkRoleName(p, `${path}.name`, own(v, 'name'));
   if (name === '') p.add(`${path}.name`, 'empty role name');
   // A delegated role named like a top-level role would be fetched as that role's file.
   if (TOP_LEVEL_NAMES.has(name)) p.add(`${path}.name`, `"${name}" is a top-level role name`);
@@ -143,7 +143,7 @@ function checkDelegations(p: Problems, v: unknown): Delegations {
       out.succinct_roles = {
         ...checkRoleKeys(p, sp, succinct),
         bit_length: bitLength,
-        name_prefix: checkString(p, `${sp}.name_prefix`, own(succinct, 'name_prefix')),
+        name_prefix: checkRoleName(p, `${sp}.name_prefix`, own(succinct, 'name_prefix')),
       };
     }
   }

@@ -41,17 +41,17 @@ function immutableConflict(host: string, item: PublishItem): AirlockError {
 
 /**
  * On a host whose writes are atomic per file (S3), the file goes straight to its path and
- * is read back there. A wrong copy just written is removed when the path is immutable:
- * nothing refers to it yet (what refers to a file is published after it), and the next
- * run can then write it again instead of refusing it as someone else's.
+ * is read back there. An immutable path that reads back with other bytes is refused and
+ * left as it is, never removed: between our write and the read-back someone else may
+ * have put their file there, and a publisher never deletes a published path — whoever
+ * looks into the conflict needs to see what the host holds.
  */
 async function writeOneInPlace(item: PublishItem, transport: Transport, onProgress: (bytes: number) => void): Promise<void> {
   const host = transport.host;
   const result = await transport.writeInPlace!(item.local, item.path, { overwrite: !item.immutable, length: item.length }, onProgress);
   const got = await transport.digest(item.path);
   if (sameBytes(item, got)) return;
-  if (result === 'exists') throw immutableConflict(host, item);
-  if (item.immutable) await transport.remove(item.path).catch(() => undefined);
+  if (result === 'exists' || item.immutable) throw immutableConflict(host, item);
   throw readBackMismatch(host, item, got);
 }
 

@@ -122,11 +122,12 @@ export async function fetchBytes(req: BoundedRequest): Promise<Uint8Array> {
 
 /**
  * Downloads a target to `outPath`: streamed into a temporary file beside it, hashed on
- * the way, checked against the expected length and every listed hash, flushed, then
- * renamed. On any failure the temporary file is removed; nothing partial ever carries
- * the output name.
+ * the way, checked against the expected length and every listed hash, then renamed —
+ * or, unless `replace`, linked (link(2) never replaces a name, so a file that appeared
+ * at `outPath` while the bytes streamed is left alone: E_OUTPUT_EXISTS). On any failure
+ * the temporary file is removed; nothing partial ever carries the output name.
  */
-export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedFile, outPath: string): Promise<void> {
+export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedFile, outPath: string, replace = false): Promise<void> {
   const algorithms = digestNames(expected);
   const hashes = await DigestSet.open(
     algorithms.map((a) => a.node),
@@ -156,8 +157,16 @@ export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedF
       // download several times slower than `openssl dgst` + `cp`, and durability buys
       // no safety here — `download` skips a file only after re-verifying its length and
       // hashes, and `check` re-verifies, so a file damaged by a power loss is fetched again.
-    }, { durable: false });
+    }, { durable: false, replace });
+  } catch (err) {
+    if (err instanceof AirlockError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') throw outputExists(outPath, err);
+    throw err;
   } finally {
     hashes.close();
   }
+}
+
+/** The output name holds a file that is not the target (it may have appeared mid-download): never replaced without being told to. */
+export function outputExists(outPath: string, cause?: unknown): AirlockError {
+  return new AirlockError('E_OUTPUT_EXISTS', `${outPath} exists and is not the target; move it away, choose another name, or replace it (--force)`, { cause, details: { path: outPath } });
 }

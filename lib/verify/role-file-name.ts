@@ -5,13 +5,20 @@
 // `A-Z a-z 0-9 _ . - ~` as %XX (uppercase hex). The result never holds `/`, `\` or NUL,
 // so it is one path segment; `.` and `..` stay themselves, but every use below adds a
 // `.json` suffix, so no file name is `.` or `..`. Quoting is one-to-one: two roles never
-// share a file.
+// share a file — which holds only for well-formed names: a lone surrogate has no UTF-8
+// bytes of its own (it would quote as U+FFFD's), so such a name is refused here, as
+// python's quote refuses it (UnicodeEncodeError), besides by the metadata parser.
+import { AirlockError } from '../core/errors.js';
+import { isWellFormedText } from '../core/tuf-common.js';
 import { metadataFileName } from '../core/tuf-metadata.js';
 
 const UNRESERVED = /^[A-Za-z0-9_.~-]$/;
 
 /** python's `urllib.parse.quote(name, safe="")`. */
 export function quoteRoleName(name: string): string {
+  if (!isWellFormedText(name)) {
+    throw new AirlockError('E_METADATA_INVALID', `the role name ${JSON.stringify(name)} holds a lone surrogate (not well-formed Unicode); the repository's metadata is bad, tell the publisher`, { details: { role: name } });
+  }
   let out = '';
   for (const ch of name) {
     if (UNRESERVED.test(ch)) {

@@ -7,7 +7,7 @@ import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { metadataFileName, parseMetadata, type RootSigned, type TargetFileInfo } from '../core/tuf-metadata.js';
 import { delegatedRoleNames, rolesForTarget } from './delegations.js';
-import { fetchBytes, fetchTargetToFile } from './fetch-bounded.js';
+import { fetchBytes, fetchTargetToFile, outputExists } from './fetch-bounded.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { remoteMetadataName } from './role-file-name.js';
 import { openSource, type Source } from './source.js';
@@ -270,7 +270,15 @@ export class Updater {
    */
   async getTargetInfo(targetPath: string): Promise<TargetFile | undefined> {
     if (this.#trusted === undefined) await this.refresh();
-    const trusted = this.#trusted!;
+    return this.#findTarget(this.#trusted!, targetPath, true);
+  }
+
+  /**
+   * The search of getTargetInfo. With `fetch` false it reads only the roles already
+   * loaded and gives up (undefined) at the first role it would have to fetch: the answer
+   * it gives is then the one the full search would give, and it costs no download.
+   */
+  async #findTarget(trusted: TrustedMetadataSet, targetPath: string, fetch: boolean): Promise<TargetFile | undefined> {
     const stack: { role: string; delegator: string }[] = [{ role: 'targets', delegator: 'root' }];
     const visited = new Set<string>();
     while (stack.length > 0) {
@@ -282,6 +290,7 @@ export class Updater {
       const { role, delegator } = stack.pop()!;
       // TUF §5.6.7.1: skip a role visited before (cycles in the delegation graph).
       if (visited.has(role)) continue;
+      if (!fetch && trusted.getTargets(role) === undefined) return undefined;
       await this.#loadTargets(trusted, role, delegator);
       const targets = trusted.getTargets(role)!;
       const info = Object.hasOwn(targets.targets, targetPath) ? targets.targets[targetPath] : undefined;
@@ -318,8 +327,9 @@ export class Updater {
 
   /**
    * Up to three listed targets whose names are close to `wanted` (edit distance, or the
-   * same file name), from the roles loaded so far — no further downloads — and each
-   * one checked to be what the trusted search finds.
+   * same file name), from the roles loaded so far, each one checked to be what the
+   * trusted search finds — over those roles only: a hint never fetches metadata (a
+   * target whose search would need another role is not suggested).
    */
   async #nearTargets(wanted: string): Promise<string[]> {
     const trusted = this.#trusted!;
@@ -339,7 +349,7 @@ export class Updater {
     const out: string[] = [];
     for (const { path } of scored) {
       if (out.length === 3) break;
-      if ((await this.getTargetInfo(path)) !== undefined) out.push(path);
+      if ((await this.#findTarget(trusted, path, false)) !== undefined) out.push(path);
     }
     return out;
   }
@@ -393,10 +403,14 @@ export class Updater {
   /**
    * TUF §5.7: downloads a target to `outPath` (atomically, length and hashes checked
    * while streaming). When `outPath` already holds exactly the target, nothing is
-   * transferred. Returns whether bytes were transferred.
+   * transferred. Any other file there is replaced, unless `replace` is false: then it
+   * is refused (E_OUTPUT_EXISTS) and left as it is, whether it was there before the
+   * transfer or appeared during it. Returns whether bytes were transferred.
    */
-  async downloadTarget(target: TargetFile, outPath: string, options: { onProgress?: (received: number) => void } = {}): Promise<{ transferred: boolean }> {
-    if ((await localCopy(target, outPath)) === 'same') return { transferred: false };
+  async downloadTarget(target: TargetFile, outPath: string, options: { onProgress?: (received: number) => void; replace?: boolean } = {}): Promise<{ transferred: boolean }> {
+    const here = await localCopy(target, outPath);
+    if (here === 'same') return { transferred: false };
+    if (here === 'different' && options.replace === false) throw outputExists(outPath);
     const trusted = this.#trusted;
     if (trusted === undefined) throw new Error('downloadTarget: call refresh() or getTargetInfo() first');
     const path = target.path.split('/');
@@ -408,10 +422,10 @@ export class Updater {
     const failures: { source: Source; error: AirlockError }[] = [];
     for (const source of this.#sources) {
       try {
-        await fetchTargetToFile({ source, path: ['targets', ...path], maxBytes: target.length, trustedLength: true, limits: this.limits, onBytes: options.onProgress }, target, outPath);
+        await fetchTargetToFile({ source, path: ['targets', ...path], maxBytes: target.length, trustedLength: true, limits: this.limits, onBytes: options.onProgress }, target, outPath, options.replace ?? true);
         return { transferred: true };
       } catch (err) {
-        if (!isAirlockError(err) || err.code === 'E_IO' || err.code === 'E_PERMISSIONS') throw err;
+        if (!isAirlockError(err) || err.code === 'E_IO' || err.code === 'E_PERMISSIONS' || err.code === 'E_OUTPUT_EXISTS') throw err;
         failures.push({ source, error: err });
         if (this.#sources.length > 1) this.#warn(`mirror ${source.name}: ${target.path} refused (${err.code}: ${err.message}); trying the next mirror`);
       }

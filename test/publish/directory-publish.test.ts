@@ -167,6 +167,24 @@ describe('publishing to a directory', () => {
     expect((await listTree(host)).filter((p) => p.includes('.airlock-'))).toEqual([]);
   });
 
+  it('refuses an immutable path that reads back with other bytes after an in-place write, and never deletes it', async () => {
+    const { local, host } = await twoReleases();
+    const t = await DirectoryTransport.open('in-place', host);
+    const plan = planPublish(await observeHost(local, t));
+    const victim = plan.items.find((i) => i.action === 'upload' && i.immutable)!;
+    // A store whose writes are atomic per file (as S3), where someone else's bytes land on the path right after ours.
+    const racing = Object.assign(Object.create(t) as DirectoryTransport, {
+      writeInPlace: async (localFile: string, path: string) => {
+        await t.put(localFile, path);
+        if (path === victim.path) await writeFile(join(host, path), 'theirs');
+        return 'written' as const;
+      },
+    });
+    const err = await expectCode(applyPublishPlan(plan, racing), 'E_PUBLISH_IMMUTABLE');
+    expect(err.details?.conflicts).toEqual([{ path: victim.path }]);
+    expect(await readFile(join(host, victim.path), 'utf8')).toBe('theirs');
+  });
+
   it('publishes to mirrors in parallel; a failing host leaves the others complete', async () => {
     const { local, next } = await twoReleases();
     const a = await fresh('mirror-a');

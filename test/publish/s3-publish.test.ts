@@ -176,7 +176,7 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
     }
   }, 60_000);
 
-  it('detects an object the store holds with other bytes: on read-back (E_PUBLISH_VERIFY) and with --full-check (E_PUBLISH_IMMUTABLE)', async () => {
+  it('detects an object the store holds with other bytes: on read-back and with --full-check (E_PUBLISH_IMMUTABLE), never deleting it', async () => {
     const { spec, bucket } = await newHost('');
     const victim = `releases/demo/1.0/notes.txt`;
     // A store that keeps other bytes than it was sent: the object is replaced right after the PUT.
@@ -189,19 +189,24 @@ describe.skipIf(!canRunCeph())('publishing to an S3 bucket on Ceph RGW', () => {
       },
     });
     try {
-      const err = await expectCode(applyPublishPlan(planPublish(await observeHost(local, lying)), lying), 'E_PUBLISH_VERIFY');
-      expect(err.details?.path).toBe(victim);
+      const err = await expectCode(applyPublishPlan(planPublish(await observeHost(local, lying)), lying), 'E_PUBLISH_IMMUTABLE');
+      expect(err.details?.conflicts).toEqual([{ path: victim }]);
     } finally {
       await inner.close();
     }
-    // The wrong copy was removed (nothing refers to it yet), so a re-run completes the host.
-    expect((await fetch(`${gw!.endpoint}/${bucket}/${victim}`)).status).toBe(403);
+    // A published path is never deleted, even one that just read back wrong: it stays for
+    // whoever looks into the conflict, and nothing that refers to it went up.
+    expect(await objectBytes(bucket, victim)).toEqual(Buffer.from('fir5t'));
     expect((await fetch(`${gw!.endpoint}/${bucket}/metadata/timestamp.json`)).status).toBe(403);
     const cacheDir = join(work, `cache-${bucket}`);
+    const [again] = await publish(local, [spec], { s3: s3opts(), digestCacheDir: cacheDir });
+    expect(again!.error?.code).toBe('E_PUBLISH_IMMUTABLE');
+
+    // Repaired by hand, the host completes; damage after publishing, same length:
+    // --full-check reads every object back and refuses.
+    await gw!.admin.send(new PutObjectCommand({ Bucket: bucket, Key: victim, Body: await readFile(join(local, victim)) }));
     const [done] = await publish(local, [spec], { s3: s3opts(), digestCacheDir: cacheDir });
     expect(done!.ok, JSON.stringify(done!.error)).toBe(true);
-
-    // Damage after publishing, same length: --full-check reads every object back and refuses.
     await gw!.admin.send(new PutObjectCommand({ Bucket: bucket, Key: victim, Body: 'fir5t' }));
     const [checked] = await publish(local, [spec], { s3: s3opts(), digestCacheDir: cacheDir, fullCheck: true });
     expect(checked!.error?.code).toBe('E_PUBLISH_IMMUTABLE');

@@ -2,7 +2,7 @@
 // write queue, no listener leak per back-pressure wait, and a refused large target
 // leaves nothing behind.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,26 @@ describe('target download pipeline', () => {
       }
     });
   }
+
+  it('never replaces a file that appears at the output name while the target streams in (no check-then-rename race)', async () => {
+    const dir = tmp();
+    const out = join(dir, 'big.bin');
+    const updater = new Updater({ trustedRoot: sim.trustedRoot, stateDir: tmp(), sources: [sim.hostDir] });
+    await updater.refresh();
+    const info = await updater.requireTargetInfo('big/1.0/big.bin');
+    // The name is free when the download starts; someone else's file lands there mid-transfer.
+    const planted = (): void => {
+      if (!existsSync(out)) writeFileSync(out, 'unrelated');
+    };
+    const err = await expectCode(updater.downloadTarget(info, out, { onProgress: planted, replace: false }), 'E_OUTPUT_EXISTS');
+    expect(err.details).toMatchObject({ path: out });
+    expect(readFileSync(out, 'utf8')).toBe('unrelated');
+    expect(readdirSync(dir)).toEqual(['big.bin']);
+    // Found before the transfer it is refused too; replaced only when replacing is asked for (the default, and --force).
+    await expectCode(updater.downloadTarget(info, out, { replace: false }), 'E_OUTPUT_EXISTS');
+    expect(await updater.downloadTarget(info, out)).toEqual({ transferred: true });
+    expect(readFileSync(out).equals(big)).toBe(true);
+  });
 
   it('refuses a large target whose sha512 (hashed on the worker) does not match, leaving no file', async () => {
     const dir = tmp();

@@ -6,8 +6,10 @@ import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseMetadata } from '../../lib/core/tuf-metadata.js';
 import { Updater } from '../../lib/verify/index.js';
 import { quoteRoleName, remoteMetadataName } from '../../lib/verify/role-file-name.js';
+import { expectCodeSync } from '../support/error-codes.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 import { RepoSimulator } from '../support/tuf-repo-simulator.js';
 import { tufJsClient } from '../support/tufjs-client.js';
@@ -53,6 +55,22 @@ describe('role names that need quoting', () => {
     for (const name of ROLES) expect(quoteRoleName(name)).toBe(QUOTED[name]);
     expect(remoteMetadataName('/delegatedrole', 3)).toBe('3.%2Fdelegatedrole.json');
     expect(remoteMetadataName('a b', undefined)).toBe('a%20b.json');
+  });
+
+  it('refuses a name with a lone surrogate: UTF-8 has no bytes for it, so two names would share one file', () => {
+    // '\uD800', '\uDC00' and U+FFFD itself would all quote as %EF%BF%BD.
+    expect(quoteRoleName('\uFFFD')).toBe('%EF%BF%BD');
+    expect(quoteRoleName('\u{1F511}')).toBe('%F0%9F%94%91');
+    for (const name of ['\uD800', '\uDC00', 'a\uDBFFb']) expectCodeSync(() => quoteRoleName(name), 'E_METADATA_INVALID');
+    const targets = (name: string): Uint8Array =>
+      new TextEncoder().encode(
+        JSON.stringify({
+          signatures: [],
+          signed: { _type: 'targets', spec_version: '1.0.31', version: 1, expires: '2030-01-01T00:00:00Z', targets: {}, delegations: { keys: {}, roles: [{ name, keyids: [], threshold: 1, terminating: false, paths: ['a/*'] }] } },
+        }),
+      );
+    expect(parseMetadata(targets('\uFFFD'), 'targets').signed.delegations!.roles![0]!.name).toBe('\uFFFD');
+    expectCodeSync(() => parseMetadata(targets('\uD800'), 'targets'), 'E_METADATA_INVALID');
   });
 
   for (const kind of ['http', 'directory'] as const) {

@@ -64,7 +64,7 @@ export async function download(opts: DownloadOptions): Promise<void> {
   for (const { target, path, info } of plan) {
     const progress = downloadProgress(basename(path), info.length, { json: opts.json === true });
     try {
-      const { transferred } = await updater.downloadTarget(info, path, { onProgress: progress.update });
+      const { transferred } = await updater.downloadTarget(info, path, { onProgress: progress.update, replace: opts.force === true });
       done.push({ target, path, length: info.length, hashes: info.hashes, transferred });
     } catch (err) {
       if (!isAirlockError(err) || done.length === 0) throw err;
