@@ -8,6 +8,7 @@ import { AirlockError, EXIT } from '../../lib/core/errors.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
+import { observeRpmTools } from '../../lib/repo/compat/rpm-tools.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
 import { openpgpUserId } from '../../lib/terminal/config.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
@@ -68,6 +69,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     keystore,
     hosts,
     buildLog: join(paths.home, 'build-logs', `${pins.recipe.project}-${pins.recipe.version}.log`),
+    ...(pins.recipe.artifacts.some((a) => a.endsWith('.rpm')) ? { rpmTools: await observeRpmTools() } : {}),
   });
   if (opts.dryRun) {
     emit(opts, { ok: true, dryRun: true, plan, pins: { recipeDigest: pins.recipeDigest, lockfileDigests: pins.lockfileDigests } }, () => [

@@ -119,6 +119,7 @@ export const ERROR_KINDS = {
   E_APT_INDEX: 'refused',
   E_CLEARSIGN_TEXT: 'refused',
   E_RPM_INVALID: 'refused',
+  E_RPM_SIGNATURE: 'refused',
   E_SSHSIG_FORMAT: 'refused',
   E_ALLOWED_SIGNERS: 'refused',
   E_SSH_KEY_RETIRED: 'refused',

@@ -3,7 +3,7 @@
 // compatibility outputs), then the transaction signs targets (or the bins the new paths
 // fall in) → snapshot → timestamp and moves it all into the terminal's repository copy
 // at once, so a refused signature or a full disk leaves the repository as it was.
-import { copyFile, cp, link, mkdir, stat } from 'node:fs/promises';
+import { copyFile, cp, link, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { hashFile } from '../core/digest.js';
@@ -13,7 +13,7 @@ import type { Signer } from '../keys/signer.js';
 import { openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
 import { writeKeyHistory } from './compat/key-history.js';
 import { updateRpmRepository } from './compat/rpm-repository.js';
-import { assertRpmTools } from './compat/rpm-sign.js';
+import { checkRpmRelease, observeRpmTools } from './compat/rpm-tools.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import type { BinLayout } from './hash-bins.js';
 import { RepositoryTransaction } from './transaction.js';
@@ -200,7 +200,9 @@ const rpmRepository: CompatWriter = {
   async write({ staging, repoDir, releaseDir, input, signers, options }) {
     const rpms = input.artifacts.filter((a) => a.name.endsWith('.rpm')).map((a) => join(staging, releaseDir, a.name));
     if (rpms.length > 0 && signers.pgp && options.publicUrl) {
-      await updateRpmRepository({ rpmDir: join(staging, 'rpm'), publishedRpmDir: join(repoDir, 'rpm'), rpms, pgp: signers.pgp, date: options.now, project: input.project, name: options.name, publicUrl: options.publicUrl });
+      // Each signed package is checked against the keys published with it (written by publicKeys).
+      const publishedKeys = await readFile(join(staging, 'keys', 'release-signing.asc'), 'utf8');
+      await updateRpmRepository({ rpmDir: join(staging, 'rpm'), publishedRpmDir: join(repoDir, 'rpm'), rpms, pgp: signers.pgp, date: options.now, project: input.project, name: options.name, publicUrl: options.publicUrl, publishedKeys });
     }
   },
 };
@@ -224,10 +226,8 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       }
     }
     if (input.artifacts.some((a) => a.name.endsWith('.rpm'))) {
-      // Checked before anything is signed: the rpm repository needs its tools, a pgp key and the public URL.
-      if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .rpm files but the keystore has no pgp key to sign them; run `airlock key generate pgp`');
-      if (!options.publicUrl) throw new AirlockError('E_CONFIG', 'the release has .rpm files: set "publicUrl" (the host\'s public base URL, e.g. "https://releases.example.org") in airlock.json, for the .repo file users install');
-      await assertRpmTools();
+      // The release plan checked this before the build; checked again before anything is signed.
+      checkRpmRelease({ tools: await observeRpmTools(), publicUrl: options.publicUrl, pgpKeyType: signers.pgp?.keyType });
     }
     const releaseDir = `releases/${input.project}/${input.version}`;
     if (await stat(join(repoDir, releaseDir)).then(() => true, () => false)) throw releaseExists(input.project, input.version);

@@ -6,6 +6,7 @@
 import type { AirlockTargetCustom } from '../core/tuf-metadata.js';
 import type { HostSpec } from '../publish/publish.js';
 import type { SignedState } from '../repo/local-repository.js';
+import { checkRpmRelease, type RpmTools } from '../repo/compat/rpm-tools.js';
 import { checkNames, provenanceFileName, releaseCustom, releaseExists } from '../repo/release.js';
 import { metadataEdit } from '../repo/transaction.js';
 import type { TerminalConfig } from './config.js';
@@ -30,6 +31,8 @@ export interface ReleasePlanInput {
   hosts: readonly HostSpec[];
   /** Where the kept build log will go (`$AIRLOCK_HOME/build-logs/<project>-<version>.log`). */
   buildLog: string;
+  /** The terminal's rpm tools (observeRpmTools), observed when the recipe lists .rpm files. */
+  rpmTools?: RpmTools;
 }
 
 export interface ReleasePlan {
@@ -89,6 +92,9 @@ export function planRelease(input: ReleasePlanInput): ReleasePlan {
   if (recipe.artifacts.some((a) => a.endsWith('.deb')) && !pgp) {
     throw new AirlockError('E_KEY_NOT_FOUND', `the recipe makes .deb files but ${input.keystore.dir} has no pgp key to sign the apt repository; run \`airlock key generate pgp\``);
   }
+  const makesRpm = recipe.artifacts.some((a) => a.endsWith('.rpm'));
+  // The recipe lists exactly what the build releases, so its .rpm files are known now.
+  if (makesRpm) checkRpmRelease({ tools: input.rpmTools, publicUrl: config.publicUrl, pgpKeyType: input.keystore.keys.find((k) => k.keyId === pgp?.keyId)?.keyType });
   const ssh = newestKey(input.keystore, 'ssh', 'signs .sshsig files');
   for (const k of [pgp, minisign, ssh]) if (k) keys.push(k);
   const hosts = plannedHosts(input.hosts);
@@ -100,6 +106,7 @@ export function planRelease(input: ReleasePlanInput): ReleasePlan {
     ...names.map((n) => `releases/${dir}/${n}`),
     ...(pgp && minisign ? [`releases/${dir}/SHA256SUMS`, `releases/${dir}/SHA256SUMS.asc`, `releases/${dir}/SHA256SUMS.minisig`] : []),
     ...(recipe.artifacts.some((a) => a.endsWith('.deb')) ? ['apt/pool/…', 'apt/dists/…'] : []),
+    ...(makesRpm ? ['rpm/Packages/…', 'rpm/repodata/…'] : []),
     ...edit.files,
   ];
   return { kind: 'release', project: recipe.project, version: recipe.version, ...pins, targets, bins: edit.sign.bins, keys, files, hosts, buildLog: input.buildLog };

@@ -8,12 +8,11 @@
 // createrepo_c rather than our own XML: its metadata is what every dnf/yum/zypper
 // release is tested against, and it reads the package headers itself (files, provides,
 // requires, changelogs) — writing that from scratch means re-implementing rpm's header
-// reader. It is a terminal dependency, checked before anything is signed
-// (assertRpmTools), and run with a fixed revision and timestamps so the same packages
+// reader. It is a terminal dependency, checked by the release plan before the build
+// (rpm-tools.ts), and run with a fixed revision and timestamps so the same packages
 // and date give the same repodata.
 import { execFile } from 'node:child_process';
-import { copyFile, link, mkdir, readdir, rm } from 'node:fs/promises';
-import { readFile } from 'node:fs/promises';
+import { copyFile, link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../core/atomic-file.js';
@@ -38,6 +37,8 @@ export interface RpmRepositoryOptions {
   name: string;
   /** Public base URL of the host (the .repo file's baseurl and gpgkey). */
   publicUrl: string;
+  /** keys/release-signing.asc as published with this release: each signed package is checked against it. */
+  publishedKeys: string;
 }
 
 const RPM_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm$/;
@@ -56,7 +57,7 @@ export async function updateRpmRepository(opts: RpmRepositoryOptions): Promise<s
     await copyFile(rpm, target).catch((err: unknown) => {
       throw fromSystemError(err, `copying ${rpm}`);
     });
-    await signRpmPackage(target, opts.pgp, opts.date, { kind: 'rpm-header', name: `rpm/Packages/${name}` });
+    await signRpmPackage(target, opts.pgp, opts.date, { kind: 'rpm-header', name: `rpm/Packages/${name}` }, opts.publishedKeys);
     written.push(`Packages/${name}`);
   }
   // createrepo_c lists what it finds: the earlier packages are linked in for the run and

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openpgpCertificate } from '../../../lib/repo/compat/index.js';
 import { parseRpmRepoFile } from '../../../lib/repo/compat/rpm-repo-file.js';
-import { assertRpmTools } from '../../../lib/repo/compat/rpm-sign.js';
+import { checkRpmRelease, observeRpmTools } from '../../../lib/repo/compat/rpm-tools.js';
 import { updateRpmRepository } from '../../../lib/repo/compat/rpm-repository.js';
+import { buildRpm } from '../../support/compat-rpm.js';
 import { flipByte, run, tempDir } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
 import { serveDirectory, type StaticServer } from '../../support/static-http.js';
@@ -22,19 +23,6 @@ let host: string;
 let server: StaticServer;
 let rpm: string;
 let runs = 0;
-
-/** A tiny deterministic .rpm (docs/recipe.md shows the same for a project). */
-async function buildRpm(dir: string): Promise<string> {
-  await mkdir(join(dir, 'SPECS'), { recursive: true });
-  await writeFile(
-    join(dir, 'SPECS', 'hello.spec'),
-    ['Name: hello', 'Version: 1.0.0', 'Release: 1', 'Summary: airlock test package', 'License: MIT', 'BuildArch: noarch', '%description', 'A package for the rpm repository tests.',
-      '%install', 'mkdir -p %{buildroot}/usr/share/hello', 'echo "hello 1.0.0" > %{buildroot}/usr/share/hello/hello.txt', '%files', '/usr/share/hello/hello.txt', ''].join('\n'),
-  );
-  const r = run('rpmbuild', ['--define', `_topdir ${dir}`, '--define', 'use_source_date_epoch_as_buildtime 1', '--define', 'clamp_mtime_to_source_date_epoch 1', '--define', '_buildhost reproducible', '-bb', join(dir, 'SPECS', 'hello.spec')], { env: { SOURCE_DATE_EPOCH: '1767225600' } });
-  if (r.status !== 0) throw new Error(`rpmbuild failed: ${r.stderr}`);
-  return join(dir, 'RPMS', 'noarch', 'hello-1.0.0-1.noarch.rpm');
-}
 
 const execFileAsync = promisify(execFile);
 
@@ -55,14 +43,15 @@ async function dnfInstall(): Promise<{ status: number; stdout: string; stderr: s
 }
 
 beforeAll(async () => {
-  await assertRpmTools();
+  checkRpmRelease({ tools: await observeRpmTools(), publicUrl: 'http://127.0.0.1/', pgpKeyType: pgp.keyType });
   work = await tempDir('compat-rpm');
   host = join(work.path, 'host');
   await mkdir(join(host, 'keys'), { recursive: true });
-  await writeFile(join(host, 'keys', 'release-signing.asc'), await openpgpCertificate(pgp, 'Hello Releases <releases@example.org>'));
+  const publishedKeys = await openpgpCertificate(pgp, 'Hello Releases <releases@example.org>');
+  await writeFile(join(host, 'keys', 'release-signing.asc'), publishedKeys);
   rpm = await buildRpm(join(work.path, 'build'));
   server = await serveDirectory(host);
-  await updateRpmRepository({ rpmDir: join(host, 'rpm'), publishedRpmDir: join(host, 'rpm'), rpms: [rpm], pgp, date: signedAt, project: 'hello', name: 'Hello Releases', publicUrl: server.url });
+  await updateRpmRepository({ rpmDir: join(host, 'rpm'), publishedRpmDir: join(host, 'rpm'), rpms: [rpm], pgp, date: signedAt, project: 'hello', name: 'Hello Releases', publicUrl: server.url, publishedKeys });
 }, 120_000);
 
 afterAll(async () => {
