@@ -94,6 +94,8 @@ export const ERROR_KINDS = {
   E_REPOSITORY_DAMAGED: 'environment',
   E_ROOT_THRESHOLD: 'refused',
   E_ROOT_PROPOSAL: 'usage',
+  E_IMPORT_LAYOUT: 'usage',
+  E_IMPORT_JOURNAL: 'environment',
 
   // --- publish ---------------------------------------------------------------------
   E_PUBLISH_IMMUTABLE: 'refused',

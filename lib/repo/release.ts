@@ -210,6 +210,9 @@ const rpmRepository: CompatWriter = {
 /** The compatibility outputs a release writes, in order. */
 export const COMPAT_WRITERS: readonly CompatWriter[] = [allowedSigners, releaseSignatures, publicKeys, aptRepository, rpmRepository];
 
+/** What `airlock import --compat signatures` writes per release (lib/repo/import.ts): the signatures and keys, not the apt/rpm indices. */
+export const IMPORT_COMPAT_WRITERS: readonly CompatWriter[] = [allowedSigners, releaseSignatures, publicKeys];
+
 /**
  * Writes and signs the whole release into the terminal's repository copy: a script over
  * the editing transaction (stage content → add targets → compat outputs → commit).
