@@ -105,7 +105,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         commit: build.commit,
         branch: build.branch,
         sourceDateEpoch: build.sourceDateEpoch,
-        artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path })),
+        artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path, content: a.content })),
         provenance,
       },
       { targets, snapshot: session.required('snapshot'), timestamp: session.required('timestamp'), pgp: session.signer('pgp'), minisign: session.signer('minisign'), ssh: session.signer('ssh') },

@@ -5,10 +5,9 @@
 // touches the tree again (an archive step, collecting the artifacts) every directory
 // must still be the very directory it made: not a link, same device and inode, same
 // real path. No step process runs at that moment (confined steps leave none behind).
-import { constants } from 'node:fs';
-import { lstat, mkdir, open, realpath } from 'node:fs/promises';
+import { lstat, mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
+import { copyWithContentDigests, type ContentDigests } from '../core/content-digests.js';
 import type { Digests } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { openRegularFile } from '../core/regular-file.js';
@@ -55,14 +54,15 @@ export async function assertDirsUnchanged(dirs: readonly DirIdentity[]): Promise
 /**
  * Copies `name` out of the output directory into `intoDir` (a directory no step ever
  * saw), never through a symlink and only if it is a regular file (not a FIFO, socket or
- * device), hashing the bytes as they are copied. What is signed later is the copy.
- * Returns undefined when there is no such file.
+ * device), hashing the bytes as they are copied — for every format a release signs, so
+ * this is the one read of the artifact (lib/core/content-digests.ts). What is signed
+ * later is the copy. Returns undefined when there is no such file.
  */
 export async function takeArtifact(
   outDir: string,
   name: string,
   intoDir: string,
-): Promise<{ path: string; length: number; digests: Digests } | { problem: string } | undefined> {
+): Promise<{ path: string; length: number; digests: Digests; content: ContentDigests } | { problem: string } | undefined> {
   let opened;
   try {
     opened = await openRegularFile(join(outDir, name));
@@ -73,31 +73,12 @@ export async function takeArtifact(
     if (opened.refused === 'absent') return undefined;
     return { problem: opened.refused === 'symlink' ? 'is a symlink' : 'is not a regular file' };
   }
-  const { fh } = opened;
+  const { fh, st } = opened;
   try {
     await mkdir(intoDir, { recursive: true, mode: 0o700 });
     const path = join(intoDir, name);
-    const sha256 = createHash('sha256');
-    const sha512 = createHash('sha512');
-    let length = 0;
-    const dest = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
-    try {
-      const buf = Buffer.alloc(1 << 20);
-      for (;;) {
-        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        const chunk = buf.subarray(0, bytesRead);
-        sha256.update(chunk);
-        sha512.update(chunk);
-        length += bytesRead;
-        let written = 0;
-        while (written < bytesRead) written += (await dest.write(chunk, written, bytesRead - written)).bytesWritten;
-      }
-      await dest.sync();
-    } finally {
-      await dest.close();
-    }
-    return { path, length, digests: { sha256: sha256.digest('hex'), sha512: sha512.digest('hex') } };
+    const content = await copyWithContentDigests(fh, st.size, path, { sync: true });
+    return { path, length: content.length, digests: { sha256: content.sha256, sha512: content.sha512 }, content };
   } catch (err) {
     if (err instanceof AirlockError) throw err;
     throw fromSystemError(err, `copying the artifact ${name}`);

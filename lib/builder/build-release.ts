@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { ContentDigests } from '../core/content-digests.js';
 import { hashFile, sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { checkSourcePins, DEFAULT_RELEASE_PATTERN, freshCheckout, sourceLocation } from './checkout.js';
@@ -48,6 +49,8 @@ export interface BuiltArtifact {
   path: string;
   length: number;
   digests: { sha256: string; sha512: string };
+  /** Every digest the release signs, from the one read that copied the artifact out (release.ts takes them). */
+  content: ContentDigests;
 }
 
 export interface BuildResult {
@@ -218,7 +221,7 @@ async function execute(x: Execution): Promise<BuildResult> {
     sourceDateEpoch: x.sourceDateEpoch,
     recipeDigest: x.recipeDigest,
     lockfileDigests: lockfileDigests(x.lockfiles),
-    artifacts: artifacts.map((a) => ({ name: a.name, path: a.path, length: a.length, digests: { sha256: a.digests.sha256, sha512: a.digests.sha512 } })),
+    artifacts: artifacts.map((a) => ({ name: a.name, path: a.path, length: a.length, digests: { sha256: a.digests.sha256, sha512: a.digests.sha512 }, content: a.content })),
     buildLog: log.path,
     statement,
     workDir,

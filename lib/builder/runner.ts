@@ -5,6 +5,7 @@ import { realpath } from 'node:fs/promises';
 import { isAbsolute, relative } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { commitTemporaryFile, temporaryNameFor } from '../core/atomic-file.js';
+import type { ContentDigests } from '../core/content-digests.js';
 import type { Digests } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { writeDeterministicTarGz } from './archive.js';
@@ -135,6 +136,8 @@ export interface CollectedArtifact {
   path: string;
   length: number;
   digests: Digests;
+  /** Every digest a release signs, from the one read that copied it (no signer reads it again). */
+  content: ContentDigests;
 }
 
 /**
@@ -155,7 +158,7 @@ export async function collectArtifacts(plan: BuildPlan, log: BuildLog, guard: re
       });
     }
     log.write(`artifact ${a.name} ${taken.length} bytes sha256:${taken.digests.sha256}\n`);
-    out.push({ name: a.name, path: taken.path, length: taken.length, digests: taken.digests });
+    out.push({ name: a.name, path: taken.path, length: taken.length, digests: taken.digests, content: taken.content });
   }
   return out;
 }

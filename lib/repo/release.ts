@@ -6,8 +6,9 @@
 import { copyFile, cp, link, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
-import { hashFile } from '../core/digest.js';
+import { contentDigestsOf, copyWithContentDigests, type ContentDigests } from '../core/content-digests.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import { openRegularFile } from '../core/regular-file.js';
 import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
@@ -21,6 +22,13 @@ import { RepositoryTransaction } from './transaction.js';
 export interface ReleaseArtifact {
   name: string;
   path: string;
+  /**
+   * The digests the build took while it copied the artifact out (the one read of it).
+   * With them the file is handed over, not copied: it is hard-linked into the release
+   * when it can be, and must not be written again. Without them the release copies the
+   * file and hashes it on the way, once.
+   */
+  content?: ContentDigests;
 }
 
 export interface ReleaseInput {
@@ -113,6 +121,8 @@ export interface CompatContext {
   input: ReleaseInput;
   /** File names of the release directory (artifacts and provenance), sorted. */
   names: string[];
+  /** Each of those files' digests: no writer reads a release file again to hash it. */
+  content: ReadonlyMap<string, ContentDigests>;
   targets: ReleasedTarget[];
   signers: ReleaseSigners;
   options: ReleaseOptions;
@@ -139,7 +149,7 @@ const allowedSigners: CompatWriter = {
 
 const releaseSignatures: CompatWriter = {
   name: 'openpgp, minisign, ssh signatures and checksums',
-  async write({ staging, releaseDir, names, input, targets, signers, options }) {
+  async write({ staging, releaseDir, names, content, input, targets, signers, options }) {
     if (!signers.pgp || !signers.minisign) return;
     const sizes = new Map(targets.map((t) => [t.target.slice(t.target.lastIndexOf('/') + 1), t.length]));
     await writeReleaseSignatures({
@@ -151,6 +161,7 @@ const releaseSignatures: CompatWriter = {
       minisign: signers.minisign,
       ...(signers.ssh ? { ssh: signers.ssh } : {}),
       date: options.now,
+      digests: content,
       onProgress: (file, bytes) => options.onProgress?.({ phase: 'signing', file, bytes, total: sizes.get(file) ?? bytes }),
     });
   },
@@ -238,12 +249,11 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     await mkdir(join(staging, releaseDir), { recursive: true });
     const provenanceName = provenanceFileName(input.project, input.version);
     await writeFileAtomic(join(staging, releaseDir, provenanceName), input.provenance);
+    const content = new Map<string, ContentDigests>([[provenanceName, await contentDigestsOf(input.provenance)]]);
     for (const a of input.artifacts) {
       if (a.name === provenanceName) throw new AirlockError('E_RECIPE', `artifact name "${a.name}" is reserved for the provenance`);
-      // copyFile streams in the kernel (copy_file_range): constant memory on GB files.
-      await copyFile(a.path, join(staging, releaseDir, a.name)).catch((err: unknown) => {
-        throw fromSystemError(err, `copying artifact ${a.path}`);
-      });
+      const staged = join(staging, releaseDir, a.name);
+      content.set(a.name, await stageArtifact(a, staged, (bytes, total) => options.onProgress?.({ phase: 'hashing', file: a.name, bytes, total })));
     }
     const names = [...input.artifacts.map((a) => a.name), provenanceName].sort();
     const custom = releaseCustom(input);
@@ -251,18 +261,17 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     const released: ReleasedTarget[] = [];
     for (const name of names) {
       const local = join(staging, releaseDir, name);
-      const total = (await stat(local)).size;
-      const { length, digests } = await hashFile(local, (bytes) => options.onProgress?.({ phase: 'hashing', file: name, bytes, total }));
+      const { length, sha256, sha512 } = content.get(name)!;
       const target = `${input.project}/${input.version}/${name}`;
-      additions[target] = { length, hashes: { sha256: digests.sha256, sha512: digests.sha512 }, custom: { airlock: custom } };
+      additions[target] = { length, hashes: { sha256, sha512 }, custom: { airlock: custom } };
       // TUF consistent snapshots: targets/<dir>/<sha256>.<name>, the same bytes as the release copy.
-      const consistent = join(staging, 'targets', input.project, input.version, `${digests.sha256}.${name}`);
+      const consistent = join(staging, 'targets', input.project, input.version, `${sha256}.${name}`);
       await mkdir(join(staging, 'targets', input.project, input.version), { recursive: true });
       await link(local, consistent).catch(() => copyFile(local, consistent));
-      released.push({ target, release: `${releaseDir}/${name}`, length, sha256: digests.sha256 });
+      released.push({ target, release: `${releaseDir}/${name}`, length, sha256 });
     }
     tx.addTargets(additions);
-    for (const writer of COMPAT_WRITERS) await writer.write({ staging, repoDir, releaseDir, input, names, targets: released, signers, options });
+    for (const writer of COMPAT_WRITERS) await writer.write({ staging, repoDir, releaseDir, input, names, content, targets: released, signers, options });
     const result = await tx.commit({ targets: [signers.targets], snapshot: [signers.snapshot], timestamp: [signers.timestamp] });
     const current = tx.current!;
     return {
@@ -278,6 +287,47 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     };
   } finally {
     await tx.close();
+  }
+}
+
+/**
+ * Puts one artifact into the staged release directory and returns its digests. Handed
+ * over with the build's digests, it is linked (one filesystem) or copied in the kernel;
+ * its size must still be the one hashed. Otherwise it is copied and hashed in one read.
+ */
+async function stageArtifact(a: ReleaseArtifact, staged: string, onProgress: (bytes: number, total: number) => void): Promise<ContentDigests> {
+  if (a.content) {
+    const size = await stat(a.path).then(
+      (st) => st.size,
+      (err: unknown) => {
+        throw fromSystemError(err, `reading the artifact ${a.path}`);
+      },
+    );
+    if (size !== a.content.length) {
+      throw new AirlockError('E_IO', `the artifact ${a.path} changed after the build hashed it (${a.content.length} bytes, now ${size}); run the release again`, { details: { artifact: a.name } });
+    }
+    // A hard link is no read and no write; across filesystems copyFile streams in the kernel.
+    await link(a.path, staged).catch(() =>
+      copyFile(a.path, staged).catch((err: unknown) => {
+        throw fromSystemError(err, `copying artifact ${a.path}`);
+      }),
+    );
+    return a.content;
+  }
+  let opened;
+  try {
+    opened = await openRegularFile(a.path, { followSymlink: true });
+  } catch (err) {
+    throw fromSystemError(err, `copying artifact ${a.path}`);
+  }
+  if ('refused' in opened) throw new AirlockError('E_IO', `the artifact ${a.path} is ${opened.refused === 'absent' ? 'missing' : 'not a regular file'}`, { details: { artifact: a.name } });
+  try {
+    const total = opened.st.size;
+    return await copyWithContentDigests(opened.fh, total, staged, { onProgress: (bytes) => onProgress(bytes, total) });
+  } catch (err) {
+    throw fromSystemError(err, `copying artifact ${a.path}`);
+  } finally {
+    await opened.fh.close();
   }
 }
 

@@ -1,72 +1,66 @@
 #!/usr/bin/env node
-// Benchmark: airlock's streaming release signers (lib/repo/compat) against gpg and
-// minisign on one large file: wall time, throughput, ratios and peak RSS of each.
+// Benchmark: signing one large artifact in every format as `airlock release` does it,
+// against the tools a maintainer would run by hand, in sequence, on the same file.
 //
-//   node scripts/bench/sign-release.mjs [--size-mib 1024] [--runs 1] [--openpgpjs] [--json] [--keep]
+//   node scripts/bench/sign-release.mjs [--size-mib 1024] [--runs 5] [--json] [--keep]
 //
-// Each contender runs as its own process under GNU time (`/usr/bin/time -f %e %M`), so
-// peak RSS is the child's own. The file is pseudo-random (incompressible) and read once
-// before timing, so every contender reads from the page cache. Contenders:
-//   airlock-release   writeReleaseSignatures: .asc + .minisig + SHA256SUMS, one read pass
-//   airlock-openpgp   the detached OpenPGP signature alone (SHA-256, streamed)
-//   airlock-minisign  the minisign signature alone (BLAKE2b-512, streamed)
-//   gpg               gpg --detach-sign --armor, Ed25519 key, --digest-algo SHA256
-//   minisign          minisign -S (prehashed)
-//   sha256sum         hashing alone, for scale
-//   openpgpjs         openpgp.js 6 sign({detached}) of a stream (only with --openpgpjs:
-//                     it holds the whole file in memory)
-import { createReadStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// airlock's side is what a release does after the build's steps, in one process:
+//   - the build's copy of the artifact out of its output directory (takeArtifact: the
+//     one read of the file, hashing it for every format on the way, and an fsync),
+//   - releaseToRepository into a fresh repository: the artifact linked into place, the
+//     TUF targets (sha256 + sha512), .asc, .minisig, .sha512, .sshsig, SHA256SUMS and
+//     its signatures, snapshot and timestamp, committed.
+// The reference is `gpg --detach-sign` + `minisign -S` + `openssl dgst -sha256` run one
+// after the other (each reads the file). Paired runs, A B A B, medians (common.mjs).
+// Also measured, against the same reference: the same path plus one keystore unlock
+// (scrypt at the production cost, 2^17·8·1 = 128 MiB), which is what sets the peak RSS
+// of a real `airlock release`.
+//
+// Each contender is its own process under GNU time, so wall time and peak RSS are the
+// child's own. The file is pseudo-random and read once before timing (page cache).
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { benchSigner, bestOf, bundleTs, must, option, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
+import { bundleTs, must, option, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
-// --- child mode: one contender in this process ---------------------------------------
+// --- child mode: one airlock release in this process ------------------------------------
 if (process.argv[2] === '--child') {
-  const [, , , mode, file, bundle] = process.argv;
-  await child(mode, file, bundle);
+  const [, , , mode, outDir, name, runDir, bundle] = process.argv;
+  const m = await import(pathToFileURL(bundle).href);
+  if (mode === 'with-unlock') {
+    const { scryptSync, randomBytes } = await import('node:crypto');
+    scryptSync('bench passphrase', randomBytes(16), 64, { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024 });
+  }
+  const options = { now: new Date(), expiryDays: m.DEFAULT_EXPIRY_DAYS, name: 'Bench Releases' };
+  const signers = {
+    targets: m.memorySigner('targets'),
+    snapshot: m.memorySigner('snapshot'),
+    timestamp: m.memorySigner('timestamp'),
+    pgp: m.memorySigner('pgp'),
+    minisign: m.memorySigner('minisign'),
+    ssh: m.memorySigner('ssh'),
+  };
+  rmSync(runDir, { recursive: true, force: true });
+  mkdirSync(runDir, { recursive: true });
+  const repoDir = join(runDir, 'repository');
+  const staging = join(runDir, 'staging');
+  await m.initRepository(repoDir, staging, { root: [m.memorySigner('root')], rootThreshold: 1, ...signers }, options);
+  const taken = await m.takeArtifact(outDir, name, join(runDir, 'artifacts'));
+  if (taken === undefined || 'problem' in taken) throw new Error('no artifact');
+  await m.releaseToRepository(
+    repoDir,
+    staging,
+    { project: 'bench', version: '1.0.0', commit: 'a'.repeat(40), branch: 'release/1.0.0', sourceDateEpoch: 1768478400, artifacts: [{ name, path: taken.path, content: taken.content }], provenance: new TextEncoder().encode('{}') },
+    signers,
+    options,
+  );
   process.exit(0);
 }
 
-async function child(mode, file, bundle) {
-  const compat = await import(pathToFileURL(bundle).href);
-  const dir = dirname(file);
-  const name = file.slice(dir.length + 1);
-  const pgp = benchSigner('pgp');
-  const minisign = benchSigner('minisign');
-  const date = new Date();
-  if (mode === 'airlock-release') {
-    await compat.writeReleaseSignatures({ dir, files: [name], project: 'bench', version: '1', pgp, minisign, date });
-  } else if (mode === 'airlock-openpgp') {
-    const { createHash } = await import('node:crypto');
-    const pending = compat.beginDetachedSignature(pgp, date);
-    const h = createHash('sha256');
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk);
-    writeFileSync(`${file}.bench.asc`, await pending.finish(h, { kind: 'bench', name }));
-  } else if (mode === 'airlock-minisign') {
-    const { createHash } = await import('node:crypto');
-    const h = createHash('blake2b512');
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) h.update(chunk);
-    const comment = compat.releaseTrustedComment({ timestamp: date, file: name, project: 'bench', version: '1' });
-    writeFileSync(`${file}.bench.minisig`, await compat.minisignSignature(minisign, new Uint8Array(h.digest()), comment, { kind: 'bench', name }));
-  } else if (mode === 'openpgpjs') {
-    const openpgp = await import('openpgp');
-    const { privateKey } = await openpgp.generateKey({ type: 'ecc', curve: 'ed25519Legacy', userIDs: [{ name: 'bench' }], format: 'object' });
-    const { Readable } = await import('node:stream');
-    const message = await openpgp.createMessage({ binary: Readable.toWeb(createReadStream(file, { highWaterMark: 1 << 20 })) });
-    const sig = await openpgp.sign({ message, signingKeys: privateKey, detached: true });
-    let text = '';
-    for await (const part of sig) text += part;
-    writeFileSync(`${file}.bench.openpgpjs.asc`, text);
-  } else {
-    throw new Error(`unknown mode ${mode}`);
-  }
-}
-
-// --- parent: set up, run every contender, report ---------------------------------------
+// --- parent: set up, run the pairs, report ---------------------------------------------
 const sizeMiB = Number(option('--size-mib', '1024'));
-const runs = Number(option('--runs', '1'));
+const runs = Number(option('--runs', '5'));
 const asJson = process.argv.includes('--json');
-const withOpenpgpjs = process.argv.includes('--openpgpjs');
 const keep = process.argv.includes('--keep');
 
 function log(msg) {
@@ -74,16 +68,21 @@ function log(msg) {
 }
 
 const work = join(repo, '.bench', 'sign-release');
-mkdirSync(work, { recursive: true });
-const file = join(work, `payload-${sizeMiB}MiB.bin`);
+const outDir = join(work, 'out');
+mkdirSync(outDir, { recursive: true });
+const name = `payload-${sizeMiB}MiB.bin`;
+const file = join(outDir, name);
 await randomPayload(file, sizeMiB, log);
 
-// One bundle of lib/repo/compat so the child needs neither a build nor a TS loader.
+// One bundle of what the child runs, so it needs neither a build nor a TS loader. The
+// test suite's in-memory signer stands in for the keystore (timed separately, above).
 const bundle = await bundleTs(
-  `export * from './lib/repo/compat/index.ts';
-export { beginDetachedSignature } from './lib/repo/compat/openpgp-sign.ts';
-export { minisignSignature, releaseTrustedComment } from './lib/repo/compat/minisign.ts';`,
-  join(work, 'compat-bundle.mjs'),
+  `export { takeArtifact } from './lib/builder/build-dirs.ts';
+export { releaseToRepository } from './lib/repo/release.ts';
+export { initRepository } from './lib/repo/init-repository.ts';
+export { DEFAULT_EXPIRY_DAYS } from './lib/repo/expiry.ts';
+export { memorySigner } from './test/support/memory-signer.ts';`,
+  join(work, 'release-bundle.mjs'),
 );
 
 // gpg: an Ed25519 signing key without passphrase in a throwaway home.
@@ -98,43 +97,34 @@ rmSync(miniKey, { force: true });
 rmSync(miniPub, { force: true });
 must('minisign', ['-G', '-W', '-f', '-p', miniPub, '-s', miniKey]);
 
-const contenders = [
-  { name: 'airlock-release', argv: [process.execPath, fileURLToPath(import.meta.url), '--child', 'airlock-release', file, bundle] },
-  { name: 'airlock-openpgp', argv: [process.execPath, fileURLToPath(import.meta.url), '--child', 'airlock-openpgp', file, bundle] },
-  { name: 'airlock-minisign', argv: [process.execPath, fileURLToPath(import.meta.url), '--child', 'airlock-minisign', file, bundle] },
-  { name: 'gpg', argv: ['gpg', '--homedir', gnupg, '--batch', '--yes', '--digest-algo', 'SHA256', '--armor', '--output', `${file}.gpg.asc`, '--detach-sign', file] },
-  { name: 'minisign', argv: ['minisign', '-S', '-s', miniKey, '-m', file, '-x', `${file}.minisign.minisig`] },
-  { name: 'sha256sum', argv: ['sha256sum', file] },
-];
-if (withOpenpgpjs) contenders.push({ name: 'openpgpjs', argv: [process.execPath, fileURLToPath(import.meta.url), '--child', 'openpgpjs', file, bundle] });
+const q = JSON.stringify;
+const runDir = join(work, 'run');
+const airlock = (mode) => `${q(process.execPath)} ${q(fileURLToPath(import.meta.url))} --child ${mode} ${q(outDir)} ${q(name)} ${q(runDir)} ${q(bundle)}`;
+const byHand = [
+  `gpg --homedir ${q(gnupg)} --batch --yes --digest-algo SHA256 --armor --output ${q(`${file}.gpg.asc`)} --detach-sign ${q(file)}`,
+  `minisign -S -s ${q(miniKey)} -m ${q(file)} -x ${q(`${file}.minisign.minisig`)}`,
+  `openssl dgst -sha256 ${q(file)} > /dev/null`,
+].join(' && ');
+// Every run starts from the same state: no repository, the payload in the page cache.
+const before = () => {
+  rmSync(runDir, { recursive: true, force: true });
+  warmPageCache(file);
+};
 
 log('warming the page cache');
 warmPageCache(file);
+const results = [
+  { name: 'airlock release signing path / gpg + minisign + openssl dgst', ...paired(airlock('release'), byHand, { runs, before }) },
+  { name: 'same + keystore unlock (scrypt 128 MiB) / gpg + minisign + openssl dgst', ...paired(airlock('with-unlock'), byHand, { runs, before }) },
+];
 
-const results = [];
-for (const c of contenders) {
-  const best = bestOf(c.name, c.argv, runs);
-  const row = { name: c.name, seconds: best.seconds, mibPerSecond: sizeMiB / best.seconds, peakRssMiB: best.maxRssKiB / 1024 };
-  results.push(row);
-  log(`${c.name.padEnd(18)} ${row.seconds.toFixed(2).padStart(7)} s ${row.mibPerSecond.toFixed(0).padStart(6)} MiB/s  peak RSS ${row.peakRssMiB.toFixed(0).padStart(6)} MiB`);
-}
-
-// Correctness is the tests' job (test/repo/compat); here only speed and memory.
-const byName = Object.fromEntries(results.map((r) => [r.name, r]));
-for (const r of results) {
-  r.timeVsGpg = r.seconds / byName.gpg.seconds;
-  r.timeVsMinisign = r.seconds / byName.minisign.seconds;
-}
 const report = { file: { sizeMiB }, runs, node: process.version, results };
 if (asJson) {
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
 } else {
-  process.stdout.write(`\n${sizeMiB} MiB file, best of ${runs}; time ratio < 1 means faster than the reference\n`);
-  process.stdout.write(`${'contender'.padEnd(18)} ${'seconds'.padStart(8)} ${'MiB/s'.padStart(7)} ${'peak RSS MiB'.padStart(13)} ${'vs gpg'.padStart(7)} ${'vs minisign'.padStart(12)}\n`);
+  process.stdout.write(`\n${sizeMiB} MiB artifact; paired runs (A B A B), medians; ratio = median of A/B per round, < 1 is faster\n`);
   for (const r of results) {
-    process.stdout.write(
-      `${r.name.padEnd(18)} ${r.seconds.toFixed(2).padStart(8)} ${r.mibPerSecond.toFixed(0).padStart(7)} ${r.peakRssMiB.toFixed(0).padStart(13)} ${r.timeVsGpg.toFixed(2).padStart(7)} ${r.timeVsMinisign.toFixed(2).padStart(12)}\n`,
-    );
+    process.stdout.write(`${r.name.padEnd(74)} ratio ${String(r.ratio).padStart(5)}   A ${r.a.seconds}s ${r.a.peakRssMiB} MiB   B ${r.b.seconds}s ${r.b.peakRssMiB} MiB\n`);
   }
 }
 must('gpgconf', ['--homedir', gnupg, '--kill', 'gpg-agent']);

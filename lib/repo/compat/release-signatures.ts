@@ -1,15 +1,17 @@
 // The per-release files downloaders check with the tools they already have:
 // <file>.asc (OpenPGP, detached, armored), <file>.minisig (minisign, prehashed),
 // <file>.sshsig (SSHSIG, namespace "file"), <file>.sha512 (Apache/Maven style) and
-// SHA256SUMS with its own .asc and .minisig. Each artifact is read once, in constant
-// memory: one SHA-256 serves both SHA256SUMS and the OpenPGP signature (a copy of the
-// hash state takes the signature trailer), BLAKE2b-512 feeds minisign, and one SHA-512
-// gives both the .sha512 line and the digest the SSHSIG covers.
+// SHA256SUMS with its own .asc and .minisig. Every signature comes from one read of the
+// artifact (lib/core/content-digests.ts), done by whoever read it first — in a release,
+// the build's copy out of its output directory — or here when no one has: one SHA-256
+// serves both SHA256SUMS and the OpenPGP signature (a copy of the hash state takes the
+// signature trailer), BLAKE2b-512 feeds minisign, and one SHA-512 gives both the
+// .sha512 line and the digest the SSHSIG covers.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
-import { AirlockError, fromSystemError } from '../../core/errors.js';
+import { readContentDigests, type ContentDigests } from '../../core/content-digests.js';
+import { AirlockError } from '../../core/errors.js';
 import type { Signer } from '../../keys/signer.js';
 import { minisignSignature, releaseTrustedComment } from './minisign.js';
 import { beginDetachedSignature, openpgpDetachedSignature } from './openpgp-sign.js';
@@ -17,7 +19,6 @@ import { assertReleaseFileName, formatSha256Sums, formatSha512File, type SumEntr
 import { sshFileSignature } from './sshsig.js';
 
 export const SUMS_FILE = 'SHA256SUMS';
-const READ_CHUNK = 1 << 20;
 
 export interface ReleaseSignatureOptions {
   /** Directory holding the release files; the signatures are written beside them. */
@@ -33,6 +34,11 @@ export interface ReleaseSignatureOptions {
   /** Signing time for the OpenPGP signatures and the minisign timestamp; now by default. Must not precede either key's creation. */
   date?: Date;
   onProgress?: (file: string, bytes: number) => void;
+  /**
+   * Digests already taken of some files (by name), from the read that copied them: those
+   * files are not read again. They must be the digests of the bytes in `dir`.
+   */
+  digests?: ReadonlyMap<string, ContentDigests>;
 }
 
 interface FileDigests {
@@ -43,28 +49,12 @@ interface FileDigests {
 }
 
 async function hashAndSignFile(opts: ReleaseSignatureOptions, name: string, date: Date): Promise<FileDigests> {
-  const path = join(opts.dir, name);
   const pending = beginDetachedSignature(opts.pgp, date);
-  const sha256 = createHash('sha256');
-  const blake = createHash('blake2b512');
-  const sha512 = createHash('sha512');
-  let bytes = 0;
-  try {
-    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK })) {
-      const buf = chunk as Buffer;
-      sha256.update(buf);
-      blake.update(buf);
-      sha512.update(buf);
-      bytes += buf.length;
-      opts.onProgress?.(name, bytes);
-    }
-  } catch (err) {
-    throw fromSystemError(err, `reading ${path}`);
-  }
-  const sha256Hex = sha256.copy().digest('hex');
-  const subject = { kind: 'artifact', name: `${opts.project}/${opts.version}/${name}`, version: opts.version, sha256: sha256Hex };
-  const asc = await pending.finish(sha256, subject);
-  return { sha256: sha256Hex, blake2b512: new Uint8Array(blake.digest()), sha512: new Uint8Array(sha512.digest()), asc };
+  const content = opts.digests?.get(name) ?? (await readContentDigests(join(opts.dir, name), (bytes) => opts.onProgress?.(name, bytes)));
+  const subject = { kind: 'artifact', name: `${opts.project}/${opts.version}/${name}`, version: opts.version, sha256: content.sha256 };
+  const asc = await pending.finish(content.sha256State(), subject);
+  opts.onProgress?.(name, content.length);
+  return { sha256: content.sha256, blake2b512: new Uint8Array(Buffer.from(content.blake2b512, 'hex')), sha512: new Uint8Array(Buffer.from(content.sha512, 'hex')), asc };
 }
 
 /**

@@ -1,0 +1,140 @@
+// Everything a release signs about one file's bytes, from ONE read of them: SHA-256 and
+// SHA-512 (TUF target hashes, SHA256SUMS, `<file>.sha512`, the digest an SSHSIG covers),
+// BLAKE2b-512 (minisign's prehash) and the SHA-256 state after the bytes (an OpenPGP
+// signature hashes its own trailer after the document, RFC 4880 §5.2.4, so it needs the
+// state, not the digest). The build computes them while it copies an artifact out of the
+// output directory; from then on no signer reads the file again (a 1 GiB artifact was
+// read four times on the way to its signatures).
+import type { Hash } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { DigestSet } from './digest-set.js';
+import { AirlockError, fromSystemError } from './errors.js';
+import { openRegularFile } from './regular-file.js';
+
+/** SHA-256 first: the one whose state stays on this thread (digest-set.ts). */
+const ALGORITHMS = ['sha256', 'sha512', 'blake2b512'] as const;
+/** One read buffer, reused: hashes consume a chunk before the next read (no garbage per MiB). */
+export const READ_CHUNK = 1 << 20;
+
+export interface ContentDigests {
+  length: number;
+  /** Lower-case hex. */
+  sha256: string;
+  sha512: string;
+  blake2b512: string;
+  /** A fresh SHA-256 that has seen exactly the content bytes, to extend and finish. */
+  sha256State(): Hash;
+}
+
+/** Hashes one stream of bytes for every release format; `update` each chunk in order, then `finish`. */
+export class ContentHasher {
+  readonly #set: DigestSet;
+  #length = 0;
+
+  private constructor(set: DigestSet) {
+    this.#set = set;
+  }
+
+  /** `expectedBytes` decides whether the hashes run on worker threads (large files). */
+  static async open(expectedBytes: number): Promise<ContentHasher> {
+    return new ContentHasher(await DigestSet.open(ALGORITHMS, expectedBytes));
+  }
+
+  /** The chunk is consumed before this returns (the promise only paces a worker): its buffer may be reused. */
+  update(chunk: Uint8Array): Promise<void> | undefined {
+    this.#length += chunk.byteLength;
+    return this.#set.update(chunk);
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  async finish(): Promise<ContentDigests> {
+    const d = await this.#set.digests();
+    const set = this.#set;
+    return { length: this.#length, sha256: d.sha256!, sha512: d.sha512!, blake2b512: d.blake2b512!, sha256State: () => set.state('sha256') };
+  }
+
+  /** Ends the worker threads; the finished digests and `sha256State` stay usable. */
+  close(): void {
+    this.#set.close();
+  }
+}
+
+/** The digests of bytes in memory (small files: the provenance). */
+export async function contentDigestsOf(bytes: Uint8Array): Promise<ContentDigests> {
+  const hasher = await ContentHasher.open(bytes.byteLength);
+  try {
+    await hasher.update(bytes);
+    return await hasher.finish();
+  } finally {
+    hasher.close();
+  }
+}
+
+/**
+ * Reads a regular file once (never through a symlink) and returns its digests;
+ * `onProgress` gets the bytes read so far.
+ */
+export async function readContentDigests(path: string, onProgress?: (bytes: number) => void): Promise<ContentDigests> {
+  let opened;
+  try {
+    opened = await openRegularFile(path);
+  } catch (err) {
+    throw fromSystemError(err, `reading ${path}`);
+  }
+  if ('refused' in opened) throw new AirlockError('E_IO', `${path} is ${opened.refused === 'absent' ? 'missing' : 'not a regular file'}; it must be the file the release signs`, { details: { path } });
+  const { fh, st } = opened;
+  let hasher: ContentHasher | undefined;
+  try {
+    hasher = await ContentHasher.open(st.size);
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      await hasher.update(buf.subarray(0, bytesRead));
+      onProgress?.(hasher.length);
+    }
+    return await hasher.finish();
+  } catch (err) {
+    throw fromSystemError(err, `reading ${path}`);
+  } finally {
+    hasher?.close();
+    await fh.close();
+  }
+}
+
+/**
+ * Copies an open file into a new file `dest` (never replacing one, never through a
+ * symlink) and hashes the bytes as they pass: one read for the copy and every digest.
+ * `sync` flushes the copy before returning. The caller closes `source`.
+ */
+export async function copyWithContentDigests(source: FileHandle, size: number, dest: string, opts: { mode?: number; sync?: boolean; onProgress?: (bytes: number) => void } = {}): Promise<ContentDigests> {
+  const hasher = await ContentHasher.open(size);
+  try {
+    const out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
+    try {
+      const buf = Buffer.allocUnsafe(READ_CHUNK);
+      for (;;) {
+        const { bytesRead } = await source.read(buf, 0, buf.length, null);
+        if (bytesRead === 0) break;
+        const chunk = buf.subarray(0, bytesRead);
+        // This thread's hash takes the chunk now; the workers' copies are paced while
+        // the write runs, so hashing and writing overlap.
+        const pacing = hasher.update(chunk);
+        let written = 0;
+        while (written < bytesRead) written += (await out.write(chunk, written, bytesRead - written)).bytesWritten;
+        await pacing;
+        opts.onProgress?.(hasher.length);
+      }
+      if (opts.sync) await out.sync();
+    } finally {
+      await out.close();
+    }
+    return await hasher.finish();
+  } finally {
+    hasher.close();
+  }
+}
