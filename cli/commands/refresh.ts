@@ -12,6 +12,8 @@ import { hostNeedsKey, refuseStaleCopy } from '../../lib/terminal/observe-hosts.
 import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
 import { describeKeys } from '../../lib/terminal/plan.js';
 import { planRefresh } from '../../lib/terminal/plan-refresh.js';
+import { aptSignersOf } from '../../lib/terminal/plan-apt-keys.js';
+import { describeAptKeyTransition } from '../../lib/repo/compat/apt-key-transition.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { emit, note } from '../run.js';
 import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
@@ -37,7 +39,7 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
   const now = new Date();
   const marginDays = opts.warnDays ?? config.warnDays;
   const apt = await aptReleasesDue(paths.repository);
-  const plan = planRefresh({ state, config, keystore, hosts, force: (opts.resign ?? []) as OnlineRole[], marginDays, now, aptSuites: apt.length });
+  const plan = planRefresh({ state, config, keystore, hosts, force: (opts.resign ?? []) as OnlineRole[], marginDays, now, aptSuites: apt.length, aptSignedBy: apt.flatMap((a) => a.signedBy) });
   const rootWarning = plan.rootDue
     ? `root v${state.root.signed.version} expires at ${plan.rootDue.expires}: renew it with the ceremony (airlock root propose -o FILE, root sign, root publish)`
     : undefined;
@@ -65,17 +67,19 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
       `hosts: ${plan.hosts.length ? plan.hosts.map((h) => h.name).join(', ') : 'none (--no-publish)'}`,
       ...seen.map((o) => `  ${o.host}: timestamp ${o.timestamp ? `v${o.timestamp.version}` : 'none yet'}, this copy v${plan.timestamp.version}`),
       ...(rootWarning ? [rootWarning] : []),
+      ...(plan.aptKeys ? describeAptKeyTransition(plan.aptKeys) : []),
     ]);
     return 0;
   }
   const session = await SigningSession.open(plan.keys, passphraseFor, new Map([[keystore.dir, keystore.keystore]]));
   try {
     if (hosts.some(hostNeedsKey)) await refuseStaleCopy(plan.timestamp, hosts, session.required('publish'));
-    const aptPgp = apt.length > 0 ? session.required('pgp') : undefined;
+    const aptPgp = apt.length > 0 ? aptSignersOf(session.signers('pgp'), plan.aptKeys) : undefined;
     const result = await refreshRepository(paths.repository, paths.staging, session.online(), { now, expiryDays: config.expiryDays, marginDays, force: plan.due.filter((d) => d.reason === 'forced').map((d) => d.role as OnlineRole), ...(aptPgp ? { aptPgp } : {}) });
     if (rootWarning && !opts.json) note(`warning: ${rootWarning}`);
+    if (plan.aptKeys && !opts.json) for (const line of describeAptKeyTransition(plan.aptKeys)) note(line);
     const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
-    emit(opts, { ok: reports.every((r) => r.ok), plan: result.plan, versions: result.versions, expires: result.expires, files: result.files, hosts: reports }, () => [
+    emit(opts, { ok: reports.every((r) => r.ok), ...(plan.aptKeys ? { aptKeys: plan.aptKeys } : {}), plan: result.plan, versions: result.versions, expires: result.expires, files: result.files, hosts: reports }, () => [
       ...result.plan.resign.map((r) => `re-signed ${r} as v${result.versions[r]}, valid until ${result.expires[r]}`),
       ...describeReports(reports),
     ]);

@@ -12,9 +12,11 @@ import { observeRpmTools } from '../../lib/repo/compat/rpm-tools.js';
 import { releaseToRepository } from '../../lib/repo/release.js';
 import { openpgpUserId } from '../../lib/terminal/config.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
+import type { Signer } from '../../lib/keys/signer.js';
 import { listKeystore, observeTerminal, pathExists, releaseDirOf } from '../../lib/terminal/observe.js';
 import { describeReleasePlan, planRelease } from '../../lib/terminal/plan-release.js';
 import { SigningSession } from '../../lib/terminal/session.js';
+import { aptSignersOf, observeAptSignedBy } from '../../lib/terminal/plan-apt-keys.js';
 import { progressLine } from '../progress.js';
 import { askLine } from '../prompt.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
@@ -44,6 +46,13 @@ async function confirmCommit(source: string, branch: string): Promise<string> {
   return head.commit;
 }
 
+/** The current pgp key, and the earlier ones co-signing the apt Release across a key change. */
+function aptSigning(session: SigningSession, plan: ReturnType<typeof planRelease>): { pgp?: Signer; aptCosigners?: Signer[] } {
+  if (session.signers('pgp').length === 0) return {};
+  const [pgp, ...aptCosigners] = aptSignersOf(session.signers('pgp'), plan.aptKeys);
+  return { pgp, aptCosigners };
+}
+
 export async function release(opts: ReleaseOptions): Promise<number> {
   const paths = terminalPaths();
   const { config, state } = await observeTerminal(paths);
@@ -70,6 +79,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     hosts,
     buildLog: join(paths.home, 'build-logs', `${pins.recipe.project}-${pins.recipe.version}.log`),
     ...(pins.recipe.artifacts.some((a) => a.endsWith('.rpm')) ? { rpmTools: await observeRpmTools() } : {}),
+    aptSignedBy: await observeAptSignedBy(paths.repository),
   });
   if (opts.dryRun) {
     emit(opts, { ok: true, dryRun: true, plan, pins: { recipeDigest: pins.recipeDigest, lockfileDigests: pins.lockfileDigests } }, () => [
@@ -108,7 +118,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
         artifacts: build.artifacts.map((a) => ({ name: a.name, path: a.path, content: a.content })),
         provenance,
       },
-      { targets, snapshot: session.required('snapshot'), timestamp: session.required('timestamp'), pgp: session.signer('pgp'), minisign: session.signer('minisign'), ssh: session.signer('ssh') },
+      { targets, snapshot: session.required('snapshot'), timestamp: session.required('timestamp'), ...aptSigning(session, plan), minisign: session.signer('minisign'), ssh: session.signer('ssh') },
       {
         now: new Date(),
         expiryDays: config.expiryDays,

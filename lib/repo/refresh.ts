@@ -4,8 +4,8 @@
 // so the CLI unlocks only the keys it needs.
 import { join } from 'node:path';
 import { parseExpires } from '../core/tuf-metadata.js';
-import type { Signer } from '../keys/signer.js';
 import { aptDists, resignAptRelease } from './compat/index.js';
+import type { AptDist, AptSigners } from './compat/apt-release.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import type { CurrentMetadata } from './local-repository.js';
 import { ONLINE_ROLES, RepositoryTransaction, withDependents, type OnlineRole, type RoleSigners } from './transaction.js';
@@ -76,12 +76,12 @@ export interface RefreshResult {
  * the timestamp (their Valid-Until is one timestamp period), so apt accepts the
  * repository exactly as long as TUF clients do.
  */
-export async function aptReleasesDue(repoDir: string): Promise<{ dist: string; validUntil?: Date }[]> {
+export async function aptReleasesDue(repoDir: string): Promise<AptDist[]> {
   return aptDists(join(repoDir, 'apt'));
 }
 
-/** Re-signs what `planRefresh` says is due, with the keys the current root lists; with `aptPgp`, every apt Release too. */
-export async function refreshRepository(repoDir: string, stagingRoot: string, signers: RoleSigners, options: RefreshOptions & { aptPgp?: Signer }): Promise<RefreshResult> {
+/** Re-signs what `planRefresh` says is due, with the keys the current root lists; with `aptPgp` (the current pgp key, then any co-signers), every apt Release too. */
+export async function refreshRepository(repoDir: string, stagingRoot: string, signers: RoleSigners, options: RefreshOptions & { aptPgp?: AptSigners }): Promise<RefreshResult> {
   const tx = await RepositoryTransaction.open(repoDir, stagingRoot, options);
   try {
     const plan = planRefresh(await tx.repo.signedState(), options);

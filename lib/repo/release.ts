@@ -50,6 +50,8 @@ export interface ReleaseSigners {
   minisign?: Signer;
   /** SSHSIG (`<file>.sshsig`, keys/allowed_signers). */
   ssh?: Signer;
+  /** Earlier pgp keys that co-sign the apt Release across a key change (compat/apt-key-transition.ts). */
+  aptCosigners?: readonly Signer[];
 }
 
 export interface ReleaseOptions {
@@ -195,7 +197,7 @@ const aptRepository: CompatWriter = {
     await updateAptRepository({
       aptDir: join(staging, 'apt'),
       debs,
-      pgp: signers.pgp,
+      pgp: [signers.pgp, ...(signers.aptCosigners ?? [])],
       date: options.now,
       origin: options.name,
       label: options.name,

@@ -12,6 +12,8 @@ import { metadataEdit } from '../repo/transaction.js';
 import type { TerminalConfig } from './config.js';
 import { listedKeys, newestKey, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
 import { AirlockError } from '../core/errors.js';
+import { describeAptKeyTransition } from '../repo/compat/apt-key-transition.js';
+import { planAptKeys, type PlannedAptKeys } from './plan-apt-keys.js';
 
 export interface ReleaseRecipe {
   project: string;
@@ -33,6 +35,8 @@ export interface ReleasePlanInput {
   buildLog: string;
   /** The terminal's rpm tools (observeRpmTools), observed when the recipe lists .rpm files. */
   rpmTools?: RpmTools;
+  /** Fingerprints the copy's apt Releases name in Signed-By (observed; plan-apt-keys.ts). */
+  aptSignedBy?: readonly string[];
 }
 
 export interface ReleasePlan {
@@ -50,6 +54,8 @@ export interface ReleasePlan {
   files: string[];
   hosts: PlannedHost[];
   buildLog: string;
+  /** Across a pgp key change: the earlier keys co-signing the apt Release (their ids are in `keys`). */
+  aptKeys?: PlannedAptKeys;
 }
 
 /** Target paths and project/version pairs already in the signed state, bins included. */
@@ -97,6 +103,8 @@ export function planRelease(input: ReleasePlanInput): ReleasePlan {
   if (makesRpm) checkRpmRelease({ tools: input.rpmTools, publicUrl: config.publicUrl, pgpKeyType: input.keystore.keys.find((k) => k.keyId === pgp?.keyId)?.keyType });
   const ssh = newestKey(input.keystore, 'ssh', 'signs .sshsig files');
   for (const k of [pgp, minisign, ssh]) if (k) keys.push(k);
+  const apt = pgp && recipe.artifacts.some((a) => a.endsWith('.deb')) ? planAptKeys(input.keystore, pgp.keyId, input.aptSignedBy ?? [], config.apt?.retiredKeys ?? []) : { keys: [] };
+  keys.push(...apt.keys);
   const hosts = plannedHosts(input.hosts);
   keys.push(...publishKeyFor(input.keystore, hosts));
 
@@ -109,7 +117,7 @@ export function planRelease(input: ReleasePlanInput): ReleasePlan {
     ...(makesRpm ? ['rpm/Packages/…', 'rpm/repodata/…'] : []),
     ...edit.files,
   ];
-  return { kind: 'release', project: recipe.project, version: recipe.version, ...pins, targets, bins: edit.sign.bins, keys, files, hosts, buildLog: input.buildLog };
+  return { kind: 'release', project: recipe.project, version: recipe.version, ...pins, targets, bins: edit.sign.bins, keys, files, hosts, buildLog: input.buildLog, ...(apt.transition ? { aptKeys: apt.transition } : {}) };
 }
 
 export function describeReleasePlan(plan: ReleasePlan): string[] {
@@ -124,5 +132,6 @@ export function describeReleasePlan(plan: ReleasePlan): string[] {
     ...plan.files.map((f) => `  ${f}`),
     `hosts: ${plan.hosts.map((h) => `${h.name} (${h.url})`).join(', ')}`,
     `build log kept at ${plan.buildLog}`,
+    ...(plan.aptKeys ? describeAptKeyTransition(plan.aptKeys) : []),
   ];
 }

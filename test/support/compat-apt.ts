@@ -1,6 +1,7 @@
 // A throwaway apt client: every path apt reads or writes (configuration, sources,
 // keyrings, lists, cache, dpkg status) lives under one temporary root, chosen through
 // APT_CONFIG before apt reads anything else, so no test touches the system's apt.
+import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run, type RunResult } from './compat-tools.js';
@@ -9,6 +10,8 @@ export interface AptClient {
   root: string;
   env: NodeJS.ProcessEnv;
   aptGet(args: readonly string[], cwd?: string): RunResult;
+  /** apt-get without blocking the event loop: for a repository served by this process over HTTP. */
+  aptGetAsync(args: readonly string[]): Promise<RunResult>;
 }
 
 /** Makes `<root>/etc/apt/{sources.list.d,keyrings,apt.conf.d}`, state and cache; `arch` is the client's native architecture. */
@@ -41,7 +44,17 @@ export async function aptClient(root: string, arch = 'amd64'): Promise<AptClient
   ].join('\n');
   await writeFile(join(root, 'apt.conf'), conf);
   const env = { APT_CONFIG: join(root, 'apt.conf') };
-  return { root, env, aptGet: (args, cwd) => run('apt-get', ['-q', ...args], { env, cwd }) };
+  return {
+    root,
+    env,
+    aptGet: (args, cwd) => run('apt-get', ['-q', ...args], { env, cwd }),
+    aptGetAsync: (args) =>
+      new Promise((resolve) => {
+        execFile('apt-get', ['-q', ...args], { env: { ...process.env, LC_ALL: 'C', ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+          resolve({ status: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+        });
+      }),
+  };
 }
 
 /** Builds a small deterministic .deb with dpkg-deb (the recipe the demo uses, see docs). */

@@ -24,6 +24,11 @@ export interface AptLayout {
   codename: string;
   components: string[];
   architectures: string[];
+  /**
+   * Fingerprints of earlier pgp keys whose transition is over: they no longer co-sign the
+   * Release after a key change (docs/rotation.md "The OpenPGP key and apt").
+   */
+  retiredKeys?: string[];
 }
 
 export const DEFAULT_APT_LAYOUT: Readonly<AptLayout> = Object.freeze({ suite: 'stable', codename: 'stable', components: ['main'], architectures: ['amd64'] });
@@ -36,7 +41,7 @@ export function parseAptLayout(value: unknown, file: string): AptLayout {
   const bad: string[] = [];
   const v = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Record<string, unknown>;
   if (v !== value) bad.push('apt must be an object');
-  for (const k of Object.keys(v)) if (!['suite', 'codename', 'components', 'architectures'].includes(k)) bad.push(`apt.${k} is not a setting`);
+  for (const k of Object.keys(v)) if (!['suite', 'codename', 'components', 'architectures', 'retiredKeys'].includes(k)) bad.push(`apt.${k} is not a setting`);
   const name = (k: 'suite' | 'codename'): string => {
     const x = v[k] ?? DEFAULT_APT_LAYOUT[k];
     if (typeof x !== 'string' || !NAME.test(x)) bad.push(`apt.${k} must be a lower-case name (a-z 0-9 . + -)`);
@@ -50,7 +55,12 @@ export function parseAptLayout(value: unknown, file: string): AptLayout {
     }
     return [...(x as string[])];
   };
-  const layout = { suite: name('suite'), codename: name('codename'), components: list('components'), architectures: list('architectures') };
+  const layout: AptLayout = { suite: name('suite'), codename: name('codename'), components: list('components'), architectures: list('architectures') };
+  if (v.retiredKeys !== undefined) {
+    const r = v.retiredKeys;
+    if (!Array.isArray(r) || !r.every((e) => typeof e === 'string' && /^[0-9A-Fa-f]{40}$/.test(e))) bad.push('apt.retiredKeys must be a list of OpenPGP fingerprints (40 hex digits, as `airlock key list` prints them)');
+    else layout.retiredKeys = [...new Set(r.map((e: string) => e.toUpperCase()))];
+  }
   if (layout.architectures.includes('all')) bad.push('apt.architectures names real architectures; "all" packages are served to every one');
   if (bad.length > 0) throw new AirlockError('E_CONFIG', `${file}: ${bad.join('; ')}`, { details: { problems: bad } });
   return layout;
@@ -114,8 +124,24 @@ export function formatRelease(f: ReleaseFields): string {
   ]);
 }
 
+/**
+ * The keys that sign a Release: the current pgp key first, then the earlier keys still
+ * in their transition (docs/rotation.md "The OpenPGP key and apt"), each adding its own
+ * signature to InRelease and Release.gpg, so a client pinning any one of them updates.
+ */
+export type AptSigners = Signer | readonly Signer[];
+
+function signersOf(pgp: AptSigners): readonly Signer[] {
+  return Array.isArray(pgp) ? (pgp as readonly Signer[]) : [pgp as Signer];
+}
+
+/** The Signed-By value: every key that signs this Release, current first. */
+export function aptSignedBy(pgp: AptSigners): string[] {
+  return signersOf(pgp).map(openpgpFingerprint);
+}
+
 /** Release, Release.gpg and InRelease, in upload order. */
-export async function signRelease(release: string, pgp: Signer, date: Date, name: string): Promise<{ name: string; text: string }[]> {
+export async function signRelease(release: string, pgp: AptSigners, date: Date, name: string): Promise<{ name: string; text: string }[]> {
   const subject = { kind: 'apt-release', name, sha256: sha256Hex(release) };
   const releaseGpg = await openpgpDetachedSignature(pgp, new Uint8Array(Buffer.from(release)), date, subject);
   const inRelease = await openpgpClearsign(pgp, release, date, subject);
@@ -127,25 +153,34 @@ export async function signRelease(release: string, pgp: Signer, date: Date, name
 }
 
 /** Writes Release, Release.gpg and InRelease into `distDir`; returns their names in upload order. */
-export async function writeSignedRelease(distDir: string, release: string, pgp: Signer, date: Date, name: string): Promise<string[]> {
+export async function writeSignedRelease(distDir: string, release: string, pgp: AptSigners, date: Date, name: string): Promise<string[]> {
   const files = await signRelease(release, pgp, date, name);
   for (const f of files) await writeFileAtomic(join(distDir, f.name), f.text);
   return files.map((f) => f.name);
 }
 
-/** The dists/<name>/ directories of an apt tree that hold a Release, with its Valid-Until. */
-export async function aptDists(aptDir: string): Promise<{ dist: string; validUntil?: Date }[]> {
+/** A suite as the copy holds it: its Valid-Until and the keys its Signed-By lets sign the next Release. */
+export interface AptDist {
+  dist: string;
+  validUntil?: Date;
+  /** Fingerprints, upper case, current key first (empty for a Release without the field). */
+  signedBy: string[];
+}
+
+/** The dists/<name>/ directories of an apt tree that hold a Release, with its Valid-Until and Signed-By. */
+export async function aptDists(aptDir: string): Promise<AptDist[]> {
   const names = await readdir(join(aptDir, 'dists')).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [] as string[];
     throw fromSystemError(err, `reading ${aptDir}/dists`);
   });
-  const out: { dist: string; validUntil?: Date }[] = [];
+  const out: AptDist[] = [];
   for (const dist of names.sort()) {
     const path = join(aptDir, 'dists', dist, 'Release');
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text === undefined) continue;
     const validUntil = releaseValidUntil(text, path);
-    out.push({ dist, ...(validUntil ? { validUntil } : {}) });
+    const signedBy = (field(readReleaseParagraph(text, path), 'Signed-By') ?? '').split(',').map((f) => f.trim().toUpperCase()).filter((f) => f !== '');
+    out.push({ dist, ...(validUntil ? { validUntil } : {}), signedBy });
   }
   return out;
 }
@@ -169,7 +204,7 @@ export function releaseValidUntil(text: string, path = 'Release'): Date | undefi
  * The same Release with a new Date, Valid-Until and Signed-By, signed again: what
  * `airlock refresh` does so apt keeps accepting a repository no release has changed.
  */
-export async function resignAptRelease(opts: { fromDistDir: string; pgp: Signer; date: Date; validUntil: Date; name: string }): Promise<{ name: string; text: string }[]> {
+export async function resignAptRelease(opts: { fromDistDir: string; pgp: AptSigners; date: Date; validUntil: Date; name: string }): Promise<{ name: string; text: string }[]> {
   const path = join(opts.fromDistDir, 'Release');
   let text: string;
   try {
@@ -177,16 +212,17 @@ export async function resignAptRelease(opts: { fromDistDir: string; pgp: Signer;
   } catch (err) {
     throw fromSystemError(err, `reading ${path}`);
   }
+  const signedBy = aptSignedBy(opts.pgp).join(', ');
   const renewed: Paragraph = readReleaseParagraph(text, path).map(([n, v]): [string, string] => {
     const lower = n.toLowerCase();
     if (lower === 'date') return [n, releaseDate(opts.date)];
     if (lower === 'valid-until') return [n, releaseDate(opts.validUntil)];
-    if (lower === 'signed-by') return [n, openpgpFingerprint(opts.pgp)];
+    if (lower === 'signed-by') return [n, signedBy];
     return [n, v];
   });
   for (const [name, value] of [
     ['Valid-Until', releaseDate(opts.validUntil)],
-    ['Signed-By', openpgpFingerprint(opts.pgp)],
+    ['Signed-By', signedBy],
   ] as const) {
     // A Release written before these fields existed gains them (before SHA256, as Debian
     // orders them). Acquire-By-Hash is not added: that Release has no by-hash/ indexes.

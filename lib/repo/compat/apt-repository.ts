@@ -18,11 +18,9 @@ import { gzipSync } from 'node:zlib';
 import { writeFileAtomic, writeStreamAtomic } from '../../core/atomic-file.js';
 import { sha256Hex, hashStream } from '../../core/digest.js';
 import { AirlockError, fromSystemError } from '../../core/errors.js';
-import type { Signer } from '../../keys/signer.js';
 import { field, formatParagraphs, parseParagraphs, type Paragraph } from './deb822.js';
 import { poolPath, readDebPackage } from './deb-package.js';
-import { DEFAULT_APT_LAYOUT, formatRelease, writeSignedRelease, type AptLayout, type IndexFile } from './apt-release.js';
-import { openpgpFingerprint } from './openpgp-sign.js';
+import { DEFAULT_APT_LAYOUT, aptSignedBy, formatRelease, writeSignedRelease, type AptLayout, type AptSigners, type IndexFile } from './apt-release.js';
 
 /** Fields an index computes itself; a .deb's control file may not supply them. */
 const INDEX_FIELDS = new Set(['filename', 'size', 'md5sum', 'sha1', 'sha256', 'sha512', 'description-md5']);
@@ -32,7 +30,8 @@ export interface AptRepositoryOptions {
   aptDir: string;
   /** Paths of the .deb files to add. */
   debs: string[];
-  pgp: Signer;
+  /** The current pgp key, then the earlier ones still co-signing (apt-release.ts AptSigners). */
+  pgp: AptSigners;
   /** Release "Date" and signature time: the release time (or SOURCE_DATE_EPOCH). */
   date: Date;
   origin: string;
@@ -202,7 +201,7 @@ export async function updateAptRepository(opts: AptRepositoryOptions): Promise<s
     architectures: indexArchitectures,
     date: opts.date,
     validUntil: opts.validUntil,
-    signedBy: [openpgpFingerprint(opts.pgp)],
+    signedBy: aptSignedBy(opts.pgp),
     files: sums,
   });
   for (const name of await writeSignedRelease(join(opts.aptDir, DIST), release, opts.pgp, opts.date, `apt/${DIST}/Release`)) written.push(`${DIST}/${name}`);

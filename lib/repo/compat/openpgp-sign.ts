@@ -73,7 +73,11 @@ export interface PendingSignature {
   finish(documentHash: Hash, subject: SignSubject): Promise<string>;
 }
 
-export function beginDetachedSignature(signer: Signer, created: Date, type: SignatureType = SIGNATURE_TYPE.binary): PendingSignature {
+interface PendingPacket {
+  finishPacket(documentHash: Hash, subject: SignSubject): Promise<Uint8Array>;
+}
+
+function beginSignaturePacket(signer: Signer, created: Date, type: SignatureType): PendingPacket {
   const key = pgpKeyOf(signer);
   if (created.getTime() < signer.createdAt.getTime()) {
     // GnuPG refuses a signature older than its key ("public key is newer than signature").
@@ -81,31 +85,53 @@ export function beginDetachedSignature(signer: Signer, created: Date, type: Sign
   }
   const hashedPart = signatureHashedPart({ type, hashAlgorithm: HASH_ALGORITHM, created, key });
   return {
-    async finish(documentHash, subject) {
+    async finishPacket(documentHash, subject) {
       const digest = finishSignatureHash(documentHash, hashedPart);
-      const signature = await signDigest(signer, digest, subject);
-      return armor('PGP SIGNATURE', signaturePacket(hashedPart, digest, signature));
+      return signaturePacket(hashedPart, digest, await signDigest(signer, digest, subject));
     },
   };
 }
 
-/** A detached, armored binary signature of bytes already in memory (small files: Release, SHA256SUMS). */
-export async function openpgpDetachedSignature(signer: Signer, data: Uint8Array, created: Date, subject: SignSubject): Promise<string> {
-  return beginDetachedSignature(signer, created).finish(createHash('sha256').update(data), subject);
+export function beginDetachedSignature(signer: Signer, created: Date, type: SignatureType = SIGNATURE_TYPE.binary): PendingSignature {
+  const pending = beginSignaturePacket(signer, created, type);
+  return {
+    async finish(documentHash, subject) {
+      return armor('PGP SIGNATURE', await pending.finishPacket(documentHash, subject));
+    },
+  };
 }
 
 /**
- * A cleartext-signed message (RFC 4880 §7), as apt's InRelease. Only text whose every
- * reading is the same is signed: no control characters but line feeds (a form feed at a
- * line's end let GnuPG verify text a reader saw differently, CVE-2025-68972) and no
- * trailing blanks (the signature would cover a line other than the one shown).
+ * One armored block with a signature packet by each signer over the same bytes (RFC 4880
+ * §5.2, §11.4: a detached signature or a cleartext message may carry several). A verifier
+ * that holds any one of the keys accepts it: what lets apt clients pinning the old key
+ * and those pinning the new one both follow a key change (docs/rotation.md).
  */
-export async function openpgpClearsign(signer: Signer, text: string, created: Date, subject: SignSubject): Promise<string> {
+async function signaturesOf(signers: Signer | readonly Signer[], created: Date, type: SignatureType, documentHash: Hash, subject: SignSubject): Promise<string> {
+  const all = Array.isArray(signers) ? (signers as readonly Signer[]) : [signers as Signer];
+  if (all.length === 0) throw new TypeError('no OpenPGP signer');
+  const pending = all.map((s) => beginSignaturePacket(s, created, type));
+  const packets: Uint8Array[] = [];
+  for (const p of pending) packets.push(await p.finishPacket(documentHash.copy(), subject));
+  return armor('PGP SIGNATURE', concat(packets));
+}
+
+/** A detached, armored binary signature of bytes already in memory (small files: Release, SHA256SUMS), by one key or several. */
+export async function openpgpDetachedSignature(signer: Signer | readonly Signer[], data: Uint8Array, created: Date, subject: SignSubject): Promise<string> {
+  return signaturesOf(signer, created, SIGNATURE_TYPE.binary, createHash('sha256').update(data), subject);
+}
+
+/**
+ * A cleartext-signed message (RFC 4880 §7), as apt's InRelease, by one key or several.
+ * Only text whose every reading is the same is signed: no control characters but line
+ * feeds (a form feed at a line's end let GnuPG verify text a reader saw differently,
+ * CVE-2025-68972) and no trailing blanks (the signature would cover a line other than
+ * the one shown).
+ */
+export async function openpgpClearsign(signer: Signer | readonly Signer[], text: string, created: Date, subject: SignSubject): Promise<string> {
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x09\x0b-\x1f\x7f]/.test(text) || /[ \t]$/m.test(text)) {
     throw new AirlockError('E_CLEARSIGN_TEXT', `${subject.name} holds a control character or a line ending in blanks; such text is never clearsigned (CVE-2025-68972) — remove them from the configured names`);
   }
-  const pending = beginDetachedSignature(signer, created, SIGNATURE_TYPE.text);
-  const signature = await pending.finish(createHash('sha256').update(cleartextSignedBytes(text)), subject);
-  return cleartextMessage(text, HASH_NAME, signature);
+  return cleartextMessage(text, HASH_NAME, await signaturesOf(signer, created, SIGNATURE_TYPE.text, createHash('sha256').update(cleartextSignedBytes(text)), subject));
 }
