@@ -1,10 +1,15 @@
 // Runs the copy-paste commands of docs/verifying.md, as written, against a freshly
 // signed release: the doc cannot drift from what the tools accept. The only changes
-// are the ones a test machine needs: the example host becomes a file:// URL, and apt's
-// /etc/apt (and sudo) become a throwaway apt root (see test/support/compat-apt.ts).
+// are the ones a test machine needs: the example host becomes a file:// URL (for dnf
+// and rpm, the loopback HTTP server the published .repo file names), apt's /etc/apt
+// (and sudo) become a throwaway apt root (see test/support/compat-apt.ts), dnf installs
+// into a scratch installroot with its own repos and cache directories and answers yes,
+// and rpmkeys keeps its keyring in a scratch rpmdb.
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   minisignPublicKey,
@@ -15,9 +20,12 @@ import {
   updateKeysFile,
   writeReleaseSignatures,
 } from '../../../lib/repo/compat/index.js';
+import { updateRpmRepository } from '../../../lib/repo/compat/rpm-repository.js';
 import { aptClient, buildDeb, type AptClient } from '../../support/compat-apt.js';
-import { flipByte, sh, tempDir, type RunResult } from '../../support/compat-tools.js';
+import { buildRpm } from '../../support/compat-rpm.js';
+import { flipByte, run, sh, tempDir, type RunResult } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
+import { serveDirectory, type StaticServer } from '../../support/static-http.js';
 
 const DOC = new URL('../../../docs/verifying.md', import.meta.url);
 const EXAMPLE_HOST = 'https://releases.example.org';
@@ -35,6 +43,9 @@ let host: string;
 let downloads: string;
 let apt: AptClient;
 let deb: string;
+let rpm: string;
+let server: StaticServer;
+let dnfRuns = 0;
 
 /** The shell blocks marked `<!-- doc-test: NAME -->` in the doc. */
 function docBlocks(text: string): Map<string, string> {
@@ -50,6 +61,35 @@ function runBlock(name: string): RunResult {
     .replace(/\bsudo /g, '')
     .replaceAll('/etc/apt/', `${apt.root}/etc/apt/`);
   return sh(script, { cwd: downloads, env: { ...apt.env, GNUPGHOME: join(work.path, 'gnupg'), HOME: work.path } });
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * The dnf and rpm blocks, run without blocking (the test's own HTTP server must keep
+ * answering): the host is that server, /etc/yum.repos.d a scratch directory, dnf installs
+ * into a fresh installroot (`-y`: no one to answer its key prompt), rpmkeys uses a
+ * scratch rpmdb.
+ */
+async function runRpmBlock(name: 'dnf' | 'rpm-checksig'): Promise<RunResult & { root: string }> {
+  const root = join(work.path, `dnf-${++dnfRuns}`);
+  await mkdir(join(root, 'yum.repos.d'), { recursive: true });
+  await mkdir(join(root, 'rpmdb'), { recursive: true });
+  const dnf = ['dnf', '-y', `--installroot=${join(root, 'installroot')}`, `--setopt=reposdir=${join(root, 'yum.repos.d')}`, `--setopt=cachedir=${join(root, 'cache')}`, '--setopt=install_weak_deps=False', '--releasever=1'].join(' ');
+  const script = blocks
+    .get(name)!
+    .replaceAll(EXAMPLE_HOST, server.url)
+    .replace(/\bsudo /g, '')
+    .replaceAll('/etc/yum.repos.d/', `${join(root, 'yum.repos.d')}/`)
+    .replace(/\bdnf install /g, `${dnf} install `)
+    .replace(/\brpmkeys /g, `rpmkeys --dbpath ${join(root, 'rpmdb')} `);
+  try {
+    const r = await execFileAsync('bash', ['-euo', 'pipefail', '-c', script], { cwd: downloads, env: { ...process.env, LC_ALL: 'C', HOME: work.path }, timeout: 170_000 });
+    return { status: 0, stdout: r.stdout, stderr: r.stderr, root };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    return { status: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '', root };
+  }
 }
 
 beforeAll(async () => {
@@ -74,15 +114,20 @@ beforeAll(async () => {
   await writeReleaseSignatures({ dir: releaseDir, files: ['demo-1.0.0.tar.gz', 'demo_1.0.0_all.deb'], project: 'demo', version: '1.0.0', pgp, minisign: mini, ssh, date: signedAt });
   await updateAptRepository({ aptDir: join(host, 'apt'), debs: [deb], pgp, date: signedAt, origin: 'demo', label: 'demo', validUntil: new Date('2099-01-01T00:00:00Z') });
   apt = await aptClient(join(work.path, 'apt-root'));
-});
+  // The rpm repository, with the .repo file naming the test's loopback server.
+  rpm = await buildRpm(join(work.path, 'rpmbuild'), 'demo', '1.0.0');
+  server = await serveDirectory(host);
+  await updateRpmRepository({ rpmDir: join(host, 'rpm'), publishedRpmDir: join(host, 'rpm'), rpms: [rpm], pgp, date: signedAt, project: 'demo', name: 'Demo Releases', publicUrl: server.url, publishedKeys: certificate });
+}, 120_000);
 
 afterAll(async () => {
-  await work.remove();
+  await server?.close();
+  await work?.remove();
 });
 
 describe('docs/verifying.md', () => {
   it('has the tested blocks', () => {
-    expect([...blocks.keys()]).toEqual(['download', 'keys', 'gpgv', 'gpg', 'sha256sums', 'minisign', 'sshsig', 'sshsig-old', 'maven', 'apt', 'apt-download']);
+    expect([...blocks.keys()]).toEqual(['download', 'keys', 'gpgv', 'gpg', 'sha256sums', 'minisign', 'sshsig', 'sshsig-old', 'maven', 'dnf', 'rpm-checksig', 'apt', 'apt-download']);
   });
 
   it('downloads the release and the keys; the key shows its fingerprint', () => {
@@ -139,6 +184,23 @@ describe('docs/verifying.md', () => {
     }
   });
 
+  it('installs with dnf as the doc says (gpgcheck and repo_gpgcheck on, the published key)', async () => {
+    const r = await runRpmBlock('dnf');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toContain(`Fingerprint: ${openpgpFingerprint(pgp).replace(/(.{4})(?!$)/g, '$1 ')}`);
+    expect(await readFile(join(r.root, 'installroot', 'usr/share/demo/demo.txt'), 'utf8')).toBe('demo 1.0.0\n');
+  }, 180_000);
+
+  it('checks the package with rpmkeys as the doc says, and shows the line it names', async () => {
+    const r = await runRpmBlock('rpm-checksig');
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(new RegExp(`Header V4 EdDSA/SHA256 Signature, key ID ${openpgpFingerprint(pgp).slice(-8).toLowerCase()}: OK`));
+    // As the doc warns: a package without a signature passes on its digests alone.
+    const unsigned = run('rpmkeys', ['--dbpath', join(r.root, 'rpmdb'), '--checksig', '-v', rpm]);
+    expect(unsigned.status).toBe(0);
+    expect(unsigned.stdout).not.toMatch(/Signature/);
+  }, 60_000);
+
   it('sets up apt as the doc says; apt-get update and apt-get download work', async () => {
     const r = runBlock('apt');
     expect(r.status, r.stdout + r.stderr).toBe(0);
@@ -173,4 +235,19 @@ describe('docs/verifying.md', () => {
       await writeFile(file, original);
     }
   });
+
+  it('rpmkeys refuses the package when one byte of its payload is flipped (the doc\'s curl fetches the host\'s, so the host\'s is flipped)', async () => {
+    const file = join(host, 'rpm', 'Packages', 'demo-1.0.0-1.noarch.rpm');
+    const original = await readFile(file);
+    // Near the end: the payload. (The middle of a small package is the signature
+    // header's reserved space, which no digest covers and nothing reads.)
+    await writeFile(file, flipByte(original, original.length - 64));
+    try {
+      const r = await runRpmBlock('rpm-checksig');
+      expect(r.status, r.stdout + r.stderr).not.toBe(0);
+      expect(r.stdout).toMatch(/BAD/);
+    } finally {
+      await writeFile(file, original);
+    }
+  }, 60_000);
 });
