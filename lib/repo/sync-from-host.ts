@@ -10,15 +10,17 @@
 // beside releases, SHA256SUMS, keys/ other than root.json, rpm/) cannot be verified this
 // way and are not copied: the host keeps serving them.
 //
-// Refused: a host behind the copy (E_SYNC_AHEAD: publish instead), and a host whose
+// Refused: a host behind the copy (E_SYNC_AHEAD: publish instead), a host whose signed
+// snapshot lists any role at a version below the copy's (E_ROLLBACK), and a host whose
 // history is not the copy's continued (E_SYNC_DIVERGED: another terminal released
 // other bytes under the same versions — the copy or the host is not what you think).
+// Every version compared is read from metadata whose signature already verified.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import type { RootSigned, TargetFileInfo, TargetsSigned } from '../core/tuf-metadata.js';
+import type { RootSigned, SnapshotSigned, TargetFileInfo, TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
@@ -93,7 +95,9 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
   if (!hashes.includes('sha256')) throw new AirlockError('E_METADATA_INVALID', `the targets metadata lists no sha256 for ${path}`, { details: { path } });
   const hs = hashes.map((a) => [a, createHash(a)] as const);
   await mkdir(dirname(file), { recursive: true });
-  const out = createWriteStream(file, { flags: 'wx', mode: 0o644 });
+  // A file handle, not a write stream: a full disk is a rejected write here, never an
+  // 'error' event nobody listens to.
+  const out = await open(file, 'wx', 0o644);
   let length = 0;
   try {
     for await (const chunk of source.fetch({ path: path.split('/'), signal: controller.signal })) {
@@ -103,10 +107,10 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
         throw new AirlockError('E_HASH', `${path} on ${source.name} is longer than the ${info.length} bytes the targets metadata lists`, { details: { path } });
       }
       for (const [, h] of hs) h.update(chunk);
-      if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+      await out.write(chunk);
     }
   } finally {
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    await out.close();
   }
   const bad = hs.filter(([a, h]) => h.digest('hex') !== info.hashes[a]!.toLowerCase()).map(([a]) => a);
   if (length !== info.length || bad.length > 0) {
@@ -159,11 +163,15 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
     set.updateRoot(bytes);
     wanted.push({ path: name, bytes });
   }
-  // TUF §5.4: the host's timestamp, refused if older than the copy's root allows or expired.
+  // TUF §5.4.1–§5.4.2: the host's timestamp, its signature checked under the newest root
+  // before its version means anything — an unsigned number must not make the host look
+  // behind (and the user publish over it) or ahead.
   const tsBytes = await needBytes(source, 'metadata/timestamp.json', DEFAULT_LIMITS.timestampMaxBytes);
   const localTs = current.timestamp.signed.version;
-  const hostTs = (JSON.parse(Buffer.from(tsBytes).toString('utf8')) as { signed?: { version?: unknown } }).signed?.version;
-  if (typeof hostTs === 'number' && hostTs < localTs) {
+  set.updateTimestamp(tsBytes);
+  const hostTs = set.timestamp!.version;
+  // TUF §5.4.3 against the copy's own timestamp (the set holds none of the copy's).
+  if (hostTs < localTs) {
     throw new AirlockError('E_SYNC_AHEAD', `the repository copy (timestamp v${localTs}) is ahead of ${source.name} (v${hostTs}); nothing to bring in — publish the copy to the host instead (airlock publish)`, {
       details: { local: localTs, host: hostTs },
     });
@@ -174,13 +182,13 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   if (hostTs === localTs) {
     throw diverged(source, `it holds timestamp v${hostTs} signed differently from the copy's`);
   }
-  set.updateTimestamp(tsBytes);
   wanted.push({ path: 'metadata/timestamp.json', bytes: tsBytes });
   // TUF §5.5, §5.6: snapshot, top-level targets, then every delegated role the snapshot lists.
   const snapVersion = set.timestamp!.meta['snapshot.json']!.version;
   const snapName = `metadata/${snapVersion}.snapshot.json`;
   const snapBytes = await needBytes(source, snapName, set.timestamp!.meta['snapshot.json']!.length ?? DEFAULT_LIMITS.snapshotMaxBytes);
   set.updateSnapshot(snapBytes);
+  assertNoRollback(source, current.snapshot.signed, set.snapshot!);
   wanted.push({ path: snapName, bytes: snapBytes });
   const meta = set.snapshot!.meta;
   const targetsName = `metadata/${meta['targets.json']!.version}.targets.json`;
@@ -253,6 +261,24 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   return { plan: { local: localTs, host: set.timestamp!.version, upToDate: false, files: wanted.map((w) => w.path), bytes }, wanted, root: set.root };
 }
 
+/**
+ * TUF §5.5.5 against the copy's own snapshot (the set holds none of the copy's): the
+ * host's snapshot and every role the copy's snapshot lists are at the copy's version or
+ * later. A role the host no longer lists is left to the history checks (re-binning
+ * retires bins).
+ */
+function assertNoRollback(source: Source, own: SnapshotSigned, host: SnapshotSigned): void {
+  const below: { role: string; local: number; host: number }[] = [];
+  if (host.version < own.version) below.push({ role: 'snapshot.json', local: own.version, host: host.version });
+  for (const [file, m] of Object.entries(own.meta)) {
+    const there = Object.hasOwn(host.meta, file) ? host.meta[file]! : undefined;
+    if (there !== undefined && there.version < m.version) below.push({ role: file, local: m.version, host: there.version });
+  }
+  if (below.length === 0) return;
+  const list = below.map((b) => `${b.role} v${b.host} (the copy has v${b.local})`).join(', ');
+  throw new AirlockError('E_ROLLBACK', `${source.name} signs ${list}: versions below the copy's own, a rollback — do not sync from this host`, { details: { host: source.name, below } });
+}
+
 function diverged(source: Source, what: string): AirlockError {
   return new AirlockError(
     'E_SYNC_DIVERGED',
@@ -270,6 +296,16 @@ export async function planSync(repoDir: string, source: Source): Promise<SyncPla
 export async function syncFromHost(repoDir: string, stagingRoot: string, source: Source): Promise<SyncResult> {
   const { plan, wanted, root } = await verifyHost(repoDir, source);
   if (plan.upToDate) return { ...plan, rootVersion: root.version };
+  try {
+    await stageAndCommit(repoDir, stagingRoot, source, wanted);
+  } catch (err) {
+    // A refusal stays what it is; a failed write (full disk, permissions) is the machine's (E_IO, E_PERMISSIONS).
+    throw fromSystemError(err, `writing the sync from ${source.name} into ${repoDir} (staged under ${stagingRoot})`);
+  }
+  return { ...plan, rootVersion: root.version };
+}
+
+async function stageAndCommit(repoDir: string, stagingRoot: string, source: Source, wanted: readonly Wanted[]): Promise<void> {
   await mkdir(stagingRoot, { recursive: true, mode: 0o700 });
   const staging = await mkdtemp(join(stagingRoot, 'sync-'));
   try {
@@ -294,7 +330,6 @@ export async function syncFromHost(repoDir: string, stagingRoot: string, source:
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
-  return { ...plan, rootVersion: root.version };
 }
 
 /** The copy's own file for a target, when it already holds the verified bytes. */

@@ -7,6 +7,7 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { envelopeBytes, signMetadata } from '../../lib/repo/sign-metadata.js';
 import { assertTargetPath, planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
 import { DirectorySource, Updater } from '../../lib/verify/index.js';
 import { treeDigest } from '../support/e2e-cli.js';
@@ -106,6 +107,41 @@ describe('sync from a host', () => {
     await writeFile(join(host, 'metadata', 'timestamp.json'), JSON.stringify(ts));
     const before = await treeDigest(copy);
     await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SIG_THRESHOLD');
+    expect(await treeDigest(copy)).toEqual(before);
+  });
+});
+
+describe('sync refuses before it believes a version, and never rolls the copy back', () => {
+  it('checks the timestamp signature before calling the host behind: an unsigned lower version is a forgery (E_SIG_THRESHOLD), not E_SYNC_AHEAD', async () => {
+    const copy = await copyOf('fake-behind', repo.host);
+    const host = await copyOf('host-fake-behind', repo.host);
+    const ts = JSON.parse(await readFile(join(host, 'metadata', 'timestamp.json'), 'utf8'));
+    ts.signed.version = 1;
+    await writeFile(join(host, 'metadata', 'timestamp.json'), JSON.stringify(ts));
+    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SIG_THRESHOLD');
+  });
+
+  it('refuses a host whose newer, validly signed timestamp leads to a snapshot below the copy\'s (E_ROLLBACK), writing nothing', async () => {
+    const copy = await copyOf('rollback', repo.host);
+    const host = await copyOf('host-rollback', repo.host);
+    // What a stolen timestamp key can do: a fresh timestamp pointing at the older snapshot (after 1.0.0).
+    const current = JSON.parse(await readFile(join(host, 'metadata', 'timestamp.json'), 'utf8'));
+    const old = JSON.parse(await readFile(join(stale, 'metadata', 'timestamp.json'), 'utf8'));
+    const forged = await signMetadata({ ...current.signed, version: current.signed.version + 1, meta: old.signed.meta }, [repo.timestamp]);
+    await writeFile(join(host, 'metadata', 'timestamp.json'), envelopeBytes(forged));
+    const before = await treeDigest(copy);
+    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_ROLLBACK');
+    expect((err.details?.below as { role: string }[]).map((b) => b.role)).toContain('snapshot.json');
+    expect(await treeDigest(copy)).toEqual(before);
+  });
+
+  it('reports a write that fails as the machine\'s error (E_IO), not a raw Node error', async () => {
+    const copy = await copyOf('unwritable');
+    // The staging root is a file: nothing can be created under it.
+    const stagingRoot = join(work, 'staging-is-a-file');
+    await writeFile(stagingRoot, 'not a directory');
+    const before = await treeDigest(copy);
+    await expectCode(syncFromHost(copy, stagingRoot, new DirectorySource(repo.host)), 'E_IO');
     expect(await treeDigest(copy)).toEqual(before);
   });
 });

@@ -43,6 +43,8 @@ export interface SampleRepository {
   /** A file the recipe's run step appends a line to whenever a build of `version` runs it. */
   marker(version: string): string;
   targets: MemorySigner;
+  /** The timestamp key (tests forge what a compromised online key could sign). */
+  timestamp: MemorySigner;
   /** Commits a release branch for `version`, builds it, signs and writes the release; returns the commit. */
   release(version: string, compromise?: CompromisedBuild): Promise<string>;
   cleanup(): Promise<void>;
@@ -87,6 +89,7 @@ export async function sampleRepository(): Promise<SampleRepository> {
     root: join(host, 'keys', 'root.json'),
     marker,
     targets: signers.targets,
+    timestamp: signers.timestamp,
     async release(version, compromise = {}) {
       gitIn(source, ['checkout', '-q', 'main']);
       const branch = `release/${version}`;
