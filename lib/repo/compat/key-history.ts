@@ -11,27 +11,49 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
 import type { Signer } from '../../keys/signer.js';
 import { armor, dearmor } from './openpgp-armor.js';
-import { minisignKeyIdHex, minisignKeyNumber, minisignPublicKey } from './minisign.js';
+import { PACKET_TAG, fingerprintOfKeyBody, readPackets } from './openpgp-packet.js';
+import { minisignKeyIdHex, minisignKeyNumber, minisignPublicKey, parseMinisignPublicKey } from './minisign.js';
 import { readIfPresent } from './published-keys.js';
 
-function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
-  return Buffer.from(hay).indexOf(Buffer.from(needle));
+/** A transferable public key of a keyring (RFC 4880 §11.1): its fingerprint and its packets. */
+interface KeyBlock {
+  fingerprint: string;
+  bytes: Uint8Array;
+}
+
+/** The keys of an (unarmored) keyring, in order: each public-key packet starts one. */
+function keyBlocks(data: Uint8Array): KeyBlock[] {
+  const blocks: { fingerprint: string; parts: Uint8Array[] }[] = [];
+  for (const p of readPackets(data)) {
+    if (p.tag === PACKET_TAG.publicKey) blocks.push({ fingerprint: fingerprintOfKeyBody(p.body), parts: [] });
+    else if (blocks.length === 0) throw new TypeError('a keyring must start with a public-key packet');
+    blocks[blocks.length - 1]!.parts.push(p.bytes);
+  }
+  return blocks.map((b) => ({ fingerprint: b.fingerprint, bytes: Buffer.concat(b.parts) }));
+}
+
+/** The fingerprints of an armored keyring's keys, in order (the first is the current key). */
+export function keyringFingerprints(armored: string): string[] {
+  return keyBlocks(dearmor(armored).data).map((b) => b.fingerprint);
 }
 
 /**
  * The keyring with `certificate` (an armored transferable public key) first and every
- * key of `previous` (the keyring the host has) after it. Certificates are deterministic
- * for a key, so the same key gives back the same bytes: no change, nothing to publish.
+ * other key of `previous` (the keyring the host has) after it. Keys are merged by
+ * fingerprint: the same key with a new user id (or self-signature) replaces its earlier
+ * block instead of standing twice, and a key that signed before and comes back moves to
+ * the front, once. Certificates are deterministic for a key and user id, so the same
+ * ones give back the same bytes: no change, nothing to publish.
  */
 export function keyringWith(certificate: string, previous: string | undefined): { text: string; changed: boolean } {
   const current = dearmor(certificate).data;
   if (previous === undefined) return { text: certificate, changed: true };
-  const old = dearmor(previous).data;
-  if (indexOfBytes(old, current) === 0) return { text: previous, changed: false };
-  // A key that signed before and comes back moves to the front, once.
-  const at = indexOfBytes(old, current);
-  const rest = at < 0 ? old : Buffer.concat([old.subarray(0, at), old.subarray(at + current.length)]);
-  return { text: armor('PGP PUBLIC KEY BLOCK', Buffer.concat([current, rest])), changed: true };
+  const [head] = keyBlocks(current);
+  if (!head) throw new TypeError('the certificate holds no public key');
+  const rest = keyBlocks(dearmor(previous).data).filter((b) => b.fingerprint !== head.fingerprint);
+  const bytes = Buffer.concat([current, ...rest.map((b) => b.bytes)]);
+  if (Buffer.compare(bytes, Buffer.from(dearmor(previous).data)) === 0) return { text: previous, changed: false };
+  return { text: armor('PGP PUBLIC KEY BLOCK', bytes), changed: true };
 }
 
 /** The minisign key id as minisign prints it (upper-case hex), for file names and messages. */
@@ -39,24 +61,42 @@ export function minisignKeyId(signer: Signer): string {
   return minisignKeyIdHex(minisignKeyNumber(signer.publicKey));
 }
 
+/** What changed in keys/ since the copy's previous keys: what users must compare, and whether it is another key. */
+export interface KeyHistoryChange {
+  /** The OpenPGP key is another than the one the copy published (a new user id alone is not a change). */
+  pgpChanged: boolean;
+  minisignChanged: boolean;
+  /** The current OpenPGP fingerprint, and the one it replaces when it changed. */
+  openpgp?: { fingerprint: string; previous?: string };
+  /** The current minisign key id, and the one it replaces when it changed. */
+  minisign?: { keyId: string; previous?: string };
+}
+
 /**
  * Writes keys/release-signing.asc (the keyring, current first) and keys/minisign.pub plus
  * keys/minisign-<KEYID>.pub into `stagingKeys`, from what `repoKeys` (the copy's keys/)
  * holds. Returns whether the OpenPGP key or the minisign key is another than before.
  */
-export async function writeKeyHistory(repoKeys: string, stagingKeys: string, keys: { pgpCertificate?: string; minisign?: Signer }): Promise<{ pgpChanged: boolean; minisignChanged: boolean }> {
-  let pgpChanged = false;
-  let minisignChanged = false;
+export async function writeKeyHistory(repoKeys: string, stagingKeys: string, keys: { pgpCertificate?: string; minisign?: Signer }): Promise<KeyHistoryChange> {
+  const out: KeyHistoryChange = { pgpChanged: false, minisignChanged: false };
   if (keys.pgpCertificate !== undefined) {
-    const ring = keyringWith(keys.pgpCertificate, await readIfPresent(join(repoKeys, 'release-signing.asc')));
-    pgpChanged = ring.changed;
+    const previous = await readIfPresent(join(repoKeys, 'release-signing.asc'));
+    const ring = keyringWith(keys.pgpCertificate, previous);
+    const fingerprint = keyringFingerprints(keys.pgpCertificate)[0]!;
+    const before = previous === undefined ? undefined : keyringFingerprints(previous)[0];
+    out.pgpChanged = before !== fingerprint;
+    out.openpgp = { fingerprint, ...(before !== undefined && before !== fingerprint ? { previous: before } : {}) };
     await writeFileAtomic(join(stagingKeys, 'release-signing.asc'), ring.text);
   }
   if (keys.minisign !== undefined) {
     const pub = minisignPublicKey(keys.minisign);
-    minisignChanged = (await readIfPresent(join(repoKeys, 'minisign.pub'))) !== pub;
+    const previous = await readIfPresent(join(repoKeys, 'minisign.pub'));
+    const keyId = minisignKeyId(keys.minisign);
+    out.minisignChanged = previous !== pub;
+    const before = previous === undefined ? undefined : minisignKeyIdHex(parseMinisignPublicKey(previous).keyNumber);
+    out.minisign = { keyId, ...(before !== undefined && before !== keyId ? { previous: before } : {}) };
     await writeFileAtomic(join(stagingKeys, 'minisign.pub'), pub);
-    await writeFileAtomic(join(stagingKeys, `minisign-${minisignKeyId(keys.minisign)}.pub`), pub);
+    await writeFileAtomic(join(stagingKeys, `minisign-${keyId}.pub`), pub);
   }
-  return { pgpChanged, minisignChanged };
+  return out;
 }

@@ -201,3 +201,55 @@ export function publicKeyPacket(key: PgpPublicKey): Uint8Array {
 export function userIdPacket(userId: Uint8Array): Uint8Array {
   return packet(PACKET_TAG.userId, userId);
 }
+
+export interface ReadPacket {
+  tag: number;
+  body: Uint8Array;
+  /** The whole packet, header included. */
+  bytes: Uint8Array;
+}
+
+/**
+ * Splits packets (RFC 4880 §4.2: old and new formats; partial and indeterminate lengths,
+ * which no key or keyring packet uses, are refused). TypeError on a malformed stream.
+ */
+export function readPackets(data: Uint8Array): ReadPacket[] {
+  const out: ReadPacket[] = [];
+  let at = 0;
+  const byte = (i: number): number => {
+    if (i >= data.length) throw new TypeError('truncated OpenPGP packet');
+    return data[i]!;
+  };
+  while (at < data.length) {
+    const first = byte(at);
+    if ((first & 0x80) === 0) throw new TypeError('not an OpenPGP packet header');
+    let tag: number;
+    let len: number;
+    let header: number;
+    if (first & 0x40) {
+      tag = first & 0x3f;
+      const l0 = byte(at + 1);
+      if (l0 < 192) [len, header] = [l0, 2];
+      else if (l0 < 224) [len, header] = [((l0 - 192) << 8) + byte(at + 2) + 192, 3];
+      else if (l0 === 255) [len, header] = [((byte(at + 2) << 24) >>> 0) + (byte(at + 3) << 16) + (byte(at + 4) << 8) + byte(at + 5), 6];
+      else throw new TypeError('partial-length OpenPGP packet');
+    } else {
+      tag = (first >> 2) & 0x0f;
+      const type = first & 3;
+      if (type === 0) [len, header] = [byte(at + 1), 2];
+      else if (type === 1) [len, header] = [(byte(at + 1) << 8) + byte(at + 2), 3];
+      else if (type === 2) [len, header] = [((byte(at + 1) << 24) >>> 0) + (byte(at + 2) << 16) + (byte(at + 3) << 8) + byte(at + 4), 5];
+      else throw new TypeError('indeterminate-length OpenPGP packet');
+    }
+    const end = at + header + len;
+    if (end > data.length) throw new TypeError('truncated OpenPGP packet');
+    out.push({ tag, body: data.subarray(at + header, end), bytes: data.subarray(at, end) });
+    at = end;
+  }
+  return out;
+}
+
+/** The v4 fingerprint of a public-key packet body (§12.2), upper-case hex. */
+export function fingerprintOfKeyBody(body: Uint8Array): string {
+  return createHash('sha1').update(keyHashPrefix(body)).digest('hex').toUpperCase();
+}

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyringWith, minisignKeyId, writeKeyHistory } from '../../../lib/repo/compat/key-history.js';
 import { openpgpCertificate, openpgpDetachedSignature, openpgpFingerprint } from '../../../lib/repo/compat/index.js';
+import { parseKeysFile } from '../../../lib/repo/compat/keys-file.js';
+import { updateKeysFile } from '../../../lib/repo/compat/published-keys.js';
 import { minisignSignature } from '../../../lib/repo/compat/minisign.js';
 import { memorySigner } from '../../support/memory-signer.js';
 import { run, tempDir } from '../../support/compat-tools.js';
@@ -80,5 +82,46 @@ describe('keys/ history across a key change', () => {
     expect(withOld.status, withOld.stderr).toBe(0);
     // The current key alone does not verify it: the per-id file is what makes it possible.
     expect(run('minisign', ['-V', '-m', file, '-p', join(keys, 'minisign.pub')]).status).not.toBe(0);
+  });
+
+  it('a new user id on the same key replaces its block in release-signing.asc and KEYS: gpg sees one key, with the new user id', async () => {
+    const earlier = memorySigner('pgp');
+    const key = memorySigner('pgp');
+    const base = join(dir.path, 'uid');
+    const repoKeys = join(base, 'repo-keys');
+    const staged = join(base, 'staged');
+    await mkdir(repoKeys, { recursive: true });
+    await mkdir(staged, { recursive: true });
+    // Published so far: the earlier key, then the current key under its first user id.
+    for (const [k, uid] of [[earlier, 'Demo Releases'], [key, 'Demo Releases']] as const) {
+      const cert = await openpgpCertificate(k, uid);
+      await writeKeyHistory(repoKeys, repoKeys, { pgpCertificate: cert });
+      await updateKeysFile(repoKeys, repoKeys, k, uid, cert);
+    }
+    const newUid = 'Demo Releases <releases@example.org>';
+    const cert = await openpgpCertificate(key, newUid);
+    const r = await writeKeyHistory(repoKeys, staged, { pgpCertificate: cert });
+    // Same key material: not a key change users must act on.
+    expect(r.pgpChanged).toBe(false);
+    expect(r.openpgp).toEqual({ fingerprint: openpgpFingerprint(key) });
+    await updateKeysFile(repoKeys, staged, key, newUid, cert);
+    expect(parseKeysFile(await readFile(join(staged, 'KEYS'), 'utf8')).map((e) => [e.fingerprint, e.userId])).toEqual([
+      [openpgpFingerprint(key), newUid],
+      [openpgpFingerprint(earlier), 'Demo Releases'],
+    ]);
+    for (const file of ['release-signing.asc', 'KEYS']) {
+      const home = join(base, `gnupg-${file}`);
+      await mkdir(home, { mode: 0o700 });
+      const shown = run('gpg', ['--homedir', home, '--batch', '--with-colons', '--show-keys', join(staged, file)]);
+      expect(shown.stdout.split('\n').filter((l) => l.startsWith('fpr:')).map((l) => l.split(':')[9])).toEqual([openpgpFingerprint(key), openpgpFingerprint(earlier)]);
+      const imported = run('gpg', ['--homedir', home, '--batch', '--import', join(staged, file)]);
+      expect(imported.status, imported.stderr).toBe(0);
+      const listed = run('gpg', ['--homedir', home, '--batch', '--with-colons', '--list-keys', openpgpFingerprint(key)]);
+      expect(listed.stdout.split('\n').filter((l) => l.startsWith('pub:'))).toHaveLength(1);
+      expect(listed.stdout.split('\n').filter((l) => l.startsWith('uid:')).map((l) => l.split(':')[9])).toEqual([newUid]);
+    }
+    // Written again with the same certificate: nothing changes.
+    await cp(join(staged, 'release-signing.asc'), join(repoKeys, 'release-signing.asc'));
+    expect(keyringWith(cert, await readFile(join(repoKeys, 'release-signing.asc'), 'utf8')).changed).toBe(false);
   });
 });
