@@ -123,8 +123,8 @@ export interface CompatContext {
   input: ReleaseInput;
   /** File names of the release directory (artifacts and provenance), sorted. */
   names: string[];
-  /** Each of those files' digests: no writer reads a release file again to hash it. */
-  content: ReadonlyMap<string, ContentDigests>;
+  /** Each of those files' digests, so no writer reads a release file again to hash it (absent: writers read what they sign). */
+  content?: ReadonlyMap<string, ContentDigests>;
   targets: ReleasedTarget[];
   signers: ReleaseSigners;
   options: ReleaseOptions;
@@ -163,7 +163,7 @@ const releaseSignatures: CompatWriter = {
       minisign: signers.minisign,
       ...(signers.ssh ? { ssh: signers.ssh } : {}),
       date: options.now,
-      digests: content,
+      ...(content ? { digests: content } : {}),
       onProgress: (file, bytes) => options.onProgress?.({ phase: 'signing', file, bytes, total: sizes.get(file) ?? bytes }),
     });
   },
