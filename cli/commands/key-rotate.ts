@@ -16,7 +16,7 @@ import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
 import { describeKeys, localTimestamp } from '../../lib/terminal/plan.js';
 import { planRotation } from '../../lib/terminal/plan-rotation.js';
 import { SigningSession } from '../../lib/terminal/session.js';
-import { emit } from '../run.js';
+import { emit, note } from '../run.js';
 import { readKeystorePassphrases, wipeAll, type KeystorePassphraseOptions } from '../keystore-passphrases.js';
 import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
 
@@ -37,6 +37,7 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
   const keyType = keyTypeForRole(plan.role, opts.keyType);
   // A host ahead of this copy refuses the rotation before a passphrase is read or a key made.
   const seen = await refuseStaleCopy(localTimestamp(state), hosts, undefined);
+  for (const w of plan.warnings) note(w);
   if (opts.dryRun) {
     emit(opts, { ok: true, dryRun: true, plan, hostsSeen: seen }, () => [
       `would rotate the ${plan.role} key: root v${plan.rootVersion} lists a new key (generated in ${plan.newKeyIn}) instead of ${plan.oldKeyIds.map((k) => k.slice(0, 16)).join(', ')}`,
@@ -70,7 +71,7 @@ export async function keyRotate(role: string, opts: KeyRotateOptions): Promise<n
       expiryDays: config.expiryDays,
     });
     const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
-    emit(opts, { ok: reports.every((r) => r.ok), ...result, hosts: reports }, () => [
+    emit(opts, { ok: reports.every((r) => r.ok), ...result, warnings: plan.warnings, hosts: reports }, () => [
       `rotated the ${plan.role} key: root v${result.version} trusts ${result.newKeyId} only`,
       `  signatures by ${result.oldKeyIds.join(', ')} no longer count for clients that have root v${result.version}`,
       ...Object.entries(result.resigned).map(([r, v]) => `  re-signed ${r} as v${v}${result.transition.includes(r as never) ? ' (co-signed by the outgoing key for clients still on the old root)' : ''}`),

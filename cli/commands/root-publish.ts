@@ -7,10 +7,12 @@ import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { publishRoot } from '../../lib/repo/root-ceremony.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
+import { hostNeedsKey, refuseStaleCopy } from '../../lib/terminal/observe-hosts.js';
 import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
+import { localTimestamp } from '../../lib/terminal/plan.js';
 import { planRootPublish } from '../../lib/terminal/plan-rotation.js';
 import { SigningSession } from '../../lib/terminal/session.js';
-import { emit } from '../run.js';
+import { emit, note } from '../run.js';
 import { loadProposal } from '../root-proposals.js';
 import { describeReports, exitCodeFor, hostsFor, publishTo, type PublishingOptions } from '../publishing.js';
 
@@ -27,12 +29,16 @@ export async function rootPublish(files: string[], opts: RootPublishOptions): Pr
   const keystore = await listKeystore(keystoreDirFor(opts));
   const hosts = await hostsFor(paths, opts);
   const plan = planRootPublish({ state, proposal, keystore, hosts, now });
+  // A host ahead of this copy refuses the change before a passphrase is read.
+  await refuseStaleCopy(localTimestamp(state), hosts, undefined);
+  for (const w of plan.warnings) note(w);
   // The keystore passphrase is asked only when keys are needed.
   const session = await SigningSession.open(plan.keys, (dir) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${dir}: `), new Map([[keystore.dir, keystore.keystore]]));
   try {
+    if (hosts.some(hostNeedsKey)) await refuseStaleCopy(localTimestamp(state), hosts, session.required('publish'));
     const result = await publishRoot(paths.repository, paths.staging, proposal, session.online(), { now, expiryDays: config.expiryDays });
     const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
-    emit(opts, { ok: reports.every((r) => r.ok), ...result, hosts: reports }, () => [
+    emit(opts, { ok: reports.every((r) => r.ok), ...result, warnings: plan.warnings, hosts: reports }, () => [
       `root v${result.version} is the repository's root`,
       ...Object.entries(result.resigned).map(([role, v]) => `  re-signed ${role} as v${v} with its new key${result.transition.includes(role as never) ? ' (co-signed by the outgoing key)' : ''}`),
       `new root fingerprint (keys/root.json): ${result.rootFingerprint}`,

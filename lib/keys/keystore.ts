@@ -49,6 +49,8 @@ export interface KeyInfo {
   kind: KeyKind;
   /** Absolute path of the key file. */
   file: string;
+  /** A token key's module and RFC 7512 URI (public: where the key lives, not the key). */
+  token?: Pkcs11Reference;
 }
 
 /**
@@ -65,7 +67,7 @@ function policyFor(testOnly: KeystoreTestOnly | undefined): KdfPolicy {
 }
 
 function infoOf(record: KeyRecord, file: string): KeyInfo {
-  return { keyId: record.keyId, role: record.role, keyType: keyTypeOf(record), publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file };
+  return { keyId: record.keyId, role: record.role, keyType: keyTypeOf(record), publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file, ...(record.kind === 'pkcs11' ? { token: { ...record.token } } : {}) };
 }
 
 function nowWholeSeconds(): string {

@@ -4,6 +4,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Keystore } from '../keys/keystore.js';
+import { observeTokenPresence } from '../keys/pkcs11/index.js';
 import { LocalRepository, type SignedState } from '../repo/local-repository.js';
 import { readConfig, type TerminalConfig } from './config.js';
 import type { TerminalPaths } from './home.js';
@@ -20,10 +21,15 @@ export async function observeTerminal(paths: TerminalPaths): Promise<TerminalObs
   return { config, state };
 }
 
-/** A keystore's public listing (opening checks its permissions; no passphrase). */
+/**
+ * A keystore's public listing (opening checks its permissions; no passphrase), with the
+ * presence of each token key's token: looked up in its module's slots, no PIN asked.
+ */
 export async function listKeystore(dir: string): Promise<KeystoreListing & { keystore: Keystore }> {
   const keystore = await Keystore.open(dir);
-  return { dir: keystore.dir, keys: await keystore.list(), keystore };
+  const keys = await keystore.list();
+  const onTokens = keys.flatMap((k) => (k.token ? [{ keyId: k.keyId, token: k.token }] : []));
+  return { dir: keystore.dir, keys, keystore, ...(onTokens.length > 0 ? { tokens: await observeTokenPresence(onTokens) } : {}) };
 }
 
 export async function pathExists(path: string): Promise<boolean> {

@@ -11,7 +11,7 @@ import { metadataEdit, type OnlineRole } from '../repo/transaction.js';
 import type { TerminalConfig } from './config.js';
 import { AirlockError } from '../core/errors.js';
 import { planAptKeys, type PlannedAptKeys } from './plan-apt-keys.js';
-import { listedKeys, localTimestamp, newestKey, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
+import { listedKeys, localTimestamp, newestKey, plannedHosts, publishKeyFor, refuseAbsentTokens, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
 
 export interface RefreshPlanInput {
   state: SignedState;
@@ -55,5 +55,6 @@ export function planRefresh(input: RefreshPlanInput): RefreshPlan {
   }
   const hosts = plannedHosts(input.hosts);
   keys.push(...publishKeyFor(input.keystore, hosts));
+  refuseAbsentTokens(keys, [input.keystore]);
   return { ...due, kind: 'refresh', keys, files: edit.files, hosts, timestamp: localTimestamp(state), ...(aptKeys ? { aptKeys } : {}) };
 }

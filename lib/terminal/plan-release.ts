@@ -10,7 +10,7 @@ import { checkRpmRelease, type RpmTools } from '../repo/compat/rpm-tools.js';
 import { checkNames, provenanceFileName, releaseCustom, releaseExists } from '../repo/release.js';
 import { metadataEdit } from '../repo/transaction.js';
 import type { TerminalConfig } from './config.js';
-import { listedKeys, newestKey, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
+import { listedKeys, newestKey, plannedHosts, publishKeyFor, refuseAbsentTokens, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
 import { AirlockError } from '../core/errors.js';
 import { describeAptKeyTransition } from '../repo/compat/apt-key-transition.js';
 import { planAptKeys, type PlannedAptKeys } from './plan-apt-keys.js';
@@ -107,6 +107,7 @@ export function planRelease(input: ReleasePlanInput): ReleasePlan {
   keys.push(...apt.keys);
   const hosts = plannedHosts(input.hosts);
   keys.push(...publishKeyFor(input.keystore, hosts));
+  refuseAbsentTokens(keys, listing);
 
   const dir = `${recipe.project}/${recipe.version}`;
   const files = [

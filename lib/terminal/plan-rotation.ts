@@ -9,7 +9,7 @@ import type { SignedState } from '../repo/local-repository.js';
 import { assertRootPublishable } from '../repo/root-ceremony.js';
 import { metadataEdit, rolesNeedingResign, withDependents, type OnlineRole } from '../repo/transaction.js';
 import { AirlockError } from '../core/errors.js';
-import { listedKeys, outgoingKeys, plannedHosts, publishKeyFor, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
+import { listedKeys, outgoingKeys, plannedHosts, publishKeyFor, refuseAbsentTokens, uncosignedWarning, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
 
 export interface RotationPlan {
   kind: 'rotation';
@@ -21,6 +21,11 @@ export interface RotationPlan {
   /** A new key of `role` is generated in this keystore (after every check passed). */
   newKeyIn: string;
   resign: OnlineRole[];
+  /** Online roles whose outgoing keys, at hand and meeting the old root's threshold, co-sign the transition. */
+  transition: OnlineRole[];
+  /** Online roles whose keys change with no co-signature: clients refuse the state between timestamp and root. */
+  uncosigned: OnlineRole[];
+  warnings: string[];
   files: string[];
   hosts: PlannedHost[];
 }
@@ -37,8 +42,9 @@ export function planRotation(input: { state: SignedState; role: string; keystore
   const rootKeys = listedKeys(listings, root, 'root', 'signs the new root');
   const resign = withDependents([role]);
   const online = resign.filter((r) => r !== role).flatMap((r) => listedKeys([input.keystore], root, r, `re-signs ${r}`));
-  // The outgoing key co-signs the transition when this keystore holds it (a lost key cannot).
-  const outgoing = input.keystore.keys.filter((k) => k.role === role && root.roles[role].keyids.includes(k.keyId)).map((k) => ({ role: k.role, keyId: k.keyId, keystore: input.keystore.dir, kind: k.kind, purpose: `transition: outgoing ${role} key co-signs for clients on root v${root.version}` }));
+  // The outgoing keys co-sign the transition when the keystores hold enough of them to meet
+  // the old root's threshold (a lost key cannot; too few would not count for old clients).
+  const outgoing = outgoingKeys(listings, root, [], role);
   const hosts = plannedHosts(input.hosts);
   const edit = metadataEdit(state, state.root.signed, { paths: [], forced: resign, newRoot: root.version + 1 });
   return {
@@ -46,9 +52,12 @@ export function planRotation(input: { state: SignedState; role: string; keystore
     role,
     rootVersion: root.version + 1,
     oldKeyIds: root.roles[role].keyids,
-    keys: [...rootKeys, ...online, ...(outgoing.length >= root.roles[role].threshold ? outgoing : []), ...publishKeyFor(input.keystore, hosts)],
+    keys: refuseAbsentTokens([...rootKeys, ...online, ...outgoing, ...publishKeyFor(input.keystore, hosts)], listings),
     newKeyIn: input.keystore.dir,
     resign,
+    transition: outgoing.length > 0 ? [role] : [],
+    uncosigned: outgoing.length > 0 ? [] : [role],
+    warnings: outgoing.length > 0 ? [] : uncosignedWarning([role], root.version),
     files: edit.files,
     hosts,
   };
@@ -60,6 +69,9 @@ export interface RootPublishPlan {
   resign: OnlineRole[];
   /** Online roles whose outgoing keys are at hand to co-sign the transition. */
   transition: OnlineRole[];
+  /** Online roles whose keys change with no co-signature (see RotationPlan). */
+  uncosigned: OnlineRole[];
+  warnings: string[];
   keys: KeyNeed[];
   files: string[];
   hosts: PlannedHost[];
@@ -76,15 +88,19 @@ export function planRootPublish(input: { state: SignedState; proposal: Envelope<
   const resign = withDependents(rolesNeedingResign(state, proposal.signed));
   const keys: KeyNeed[] = [];
   const transition: OnlineRole[] = [];
+  const uncosigned: OnlineRole[] = [];
   for (const role of resign) {
     // The keys the NEW root lists: after a rotation the keystore may hold the retired key too.
     keys.push(...listedKeys([input.keystore], proposal.signed, role, `signs ${role} for root v${proposal.signed.version}`));
-    const out = outgoingKeys([input.keystore], previous, proposal.signed, role);
+    const staying = proposal.signed.roles[role].keyids;
+    const out = outgoingKeys([input.keystore], previous, staying, role);
     if (out.length > 0) transition.push(role);
+    else if (previous.roles[role].keyids.some((k) => !staying.includes(k))) uncosigned.push(role);
     keys.push(...out);
   }
   const hosts = plannedHosts(input.hosts);
   keys.push(...publishKeyFor(input.keystore, hosts));
+  refuseAbsentTokens(keys, [input.keystore]);
   const edit = metadataEdit(state, proposal.signed, { paths: [], forced: [], newRoot: proposal.signed.version });
-  return { kind: 'root-publish', version: proposal.signed.version, resign, transition, keys, files: edit.files, hosts };
+  return { kind: 'root-publish', version: proposal.signed.version, resign, transition, uncosigned, warnings: uncosignedWarning(uncosigned, previous.version), keys, files: edit.files, hosts };
 }

@@ -8,6 +8,7 @@ import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import type { RootSigned } from '../core/tuf-metadata.js';
 import type { KeyInfo } from '../keys/keystore.js';
+import type { TokenPresence } from '../keys/pkcs11/index.js';
 import type { KeyRole } from '../keys/signer.js';
 import { parseHostUrl } from '../publish/host-url.js';
 import type { HostSpec } from '../publish/publish.js';
@@ -20,6 +21,8 @@ import type { OnlineRole } from '../repo/transaction.js';
 export interface KeystoreListing {
   dir: string;
   keys: readonly KeyInfo[];
+  /** Observed: whether the token of each token key is in a slot (observe.ts). */
+  tokens?: readonly TokenPresence[];
 }
 
 /** A key the plan will unlock, and why. */
@@ -79,15 +82,35 @@ export function listedKeys(listings: readonly KeystoreListing[], root: RootSigne
  * The outgoing keys of a role whose keys a root change replaces, when the keystores hold
  * enough of them to meet the previous root's threshold: they co-sign the transition so
  * clients still on the previous root accept it (transaction.ts). Optional: without them
- * the change is published with the refusal window docs/publishing.md describes.
+ * the change is published with the refusal window docs/publishing.md describes. A key
+ * whose token is not here cannot co-sign (the rotation may answer that very loss).
  */
-export function outgoingKeys(listings: readonly KeystoreListing[], previous: RootSigned, next: RootSigned, role: OnlineRole): KeyNeed[] {
-  const leaving = previous.roles[role].keyids.filter((k) => !next.roles[role].keyids.includes(k));
+export function outgoingKeys(listings: readonly KeystoreListing[], previous: RootSigned, staying: readonly string[], role: OnlineRole): KeyNeed[] {
+  const leaving = previous.roles[role].keyids.filter((k) => !staying.includes(k));
   if (leaving.length === 0) return [];
   const held: KeyNeed[] = [];
-  for (const l of listings) for (const k of l.keys) if (k.role === role && leaving.includes(k.keyId) && !held.some((n) => n.keyId === k.keyId)) held.push(need(k, l.dir, `transition: outgoing ${role} key co-signs for clients on root v${previous.version}`));
-  const kept = previous.roles[role].keyids.filter((k) => next.roles[role].keyids.includes(k)).length;
+  for (const l of listings) {
+    for (const k of l.keys) {
+      if (k.role === role && leaving.includes(k.keyId) && !tokenAbsent(l, k.keyId) && !held.some((n) => n.keyId === k.keyId)) held.push(need(k, l.dir, `transition: outgoing ${role} key co-signs for clients on root v${previous.version}`));
+    }
+  }
+  const kept = previous.roles[role].keyids.filter((k) => staying.includes(k)).length;
   return held.length + kept >= previous.roles[role].threshold ? held : [];
+}
+
+/**
+ * The loud line a plan prints when a root change replaces the keys of `roles` and nothing
+ * at hand can co-sign the transition (docs/publishing.md "When the outgoing key is lost").
+ */
+export function uncosignedWarning(roles: readonly OnlineRole[], previousVersion: number): string[] {
+  if (roles.length === 0) return [];
+  return [
+    `WARNING: the outgoing ${roles.join(', ')} key${roles.length > 1 ? 's are' : ' is'} not at hand to co-sign the transition: while a host holds the new ${roles.includes('timestamp') ? 'timestamp' : 'metadata'} and not yet root v${previousVersion + 1} (or the reverse), clients refuse it (an error, never a wrong release) — publish this change in one go, to every host, and re-run \`airlock publish\` at once if it is interrupted (docs/publishing.md)`,
+  ];
+}
+
+function tokenAbsent(listing: KeystoreListing, keyId: string): boolean {
+  return listing.tokens?.some((t) => t.keyId === keyId && !t.present) ?? false;
 }
 
 /** For the roles root does not govern (pgp, minisign, ssh, publish) the newest key of the role is the one in use. */
@@ -102,6 +125,25 @@ export function publishKeyFor(listing: KeystoreListing, hosts: readonly PlannedH
   const k = newestKey(listing, 'publish', 'logs in to the SFTP hosts');
   if (!k) throw new AirlockError('E_KEY_NOT_FOUND', `${listing.dir} has no publish key for SFTP hosts; run \`airlock key generate publish\` and install it on the host (airlock host add prints the line)`);
   return [k];
+}
+
+/**
+ * Refuses a plan that needs a token key whose token was not seen in a slot (E_TOKEN_ABSENT,
+ * or the module's own refusal): before the build, before a passphrase, before a write —
+ * not at unlock. Returns `keys` (every plan ends with it).
+ */
+export function refuseAbsentTokens(keys: KeyNeed[], listings: readonly KeystoreListing[]): KeyNeed[] {
+  for (const k of keys) {
+    if (k.kind !== 'pkcs11') continue;
+    const seen = listings.find((l) => l.dir === k.keystore)?.tokens?.find((t) => t.keyId === k.keyId);
+    // A listing made without observing tokens (a test's) is taken as present; unlock decides.
+    if (seen && !seen.present) {
+      throw new AirlockError(seen.code ?? 'E_TOKEN_ABSENT', `the ${k.role} key ${k.keyId.slice(0, 16)} (${k.purpose}) lives in a token that is not here: ${seen.message ?? 'no such token'}`, {
+        details: { keyId: k.keyId, role: k.role },
+      });
+    }
+  }
+  return keys;
 }
 
 /** Short lines for a printed plan: "targets  3f2a…  in /media/keystore  (signs targets)". */

@@ -89,3 +89,54 @@ describe.each(['timestamp', 'snapshot', 'targets'] as const)('rotating the %s ke
     }
   });
 });
+
+// When the outgoing key is lost nothing can co-sign, and no order of two files (root,
+// timestamp.json) makes the switch atomic: root first, clients take it and refuse the old
+// timestamp; timestamp first, clients on the old root refuse the new one. The plan warns
+// (lib/terminal/plan-rotation.ts `uncosigned`); this pins the window to exactly one
+// state — the new timestamp.json up, the new root not yet — refused only by clients on
+// the old root, with a signature refusal (never a wrong release), and every client ends
+// on the new key once the publish completes.
+describe.each(['timestamp', 'targets'] as const)('rotating the %s key when the outgoing key is lost', (role: OnlineRole) => {
+  it('is refused in one state only (new timestamp, root not yet), by old-root clients, and all end on the new key', async () => {
+    const repo = await lifecycleRepo({ rootKeys: 1, threshold: 1 });
+    repos.push(repo);
+    await repo.release('1.0.0');
+    const host = join(repo.work, 'host');
+    await cp(repo.repoDir, host, { recursive: true });
+    const { url } = await repo.serve(host);
+    const oldRoot = await bothClients(url, await readFile(join(repo.repoDir, 'metadata', '1.root.json')));
+    for (const c of oldRoot) await c.refresh();
+
+    const fresh = memorySigner(role);
+    const online = { targets: [repo.online.targets], snapshot: [repo.online.snapshot], timestamp: [repo.online.timestamp], [role]: [] };
+    const result = await rotateKey(repo.repoDir, repo.staging, { role, newKey: fresh, rootSigners: repo.rootKeys, online, now: new Date(), expiryDays: repo.expiryDays });
+    expect(result.transition).toEqual([]);
+    const newRoot = await bothClients(url, await readFile(join(repo.repoDir, 'metadata', '2.root.json')));
+
+    const refusals: string[] = [];
+    const transport = await DirectoryTransport.open('cut', host);
+    for (;;) {
+      const plan = planPublish(await observeHost(repo.repoDir, transport));
+      const next = plan.items.find((i) => i.action === 'upload');
+      if (!next) break;
+      await applyPublishPlan(plan, transport, { failAfter: 1 }).catch((err: unknown) => {
+        if (!isAirlockError(err, 'E_PUBLISH_INTERRUPTED')) throw err;
+      });
+      const rootUp = await readFile(join(host, 'metadata', '2.root.json')).then(
+        () => true,
+        () => false,
+      );
+      // New-root clients can hold root v2 only once a host serves it.
+      for (const c of rootUp ? [...oldRoot, ...newRoot] : oldRoot) {
+        await c.refresh().catch((err: unknown) => refusals.push(`${next.path} ${c.name} ${oldRoot.includes(c) ? 'old' : 'new'} ${refusalOf(err)}`));
+      }
+    }
+    await transport.close();
+    expect(refusals).toEqual(['metadata/timestamp.json airlock-verify old signature', 'metadata/timestamp.json tuf-js old signature']);
+    for (const c of [...oldRoot, ...newRoot]) {
+      expect(await c.trustedRootVersion(), c.name).toBe(2);
+      expect((await c.download('hello/1.0.0/hello-1.0.0.txt')).toString(), c.name).toBe('hello 1.0.0');
+    }
+  });
+});
