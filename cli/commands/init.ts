@@ -4,7 +4,7 @@
 import { resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
 import { initTerminal, isTerminalHome, occupiedDirs } from '../../lib/terminal/init.js';
-import { planInit } from '../../lib/terminal/plan-init.js';
+import { describeInitPlan, planInit } from '../../lib/terminal/plan-init.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { parseKeyTypeChoices } from '../../lib/keys/key-type-choice.js';
 import { KEY_ROLES } from '../../lib/keys/signer.js';
@@ -34,6 +34,7 @@ export async function init(opts: InitOptions): Promise<void> {
     throw new AirlockError('E_USAGE', `--root-keys ${opts.rootKeys} but ${separate.length} --root-keystore given; with separate root keystores there is one root key in each`);
   }
   const expiryDays = parseExpiryAssignments(opts.expiry ?? []);
+  const keyTypes = parseKeyTypeChoices(opts.keyType, KEY_ROLES);
   // The plan is checked (and, on --dry-run, printed) before any passphrase is asked.
   const plan = planInit({
     paths,
@@ -42,16 +43,12 @@ export async function init(opts: InitOptions): Promise<void> {
     rootKeystores: separate,
     homeIsTerminal: await isTerminalHome(paths),
     occupied: await occupiedDirs([paths.keystore, ...separate]),
+    keyTypes,
   });
   if (opts.dryRun) {
-    emit(opts, { ok: true, dryRun: true, plan }, () => [
-      `would set up a release terminal in ${plan.home} (root threshold ${plan.rootThreshold})`,
-      ...plan.keystores.map((k) => `  keystore ${k.dir}: ${k.keys.join(', ')}`),
-      `repository v1: ${plan.files.join(', ')}`,
-    ]);
+    emit(opts, { ok: true, dryRun: true, plan }, () => describeInitPlan(plan));
     return;
   }
-  const keyTypes = parseKeyTypeChoices(opts.keyType, KEY_ROLES);
   const passphrases = await readKeystorePassphrases(paths.keystore, opts, true);
   try {
     const result = await initTerminal(paths, passphrases.main!, {

@@ -314,11 +314,12 @@ export interface MetadataEdit {
  */
 export function metadataEdit(
   current: CurrentMetadata | undefined,
-  root: RootSigned,
+  /** The governing root; consulted only when there is a current state (init's plan has neither). */
+  root: RootSigned | undefined,
   change: { paths: readonly string[]; forced: readonly OnlineRole[]; newRoot?: number },
   hashBins: TransactionOptions['hashBins'] = DEFAULT_HASH_BINS,
 ): MetadataEdit {
-  const unaccepted = current ? rolesNeedingResign(current, root) : [...ONLINE_ROLES];
+  const unaccepted = current && root ? rolesNeedingResign(current, root) : [...ONLINE_ROLES];
   const adding = change.paths.length > 0;
   const resignTargets = change.forced.includes('targets') || unaccepted.includes('targets') || current === undefined;
   const layout = layoutOf(current?.targets.signed.delegations);

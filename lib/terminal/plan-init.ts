@@ -3,10 +3,15 @@
 // range, root keystores that are not separate directories, a medium that already holds
 // something, and (when the passphrases are at hand) a passphrase too short for a new key.
 // Each retry of a refused init used to leave orphan root keys on every holder's medium.
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
+import { DEFAULT_KEY_TYPE, type KeyType } from '../core/key-type.js';
 import { AirlockError } from '../core/errors.js';
+import { classifyPath, comparePublishOrder } from '../core/host-layout.js';
+import { AUDIT_HEAD_FILE, AUDIT_LOG_FILE } from '../keys/audit-log.js';
+import { KEYSTORE_MARKER } from '../keys/keystore.js';
 import { assertNewPassphrase, type Passphrase } from '../keys/passphrase.js';
 import type { KeyRole } from '../keys/signer.js';
+import { metadataEdit } from '../repo/transaction.js';
 import type { TerminalPaths } from './home.js';
 
 export interface InitPlanInput {
@@ -21,14 +26,29 @@ export interface InitPlanInput {
   occupied: readonly string[];
   /** Checked when given: the terminal keystore's passphrase, then one per root keystore. */
   passphrases?: { main: Passphrase; roots: readonly Passphrase[] };
+  /** The type of each role's new key (`--key-type`); Ed25519 where not named. */
+  keyTypes?: Partial<Record<KeyRole, KeyType>>;
+}
+
+export interface PlannedKeystore {
+  dir: string;
+  /** The terminal's own keystore, or a separate medium holding one root key. */
+  medium: 'terminal' | 'root medium';
+  keys: { role: KeyRole; keyType: KeyType }[];
+  /** Files made on this medium, relative to `dir` (a key file is named by its key id, known once made). */
+  files: string[];
 }
 
 export interface InitPlan {
   kind: 'init';
   home: string;
-  keystores: { dir: string; keys: KeyRole[] }[];
+  keystores: PlannedKeystore[];
   rootThreshold: number;
+  /** The repository copy's version 1, in publishing order, relative to `repository`. */
+  repository: string;
   files: string[];
+  /** Files of the home itself, relative to `home`. */
+  homeFiles: string[];
 }
 
 const ONLINE_AND_COMPAT: readonly KeyRole[] = ['targets', 'snapshot', 'timestamp', 'pgp', 'minisign', 'ssh', 'publish'];
@@ -54,11 +74,43 @@ export function planInit(input: InitPlanInput): InitPlan {
     for (const p of input.passphrases.roots) assertNewPassphrase(p);
   }
   const rootRoles: KeyRole[] = Array.from({ length: separate.length > 0 ? 0 : rootCount }, () => 'root');
+  const typed = (roles: readonly KeyRole[]) => roles.map((role) => ({ role, keyType: input.keyTypes?.[role] ?? DEFAULT_KEY_TYPE }));
+  const medium = (dir: string, kind: PlannedKeystore['medium'], roles: readonly KeyRole[]): PlannedKeystore => ({
+    dir,
+    medium: kind,
+    keys: typed(roles),
+    files: [KEYSTORE_MARKER, ...roles.map((r) => `<${r} key id>.key`), AUDIT_LOG_FILE, AUDIT_HEAD_FILE],
+  });
+  // Version 1 is what the editing transaction commits for an empty copy (every role signed once).
+  const edit = metadataEdit(undefined, undefined, { paths: [], forced: [], newRoot: 1 });
   return {
     kind: 'init',
     home: paths.home,
-    keystores: [{ dir: main, keys: [...rootRoles, ...ONLINE_AND_COMPAT] }, ...separate.map((dir) => ({ dir, keys: ['root'] as KeyRole[] }))],
+    keystores: [medium(main, 'terminal', [...rootRoles, ...ONLINE_AND_COMPAT]), ...separate.map((dir) => medium(dir, 'root medium', ['root']))],
     rootThreshold: input.rootThreshold,
-    files: ['metadata/1.targets.json', 'metadata/1.snapshot.json', 'metadata/timestamp.json', 'metadata/1.root.json', 'keys/root.json', 'keys/release-signing.asc', 'keys/minisign.pub', 'airlock.json'],
+    repository: paths.repository,
+    // keys/: what users pin and import (docs/host-layout.md) — the pgp keyring and KEYS, the minisign key by its id too.
+    files: inPublishingOrder([...edit.files, 'keys/KEYS', 'keys/release-signing.asc', 'keys/minisign.pub', 'keys/minisign-<minisign key id>.pub']),
+    homeFiles: [relative(paths.home, paths.config)],
   };
+}
+
+function inPublishingOrder(paths: readonly string[]): string[] {
+  return paths.map((path) => ({ path, ...classifyPath(path) })).sort(comparePublishOrder).map((f) => f.path);
+}
+
+/** The printed init plan: each medium and what goes on it, the repository and the home. */
+export function describeInitPlan(plan: InitPlan): string[] {
+  const root = plan.keystores.flatMap((k) => k.keys).filter((k) => k.role === 'root').length;
+  return [
+    `would set up a release terminal in ${plan.home} (root threshold ${plan.rootThreshold} of ${root})`,
+    ...plan.keystores.flatMap((k) => [
+      `  ${k.medium} keystore ${k.dir}:`,
+      ...k.keys.map((key) => `    ${key.role.padEnd(9)} ${key.keyType}`),
+      `    files: ${k.files.join(', ')}`,
+    ]),
+    `  repository ${plan.repository} v1, in publishing order:`,
+    ...plan.files.map((f) => `    ${f}`),
+    `  home: ${plan.homeFiles.join(', ')}`,
+  ];
 }
