@@ -2,10 +2,10 @@
 // tree and the host (listing, digests, timestamps); planPublish is pure over that
 // observation; the plan is printed by `airlock publish --dry-run` and performed by
 // apply.ts. Neither observing nor planning writes anything.
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { walkTree } from '../core/file-tree.js';
-import { hashStream, sha256Hex } from '../core/digest.js';
+import { join } from 'node:path';
+import { checkManifest, readManifest, readManifestTail, walkCopy, type ManifestEntry } from '../core/copy-manifest.js';
+import { sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { DEFAULT_HOST_MODES, type HostModes } from './host-modes.js';
@@ -48,29 +48,25 @@ interface LocalFile extends PathClass {
   sha256: string;
 }
 
-/** Every regular file of the local tree, hashed, in publishing order. Dot files (temporary names of a crashed writer) are left out. */
-export async function scanLocalTree(localRepo: string): Promise<LocalFile[]> {
-  const found: { path: string; local: string }[] = [];
-  try {
-    for await (const e of walkTree(localRepo, { prune: (x) => x.name.startsWith('.') })) {
-      if (e.kind === 'file') found.push({ path: e.path, local: e.abs });
-      else if (e.kind !== 'directory') {
-        throw new AirlockError('E_PUBLISH_LAYOUT', `${e.abs} is not a regular file or directory; the repository copy holds only files`, { details: { path: e.path } });
-      }
-    }
-  } catch (err) {
-    throw fromSystemError(err, `reading the terminal's repository at ${localRepo}`);
-  }
+/**
+ * Every regular file of the local tree with its length and SHA-256, in publishing order.
+ * Read from the copy's manifest (lib/core/copy-manifest.ts), checked against the copy's
+ * mutable files, so nothing is walked or hashed; a tree without a manifest that agrees
+ * with it, or `fullCheck`, is walked and hashed (a hard-linked file once). Dot files
+ * (temporary names of a crashed writer, the manifest) are left out.
+ */
+export async function scanLocalTree(localRepo: string, opts: { fullCheck?: boolean } = {}): Promise<LocalFile[]> {
   const files: LocalFile[] = [];
-  for (const f of found) {
-    const cls = classifyPath(f.path);
-    let hashed;
-    try {
-      hashed = await hashStream(createReadStream(f.local, { highWaterMark: 1 << 20 }), ['sha256']);
-    } catch (err) {
-      throw fromSystemError(err, `hashing ${f.local}`);
-    }
-    files.push({ ...f, ...cls, length: hashed.length, sha256: hashed.digests.sha256! });
+  const add = (e: ManifestEntry): void => {
+    files.push({ path: e.path, local: join(localRepo, ...e.path.split('/')), length: e.length, sha256: e.sha256, ...classifyPath(e.path) });
+  };
+  try {
+    const tail = opts.fullCheck ? undefined : await readManifestTail(localRepo);
+    if (tail && (await checkManifest(localRepo, tail))) await readManifest(localRepo, add);
+    else for await (const e of walkCopy(localRepo)) add(e);
+  } catch (err) {
+    if (isAirlockError(err)) throw err;
+    throw fromSystemError(err, `reading the terminal's repository at ${localRepo}`);
   }
   files.sort(comparePublishOrder);
   return files;
@@ -79,7 +75,7 @@ export async function scanLocalTree(localRepo: string): Promise<LocalFile[]> {
 /** What a host and the local tree hold, read once: the only input planPublish takes. */
 export interface HostObservation {
   host: string;
-  /** Every regular file of the local tree, hashed, in publishing order. */
+  /** Every regular file of the local tree with its digest (from the manifest), in publishing order. */
   local: LocalFile[];
   remote: RemoteFile[];
   /** Digests of host files whose size matches the local file (read back, or from the digest cache); undefined: gone since the listing. */
@@ -120,8 +116,8 @@ function timestampSeen(bytes: Uint8Array): TimestampSeen | undefined {
 }
 
 /** Reads the local tree and the host: listing, digests of same-size files, timestamps, directory modes. */
-export async function observeHost(localRepo: string, transport: Transport): Promise<HostObservation> {
-  const local = await scanLocalTree(localRepo);
+export async function observeHost(localRepo: string, transport: Transport, opts: { fullCheck?: boolean } = {}): Promise<HostObservation> {
+  const local = await scanLocalTree(localRepo, opts);
   const remote = await transport.list();
   const remoteByPath = new Map<string, RemoteFile>(remote.map((f) => [f.path, f]));
   const digests = new Map<string, { length: number; sha256: string } | undefined>();

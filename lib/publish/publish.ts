@@ -63,7 +63,7 @@ export interface PublishOptions extends OpenTransportOptions {
    * Without it every identical-looking file on the host is read back in full to plan.
    */
   digestCacheDir?: string;
-  /** Read every file on the host back, ignoring the digest cache (it is refreshed). */
+  /** Read every file on the host back, ignoring the digest cache (it is refreshed), and walk and hash the local copy instead of trusting its manifest. */
   fullCheck?: boolean;
 }
 
@@ -82,7 +82,7 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
       // A dry run reads the cache and never writes it: it leaves the terminal home as it was.
       transport = await DigestCachingTransport.wrap(transport, cacheFileFor(opts.digestCacheDir, host), { ignoreCached: Boolean(opts.fullCheck), readOnly: Boolean(opts.dryRun) });
     }
-    const plan = planPublish(await observeHost(localRepo, transport), { modes: hostModes(host) });
+    const plan = planPublish(await observeHost(localRepo, transport, { fullCheck: Boolean(opts.fullCheck) }), { modes: hostModes(host) });
     const s = planSummary(plan);
     emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });
     if (opts.dryRun) {

@@ -1,14 +1,15 @@
 // The terminal's local copy of the host tree (docs/host-layout.md): reading the
 // current metadata of each role, and moving a staged change into it in the publishing
 // order, so that even the local copy is never seen half-updated.
-import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDirectory } from '../core/atomic-file.js';
 import { listRegularFiles } from '../core/file-tree.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import { classifyPath, comparePublishOrder } from '../core/host-layout.js';
+import { appendManifest, trustedManifest, type ManifestEntry } from '../core/copy-manifest.js';
+import { classifyPath, comparePublishOrder, type PathClass } from '../core/host-layout.js';
 import { metadataFileName, parseMetadata, type Envelope, type RootSigned, type Signed, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
 import { binNamesOf } from './hash-bins.js';
 
@@ -140,44 +141,89 @@ export class LocalRepository {
   }
 }
 
-async function sameContent(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([stat(a), stat(b)]);
-  if (sa.size !== sb.size) return false;
-  const [ha, hb] = await Promise.all([hashStream(createReadStream(a), ['sha256']), hashStream(createReadStream(b), ['sha256'])]);
-  return ha.digests.sha256 === hb.digests.sha256;
+/** A staged file's length and SHA-256 the caller already knows (a target's signed hashes), so it is not read again. */
+export type KnownDigests = ReadonlyMap<string, { length: number; sha256: string }>;
+
+async function sha256Of(file: string): Promise<{ length: number; sha256: string }> {
+  const { length, digests } = await hashStream(createReadStream(file, { highWaterMark: 1 << 16 }), ['sha256']);
+  return { length, sha256: digests.sha256! };
+}
+
+async function syncFile(file: string): Promise<void> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /**
- * Moves every file of `stagingDir` into the repository in publishing order. Each move
- * is a rename on one filesystem, so each file appears whole. An immutable path that
- * already holds other bytes stops the commit before any metadata moves.
+ * Moves every file of `stagingDir` into the repository in publishing order, records
+ * them in the copy's manifest (lib/core/copy-manifest.ts) and returns what was staged and
+ * what moved. Only the staging directory is
+ * read: the cost is the change's, never the copy's. Each move is a rename on one
+ * filesystem, so each file appears whole; durability is one batch — every staged file
+ * flushed, then the renames, then each directory they went into flushed once, then one
+ * manifest block appended and flushed. A staged file the copy already holds with the same
+ * bytes is left out (a key list rewritten unchanged is no change); an immutable path
+ * that holds other bytes stops the commit before anything moves.
  */
-export async function commitStaged(stagingDir: string, repoDir: string): Promise<string[]> {
-  const files = (await listRegularFiles(stagingDir))
-    .map((path) => ({ path, ...classifyPath(path) }))
-    .sort(comparePublishOrder);
-  for (const { path, immutable } of files) {
-    if (!immutable) continue;
-    const target = join(repoDir, path);
-    const exists = await stat(target).then(
-      () => true,
-      () => false,
-    );
-    if (exists && !(await sameContent(join(stagingDir, path), target))) {
-      throw new AirlockError('E_PUBLISH_IMMUTABLE', `${path} already exists in the repository with other bytes; a published file is never overwritten — release under a new version`);
-    }
-  }
+export async function commitStaged(stagingDir: string, repoDir: string, options: { known?: KnownDigests } = {}): Promise<{ staged: string[]; moved: string[] }> {
+  let moved: (PathClass & ManifestEntry)[];
+  let staged: (PathClass & { path: string })[];
   try {
-    for (const { path } of files) {
-      const target = join(repoDir, path);
-      await mkdir(dirname(target), { recursive: true });
-      await rename(join(stagingDir, path), target);
+    await mkdir(repoDir, { recursive: true });
+    const manifest = await trustedManifest(repoDir);
+    staged = (await listRegularFiles(stagingDir)).map((path) => ({ path, ...classifyPath(path) })).sort(comparePublishOrder);
+    const byInode = new Map<string, { length: number; sha256: string }>();
+    moved = [];
+    for (const f of staged) {
+      const abs = join(stagingDir, f.path);
+      const st = await lstat(abs);
+      const inode = `${st.dev}:${st.ino}`;
+      const hint = options.known?.get(f.path);
+      let digest = byInode.get(inode) ?? (hint && hint.length === st.size ? hint : undefined);
+      if (!digest) digest = await sha256Of(abs);
+      byInode.set(inode, digest);
+      const entry = { ...f, ...digest };
+      if (f.immutable) {
+        const target = join(repoDir, f.path);
+        const existing = await stat(target).then(
+          () => true,
+          () => false,
+        );
+        if (existing) {
+          const there = await sha256Of(target);
+          if (there.length !== digest.length || there.sha256 !== digest.sha256) {
+            throw new AirlockError('E_PUBLISH_IMMUTABLE', `${f.path} already exists in the repository with other bytes; a published file is never overwritten — release under a new version`);
+          }
+          continue;
+        }
+      } else {
+        const listed = manifest.mutable.get(f.path);
+        if (listed && listed.length === digest.length && listed.sha256 === digest.sha256) continue;
+      }
+      moved.push(entry);
     }
-    // The renames are durable once each directory they went into is flushed.
-    for (const dir of new Set(files.map(({ path }) => dirname(join(repoDir, path))))) await syncDirectory(dir);
+    for (const f of moved) await syncFile(join(stagingDir, f.path));
+    const dirs = new Set<string>();
+    for (const { path } of moved) {
+      const target = join(repoDir, path);
+      const created = await mkdir(dirname(target), { recursive: true });
+      // A new directory is durable once the one holding it is flushed too.
+      if (created !== undefined) for (let d = dirname(target); d.length >= created.length; d = dirname(d)) dirs.add(dirname(d));
+      await rename(join(stagingDir, path), target);
+      dirs.add(dirname(target));
+    }
+    for (const dir of dirs) await syncDirectory(dir);
+    const mutable = new Map(manifest.mutable);
+    for (const e of moved) if (!e.immutable) mutable.set(e.path, { path: e.path, length: e.length, sha256: e.sha256, immutable: false });
+    if (moved.length > 0) await appendManifest(repoDir, manifest, moved.filter((e) => e.immutable).map(({ path, length, sha256 }) => ({ path, length, sha256, immutable: true })), mutable);
   } catch (err) {
+    if (isAirlockError(err)) throw err;
     throw fromSystemError(err, `moving the staged release into ${repoDir}`);
   }
   await rm(stagingDir, { recursive: true, force: true });
-  return files.map((f) => f.path);
+  return { staged: staged.map((f) => f.path), moved: moved.map((f) => f.path) };
 }

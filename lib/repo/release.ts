@@ -3,7 +3,7 @@
 // compatibility outputs), then the transaction signs targets (or the bins the new paths
 // fall in) → snapshot → timestamp and moves it all into the terminal's repository copy
 // at once, so a refused signature or a full disk leaves the repository as it was.
-import { copyFile, cp, link, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { contentDigestsOf, copyWithContentDigests, type ContentDigests } from '../core/content-digests.js';
@@ -86,6 +86,8 @@ export interface ReleaseResult {
   targets: ReleasedTarget[];
   /** Every path the release added or replaced, in publishing order. */
   files: string[];
+  /** Every path the release staged (a file the copy already held byte for byte is not written again). */
+  staged: string[];
   metadataVersions: { targets: number; snapshot: number; timestamp: number };
 }
 
@@ -191,11 +193,10 @@ const aptRepository: CompatWriter = {
     const debs = input.artifacts.filter((a) => a.name.endsWith('.deb')).map((a) => join(staging, releaseDir, a.name));
     if (debs.length === 0) return;
     if (!signers.pgp) throw new AirlockError('E_KEY_NOT_FOUND', 'the release has .deb files but the keystore has no pgp key to sign the apt repository; run `airlock key generate pgp`');
-    // The apt indexes list every earlier version too: start from the current ones.
-    const dists = join(repoDir, 'apt', 'dists');
-    if (await stat(dists).then(() => true, () => false)) await cp(dists, join(staging, 'apt', 'dists'), { recursive: true });
+    // The apt indexes list every earlier version too: extended from the copy's, written to staging.
     await updateAptRepository({
       aptDir: join(staging, 'apt'),
+      previousAptDir: join(repoDir, 'apt'),
       debs,
       pgp: [signers.pgp, ...(signers.aptCosigners ?? [])],
       date: options.now,
@@ -281,6 +282,7 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       version: input.version,
       targets: released,
       files: result.files,
+      staged: result.staged,
       metadataVersions: {
         targets: result.versions.targets ?? current.targets.signed.version,
         snapshot: result.versions.snapshot ?? current.snapshot.signed.version,

@@ -23,8 +23,8 @@ import { AirlockError, fromSystemError } from '../core/errors.js';
 import { metadataFileName, metaFileFor, nextSnapshot, nextTargets, nextTimestamp, SPEC_VERSION, thresholdResult, topLevelRoleVerification, type Envelope, type MetaFile, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
-import { allBinNames, binFor, DEFAULT_BIN_LAYOUT, layoutOf, succinctDelegations, type BinLayout } from './hash-bins.js';
-import { commitStaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
+import { allBinNames, binFor, bitLengthFor, DEFAULT_BIN_LAYOUT, layoutOf, rebinnedLayout, succinctDelegations, type BinLayout } from './hash-bins.js';
+import { commitStaged, LocalRepository, type CurrentMetadata, type KnownDigests } from './local-repository.js';
 import { envelopeBytes, signMetadata } from './sign-metadata.js';
 
 export type OnlineRole = 'targets' | 'snapshot' | 'timestamp';
@@ -34,17 +34,25 @@ export const ONLINE_ROLES: readonly OnlineRole[] = ['targets', 'snapshot', 'time
 export type RoleSigners = Partial<Record<OnlineRole, readonly Signer[]>>;
 
 export const DEFAULT_HASH_BINS = { afterTargets: 1024, layout: DEFAULT_BIN_LAYOUT } as const;
+/** A target's entry in targets metadata (path, length, two hashes, custom.airlock), for sizing bins before any exist. */
+const ESTIMATED_TARGET_BYTES = 600;
 
 export interface TransactionOptions {
   now: Date;
   expiryDays: ExpiryDays;
-  /** Past this many targets, targets delegate to hash bins (DESIGN "Scale"). */
-  hashBins?: { afterTargets: number; layout: BinLayout };
+  /**
+   * Past `afterTargets` targets, targets delegate to hash bins (DESIGN "Scale"): at least
+   * 2^layout.bitLength of them, more when the metadata would pass `maxBinBytes` per bin
+   * (hash-bins.ts MAX_BIN_BYTES unless set); bins that outgrow it are re-binned.
+   */
+  hashBins?: { afterTargets: number; layout: BinLayout; maxBinBytes?: number };
 }
 
 export interface CommitResult {
-  /** Every path written, in publishing order. */
+  /** Every path written into the copy, in publishing order. */
   files: string[];
+  /** Every path staged (files the copy already held byte for byte are staged but not written). */
+  staged: string[];
   /** New version of each online role signed. */
   versions: Partial<Record<OnlineRole, number>>;
   /** Hash bins signed. */
@@ -193,6 +201,29 @@ export class RepositoryTransaction {
     }
   }
 
+  /** The consistent-snapshot copy of each target added (targets/<dir>/<sha256>.<name>) has the signed length and SHA-256: not read again. */
+  #knownDigests(): KnownDigests {
+    const known = new Map<string, { length: number; sha256: string }>();
+    for (const [path, info] of Object.entries(this.#additions)) {
+      const sha256 = info.hashes.sha256;
+      if (sha256 === undefined) continue;
+      const slash = path.lastIndexOf('/');
+      known.set(`targets/${path.slice(0, slash + 1)}${sha256}.${path.slice(slash + 1)}`, { length: info.length, sha256 });
+    }
+    return known;
+  }
+
+  /** Every target the bins of `layout` hold (re-binning reads them all, once). */
+  async #binnedTargets(layout: BinLayout): Promise<Record<string, TargetFileInfo>> {
+    const all: Record<string, TargetFileInfo> = {};
+    for (const bin of allBinNames(layout)) {
+      const env = await this.repo.readDelegated(this.current!.snapshot.signed, bin);
+      if (!env) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${bin}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
+      Object.assign(all, env.signed.targets);
+    }
+    return all;
+  }
+
   async #commit(signers: RoleSigners): Promise<CommitResult> {
     const { now, expiryDays } = this.options;
     const root = this.root;
@@ -220,7 +251,7 @@ export class RepositoryTransaction {
     if (edit.sign.bins.length > 0 && !roles.includes('snapshot')) throw new Error('RepositoryTransaction: bins changed without a snapshot');
 
     const staged: { path: string; bytes: Uint8Array }[] = [...this.#files];
-    const result: CommitResult = { files: [], versions: {}, bins: [], transition, next: undefined as unknown as CurrentMetadata };
+    const result: CommitResult = { files: [], staged: [], versions: {}, bins: [], transition, next: undefined as unknown as CurrentMetadata };
     if (this.#root) {
       const bytes = envelopeBytes(this.#root);
       staged.push({ path: `metadata/${metadataFileName('root', this.#root.signed.version)}`, bytes });
@@ -239,14 +270,15 @@ export class RepositoryTransaction {
     if (roles.includes('targets') || edit.sign.bins.length > 0) {
       // Bins are signed by the targets keys: one key, one role, no new secret to guard. The
       // delegation names the keys root lists now (so it follows a rotation).
-      const binLayout = edit.layout ?? (edit.crossing ? (this.options.hashBins ?? DEFAULT_HASH_BINS).layout : undefined);
+      // The layout signed into: a new one when crossing into bins or re-binning, else the current one.
+      const binLayout = edit.next ?? edit.layout;
       let nextTop: TargetsSigned | undefined;
       if (roles.includes('targets')) {
         nextTop = cur ? nextTargets(cur.targets.signed, binLayout ? {} : this.#additions, expiresTargets) : emptyTargets(expiresTargets);
         if (binLayout) {
           const binKeys = listedSigners(root, 'targets', signers.targets);
           nextTop.delegations = succinctDelegations(binLayout, binKeys.map((s) => s.tufKey), root.roles.targets.threshold);
-          if (edit.crossing) nextTop.targets = {};
+          if (edit.next) nextTop.targets = {};
         }
       }
       if (binLayout) {
@@ -256,11 +288,13 @@ export class RepositoryTransaction {
           throw new AirlockError('E_KEY_NOT_FOUND', `signing hash bins needs ${delegation.threshold} of the keys targets delegates them to (${delegation.keyids.map((k) => k.slice(0, 12)).join(', ')}); use the keystore that holds them`);
         }
         const grouped = new Map<string, Record<string, TargetFileInfo>>(edit.sign.bins.map((b) => [b, {}]));
-        const moving = edit.crossing ? { ...cur!.targets.signed.targets, ...this.#additions } : this.#additions;
+        // Crossing into bins or re-binning moves every target into the new bins (the one
+        // step whose cost is the repository's: it happens once per doubling).
+        const moving = edit.crossing ? { ...cur!.targets.signed.targets, ...this.#additions } : edit.next ? { ...(await this.#binnedTargets(edit.layout!)), ...this.#additions } : this.#additions;
         for (const [path, info] of Object.entries(moving)) grouped.get(binFor(binLayout, path))![path] = info;
         for (const [bin, group] of grouped) {
-          const prior = edit.crossing ? undefined : await this.repo.readDelegated(cur!.snapshot.signed, bin);
-          if (!edit.crossing && !prior) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${bin}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
+          const prior = edit.next ? undefined : await this.repo.readDelegated(cur!.snapshot.signed, bin);
+          if (!edit.next && !prior) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${bin}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
           const env = await signMetadata(nextTargets(prior?.signed, group, expiresTargets), binSigners, bin);
           const bytes = envelopeBytes(env);
           staged.push({ path: `metadata/${metadataFileName(bin, env.signed.version)}`, bytes });
@@ -290,17 +324,23 @@ export class RepositoryTransaction {
       result.versions.timestamp = timestamp.signed.version;
     }
 
-    for (const f of staged) await writeFileAtomic(join(this.stagingDir, ...f.path.split('/')), f.bytes);
-    result.files = await commitStaged(this.stagingDir, this.repo.dir);
+    // Flushed once, with everything else staged, when the commit moves it (commitStaged).
+    for (const f of staged) await writeFileAtomic(join(this.stagingDir, ...f.path.split('/')), f.bytes, { durable: false });
+    const committed = await commitStaged(this.stagingDir, this.repo.dir, { known: this.#knownDigests() });
+    result.files = committed.moved;
+    result.staged = committed.staged;
     result.next = { root: this.#root ?? cur!.root, targets: targets!, snapshot: snapshot!, timestamp: timestamp! };
     return result;
   }
 }
 
 export interface MetadataEdit {
+  /** The current bin layout (none while targets.json lists every target). */
   layout: BinLayout | undefined;
-  /** This change moves every target into hash bins. */
+  /** This change moves every target of targets.json into hash bins. */
   crossing: boolean;
+  /** The layout this change creates (crossing into bins, or re-binning into more): every target moves into it. */
+  next?: BinLayout;
   sign: { roles: OnlineRole[]; bins: string[] };
   /** The metadata files the change writes, in publishing order (versioned names). */
   files: string[];
@@ -325,14 +365,28 @@ export function metadataEdit(
   const layout = layoutOf(current?.targets.signed.delegations);
   const bins = new Set<string>();
   let crossing = false;
+  let next: BinLayout | undefined;
   if (layout) {
-    if (resignTargets) for (const b of allBinNames(layout)) bins.add(b);
-    for (const path of change.paths) bins.add(binFor(layout, path));
+    // PEP 458 sizing from the sizes snapshot records (hash-bins.ts): nothing is read.
+    const lengths = allBinNames(layout).map((b) => current!.snapshot.signed.meta[metadataFileName(b)]?.length ?? 0);
+    next = adding ? rebinnedLayout(layout, lengths, hashBins.layout.namePrefix, hashBins.maxBinBytes) : undefined;
+    if (next) for (const b of allBinNames(next)) bins.add(b);
+    else {
+      if (resignTargets) for (const b of allBinNames(layout)) bins.add(b);
+      for (const path of change.paths) bins.add(binFor(layout, path));
+    }
   } else if (adding) {
-    crossing = Object.keys(current?.targets.signed.targets ?? {}).length + change.paths.length > hashBins.afterTargets;
-    if (crossing) for (const b of allBinNames(hashBins.layout)) bins.add(b);
+    const count = Object.keys(current?.targets.signed.targets ?? {}).length;
+    crossing = count + change.paths.length > hashBins.afterTargets;
+    if (crossing) {
+      // The targets.json of today, per target, stands for what the bins will hold.
+      const perTarget = current && count > 0 ? canonicalBytes(current.targets.signed).length / count : ESTIMATED_TARGET_BYTES;
+      const bitLength = bitLengthFor(perTarget * (count + change.paths.length), hashBins.layout.bitLength, hashBins.maxBinBytes);
+      next = { bitLength, namePrefix: hashBins.layout.namePrefix };
+      for (const b of allBinNames(next)) bins.add(b);
+    }
   }
-  const targetsChanged = resignTargets || crossing || (adding && !layout);
+  const targetsChanged = resignTargets || next !== undefined || (adding && !layout);
   const roles = withDependents([...(targetsChanged ? (['targets'] as const) : []), ...(bins.size > 0 ? (['snapshot'] as const) : []), ...change.forced, ...unaccepted]);
   const binList = [...bins].sort();
   const version = (role: OnlineRole): number => (current?.[role].signed.version ?? 0) + 1;
@@ -343,7 +397,7 @@ export function metadataEdit(
     ...(roles.includes('timestamp') ? [`metadata/${metadataFileName('timestamp')}`] : []),
     ...(change.newRoot !== undefined ? [`metadata/${metadataFileName('root', change.newRoot)}`, 'keys/root.json'] : []),
   ];
-  return { layout, crossing, sign: { roles, bins: binList }, files };
+  return { layout, crossing, ...(next ? { next } : {}), sign: { roles, bins: binList }, files };
 }
 
 function sameKeys(a: RootSigned, b: RootSigned, role: OnlineRole): boolean {

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { MANIFEST_FILE } from '../../lib/core/copy-manifest.js';
 
 export const projectRoot = resolve(import.meta.dirname, '../..');
 export const airlockBin = join(projectRoot, 'dist', 'cli', 'airlock.js');
@@ -112,11 +113,12 @@ export function runAirlock(args: string[], opts: AirlockRunOptions = {}): Airloc
   }
 }
 
-/** Relative path of every file below `dir`, sorted. */
+/** Relative path of every file below `dir`, sorted; the repository copy's manifest is not host content and is left out. */
 export async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, rel: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
+      if (rel === '' && e.name === MANIFEST_FILE) continue;
       if (e.isDirectory()) await walk(join(d, e.name), `${rel}${e.name}/`);
       else out.push(`${rel}${e.name}`);
     }

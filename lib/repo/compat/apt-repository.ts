@@ -4,9 +4,11 @@
 // with Filename/Size/SHA256, binary-all indexes, by-hash/SHA256/<hex> copies of every
 // index), deb822(5); the Release file and its signatures are apt-release.ts.
 //
-// Earlier releases stay installable: the indexes already in `aptDir` are read and the
-// new packages added, so only `dists/` of the previous tree must be present (the pool
-// files of earlier releases are already on the host). A package version that is
+// Earlier releases stay installable: the indexes already in `previousAptDir` are read
+// and the new packages added — incrementally, from the previous index's paragraphs,
+// never from the earlier .deb files — and only what changes is written to `aptDir` (a
+// staging tree), so only `dists/` of the previous tree must be present (the pool files
+// of earlier releases are already on the host). A package version that is
 // already listed with other bytes is refused: a published version is immutable.
 // Architecture "all" packages go into every binary-<arch> index (what older apt reads)
 // and into binary-all, listed in Architectures (what apt ≥ 1.1 reads, so a client of an
@@ -26,8 +28,14 @@ import { DEFAULT_APT_LAYOUT, aptSignedBy, formatRelease, writeSignedRelease, typ
 const INDEX_FIELDS = new Set(['filename', 'size', 'md5sum', 'sha1', 'sha256', 'sha512', 'description-md5']);
 
 export interface AptRepositoryOptions {
-  /** The apt/ directory of the local host tree; created when absent. */
+  /** The apt/ directory the new pool files, indexes and Release go to (a staging tree); created when absent. */
   aptDir: string;
+  /**
+   * The apt/ directory of the repository copy, read only: its indexes are extended (their
+   * paragraphs parsed, never the earlier .deb files) and its pool is not written again.
+   * aptDir itself when absent.
+   */
+  previousAptDir?: string;
   /** Paths of the .deb files to add. */
   debs: string[];
   /** The current pgp key, then the earlier ones still co-signing (apt-release.ts AptSigners). */
@@ -120,7 +128,8 @@ async function readExistingIndexes(aptDir: string, layout: AptLayout): Promise<{
 export async function updateAptRepository(opts: AptRepositoryOptions): Promise<string[]> {
   const layout = opts.layout ?? DEFAULT_APT_LAYOUT;
   const DIST = distPath(layout);
-  const { entries, architectures: existingArchitectures } = await readExistingIndexes(opts.aptDir, layout);
+  const previous = opts.previousAptDir ?? opts.aptDir;
+  const { entries, architectures: existingArchitectures } = await readExistingIndexes(previous, layout);
   const written: string[] = [];
 
   const additions: { source: string; pool: string; entry: IndexEntry }[] = [];
@@ -146,8 +155,9 @@ export async function updateAptRepository(opts: AptRepositoryOptions): Promise<s
   // Pool first: an index must never name a file that is not there yet.
   for (const { source, pool, entry } of additions) {
     const target = join(opts.aptDir, pool);
-    if (await exists(target)) {
-      if ((await fileSha256(target)).sha256 !== entry.sha256) {
+    const there = join(previous, pool);
+    if (await exists(there)) {
+      if ((await fileSha256(there)).sha256 !== entry.sha256) {
         throw new AirlockError('E_APT_CONFLICT', `${pool} already exists in the apt pool with other bytes; release the package under a new version`);
       }
       continue;

@@ -25,12 +25,15 @@ export async function readIfPresent(path: string): Promise<string | undefined> {
 export async function updateKeysFile(fromKeysDir: string, toKeysDir: string, pgp: Signer, userId: string, certificate: string): Promise<void> {
   const existing = await readIfPresent(join(fromKeysDir, KEYS_FILE));
   const entries = withCurrentKey(existing === undefined ? [] : parseKeysFile(existing), { fingerprint: openpgpFingerprint(pgp), algorithm: pgp.keyType === 'ecdsa-p256' ? 'nistp256' : 'ed25519', created: pgp.createdAt, userId, certificate });
-  await writeFileAtomic(join(toKeysDir, KEYS_FILE), formatKeysFile(entries));
+  const text = formatKeysFile(entries);
+  // Staged only when it changes: a release stages what it changes (lib/repo/README.md).
+  if (text !== existing) await writeFileAtomic(join(toKeysDir, KEYS_FILE), text);
 }
 
 /** keys/allowed_signers after `ssh` signed a release of `project` at `at` (see allowed-signers.ts for the windows). */
 export async function updateAllowedSigners(fromKeysDir: string, toKeysDir: string, ssh: Signer, project: string, at: Date): Promise<void> {
   const existing = await readIfPresent(join(fromKeysDir, ALLOWED_SIGNERS_FILE));
   const signers = recordSshSigning(existing === undefined ? [] : parseAllowedSigners(existing), ssh.publicKey, project, at);
-  await writeFileAtomic(join(toKeysDir, ALLOWED_SIGNERS_FILE), formatAllowedSigners(signers));
+  const text = formatAllowedSigners(signers);
+  if (text !== existing) await writeFileAtomic(join(toKeysDir, ALLOWED_SIGNERS_FILE), text);
 }

@@ -1,0 +1,274 @@
+// The manifest of the terminal's repository copy: every file the copy holds, with its
+// length and SHA-256, so committing a change and planning a publish never walk or hash
+// the whole tree (issue 19: a release costs what it changes). It lives in the copy as
+// `.airlock-manifest` (a dot file: never published, never listed as host content).
+//
+// Format (text, one record a line, appended one block per commit):
+//   airlock-manifest 1                          first line of the file
+//   i <sha256> <length> <JSON path>             an immutable file the block adds
+//   m <sha256> <length> <JSON path>             a mutable file: every block repeats ALL of
+//                                               them (the copy's whole mutable state after
+//                                               the block), so the last block alone says
+//                                               what timestamp.json, keys/, apt indices are
+//   end <start> <lines> <sha256>                closes the block: the byte offset where
+//                                               the block starts, its record count and the
+//                                               SHA-256 of its record lines
+// A block is written with one append and one fsync; a block without its `end` line (a
+// crash during the append) or whose digest does not match is not part of the manifest,
+// and the next append cuts it off. Immutable paths appear once in the whole file (the
+// commit leaves out one the copy already has), so a reader streams them without
+// remembering any: memory is constant in the number of files.
+//
+// The manifest is trusted only while it agrees with the copy: every mutable file it
+// names must have its length and SHA-256 (checkManifest; a commit changes at least one
+// mutable file, timestamp.json or keys/root.json, so a copy changed without a manifest
+// block — a crash between the renames and the append — is found). Otherwise, and when
+// it is missing, it is rebuilt by one full walk (rebuildManifest).
+import { createHash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { writeStreamAtomic } from './atomic-file.js';
+import { hashStream } from './digest.js';
+import { AirlockError, fromSystemError } from './errors.js';
+import { walkTree } from './file-tree.js';
+import { classifyPath } from './host-layout.js';
+
+export const MANIFEST_FILE = '.airlock-manifest';
+const HEADER = 'airlock-manifest 1\n';
+const RECORD = /^([im]) ([0-9a-f]{64}) (0|[1-9][0-9]*) ("(?:[^"\\]|\\.)*")$/;
+const END = /^end (0|[1-9][0-9]*) (0|[1-9][0-9]*) ([0-9a-f]{64})$/;
+
+export interface ManifestEntry {
+  /** Relative posix path in the host tree. */
+  path: string;
+  length: number;
+  sha256: string;
+  immutable: boolean;
+}
+
+export function manifestPathOf(repoDir: string): string {
+  return join(repoDir, MANIFEST_FILE);
+}
+
+function recordLine(e: ManifestEntry): string {
+  return `${e.immutable ? 'i' : 'm'} ${e.sha256} ${e.length} ${JSON.stringify(e.path)}\n`;
+}
+
+function parseRecord(line: string): ManifestEntry | undefined {
+  const m = RECORD.exec(line);
+  if (!m) return undefined;
+  let path: unknown;
+  try {
+    path = JSON.parse(m[4]!);
+  } catch {
+    return undefined;
+  }
+  const length = Number(m[3]);
+  if (typeof path !== 'string' || !Number.isSafeInteger(length)) return undefined;
+  return { path, length, sha256: m[2]!, immutable: m[1] === 'i' };
+}
+
+/** The records of one block and its closing line. */
+function blockText(start: number, entries: readonly ManifestEntry[]): string {
+  const lines = entries.map(recordLine);
+  const h = createHash('sha256');
+  for (const l of lines) h.update(l);
+  return `${lines.join('')}end ${start} ${lines.length} ${h.digest('hex')}\n`;
+}
+
+/** Where the valid blocks end and what the last one says of the mutable files. */
+export interface ManifestTail {
+  /** Byte length of the valid part (header and complete blocks). */
+  validBytes: number;
+  /** The copy's mutable files, from the last complete block. */
+  mutable: Map<string, ManifestEntry>;
+  /** The file holds bytes after the last complete block (a torn append). */
+  torn: boolean;
+}
+
+/**
+ * Reads the manifest's valid part forwards, calling `onImmutable` for each immutable
+ * entry of each complete block. Undefined when the file is missing or is not a manifest.
+ */
+async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void): Promise<ManifestTail | undefined> {
+  const file = manifestPathOf(repoDir);
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(err, `reading ${file}`);
+  }
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 }), crlfDelay: Infinity });
+  let offset = 0;
+  let blockStart = -1;
+  let block: ManifestEntry[] = [];
+  let hash = createHash('sha256');
+  let tail: ManifestTail | undefined;
+  try {
+    for await (const line of lines) {
+      const bytes = Buffer.byteLength(line) + 1;
+      if (tail === undefined) {
+        if (`${line}\n` !== HEADER) return undefined;
+        tail = { validBytes: bytes, mutable: new Map(), torn: false };
+        offset = bytes;
+        blockStart = offset;
+        continue;
+      }
+      const end = END.exec(line);
+      if (end) {
+        if (Number(end[1]) !== blockStart || Number(end[2]) !== block.length || end[3] !== hash.digest('hex')) break;
+        tail.mutable = new Map(block.filter((e) => !e.immutable).map((e) => [e.path, e]));
+        for (const e of block) if (e.immutable) onImmutable?.(e);
+        offset += bytes;
+        tail.validBytes = offset;
+        blockStart = offset;
+        block = [];
+        hash = createHash('sha256');
+        continue;
+      }
+      const rec = parseRecord(line);
+      if (!rec) break;
+      hash.update(`${line}\n`);
+      block.push(rec);
+      offset += bytes;
+    }
+  } catch (err) {
+    throw fromSystemError(err, `reading ${file}`);
+  } finally {
+    lines.close();
+  }
+  if (tail) tail.torn = tail.validBytes !== size;
+  return tail;
+}
+
+/** The manifest's last block (mutable files) and its valid length; undefined when missing or not a manifest. */
+export function readManifestTail(repoDir: string): Promise<ManifestTail | undefined> {
+  return scan(repoDir);
+}
+
+/**
+ * Every file the manifest lists: immutable ones as they are read, then the mutable ones.
+ * Constant memory in the number of files. Undefined when there is no usable manifest.
+ */
+export async function readManifest(repoDir: string, onEntry: (e: ManifestEntry) => void): Promise<ManifestTail | undefined> {
+  const tail = await scan(repoDir, onEntry);
+  if (tail) for (const e of tail.mutable.values()) onEntry(e);
+  return tail;
+}
+
+async function sha256Of(file: string): Promise<{ length: number; sha256: string } | undefined> {
+  try {
+    const { length, digests } = await hashStream(createReadStream(file, { highWaterMark: 1 << 16 }), ['sha256']);
+    return { length, sha256: digests.sha256! };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(err, `hashing ${file}`);
+  }
+}
+
+/**
+ * Whether the manifest agrees with the copy: each mutable file it lists has its length
+ * and SHA-256 (these are few and small; immutable files never change once in the copy).
+ */
+export async function checkManifest(repoDir: string, tail: ManifestTail): Promise<boolean> {
+  if (tail.mutable.size === 0) return false;
+  for (const e of tail.mutable.values()) {
+    const seen = await sha256Of(join(repoDir, ...e.path.split('/')));
+    if (!seen || seen.length !== e.length || seen.sha256 !== e.sha256) return false;
+  }
+  return true;
+}
+
+/**
+ * Appends one block: `added` immutable files and the whole mutable state after the
+ * change. One write and one fsync; a torn earlier append is cut off first.
+ */
+export async function appendManifest(repoDir: string, tail: ManifestTail, added: readonly ManifestEntry[], mutable: ReadonlyMap<string, ManifestEntry>): Promise<ManifestTail> {
+  const file = manifestPathOf(repoDir);
+  const fh = await open(file, constants.O_WRONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
+    throw fromSystemError(err, `opening ${file}`);
+  });
+  try {
+    if (tail.torn) await fh.truncate(tail.validBytes);
+    const text = blockText(tail.validBytes, [...added.filter((e) => e.immutable), ...[...mutable.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))]);
+    const bytes = Buffer.from(text, 'utf8');
+    await fh.write(bytes, 0, bytes.length, tail.validBytes);
+    await fh.sync();
+    return { validBytes: tail.validBytes + bytes.length, mutable: new Map(mutable), torn: false };
+  } catch (err) {
+    throw fromSystemError(err, `appending to ${file}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Every regular file of the copy (dot files left out: temporary names and the manifest),
+ * hashed; a hard-linked file (targets/ and releases/ hold one inode) is read once.
+ * Anything that is not a file or directory is E_PUBLISH_LAYOUT, a path with no place in
+ * the host layout too (classifyPath).
+ */
+export async function* walkCopy(repoDir: string): AsyncGenerator<ManifestEntry> {
+  const linked = new Map<string, { length: number; sha256: string }>();
+  for await (const e of walkTree(repoDir, { prune: (x) => x.name.startsWith('.') })) {
+    if (e.kind === 'directory') continue;
+    if (e.kind !== 'file') {
+      throw new AirlockError('E_PUBLISH_LAYOUT', `${e.abs} is not a regular file or directory; the repository copy holds only files`, { details: { path: e.path } });
+    }
+    const { immutable } = classifyPath(e.path);
+    const inode = e.stats.nlink > 1 ? `${e.stats.dev}:${e.stats.ino}` : undefined;
+    let d = inode === undefined ? undefined : linked.get(inode);
+    if (!d) {
+      d = await sha256Of(e.abs);
+      if (!d) continue; // removed since the listing
+      if (inode !== undefined) linked.set(inode, d);
+    }
+    yield { path: e.path, length: d.length, sha256: d.sha256, immutable };
+  }
+}
+
+/** Writes the manifest afresh from a full walk of the copy (temporary name, then rename). */
+export async function rebuildManifest(repoDir: string): Promise<ManifestTail> {
+  const mutable = new Map<string, ManifestEntry>();
+  const start = Buffer.byteLength(HEADER);
+  let count = 0;
+  let bytes = start;
+  const hash = createHash('sha256');
+  async function* lines(): AsyncGenerator<string> {
+    yield HEADER;
+    for await (const e of walkCopy(repoDir)) {
+      if (!e.immutable) {
+        mutable.set(e.path, e);
+        continue;
+      }
+      const l = recordLine(e);
+      hash.update(l);
+      count++;
+      bytes += Buffer.byteLength(l);
+      yield l;
+    }
+    for (const e of [...mutable.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+      const l = recordLine(e);
+      hash.update(l);
+      count++;
+      bytes += Buffer.byteLength(l);
+      yield l;
+    }
+    const end = `end ${start} ${count} ${hash.digest('hex')}\n`;
+    bytes += Buffer.byteLength(end);
+    yield end;
+  }
+  await writeStreamAtomic(manifestPathOf(repoDir), Readable.from(lines(), { objectMode: false }), { mode: 0o644 });
+  return { validBytes: bytes, mutable, torn: false };
+}
+
+/** A manifest that agrees with the copy: the existing one, or one rebuilt by a full walk. */
+export async function trustedManifest(repoDir: string): Promise<ManifestTail> {
+  const tail = await readManifestTail(repoDir);
+  if (tail && (await checkManifest(repoDir, tail))) return tail;
+  return rebuildManifest(repoDir);
+}
