@@ -238,13 +238,12 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
 async function writeCompat(b: Batch, repoDir: string, signers: ReleaseSigners, options: ImportOptions): Promise<void> {
   const staging = b.tx.stagingDir;
   const releaseOptions = { now: options.now, expiryDays: options.expiryDays, name: options.name, ...(options.userId ? { userId: options.userId } : {}) };
-  let keysFrom = repoDir;
   for (const rel of b.releases) {
     const names = [...rel.artifacts];
     const releaseDir = `releases/${rel.project}/${rel.version}`;
     const ctx: CompatContext = {
       staging,
-      repoDir: keysFrom,
+      repoDir,
       releaseDir,
       input: { project: rel.project, version: rel.version, commit: rel.record.commit, branch: rel.record.branch, sourceDateEpoch: rel.record.sourceDateEpoch, artifacts: names.map((name) => ({ name, path: join(staging, releaseDir, name) })), provenance: new Uint8Array() },
       names,
@@ -255,8 +254,8 @@ async function writeCompat(b: Batch, repoDir: string, signers: ReleaseSigners, o
       signers,
       options: releaseOptions,
     };
+    // Later releases of the batch extend the key files this batch staged (allowed_signers per
+    // project): the writers read a staged keys/ file before the copy's.
     for (const writer of IMPORT_COMPAT_WRITERS) await writer.write(ctx);
-    // Later releases of the batch extend the key files this batch staged (allowed_signers per project).
-    keysFrom = staging;
   }
 }

@@ -12,6 +12,14 @@ import { ALLOWED_SIGNERS_FILE, formatAllowedSigners, parseAllowedSigners, record
 import { KEYS_FILE, formatKeysFile, parseKeysFile, withCurrentKey } from './keys-file.js';
 import { openpgpFingerprint } from './openpgp-sign.js';
 
+/**
+ * A keys/ file as the change will leave it: the one already staged (an earlier release
+ * of the same batch wrote it), else the copy's. Key files are staged only when they change.
+ */
+export async function readKeysFile(stagingKeys: string, repoKeys: string, name: string): Promise<string | undefined> {
+  return (await readIfPresent(join(stagingKeys, name))) ?? (await readIfPresent(join(repoKeys, name)));
+}
+
 export async function readIfPresent(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
@@ -23,7 +31,7 @@ export async function readIfPresent(path: string): Promise<string | undefined> {
 
 /** keys/KEYS with `pgp` first (its armored certificate as published) and every earlier key after it. */
 export async function updateKeysFile(fromKeysDir: string, toKeysDir: string, pgp: Signer, userId: string, certificate: string): Promise<void> {
-  const existing = await readIfPresent(join(fromKeysDir, KEYS_FILE));
+  const existing = await readKeysFile(toKeysDir, fromKeysDir, KEYS_FILE);
   const entries = withCurrentKey(existing === undefined ? [] : parseKeysFile(existing), { fingerprint: openpgpFingerprint(pgp), algorithm: pgp.keyType === 'ecdsa-p256' ? 'nistp256' : 'ed25519', created: pgp.createdAt, userId, certificate });
   const text = formatKeysFile(entries);
   // Staged only when it changes: a release stages what it changes (lib/repo/README.md).
@@ -32,7 +40,7 @@ export async function updateKeysFile(fromKeysDir: string, toKeysDir: string, pgp
 
 /** keys/allowed_signers after `ssh` signed a release of `project` at `at` (see allowed-signers.ts for the windows). */
 export async function updateAllowedSigners(fromKeysDir: string, toKeysDir: string, ssh: Signer, project: string, at: Date): Promise<void> {
-  const existing = await readIfPresent(join(fromKeysDir, ALLOWED_SIGNERS_FILE));
+  const existing = await readKeysFile(toKeysDir, fromKeysDir, ALLOWED_SIGNERS_FILE);
   const signers = recordSshSigning(existing === undefined ? [] : parseAllowedSigners(existing), ssh.publicKey, project, at);
   const text = formatAllowedSigners(signers);
   if (text !== existing) await writeFileAtomic(join(toKeysDir, ALLOWED_SIGNERS_FILE), text);
