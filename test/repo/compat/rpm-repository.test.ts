@@ -2,16 +2,14 @@
 // package's header signature, and dnf 4.14 with gpgcheck=1 and repo_gpgcheck=1 installs
 // from it over a loopback HTTP server into a scratch installroot — and refuses once one
 // byte of repomd.xml, of a metadata file or of the package is flipped.
-import { execFile } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openpgpCertificate } from '../../../lib/repo/compat/index.js';
 import { parseRpmRepoFile } from '../../../lib/repo/compat/rpm-repo-file.js';
 import { checkRpmRelease, observeRpmTools } from '../../../lib/repo/compat/rpm-tools.js';
 import { updateRpmRepository } from '../../../lib/repo/compat/rpm-repository.js';
-import { buildRpm } from '../../support/compat-rpm.js';
+import { buildRpm, dnfInstall } from '../../support/compat-rpm.js';
 import { flipByte, run, tempDir } from '../../support/compat-tools.js';
 import { memorySigner } from '../../support/memory-signer.js';
 import { serveDirectory, type StaticServer } from '../../support/static-http.js';
@@ -24,22 +22,9 @@ let server: StaticServer;
 let rpm: string;
 let runs = 0;
 
-const execFileAsync = promisify(execFile);
-
-/** dnf into a fresh installroot and cache, with only the published .repo file configured (async: the test's own HTTP server must keep answering). */
-async function dnfInstall(): Promise<{ status: number; stdout: string; stderr: string }> {
-  const root = join(work.path, `dnf-${++runs}`);
-  const repos = join(root, 'repos');
-  await mkdir(repos, { recursive: true });
-  await writeFile(join(repos, 'hello.repo'), await readFile(join(host, 'rpm', 'hello.repo')));
-  const args = ['-y', `--installroot=${join(root, 'installroot')}`, `--setopt=reposdir=${repos}`, `--setopt=cachedir=${join(root, 'cache')}`, '--setopt=install_weak_deps=False', '--releasever=1', 'install', 'hello'];
-  try {
-    const r = await execFileAsync('dnf', args, { env: { ...process.env, LC_ALL: 'C' }, timeout: 120_000 });
-    return { status: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    return { status: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+/** dnf into a fresh installroot and cache, with only the published .repo file configured. */
+async function dnfRun(): Promise<{ status: number; stdout: string; stderr: string }> {
+  return dnfInstall(join(work.path, `dnf-${++runs}`), await readFile(join(host, 'rpm', 'hello.repo')), 'hello');
 }
 
 beforeAll(async () => {
@@ -81,7 +66,7 @@ describe('rpm packages and repository', () => {
   });
 
   it('dnf installs the package into a scratch installroot with gpgcheck and repo_gpgcheck', async () => {
-    const r = await dnfInstall();
+    const r = await dnfRun();
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(await readFile(join(work.path, `dnf-${runs}`, 'installroot', 'usr/share/hello/hello.txt'), 'utf8')).toBe('hello 1.0.0\n');
   }, 120_000);
@@ -93,7 +78,7 @@ describe('rpm packages and repository', () => {
       const original = await readFile(path);
       await writeFile(path, flipByte(original, Math.floor(original.length / 2)));
       try {
-        const r = await dnfInstall();
+        const r = await dnfRun();
         expect(r.status, `${path}: ${r.stdout}`).not.toBe(0);
       } finally {
         await writeFile(path, original);
