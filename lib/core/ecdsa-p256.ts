@@ -5,8 +5,9 @@
 // node:crypto verifies such signatures, but offers no way to check (or make) a signature
 // over a digest someone else computed — and OpenPGP (RFC 6637 §4: the signature covers
 // the hash of data, hashed fields and trailer, which may stream) needs exactly that. The
-// digest verifier below does it in BigInt arithmetic over public values only. The
-// signing counterpart lives with the private keys (lib/keys/software-key.ts).
+// digest verifier below does it in BigInt arithmetic over public values only — never
+// for signing: BigInt is not constant-time and its copies cannot be wiped, so a software
+// key signs with OpenSSL from the hashed bytes (lib/keys/software-key.ts).
 import { createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 
 /** Uncompressed SEC 1 point: 0x04 ‖ X ‖ Y, 32 bytes each. */
@@ -15,7 +16,7 @@ export const P256_POINT_BYTES = 65;
 const SPKI_PREFIX = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d030107034200', 'hex');
 
 // FIPS 186-4 §D.1.2.3: the curve y² = x³ − 3x + b over GF(p), base point G of order n.
-export const P256 = Object.freeze({
+const P256 = Object.freeze({
   p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
   n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
   b: 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn,
@@ -74,7 +75,7 @@ function derInteger(v: bigint): Buffer {
   return Buffer.concat([Buffer.of(0x02, bytes.length), bytes]);
 }
 
-export function derSignature(r: bigint, s: bigint): Uint8Array {
+function derSignature(r: bigint, s: bigint): Uint8Array {
   const body = Buffer.concat([derInteger(r), derInteger(s)]);
   return new Uint8Array(Buffer.concat([Buffer.of(0x30, body.length), body]));
 }
@@ -105,7 +106,7 @@ export function parseDerSignature(der: Uint8Array): { r: bigint; s: bigint } | u
   return { r: r.v, s: s.v };
 }
 
-export function bigintOf(bytes: Uint8Array): bigint {
+function bigintOf(bytes: Uint8Array): bigint {
   return bytes.length === 0 ? 0n : BigInt(`0x${Buffer.from(bytes).toString('hex')}`);
 }
 
@@ -116,12 +117,12 @@ export function bytesOf(v: bigint, length: number): Uint8Array {
   return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
-export function mod(a: bigint, m: bigint): bigint {
+function mod(a: bigint, m: bigint): bigint {
   const r = a % m;
   return r < 0n ? r + m : r;
 }
 
-export function modInverse(a: bigint, m: bigint): bigint {
+function modInverse(a: bigint, m: bigint): bigint {
   // Fermat: m is prime for both p and n.
   let result = 1n;
   let base = mod(a, m);

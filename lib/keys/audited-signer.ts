@@ -99,7 +99,7 @@ export class AuditedSigner implements Signer {
     let signature: Uint8Array;
     if (prehashed) {
       if (this.#handle.signDigest === undefined) throw new Error(`key ${this.keyId} cannot sign a digest`);
-      signature = await this.#handle.signDigest(request.message);
+      signature = await this.#handle.signDigest(request.message, request.preimage);
     } else {
       signature = await this.#handle.signRaw(request.message);
     }

@@ -51,8 +51,18 @@ export interface SignRequest {
    * with SHA-256 first.
    */
   message: Uint8Array;
+  /**
+   * `openpgp` only: the bytes whose SHA-256 `message` is (document ‖ trailer), read again
+   * when called. A software ECDSA key signs from them — node:crypto signs only a hash it
+   * computed — and refuses them unless they hash to `message`; Ed25519 keys and tokens
+   * sign `message` and never call it.
+   */
+  preimage?: Preimage;
   subject: SignSubject;
 }
+
+/** Bytes to be read once more, in order (a file's stream, or chunks in memory). */
+export type Preimage = () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 export interface Signer {
   readonly role: KeyRole;

@@ -3,10 +3,12 @@
 // OpenSSL through a PKCS#8 wrapper (RFC 5208; RFC 8410 §7 for Ed25519, RFC 5915 for EC)
 // built in a buffer we zero right after; JavaScript cannot reach the KeyObject's memory,
 // so that is as briefly as the runtime lets us hold the secret.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
-import { bigintOf, derSignature, mod, modInverse, P256, p256RawPublicKey } from '../core/ecdsa-p256.js';
+import { createHash, createPrivateKey, createPublicKey, createSign, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { p256RawPublicKey } from '../core/ecdsa-p256.js';
 import { ed25519RawPublicKey } from '../core/ed25519.js';
+import { AirlockError } from '../core/errors.js';
 import type { KeyType } from '../core/key-type.js';
+import type { Preimage } from './signer.js';
 import { SEED_BYTES } from './sealed-seed.js';
 
 /** DER of PrivateKeyInfo { v1, id-Ed25519, OCTET STRING { OCTET STRING (32) } }, then the seed. */
@@ -61,44 +63,34 @@ export function rawPublicKeyOf(privateKey: KeyObject, type: KeyType = 'ed25519')
 export interface KeyHandle {
   /** Ed25519: the 64-byte signature of `message`. ECDSA: DER signature of SHA-256(message). */
   signRaw(message: Uint8Array): Promise<Uint8Array>;
-  /** ECDSA only: DER signature of a 32-byte digest used as the hash value (no further hashing). */
-  signDigest?(digest: Uint8Array): Promise<Uint8Array>;
+  /**
+   * ECDSA only: DER signature of a 32-byte digest used as the hash value (no further
+   * hashing). A token signs the digest (CKM_ECDSA); a software key needs `preimage`, the
+   * bytes whose SHA-256 `digest` is (see p256SignPreimage).
+   */
+  signDigest?(digest: Uint8Array, preimage?: Preimage): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
 /**
- * ECDSA (SEC 1 §4.1.3) over a digest someone else computed, which node:crypto cannot do
- * (its EC signing always hashes). The secret nonce k and k·G come from OpenSSL's key
- * generation (uniform, constant-time); the few modular operations on secrets run on
- * values blinded by a fresh random factor, and the result is checked by the caller
- * (AuditedSigner) before it leaves.
+ * An OpenPGP ECDSA signature (RFC 6637 §5: over the SHA-256 of document ‖ trailer) made by
+ * OpenSSL. node:crypto signs only a hash it computed itself (crypto.sign(null, digest)
+ * hashes the digest again), so the bytes are fed to createSign('sha256') — OpenSSL's
+ * constant-time ECDSA with its own nonce, no secret ever in JavaScript numbers — and
+ * SHA-256'd beside it, so a preimage other than the digest's is refused before the
+ * signature is made.
  */
-function p256SignDigest(privateKey: KeyObject, digest: Uint8Array): Uint8Array {
-  if (digest.length !== 32) throw new TypeError('a P-256 digest signature takes a 32-byte digest');
-  const { n } = P256;
-  const dBytes = p256Scalar(privateKey);
-  let d: bigint;
-  try {
-    d = bigintOf(dBytes);
-  } finally {
-    dBytes.fill(0);
+async function p256SignPreimage(privateKey: KeyObject, digest: Uint8Array, preimage: Preimage): Promise<Uint8Array> {
+  const signing = createSign('sha256');
+  const check = createHash('sha256');
+  for await (const chunk of preimage()) {
+    signing.update(chunk);
+    check.update(chunk);
   }
-  const e = bigintOf(digest);
-  for (;;) {
-    const nonce = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const kBytes = p256Scalar(nonce.privateKey);
-    let k: bigint;
-    try {
-      k = bigintOf(kBytes);
-    } finally {
-      kBytes.fill(0);
-    }
-    const r = mod(bigintOf(p256RawPublicKey(nonce.publicKey).subarray(1, 33)), n);
-    const blind = mod(bigintOf(randomBytes(40)), n - 1n) + 1n;
-    // s = k⁻¹ (e + r·d) = (b·k)⁻¹ · (b·e + b·r·d)
-    const s = mod(modInverse(mod(blind * k, n), n) * mod(blind * e + mod(blind * r, n) * d, n), n);
-    if (r !== 0n && s !== 0n) return derSignature(r, s);
+  if (!check.digest().equals(digest)) {
+    throw new AirlockError('E_IO', 'the bytes being signed changed between their two reads (the digest and the signature); make sure nothing writes the release files while it is signed, then run again');
   }
+  return new Uint8Array(signing.sign({ key: privateKey, dsaEncoding: 'der' }));
 }
 
 /** A software key: the KeyObject lives until close(), then is dropped for the collector. */
@@ -115,8 +107,9 @@ export function softwareKeyHandle(privateKey: KeyObject, type: KeyType = 'ed2551
     },
     ...(type === 'ecdsa-p256'
       ? {
-          async signDigest(digest: Uint8Array) {
-            return p256SignDigest(live(), digest);
+          async signDigest(digest: Uint8Array, preimage?: Preimage) {
+            if (preimage === undefined) throw new Error('a software P-256 key signs an OpenPGP digest from its preimage (SignRequest.preimage)');
+            return p256SignPreimage(live(), digest, preimage);
           },
         }
       : {}),

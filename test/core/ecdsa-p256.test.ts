@@ -53,15 +53,16 @@ describe('ECDSA P-256 as securesystemslib writes it', () => {
     }
   });
 
-  it('signs a digest (software keys, for OpenPGP) so that OpenSSL accepts it over the message', async () => {
+  it('signs a digest (software keys, for OpenPGP) from its preimage, so that OpenSSL accepts it over the message and the digest check too', async () => {
     const { privateKey, raw } = pair();
     const handle = softwareKeyHandle(privateKey, 'ecdsa-p256');
     for (let i = 0; i < 4; i++) {
       const message = Buffer.from(`data ${i}`);
       const digest = createHash('sha256').update(message).digest();
-      const sig = await handle.signDigest!(digest);
+      const sig = await handle.signDigest!(digest, () => [message.subarray(0, 3), message.subarray(3)]);
       expect(parseDerSignature(sig)).toBeDefined();
       expect(p256Verify(raw, message, sig)).toBe(true);
+      expect(p256VerifyDigest(raw, digest, sig)).toBe(true);
     }
   });
 

@@ -49,8 +49,9 @@ describe('ECDSA P-256 keys in the keystore', () => {
   it('signs an OpenPGP digest as the hash value (RFC 6637), not hashed again', async () => {
     await t.keystore.generate('pgp', testPassphrase(), 'ecdsa-p256');
     const signer = await t.keystore.unlock('pgp', testPassphrase());
-    const digest = createHash('sha256').update('data, hashed fields and trailer').digest();
-    const sig = await signer.sign({ purpose: 'openpgp', message: digest, subject: { kind: 'artifact', name: 'x' } });
+    const hashed = Buffer.from('data, hashed fields and trailer');
+    const digest = createHash('sha256').update(hashed).digest();
+    const sig = await signer.sign({ purpose: 'openpgp', message: digest, preimage: () => [hashed], subject: { kind: 'artifact', name: 'x' } });
     expect(p256VerifyDigest(signer.publicKey, digest, sig)).toBe(true);
     expect(p256Verify(signer.publicKey, digest, sig)).toBe(false);
     await signer.close();

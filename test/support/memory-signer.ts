@@ -32,7 +32,7 @@ export function memorySigner(role: KeyRole, createdAt = new Date('2026-01-01T00:
       }
       requests.push(request);
       // As AuditedSigner: an ECDSA OpenPGP signature covers the digest as the hash value.
-      if (keyType === 'ecdsa-p256' && request.purpose === 'openpgp') return handle.signDigest!(request.message);
+      if (keyType === 'ecdsa-p256' && request.purpose === 'openpgp') return handle.signDigest!(request.message, request.preimage);
       return handle.signRaw(request.message);
     },
     async close() {},

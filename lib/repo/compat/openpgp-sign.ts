@@ -7,7 +7,7 @@ import { p256VerifyDigest } from '../../core/ecdsa-p256.js';
 import { ed25519Verify } from '../../core/ed25519.js';
 import { AirlockError } from '../../core/errors.js';
 import { toHex } from '../../core/hex.js';
-import type { SignSubject, Signer } from '../../keys/signer.js';
+import type { Preimage, SignSubject, Signer } from '../../keys/signer.js';
 import { armor, cleartextMessage, cleartextSignedBytes } from './openpgp-armor.js';
 import {
   HASH_ALGORITHM_SHA256,
@@ -19,6 +19,7 @@ import {
   publicKeyPacket,
   signatureHashedPart,
   signaturePacket,
+  signatureTrailer,
   userIdHashPrefix,
   userIdPacket,
   type PgpPublicKey,
@@ -38,9 +39,13 @@ export function openpgpFingerprint(signer: Signer): string {
   return toHex(pgpKeyOf(signer).fingerprint).toUpperCase();
 }
 
-/** Signs a finished OpenPGP digest and checks the result, so a token holding another key is caught here, not by users. */
-async function signDigest(signer: Signer, digest: Uint8Array, subject: SignSubject): Promise<Uint8Array> {
-  const signature = await signer.sign({ purpose: 'openpgp', message: digest, subject });
+/**
+ * Signs a finished OpenPGP digest and checks the result, so a token holding another key is
+ * caught here, not by users. `preimage` gives the hashed bytes again (a software ECDSA key
+ * signs from them: SignRequest.preimage).
+ */
+async function signDigest(signer: Signer, digest: Uint8Array, preimage: Preimage, subject: SignSubject): Promise<Uint8Array> {
+  const signature = await signer.sign({ purpose: 'openpgp', message: digest, preimage, subject });
   const valid = signer.keyType === 'ecdsa-p256' ? p256VerifyDigest(signer.publicKey, digest, signature) : ed25519Verify(signer.publicKey, digest, signature);
   if (!valid) {
     throw new AirlockError('E_SIGNER_MISMATCH', `the ${signer.role} key's signature does not verify under its public key; check that the keystore entry or token holds the key published as ${openpgpFingerprint(signer)}`);
@@ -59,7 +64,8 @@ export async function openpgpCertificate(signer: Signer, userId: string): Promis
   const hashedPart = signatureHashedPart({ type: SIGNATURE_TYPE.positiveCertification, hashAlgorithm: HASH_ALGORITHM, created: signer.createdAt, key });
   const hash = createHash('sha256').update(keyHashPrefix(key.body)).update(userIdHashPrefix(uid));
   const digest = finishSignatureHash(hash, hashedPart);
-  const signature = await signDigest(signer, digest, { kind: 'openpgp-certificate', name: userId, sha256: toHex(digest) });
+  const preimage = () => [keyHashPrefix(key.body), userIdHashPrefix(uid), hashedPart, signatureTrailer(hashedPart)];
+  const signature = await signDigest(signer, digest, preimage, { kind: 'openpgp-certificate', name: userId, sha256: toHex(digest) });
   return armor('PGP PUBLIC KEY BLOCK', concat([publicKeyPacket(key), userIdPacket(uid), signaturePacket(hashedPart, digest, signature)]));
 }
 
@@ -69,12 +75,15 @@ export async function openpgpCertificate(signer: Signer, userId: string): Promis
  * SHA-256 hash the caller also uses for something else (SHA256SUMS).
  */
 export interface PendingSignature {
-  /** Finishes with a SHA-256 that has seen exactly the document bytes. Consumes the hash. */
-  finish(documentHash: Hash, subject: SignSubject): Promise<string>;
+  /**
+   * Finishes with a SHA-256 that has seen exactly the document bytes (consumed), and a way
+   * to read those bytes again, which only a software ECDSA key calls (SignRequest.preimage).
+   */
+  finish(documentHash: Hash, subject: SignSubject, document: Preimage): Promise<string>;
 }
 
 interface PendingPacket {
-  finishPacket(documentHash: Hash, subject: SignSubject): Promise<Uint8Array>;
+  finishPacket(documentHash: Hash, subject: SignSubject, document: Preimage): Promise<Uint8Array>;
 }
 
 function beginSignaturePacket(signer: Signer, created: Date, type: SignatureType): PendingPacket {
@@ -85,9 +94,14 @@ function beginSignaturePacket(signer: Signer, created: Date, type: SignatureType
   }
   const hashedPart = signatureHashedPart({ type, hashAlgorithm: HASH_ALGORITHM, created, key });
   return {
-    async finishPacket(documentHash, subject) {
+    async finishPacket(documentHash, subject, document) {
       const digest = finishSignatureHash(documentHash, hashedPart);
-      return signaturePacket(hashedPart, digest, await signDigest(signer, digest, subject));
+      const preimage = async function* (): AsyncIterable<Uint8Array> {
+        yield* document();
+        yield hashedPart;
+        yield signatureTrailer(hashedPart);
+      };
+      return signaturePacket(hashedPart, digest, await signDigest(signer, digest, preimage, subject));
     },
   };
 }
@@ -95,8 +109,8 @@ function beginSignaturePacket(signer: Signer, created: Date, type: SignatureType
 export function beginDetachedSignature(signer: Signer, created: Date, type: SignatureType = SIGNATURE_TYPE.binary): PendingSignature {
   const pending = beginSignaturePacket(signer, created, type);
   return {
-    async finish(documentHash, subject) {
-      return armor('PGP SIGNATURE', await pending.finishPacket(documentHash, subject));
+    async finish(documentHash, subject, document) {
+      return armor('PGP SIGNATURE', await pending.finishPacket(documentHash, subject, document));
     },
   };
 }
@@ -107,18 +121,19 @@ export function beginDetachedSignature(signer: Signer, created: Date, type: Sign
  * that holds any one of the keys accepts it: what lets apt clients pinning the old key
  * and those pinning the new one both follow a key change (docs/rotation.md).
  */
-async function signaturesOf(signers: Signer | readonly Signer[], created: Date, type: SignatureType, documentHash: Hash, subject: SignSubject): Promise<string> {
+async function signaturesOf(signers: Signer | readonly Signer[], created: Date, type: SignatureType, document: Uint8Array, subject: SignSubject): Promise<string> {
+  const documentHash = createHash('sha256').update(document);
   const all = Array.isArray(signers) ? (signers as readonly Signer[]) : [signers as Signer];
   if (all.length === 0) throw new TypeError('no OpenPGP signer');
   const pending = all.map((s) => beginSignaturePacket(s, created, type));
   const packets: Uint8Array[] = [];
-  for (const p of pending) packets.push(await p.finishPacket(documentHash.copy(), subject));
+  for (const p of pending) packets.push(await p.finishPacket(documentHash.copy(), subject, () => [document]));
   return armor('PGP SIGNATURE', concat(packets));
 }
 
 /** A detached, armored binary signature of bytes already in memory (small files: Release, SHA256SUMS), by one key or several. */
 export async function openpgpDetachedSignature(signer: Signer | readonly Signer[], data: Uint8Array, created: Date, subject: SignSubject): Promise<string> {
-  return signaturesOf(signer, created, SIGNATURE_TYPE.binary, createHash('sha256').update(data), subject);
+  return signaturesOf(signer, created, SIGNATURE_TYPE.binary, data, subject);
 }
 
 /**
@@ -133,5 +148,5 @@ export async function openpgpClearsign(signer: Signer | readonly Signer[], text:
   if (/[\x00-\x09\x0b-\x1f\x7f]/.test(text) || /[ \t]$/m.test(text)) {
     throw new AirlockError('E_CLEARSIGN_TEXT', `${subject.name} holds a control character or a line ending in blanks; such text is never clearsigned (CVE-2025-68972) — remove them from the configured names`);
   }
-  return cleartextMessage(text, HASH_NAME, await signaturesOf(signer, created, SIGNATURE_TYPE.text, createHash('sha256').update(cleartextSignedBytes(text)), subject));
+  return cleartextMessage(text, HASH_NAME, await signaturesOf(signer, created, SIGNATURE_TYPE.text, cleartextSignedBytes(text), subject));
 }

@@ -8,9 +8,10 @@
 // signature trailer), BLAKE2b-512 feeds minisign, and one SHA-512 gives both the
 // .sha512 line and the digest the SSHSIG covers.
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../core/atomic-file.js';
-import { readContentDigests, type ContentDigests } from '../../core/content-digests.js';
+import { READ_CHUNK, readContentDigests, type ContentDigests } from '../../core/content-digests.js';
 import { AirlockError } from '../../core/errors.js';
 import type { Signer } from '../../keys/signer.js';
 import { minisignSignature, releaseTrustedComment } from './minisign.js';
@@ -52,7 +53,8 @@ async function hashAndSignFile(opts: ReleaseSignatureOptions, name: string, date
   const pending = beginDetachedSignature(opts.pgp, date);
   const content = opts.digests?.get(name) ?? (await readContentDigests(join(opts.dir, name), (bytes) => opts.onProgress?.(name, bytes)));
   const subject = { kind: 'artifact', name: `${opts.project}/${opts.version}/${name}`, version: opts.version, sha256: content.sha256 };
-  const asc = await pending.finish(content.sha256State(), subject);
+  // Read again only by a software ECDSA key (SignRequest.preimage), which refuses other bytes.
+  const asc = await pending.finish(content.sha256State(), subject, () => createReadStream(join(opts.dir, name), { highWaterMark: READ_CHUNK }));
   opts.onProgress?.(name, content.length);
   return { sha256: content.sha256, blake2b512: new Uint8Array(Buffer.from(content.blake2b512, 'hex')), sha512: new Uint8Array(Buffer.from(content.sha512, 'hex')), asc };
 }

@@ -113,7 +113,7 @@ export async function signRpmPackage(path: string, pgp: Signer, date: Date, subj
     if (captured.ok || data === undefined) {
       throw new AirlockError('E_RPM_INVALID', `rpmsign did not ask for a signature of ${subject.name}; is it an .rpm? ${captured.stderr}`);
     }
-    const armored = await beginDetachedSignature(pgp, date).finish(createHash('sha256').update(data), { ...subject, sha256: createHash('sha256').update(data).digest('hex') });
+    const armored = await beginDetachedSignature(pgp, date).finish(createHash('sha256').update(data), { ...subject, sha256: createHash('sha256').update(data).digest('hex') }, () => [data]);
     await writeFile(join(dir, 'signature'), dearmor(armored).data);
     const emitted = await rpmsign(path, dir, 'emit', keyName);
     if (!emitted.ok) throw new AirlockError('E_RPM_INVALID', `rpmsign could not add the signature to ${subject.name}: ${emitted.stderr}`);

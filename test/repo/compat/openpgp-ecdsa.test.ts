@@ -38,7 +38,7 @@ describe('OpenPGP with an ECDSA P-256 key', () => {
 
       // Streaming path (how artifacts are signed), and the same check refusing other bytes.
       const pending = beginDetachedSignature(pgp, new Date('2026-02-01T00:00:00Z'));
-      await writeFile(join(dir.path, 'stream.asc'), await pending.finish(createHash('sha256').update(data), { kind: 'artifact', name: 'stream' }));
+      await writeFile(join(dir.path, 'stream.asc'), await pending.finish(createHash('sha256').update(data), { kind: 'artifact', name: 'stream' }, () => [data]));
       expect(run('gpgv', ['--keyring', join(dir.path, 'key.gpg'), join(dir.path, 'stream.asc'), join(dir.path, 'artifact')]).status).toBe(0);
       const other = Buffer.from(data);
       other[10]! ^= 1;
