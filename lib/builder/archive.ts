@@ -9,8 +9,8 @@
 //   - gzip header: MTIME 0, no FNAME, OS 3 (unix) whatever the platform; level 9;
 //   - symlinks stay links; one whose target leaves the tree (absolute, or through `..`
 //     or other links) is refused, as is anything but files, directories and links.
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink, realpath } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { lstat, readdir, readFile, readlink, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { Transform, pipeline, type TransformCallback } from 'node:stream';
 import { pipeline as pipelineAsync } from 'node:stream/promises';
@@ -23,6 +23,16 @@ export const GZIP_LEVEL = 9;
 const OS_UNIX = 3;
 /** Linux's own limit on symlink hops (MAXSYMLINKS). */
 const MAX_LINK_HOPS = 40;
+// Speed (GNU `tar | gzip -9` is the reference). zlib's output does not depend on how its
+// input is cut into writes, but its cost does: every write is a trip to the thread pool,
+// and tar-stream hands over 512-byte headers and file-sized pieces, so 512-byte writes
+// cost 2.8× the CPU of 1 MiB ones. The tar stream is therefore gathered into writes of
+// WRITE_BYTES before gzip. Files up to SMALL_FILE are read whole and queued (at most
+// QUEUED_BYTES) so reading the next files overlaps compressing the earlier ones;
+// larger ones stream. None of it changes a byte of the archive.
+const WRITE_BYTES = 1 << 20;
+const SMALL_FILE = 8 << 20;
+const QUEUED_BYTES = 16 << 20;
 
 export interface ArchiveSpec {
   /** The directory archived (absolute). */
@@ -125,6 +135,30 @@ export async function* walkTree(spec: ArchiveSpec): AsyncGenerator<TreeEntry> {
   yield* walk('');
 }
 
+/** Gathers small chunks into writes of at least `size` bytes (the last may be shorter). */
+class Gather extends Transform {
+  private parts: Buffer[] = [];
+  private bytes = 0;
+  constructor(private readonly size: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.parts.push(chunk);
+    this.bytes += chunk.length;
+    if (this.bytes >= this.size) this.release();
+    done();
+  }
+  override _flush(done: TransformCallback): void {
+    if (this.bytes > 0) this.release();
+    done();
+  }
+  private release(): void {
+    this.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.bytes));
+    this.parts = [];
+    this.bytes = 0;
+  }
+}
+
 /** Gzip header bytes that zlib takes from the platform (OS) are fixed to unix. */
 class GzipHeaderFix extends Transform {
   private seen = 0;
@@ -160,12 +194,21 @@ export async function writeDeterministicTarGz(spec: ArchiveSpec, output: string)
   await checkRoot(spec);
   const mtime = new Date(spec.mtime * 1000);
   const pack = tar.pack();
-  const gzip = createGzip({ level: GZIP_LEVEL, memLevel: 8, windowBits: 15, strategy: zc.Z_DEFAULT_STRATEGY });
+  // memLevel and the rest are part of the bytes: changing them changes every archive.
+  const gzip = createGzip({ level: GZIP_LEVEL, memLevel: 8, windowBits: 15, strategy: zc.Z_DEFAULT_STRATEGY, chunkSize: WRITE_BYTES });
   const fix = new GzipHeaderFix();
-  pipeline(pack, gzip, fix, () => {});
+  pipeline(pack, new Gather(WRITE_BYTES), gzip, fix, () => {});
   const writing = writeStreamAtomic(output, fix);
   const common = { uid: 0, gid: 0, uname: '', gname: '', mtime };
   let failure: unknown;
+  // Small files handed to the packer and not yet written out, oldest first.
+  const queued: { done: Promise<void>; bytes: number }[] = [];
+  let queuedBytes = 0;
+  const settleOldest = async (): Promise<void> => {
+    const oldest = queued.shift()!;
+    queuedBytes -= oldest.bytes;
+    await oldest.done;
+  };
   try {
     const dirs = spec.prefix.split('/').filter(Boolean);
     for (let i = 1; i <= dirs.length; i++) {
@@ -175,11 +218,21 @@ export async function writeDeterministicTarGz(spec: ArchiveSpec, output: string)
       const name = spec.prefix + e.rel;
       if (e.type === 'directory') pack.entry({ ...common, name: `${name}/`, type: 'directory', mode: e.mode });
       else if (e.type === 'symlink') pack.entry({ ...common, name, type: 'symlink', mode: e.mode, linkname: e.linkname ?? '' });
-      else {
+      else if (e.size <= SMALL_FILE) {
+        const body = await readFile(join(spec.root, e.rel), { flag: constants.O_RDONLY | constants.O_NOFOLLOW });
+        if (body.length !== e.size) throw refuse(`${e.rel} changed while it was archived; run the build again`, { entry: e.rel });
+        const done = new Promise<void>((resolve, reject) => pack.entry({ ...common, name, type: 'file', mode: e.mode, size: e.size }, body, (err) => (err ? reject(err) : resolve())));
+        done.catch(() => {}); // awaited below; a failure also destroys the pack
+        queued.push({ done, bytes: body.length });
+        queuedBytes += body.length;
+        while (queuedBytes > QUEUED_BYTES) await settleOldest();
+      } else {
+        while (queued.length > 0) await settleOldest();
         const sink = pack.entry({ ...common, name, type: 'file', mode: e.mode, size: e.size });
         await pipelineAsync(createReadStream(join(spec.root, e.rel), { highWaterMark: 1 << 20 }), sink);
       }
     }
+    while (queued.length > 0) await settleOldest();
     pack.finalize();
   } catch (err) {
     failure = err;

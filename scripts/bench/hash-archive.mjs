@@ -3,20 +3,22 @@
 // sha256sum, and its deterministic tar.gz (lib/builder/archive.ts) against GNU tar | gzip
 // with the same normalisation, all measured in the same run on the same files.
 //
-//   npm run build && node scripts/bench/hash-archive.mjs [--size-mib 1024] [--tree-mib 256] [--json] [--keep]
+//   npm run build && node scripts/bench/hash-archive.mjs [--size-mib 1024] [--tree-mib 256] [--runs 5] [--json] [--keep]
 //
 // Each contender runs as its own process under GNU time (`/usr/bin/time -f '%e %M'`), so
-// the wall time and peak RSS are the child's own. The files are pseudo-random
-// (incompressible, the worst case for gzip), and read once before timing so every
-// contender reads from the page cache. Ratios are airlock's time over the reference's:
-// below 1 is faster. Peak RSS staying flat as --size-mib grows shows constant memory.
+// the wall time and peak RSS are the child's own, paired with its reference A B A B
+// (common.mjs `paired`, --runs rounds) and quoted as the median of the per-round ratios.
+// The files are pseudo-random (incompressible, the worst case for gzip), and read once
+// before timing so every contender reads from the page cache. Ratios are airlock's time
+// over the reference's: below 1 is faster. Peak RSS staying flat as --size-mib grows
+// shows constant memory.
 import { spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { option, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
+import { option, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
 if (process.argv[2] === '--child') {
   const [, , , mode, path, out] = process.argv;
@@ -36,6 +38,7 @@ if (process.argv[2] === '--child') {
 
 const sizeMiB = Number(option('--size-mib', '1024'));
 const treeMiB = Number(option('--tree-mib', '256'));
+const runs = Number(option('--runs', '5'));
 const json = process.argv.includes('--json');
 const keep = process.argv.includes('--keep');
 
@@ -53,20 +56,12 @@ for (const tool of ['openssl', 'sha256sum', 'tar', 'gzip']) {
 const work = join(tmpdir(), `airlock-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 
-/** Runs a shell command under GNU time: seconds and peak RSS in MiB of the whole command. */
-function timed(cmd) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', 'sh', '-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
-  const [secs, kib] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
-  return { seconds: secs, peakRssMiB: Math.round(kib / 1024) };
-}
-
 const node = JSON.stringify(process.execPath);
 const self = JSON.stringify(fileURLToPath(import.meta.url));
 const results = [];
-const record = (group, name, bytesMiB, cmd) => {
-  const r = timed(cmd);
-  results.push({ group, name, seconds: r.seconds, mibPerSecond: Math.round(bytesMiB / Math.max(r.seconds, 0.001)), peakRssMiB: r.peakRssMiB });
+const record = (group, name, reference, bytesMiB, cmd, refCmd, before) => {
+  const r = paired(cmd, refCmd, { runs, before });
+  results.push({ group, name, reference, ratio: r.ratio, seconds: r.a.seconds, referenceSeconds: r.b.seconds, mibPerSecond: Math.round(bytesMiB / Math.max(r.a.seconds, 0.001)), peakRssMiB: r.a.peakRssMiB, referencePeakRssMiB: r.b.peakRssMiB });
 };
 
 try {
@@ -74,11 +69,10 @@ try {
   await randomPayload(big, sizeMiB);
   warmPageCache(big);
   const q = JSON.stringify(big);
-  record('hash', 'airlock sha256+sha512 (one pass)', sizeMiB, `${node} ${self} --child airlock-hash ${q}`);
-  record('hash', 'airlock sha256', sizeMiB, `${node} ${self} --child airlock-sha256 ${q}`);
-  record('hash', 'openssl dgst -sha256', sizeMiB, `openssl dgst -sha256 ${q} > /dev/null`);
-  record('hash', 'openssl dgst -sha512', sizeMiB, `openssl dgst -sha512 ${q} > /dev/null`);
-  record('hash', 'sha256sum', sizeMiB, `sha256sum ${q} > /dev/null`);
+  const openssl = `openssl dgst -sha256 ${q} > /dev/null`;
+  record('hash', 'airlock sha256+sha512 (one pass)', 'openssl dgst -sha256', sizeMiB, `${node} ${self} --child airlock-hash ${q}`, openssl);
+  record('hash', 'airlock sha256', 'openssl dgst -sha256', sizeMiB, `${node} ${self} --child airlock-sha256 ${q}`, openssl);
+  record('hash', 'sha256sum', 'openssl dgst -sha256', sizeMiB, `sha256sum ${q} > /dev/null`, openssl);
   rmSync(big);
 
   // A source tree: many small files and a few large ones, as a project has.
@@ -99,28 +93,25 @@ try {
   spawnSync('sh', ['-c', `cat $(find ${JSON.stringify(tree)} -type f) > /dev/null`]);
   const out1 = join(work, 'airlock.tar.gz');
   const out2 = join(work, 'gnu.tar.gz');
-  record('archive', 'airlock deterministic tar.gz', treeMiB, `${node} ${self} --child airlock-tar ${JSON.stringify(tree)} ${JSON.stringify(out1)}`);
   record(
     'archive',
+    'airlock deterministic tar.gz',
     'GNU tar --sort=name … | gzip -n -9',
     treeMiB,
+    `${node} ${self} --child airlock-tar ${JSON.stringify(tree)} ${JSON.stringify(out1)}`,
     `cd ${JSON.stringify(work)} && tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@1700000000 --format=gnu -cf - tree | gzip -n -9 > ${JSON.stringify(out2)}`,
+    () => rmSync(out1, { force: true }),
   );
 } finally {
   if (!keep) rmSync(work, { recursive: true, force: true });
 }
 
-const ref = { hash: 'openssl dgst -sha256', archive: 'GNU tar --sort=name … | gzip -n -9' };
-for (const r of results) {
-  const base = results.find((x) => x.name === ref[r.group]);
-  r.ratioToReference = base ? Number((r.seconds / Math.max(base.seconds, 0.001)).toFixed(2)) : null;
-}
 if (json) {
-  process.stdout.write(`${JSON.stringify({ sizeMiB, treeMiB, results }, null, 2)}\n`);
+  process.stdout.write(`${JSON.stringify({ sizeMiB, treeMiB, runs, results }, null, 2)}\n`);
 } else {
-  console.log(`file ${sizeMiB} MiB, tree ${treeMiB} MiB; ratio = time / reference (${ref.hash}; ${ref.archive})`);
-  console.log('group    contender                              s       MiB/s  peak RSS MiB  ratio');
+  console.log(`file ${sizeMiB} MiB, tree ${treeMiB} MiB; paired runs (A B A B), ${runs} rounds; ratio = median of A/B per round`);
+  console.log('group    contender                         reference                              ratio   A s  B s  A MiB/s  A peak RSS MiB');
   for (const r of results) {
-    console.log(`${r.group.padEnd(8)} ${r.name.padEnd(38)} ${String(r.seconds).padStart(6)}  ${String(r.mibPerSecond).padStart(6)}  ${String(r.peakRssMiB).padStart(12)}  ${r.ratioToReference}`);
+    console.log(`${r.group.padEnd(8)} ${r.name.padEnd(33)} ${r.reference.padEnd(38)} ${String(r.ratio).padStart(5)}  ${r.seconds}  ${r.referenceSeconds}  ${String(r.mibPerSecond).padStart(6)}  ${r.peakRssMiB}`);
   }
 }
