@@ -3,11 +3,12 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import ssh2, { type AgentAuthMethod } from 'ssh2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keysFromKnownHosts, fingerprintOf } from '../../lib/publish/host-key.js';
 import { applyPublishPlan, observeHost, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
 import { SignerAgent, openSshPublicKey } from '../../lib/publish/signer-agent.js';
@@ -159,6 +160,21 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     expect(pin).toBe(sshd!.hostKey);
     const t2 = await openTransport(host({ hostKey: pin }), { publishSigner: signer });
     await t2.close();
+  });
+
+  it("turns Nagle's algorithm off on its connection (TCP_NODELAY)", async () => {
+    // Without it, where ssh2's native binding does not load (another Node, as in
+    // scripts/test-node-lts.sh) every SFTP request waited ~40 ms for the host's delayed
+    // ACK; the Node 24 run of the cut test above is the timing side of this check.
+    const spy = vi.spyOn(Socket.prototype, 'setNoDelay');
+    try {
+      const t = await openTransport(host(), { publishSigner: signer });
+      await t.close();
+      const calls = spy.mock.contexts.map((sock, i) => ({ port: (sock as Socket).remotePort, noDelay: spy.mock.calls[i]![0] }));
+      expect(calls).toContainEqual({ port: sshd!.port, noDelay: true });
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('refuses a publish key the host does not know (E_HOST_AUTH), and a key of another role (E_KEY_ROLE)', async () => {
