@@ -3,7 +3,7 @@
 // to the hosts. Each step is a lib/ call; this file only sequences them, asks and prints.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { buildRelease, checkPins, describeBranchHead, signatureInWords, signProvenance } from '../../lib/builder/index.js';
+import { describeBranchHead, prepareBuild, signatureInWords, signProvenance } from '../../lib/builder/index.js';
 import { AirlockError, EXIT } from '../../lib/core/errors.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
@@ -14,7 +14,7 @@ import { openpgpUserId } from '../../lib/terminal/config.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { listKeystore, observeTerminal, pathExists, releaseDirOf } from '../../lib/terminal/observe.js';
-import { describeReleasePlan, planRelease } from '../../lib/terminal/plan-release.js';
+import { describeReleasePlan, planRelease, type ReleasePlan } from '../../lib/terminal/plan-release.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { aptSignersOf, observeAptSignedBy } from '../../lib/terminal/plan-apt-keys.js';
 import { progressLine } from '../progress.js';
@@ -66,22 +66,28 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     releasePattern: config.releaseBranchPattern,
     allowNetwork: Boolean(opts.allowNetwork),
   };
-  // The recipe at the confirmed commit (a checkout in a temporary directory, removed):
-  // the plan refuses what it can before the build runs, a passphrase is read or a byte written.
-  const pins = await checkPins(request);
-  const plan = planRelease({
-    recipe: pins.recipe,
-    pins: { commit: pins.commit, branch: pins.branch, sourceDateEpoch: pins.sourceDateEpoch },
-    state,
-    releaseDirExists: await pathExists(releaseDirOf(paths, pins.recipe.project, pins.recipe.version)),
-    config,
-    keystore,
-    hosts,
-    buildLog: join(paths.home, 'build-logs', `${pins.recipe.project}-${pins.recipe.version}.log`),
-    ...(pins.recipe.artifacts.some((a) => a.endsWith('.rpm')) ? { rpmTools: await observeRpmTools() } : {}),
-    aptSignedBy: await observeAptSignedBy(paths.repository),
-  });
+  // The recipe at the confirmed commit, from the one checkout the build then runs in: the
+  // plan refuses what it can before the build runs, a passphrase is read or a byte written.
+  const prepared = await prepareBuild(request);
+  const { pins } = prepared;
+  let plan: ReleasePlan;
+  try {
+    plan = planRelease({
+      recipe: pins.recipe,
+      pins: { commit: pins.commit, branch: pins.branch, sourceDateEpoch: pins.sourceDateEpoch },
+      state,
+      releaseDirExists: await pathExists(releaseDirOf(paths, pins.recipe.project, pins.recipe.version)),
+      config,
+      keystore,
+      hosts,
+      buildLog: join(paths.home, 'build-logs', `${pins.recipe.project}-${pins.recipe.version}.log`),
+    });
+  } catch (err) {
+    await prepared.cleanup();
+    throw err;
+  }
   if (opts.dryRun) {
+    await prepared.cleanup();
     emit(opts, { ok: true, dryRun: true, plan, pins: { recipeDigest: pins.recipeDigest, lockfileDigests: pins.lockfileDigests } }, () => [
       `pins hold: ${pins.branch} @ ${pins.commit}, SOURCE_DATE_EPOCH=${pins.sourceDateEpoch}`,
       ...Object.entries(pins.lockfileDigests).map(([f, d]) => `lockfile ${f} sha256:${d}`),
@@ -93,7 +99,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
   // The recipe's steps are the project's code, running as this user: while they run, no
   // private key is unlocked and no passphrase has been read (docs/recipe.md "What a step
   // can reach"). A wrong passphrase therefore costs a build; it never costs a key.
-  const build = await buildRelease({ ...request, hide: [keystore.dir], onOutput: opts.json ? undefined : (chunk) => process.stderr.write(printable(chunk, { keepCarriageReturn: true })) });
+  const build = await prepared.build({ hide: [keystore.dir], onOutput: opts.json ? undefined : (chunk) => process.stderr.write(printable(chunk, { keepCarriageReturn: true })) });
   let session: SigningSession | undefined;
   try {
     if (build.project !== plan.project || build.version !== plan.version || build.commit !== plan.commit) {

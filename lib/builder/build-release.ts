@@ -151,12 +151,9 @@ async function pinnedCheckout(req: BuildRequest, dirs: Dirs): Promise<PinReport>
  * temporary directory and removed again.
  */
 export async function checkPins(req: Omit<BuildRequest, 'onOutput'>): Promise<PinReport> {
-  const dirs = await makeWorkDir(req.workRoot);
-  try {
-    return await pinnedCheckout(req, dirs);
-  } finally {
-    await rm(dirs.workDir, { recursive: true, force: true });
-  }
+  const prepared = await prepareBuild(req);
+  await prepared.cleanup();
+  return prepared.pins;
 }
 
 interface Execution {
@@ -244,27 +241,52 @@ async function keepOnlyForFailedStep<T>(dirs: Dirs, run: () => Promise<T>): Prom
   }
 }
 
+/**
+ * The pinned checkout of a release, made once: its pin report is what the release plan
+ * reads (the recipe at the confirmed commit), and `build` runs the recipe in that same
+ * checkout — a release checks the source out once, not once to plan and again to build.
+ * `cleanup` removes it when the plan refuses (or a dry run ends) before the build.
+ */
+export interface PreparedBuild {
+  pins: PinReport;
+  build(opts?: Pick<BuildRequest, 'onOutput' | 'hide'>): Promise<BuildResult>;
+  cleanup(): Promise<void>;
+}
+
+export async function prepareBuild(req: Omit<BuildRequest, 'onOutput' | 'hide'>): Promise<PreparedBuild> {
+  const dirs = await makeWorkDir(req.workRoot);
+  const pins = await keepOnlyForFailedStep(dirs, () => pinnedCheckout(req, dirs));
+  let used = false;
+  return {
+    pins,
+    build(opts = {}) {
+      if (used) throw new Error('PreparedBuild.build: a checkout is built once');
+      used = true;
+      return keepOnlyForFailedStep(dirs, () =>
+        execute({
+          dirs,
+          recipe: pins.recipe,
+          recipeDigest: pins.recipeDigest,
+          lockfiles: pins.lockfiles,
+          sourceDateEpoch: pins.sourceDateEpoch,
+          allowNetwork: req.allowNetwork === true,
+          builderId: BUILDER_RELEASE,
+          repository: sourceLocation(req.source),
+          branch: req.branch,
+          commit: pins.commit,
+          releasePattern: req.releasePattern ?? DEFAULT_RELEASE_PATTERN,
+          onOutput: opts.onOutput,
+          hide: opts.hide,
+        }),
+      );
+    },
+    cleanup: () => rm(dirs.workDir, { recursive: true, force: true }),
+  };
+}
+
 /** Builds a release from the confirmed head of a release branch. */
 export async function buildRelease(req: BuildRequest): Promise<BuildResult> {
-  const dirs = await makeWorkDir(req.workRoot);
-  return keepOnlyForFailedStep(dirs, async () => {
-    const pins = await pinnedCheckout(req, dirs);
-    return execute({
-      dirs,
-      recipe: pins.recipe,
-      recipeDigest: pins.recipeDigest,
-      lockfiles: pins.lockfiles,
-      sourceDateEpoch: pins.sourceDateEpoch,
-      allowNetwork: req.allowNetwork === true,
-      builderId: BUILDER_RELEASE,
-      repository: sourceLocation(req.source),
-      branch: req.branch,
-      commit: pins.commit,
-      releasePattern: req.releasePattern ?? DEFAULT_RELEASE_PATTERN,
-      onOutput: req.onOutput,
-      hide: req.hide,
-    });
-  });
+  return (await prepareBuild(req)).build({ onOutput: req.onOutput, hide: req.hide });
 }
 
 export interface RebuildOptions {

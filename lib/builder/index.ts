@@ -1,5 +1,5 @@
 // The build stage's public surface (see README.md).
-export { buildRelease, checkPins, rebuildFromProvenance, BUILD_LOG_NAME, BUILDER_VERSION } from './build-release.js';
+export { buildRelease, checkPins, prepareBuild, rebuildFromProvenance, BUILD_LOG_NAME, BUILDER_VERSION } from './build-release.js';
 export type { BuildRequest, BuildResult, BuiltArtifact, PinReport, RebuildOptions } from './build-release.js';
 export { signProvenance, parseProvenanceEnvelope, parseTrustedProvenanceEnvelope, provenanceFileName } from './provenance-envelope.js';
 export type { VerifiedProvenance } from './provenance-envelope.js';

@@ -3,10 +3,11 @@
 // the build (no build log touched, no passphrase read); --dry-run of release, refresh,
 // publish, key rotate and init leaves the terminal home and the host byte-identical; init
 // with a passphrase too short writes nothing to any medium; refresh on a stale copy
-// refuses before signing, and so do its dry run and a key rotation on it.
+// refuses before signing, and so do its dry run and a key rotation on it; a release
+// checks the source out once.
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,6 +97,29 @@ describe('refused before anything runs', () => {
     expect(codeOf(r.stderr)).toBe('E_RELEASE_EXISTS');
     expect(await trees()).toEqual(before);
     await rm(join(paths.home, 'build-logs'), { recursive: true });
+  }, SLOW);
+
+  it('a release checks the source out once: the plan reads the recipe from the checkout the build runs in', async () => {
+    // A git in front of the real one on PATH (the builder keeps PATH for git) logs each checkout.
+    const bin = join(work, 'counting-bin');
+    const log = join(work, 'checkouts.log');
+    await mkdir(bin, { recursive: true });
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    await writeFile(join(bin, 'git'), `#!/bin/sh\nfor a in "$@"; do [ "$a" = checkout ] && echo "$*" >> '${log}'; done\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const src = makeRepo({ 'airlock.recipe.json': failingRecipe('3.0.0') }, 'release/3.0.0', work);
+    const tmp = join(work, 'build-tmp');
+    await mkdir(tmp, { recursive: true });
+    const env = { AIRLOCK_HOME: paths.home, PATH: `${bin}:${process.env.PATH}`, TMPDIR: tmp };
+    const dry = await runCli('airlock', ['release', '--source', src.dir, '--branch', src.branch, '--commit', src.commit, '--to', 'mirror', '--dry-run', '--json'], env);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect((await readFile(log, 'utf8')).trim().split('\n')).toHaveLength(1);
+    await rm(log);
+    // The real run: checked out once, the recipe's step runs (and fails, before any key).
+    const r = await runCli('airlock', ['release', '--source', src.dir, '--branch', src.branch, '--commit', src.commit, '--to', 'mirror', '--json'], env);
+    expect(codeOf(r.stderr), r.stderr).toBe('E_BUILD_FAILED');
+    const checkouts = (await readFile(log, 'utf8')).trim().split('\n');
+    expect(checkouts, checkouts.join('\n')).toHaveLength(1);
+    expect(checkouts[0]).toContain(src.commit);
   }, SLOW);
 
   it('an unknown host is refused before the build', async () => {
