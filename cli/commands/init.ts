@@ -1,13 +1,14 @@
 // `airlock init`: a new release terminal. Root keys go into the terminal keystore, or
 // with --root-keystore DIR (repeatable) one each onto separate media, each under its own
 // passphrase (see cli/keystore-passphrases.ts for where the passphrases come from).
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { AirlockError } from '../../lib/core/errors.js';
 import { initTerminal, isTerminalHome, occupiedDirs } from '../../lib/terminal/init.js';
 import { describeInitPlan, planInit } from '../../lib/terminal/plan-init.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { parseKeyTypeChoices } from '../../lib/keys/key-type-choice.js';
 import { KEY_ROLES } from '../../lib/keys/signer.js';
+import { describeKeyIdentity, keyIdentityChange, publishedKeyIds } from '../../lib/repo/compat/key-history.js';
 import { emit } from '../run.js';
 import { parseExpiryAssignments } from '../expiry-assignments.js';
 import { readKeystorePassphrases, wipeAll } from '../keystore-passphrases.js';
@@ -60,12 +61,14 @@ export async function init(opts: InitOptions): Promise<void> {
       keyTypes,
       now: new Date(),
     });
-    emit(opts, { ok: true, home: paths.home, keystore: result.keystore, rootKeys: result.rootKeys, rootThreshold: opts.rootThreshold, rootFingerprint: result.rootFingerprint, files: result.files }, () => [
+    const keys = keyIdentityChange({}, await publishedKeyIds(join(paths.repository, 'keys')));
+    emit(opts, { ok: true, home: paths.home, keystore: result.keystore, rootKeys: result.rootKeys, rootThreshold: opts.rootThreshold, rootFingerprint: result.rootFingerprint, keys, files: result.files }, () => [
       `release terminal ready in ${paths.home}`,
       `root keys (${opts.rootThreshold} of ${result.rootKeys.length} needed to change the root):`,
       ...result.rootKeys.map((k) => `  ${k.keyId}  in ${k.keystore}`),
       `root of trust: ${paths.repository}/keys/root.json`,
       `root fingerprint (SHA-256, publish it out of band): ${result.rootFingerprint}`,
+      ...describeKeyIdentity(keys, 'changed'),
     ]);
   } finally {
     wipeAll(passphrases);

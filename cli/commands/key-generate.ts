@@ -7,6 +7,10 @@ import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import { KEY_ROLES, type KeyRole } from '../../lib/keys/signer.js';
+import { join } from 'node:path';
+import { describeKeyIdentity, keyIdentityChange, publishedKeyIds } from '../../lib/repo/compat/key-history.js';
+import { terminalPaths } from '../../lib/terminal/home.js';
+import { signingKeyIds } from '../../lib/terminal/key-identity.js';
 import { emit } from '../run.js';
 import { describeKey } from '../key-description.js';
 
@@ -15,6 +19,16 @@ export interface KeyGenerateOptions {
   passphraseFd?: number;
   keyType?: string;
   json?: boolean;
+}
+
+/** What the terminal's repository copy publishes under keys/, if this is a terminal home with one. */
+async function publishedKeysOfTerminal(): Promise<{ openpgp?: string; minisign?: string } | undefined> {
+  try {
+    const ids = await publishedKeyIds(join(terminalPaths().repository, 'keys'));
+    return ids.openpgp || ids.minisign ? ids : undefined;
+  } catch {
+    return undefined; // not a terminal home (yet): nothing published to compare with
+  }
 }
 
 export async function keyGenerate(role: string, opts: KeyGenerateOptions): Promise<void> {
@@ -27,7 +41,15 @@ export async function keyGenerate(role: string, opts: KeyGenerateOptions): Promi
   try {
     const info = await keystore.generate(role as KeyRole, passphrase, keyType);
     const { fingerprintLines, ...key } = describeKey(info);
-    emit(opts, { ok: true, keystore: keystore.dir, key }, () => [`generated ${role} key ${info.keyId}`, `keystore: ${keystore.dir}`, ...fingerprintLines]);
+    const published = await publishedKeysOfTerminal();
+    const change = published && (role === 'pgp' || role === 'minisign') ? keyIdentityChange(published, signingKeyIds([info])) : undefined;
+    const changed = change?.openpgp?.changed || change?.minisign?.changed ? change : undefined;
+    emit(opts, { ok: true, keystore: keystore.dir, key, ...(changed ? { publishedKeyChange: changed } : {}) }, () => [
+      `generated ${role} key ${info.keyId}`,
+      `keystore: ${keystore.dir}`,
+      ...fingerprintLines,
+      ...(changed ? describeKeyIdentity(changed, 'changes at the next release signed with this keystore, which publishes this key').filter((l) => l.startsWith('WARNING')) : []),
+    ]);
   } finally {
     passphrase.wipe();
   }

@@ -17,6 +17,8 @@ import { listKeystore, observeTerminal, pathExists, releaseDirOf } from '../../l
 import { describeReleasePlan, planRelease, type ReleasePlan } from '../../lib/terminal/plan-release.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { aptSignersOf, observeAptSignedBy } from '../../lib/terminal/plan-apt-keys.js';
+import { describeAptKeyTransition } from '../../lib/repo/compat/apt-key-transition.js';
+import { describeKeyIdentity } from '../../lib/repo/compat/key-history.js';
 import { progressLine } from '../progress.js';
 import { askLine } from '../prompt.js';
 import { describeReports, exitCodeFor, publishTo } from '../publishing.js';
@@ -140,9 +142,11 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     if (!opts.json) note(`signed ${result.project} ${result.version}: ${result.targets.length} targets, snapshot v${result.metadataVersions.snapshot}`);
     const reports = await publishTo(paths, hosts, session.signer('publish'), opts);
     const failed = reports.filter((r) => !r.ok);
-    emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, hosts: reports }, () => [
+    emit(opts, { ok: failed.length === 0, project: result.project, version: result.version, targets: result.targets, keys: result.keys, ...(plan.aptKeys ? { aptKeys: plan.aptKeys } : {}), hosts: reports }, () => [
       `released ${result.project} ${result.version} (commit ${build.commit})`,
       ...result.targets.map((t) => `  ${t.target}  sha256:${t.sha256}`),
+      ...describeKeyIdentity(result.keys, 'changed since the previous release'),
+      ...(plan.aptKeys ? describeAptKeyTransition(plan.aptKeys) : []),
       ...describeReports(reports),
     ]);
     if (failed.length > 0) note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");

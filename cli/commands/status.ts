@@ -1,11 +1,14 @@
 // `airlock status`: each role's version, expiry, threshold and keys (marking those this
 // terminal's keystore holds), with what to run before something expires. Exit 1 when a
 // role has expired: clients refuse the repository until it is renewed.
+import { join } from 'node:path';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { repositoryStatus, type BinStatus, type RoleStatus } from '../../lib/repo/status.js';
 import { readConfig } from '../../lib/terminal/config.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
+import { describeKeyIdentity, keyIdentityChange, publishedKeyIds } from '../../lib/repo/compat/key-history.js';
+import { signingKeyIds } from '../../lib/terminal/key-identity.js';
 import { emit } from '../run.js';
 
 function advice(r: RoleStatus): string {
@@ -31,12 +34,16 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
   const paths = terminalPaths();
   const config = await readConfig(paths);
   // Public key ids only: no passphrase, nothing decrypted. A missing keystore just marks nothing.
-  const held = await Keystore.open(keystoreDirFor(opts))
-    .then(async (ks) => new Set((await ks.list()).map((k) => k.keyId)))
+  const listed = await Keystore.open(keystoreDirFor(opts))
+    .then((ks) => ks.list())
     .catch(() => undefined);
+  const held = listed ? new Set(listed.map((k) => k.keyId)) : undefined;
+  // What users compare: keys/ as published, against what this keystore signs with next.
+  const published = await publishedKeyIds(join(paths.repository, 'keys'));
+  const keys = keyIdentityChange(published, listed ? signingKeyIds(listed) : published);
   const warnDays = opts.warnDays ?? config.warnDays;
   const result = await repositoryStatus(paths.repository, new Date(), warnDays, held ? { heldKeyIds: held } : {});
-  emit(opts, { ok: true, ...result, expiryDays: config.expiryDays, warnDays }, () => [
+  emit(opts, { ok: true, ...result, keys, expiryDays: config.expiryDays, warnDays }, () => [
     'role       version  expires               days left  threshold  keys (* = in this keystore)',
     ...result.roles.map(
       (r) =>
@@ -49,6 +56,7 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
     ),
     `${result.targets} targets in ${result.releases.length} releases${result.releases.length ? `: ${result.releases.join(', ')}` : ''}`,
     ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
+    ...describeKeyIdentity(keys, 'changes at the next release (this keystore signs with another key than keys/ publishes)'),
     `expiry on signing: ${(['root', 'targets', 'snapshot', 'timestamp'] as const).map((r) => `${r} ${config.expiryDays[r]}d`).join(', ')}; warn ${warnDays}d before (airlock expiry to change)`,
   ]);
   return result.roles.some((r) => r.warning === 'expired') || result.bins.some((b) => b.warning === 'expired') || result.apt.some((a) => a.warning === 'expired') ? 1 : 0;

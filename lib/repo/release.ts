@@ -12,7 +12,7 @@ import { openRegularFile } from '../core/regular-file.js';
 import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
-import { writeKeyHistory } from './compat/key-history.js';
+import { keyIdentityChange, publishedKeyIds, writeKeyHistory, type PublishedKeyIdentity } from './compat/key-history.js';
 import { updateRpmRepository } from './compat/rpm-repository.js';
 import { checkRpmRelease, observeRpmTools } from './compat/rpm-tools.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
@@ -89,6 +89,8 @@ export interface ReleaseResult {
   /** Every path the release staged (a file the copy already held byte for byte is not written again). */
   staged: string[];
   metadataVersions: { targets: number; snapshot: number; timestamp: number };
+  /** The OpenPGP fingerprint and minisign key id users compare, and whether they changed since the previous release. */
+  keys: PublishedKeyIdentity;
 }
 
 const NAME_PART = /^[A-Za-z0-9][A-Za-z0-9._+~-]*$/;
@@ -275,6 +277,8 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     }
     tx.addTargets(additions);
     for (const writer of COMPAT_WRITERS) await writer.write({ staging, repoDir, releaseDir, input, names, content, targets: released, signers, options });
+    const before = await publishedKeyIds(join(repoDir, 'keys'));
+    const keys = keyIdentityChange(before, await publishedKeyIds(join(staging, 'keys')));
     const result = await tx.commit({ targets: [signers.targets], snapshot: [signers.snapshot], timestamp: [signers.timestamp] });
     const current = tx.current!;
     return {
@@ -283,6 +287,7 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
       targets: released,
       files: result.files,
       staged: result.staged,
+      keys,
       metadataVersions: {
         targets: result.versions.targets ?? current.targets.signed.version,
         snapshot: result.versions.snapshot ?? current.snapshot.signed.version,

@@ -4,18 +4,11 @@
 // lib/repo/compat/apt-key-transition.ts; this turns it into keys the session unlocks.
 import { join } from 'node:path';
 import { AirlockError } from '../core/errors.js';
-import { fromHex, toHex } from '../core/hex.js';
-import type { KeyInfo } from '../keys/keystore.js';
 import type { Signer } from '../keys/signer.js';
 import { aptDists } from '../repo/compat/apt-release.js';
 import { aptKeyTransition, type AptKeyTransition } from '../repo/compat/apt-key-transition.js';
-import { pgpPublicKey } from '../repo/compat/openpgp-packet.js';
+import { pgpFingerprintOf } from './key-identity.js';
 import type { KeyNeed, KeystoreListing } from './plan.js';
-
-/** The OpenPGP v4 fingerprint of a keystore's pgp key, upper case, from its public listing. */
-export function pgpFingerprintOf(k: Pick<KeyInfo, 'publicKey' | 'createdAt' | 'keyType'>): string {
-  return toHex(pgpPublicKey(fromHex(k.publicKey), new Date(k.createdAt), k.keyType).fingerprint).toUpperCase();
-}
 
 export interface PlannedAptKeys extends AptKeyTransition {
   /** Key ids of the co-signing keys, in the order of `cosigners`. */

@@ -100,3 +100,48 @@ export async function writeKeyHistory(repoKeys: string, stagingKeys: string, key
   }
   return out;
 }
+
+/** The identities users compare: the current OpenPGP fingerprint and minisign key id, each with the one it replaced when it changed. */
+export interface PublishedKeyIdentity {
+  openpgp?: { fingerprint: string; changed: boolean; previous?: string };
+  minisign?: { keyId: string; changed: boolean; previous?: string };
+}
+
+/** The current OpenPGP fingerprint and minisign key id a keys/ directory publishes (absent files: absent fields). */
+export async function publishedKeyIds(keysDir: string): Promise<{ openpgp?: string; minisign?: string }> {
+  const ring = await readIfPresent(join(keysDir, 'release-signing.asc'));
+  const mini = await readIfPresent(join(keysDir, 'minisign.pub'));
+  const openpgp = ring === undefined ? undefined : keyringFingerprints(ring)[0];
+  const minisign = mini === undefined ? undefined : minisignKeyIdHex(parseMinisignPublicKey(mini).keyNumber);
+  return { ...(openpgp ? { openpgp } : {}), ...(minisign ? { minisign } : {}) };
+}
+
+/**
+ * The identities `next` carries compared with `before` (the previous release's), field by
+ * field: a key is changed when `before` published another one. A key only `before` has is
+ * reported unchanged (the release did not sign with that role).
+ */
+export function keyIdentityChange(before: { openpgp?: string; minisign?: string }, next: { openpgp?: string; minisign?: string }): PublishedKeyIdentity {
+  const one = (now: string | undefined, was: string | undefined): { id: string; changed: boolean; previous?: string } | undefined => {
+    const id = now ?? was;
+    if (id === undefined) return undefined;
+    const changed = was !== undefined && id !== was;
+    return { id, changed, ...(changed ? { previous: was } : {}) };
+  };
+  const p = one(next.openpgp, before.openpgp);
+  const m = one(next.minisign, before.minisign);
+  return {
+    ...(p ? { openpgp: { fingerprint: p.id, changed: p.changed, ...(p.previous ? { previous: p.previous } : {}) } } : {}),
+    ...(m ? { minisign: { keyId: m.id, changed: m.changed, ...(m.previous ? { previous: m.previous } : {}) } } : {}),
+  };
+}
+
+/** Lines for people: what to compare, and a WARNING line for each key that changed. `when` says against what ("since the previous release"). */
+export function describeKeyIdentity(k: PublishedKeyIdentity, when: string): string[] {
+  return [
+    ...(k.openpgp ? [`OpenPGP fingerprint  ${k.openpgp.fingerprint}   (users compare it with \`gpg --show-keys keys/release-signing.asc\`)`] : []),
+    ...(k.minisign ? [`minisign key id      ${k.minisign.keyId}   (users compare it with the key id \`minisign -V\` prints)`] : []),
+    ...(k.openpgp?.changed ? [`WARNING: the OpenPGP key ${when}: ${k.openpgp.previous} -> ${k.openpgp.fingerprint}; announce the new fingerprint (apt users: docs/rotation.md "The OpenPGP key and apt")`] : []),
+    ...(k.minisign?.changed ? [`WARNING: the minisign key ${when}: ${k.minisign.previous} -> ${k.minisign.keyId}; announce the new key id (keys/minisign-${k.minisign.keyId}.pub)`] : []),
+  ];
+}
