@@ -12,7 +12,8 @@
 // (rpm-tools.ts), and run with a fixed revision and timestamps so the same packages
 // and date give the same repodata.
 import { execFile } from 'node:child_process';
-import { copyFile, link, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from '../../core/atomic-file.js';
@@ -43,16 +44,22 @@ export interface RpmRepositoryOptions {
 
 const RPM_NAME = /^[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm$/;
 
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 /** Adds signed packages and rewrites the repodata; returns the paths written relative to rpmDir. */
 export async function updateRpmRepository(opts: RpmRepositoryOptions): Promise<string[]> {
   const packagesDir = join(opts.rpmDir, 'Packages');
   await mkdir(packagesDir, { recursive: true });
-  const published = await readdir(join(opts.publishedRpmDir, 'Packages')).catch(() => [] as string[]);
   const written: string[] = [];
   for (const rpm of opts.rpms) {
     const name = basename(rpm);
     if (!RPM_NAME.test(name)) throw new AirlockError('E_ARTIFACT_NAME', `${name} is not a plain .rpm file name`);
-    if (published.includes(name)) throw new AirlockError('E_RELEASE_EXISTS', `rpm/Packages/${name} is already published; a published package never changes — release it under a new version`);
+    if (await exists(join(opts.publishedRpmDir, 'Packages', name))) throw new AirlockError('E_RELEASE_EXISTS', `rpm/Packages/${name} is already published; a published package never changes — release it under a new version`);
     const target = join(packagesDir, name);
     await copyFile(rpm, target).catch((err: unknown) => {
       throw fromSystemError(err, `copying ${rpm}`);
@@ -60,20 +67,23 @@ export async function updateRpmRepository(opts: RpmRepositoryOptions): Promise<s
     await signRpmPackage(target, opts.pgp, opts.date, { kind: 'rpm-header', name: `rpm/Packages/${name}` }, opts.publishedKeys);
     written.push(`Packages/${name}`);
   }
-  // createrepo_c lists what it finds: the earlier packages are linked in for the run and
-  // taken out again (they are already on the host, unchanged).
-  const borrowed: string[] = [];
-  for (const name of published.filter((n) => n.endsWith('.rpm'))) {
-    await link(join(opts.publishedRpmDir, 'Packages', name), join(packagesDir, name)).catch(() => copyFile(join(opts.publishedRpmDir, 'Packages', name), join(packagesDir, name)));
-    borrowed.push(name);
-  }
+  // Incremental (issue 19): the earlier packages are listed from the published repodata
+  // (createrepo_c --update --update-md-path with --recycle-pkglist and --skip-stat), so
+  // no earlier .rpm is read, linked or even stat'ed; only the new ones are indexed.
   const revision = String(Math.floor(opts.date.getTime() / 1000));
+  const args = ['--quiet', '--no-database', '--general-compress-type=gz', `--revision=${revision}`, '--set-timestamp-to-revision'];
+  const listDir = await mkdtemp(join(tmpdir(), 'airlock-rpm-'));
   try {
-    await run('createrepo_c', ['--quiet', '--no-database', '--general-compress-type=gz', `--revision=${revision}`, '--set-timestamp-to-revision', opts.rpmDir], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
+    if (await exists(join(opts.publishedRpmDir, 'repodata', 'repomd.xml'))) {
+      const list = join(listDir, 'pkglist');
+      await writeFileAtomic(list, written.map((p) => `${p}\n`).join(''), { durable: false });
+      args.push('--update', `--update-md-path=${opts.publishedRpmDir}`, '--recycle-pkglist', '--skip-stat', `--pkglist=${list}`);
+    }
+    await run('createrepo_c', [...args, opts.rpmDir], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } });
   } catch (err) {
     throw new AirlockError('E_RPM_INVALID', `createrepo_c could not index the packages: ${String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n').at(-1) ?? ''}`, { cause: err });
   } finally {
-    for (const name of borrowed) await rm(join(packagesDir, name), { force: true });
+    await rm(listDir, { recursive: true, force: true });
   }
   await rm(join(opts.rpmDir, 'repodata', '.repodata'), { recursive: true, force: true });
   for (const f of (await readdir(join(opts.rpmDir, 'repodata'))).sort()) if (f !== 'repomd.xml') written.push(`repodata/${f}`);
