@@ -118,7 +118,7 @@ export class LocalRepository {
     const root = await this.readRoot(latest);
     const timestamp = await readMetadata(join(this.metadataDir, metadataFileName('timestamp')), 'timestamp', metadataFileName('timestamp'));
     const snapshotMeta = timestamp.signed.meta['snapshot.json'];
-    if (!snapshotMeta) throw damaged(join(this.metadataDir, 'timestamp.json'), 'names no snapshot');
+    if (!snapshotMeta) throw damaged(join(this.metadataDir, metadataFileName('timestamp')), 'names no snapshot');
     const snapshotName = metadataFileName('snapshot', snapshotMeta.version);
     const snapshot = await readMetadata(join(this.metadataDir, snapshotName), 'snapshot', snapshotName);
     const targetsMeta = snapshot.signed.meta[metadataFileName('targets')];

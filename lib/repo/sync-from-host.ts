@@ -20,7 +20,7 @@ import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import type { RootSigned, SnapshotSigned, TargetFileInfo, TargetsSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
@@ -147,8 +147,8 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   const local = new LocalRepository(repoDir);
   const current = await local.current();
   const rootVersion = current.root.signed.version;
-  const localRootBytes = await readFile(join(local.metadataDir, `${rootVersion}.root.json`));
-  const localTimestampBytes = await readFile(join(local.metadataDir, 'timestamp.json'));
+  const localRootBytes = await readFile(join(local.metadataDir, metadataFileName('root', rootVersion)));
+  const localTimestampBytes = await readFile(join(local.metadataDir, metadataFileName('timestamp')));
 
   // TUF §5.2–§5.3: from the copy's own newest root, each next root checked by its predecessor.
   // Expiry is not judged (reference time 0): a terminal is offline for months, and a
@@ -157,7 +157,7 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   const set = new TrustedMetadataSet(localRootBytes, new Date(0));
   const wanted: Wanted[] = [];
   for (let i = 0; i < MAX_ROOTS; i++) {
-    const name = `metadata/${set.root.version + 1}.root.json`;
+    const name = `metadata/${metadataFileName('root', set.root.version + 1)}`;
     const bytes = await fetchBytes(source, name, DEFAULT_LIMITS.rootMaxBytes);
     if (bytes === undefined) break;
     set.updateRoot(bytes);
@@ -185,13 +185,13 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   wanted.push({ path: 'metadata/timestamp.json', bytes: tsBytes });
   // TUF §5.5, §5.6: snapshot, top-level targets, then every delegated role the snapshot lists.
   const snapVersion = set.timestamp!.meta['snapshot.json']!.version;
-  const snapName = `metadata/${snapVersion}.snapshot.json`;
+  const snapName = `metadata/${metadataFileName('snapshot', snapVersion)}`;
   const snapBytes = await needBytes(source, snapName, set.timestamp!.meta['snapshot.json']!.length ?? DEFAULT_LIMITS.snapshotMaxBytes);
   set.updateSnapshot(snapBytes);
   assertNoRollback(source, current.snapshot.signed, set.snapshot!);
   wanted.push({ path: snapName, bytes: snapBytes });
   const meta = set.snapshot!.meta;
-  const targetsName = `metadata/${meta['targets.json']!.version}.targets.json`;
+  const targetsName = `metadata/${metadataFileName('targets', meta['targets.json']!.version)}`;
   const targetsBytes = await needBytes(source, targetsName, meta['targets.json']!.length ?? DEFAULT_LIMITS.targetsMaxBytes);
   set.updateTargets(targetsBytes);
   wanted.push({ path: targetsName, bytes: targetsBytes });
@@ -201,8 +201,8 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
     if (set.getTargets(next.role) !== undefined) continue;
     if (!ROLE_NAME.test(next.role)) throw new AirlockError('E_METADATA_INVALID', `delegated role name ${JSON.stringify(next.role)} is not one airlock writes`, { details: { role: next.role } });
-    const m = meta[`${next.role}.json`]!;
-    const name = `metadata/${m.version}.${next.role}.json`;
+    const m = meta[metadataFileName(next.role)]!;
+    const name = `metadata/${metadataFileName(next.role, m.version)}`;
     const bytes = await needBytes(source, name, m.length ?? DEFAULT_LIMITS.targetsMaxBytes);
     const signed = set.updateDelegatedTargets(bytes, next.role, next.delegator);
     roles.push(signed);
@@ -224,9 +224,9 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
       hostTargets.set(p, info);
     }
   }
-  const localMeta = [`metadata/${current.snapshot.signed.version}.snapshot.json`];
+  const localMeta = [`metadata/${metadataFileName('snapshot', current.snapshot.signed.version)}`];
   const localTargetsVersion = current.snapshot.signed.meta['targets.json']?.version;
-  if (localTargetsVersion !== undefined) localMeta.push(`metadata/${localTargetsVersion}.targets.json`);
+  if (localTargetsVersion !== undefined) localMeta.push(`metadata/${metadataFileName('targets', localTargetsVersion)}`);
   for (const path of localMeta) {
     const there = await fetchBytes(source, path, DEFAULT_LIMITS.targetsMaxBytes);
     const here = await readFile(join(repoDir, path));
