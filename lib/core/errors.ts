@@ -119,6 +119,7 @@ export const ERROR_KINDS = {
   E_DEB_INVALID: 'refused',
   E_APT_CONFLICT: 'refused',
   E_APT_INDEX: 'refused',
+  E_APT_SIGNATURE: 'refused',
   E_CLEARSIGN_TEXT: 'refused',
   E_RPM_INVALID: 'refused',
   E_RPM_SIGNATURE: 'refused',

@@ -4,15 +4,17 @@
 // The TUF metadata does not cover apt/, so what can be checked is: Release lists each
 // index with its SHA256 and size (checked), and every package an index lists must be a
 // .deb target whose SHA256 the verified targets metadata vouches for (its pool file is
-// then that target's verified bytes). Release, InRelease and Release.gpg are taken as
-// the host serves them: their OpenPGP signature is the pgp key's, which a host cannot
-// make, and apt clients check it — a host can at worst hand the copy indices that every
-// client refuses, which it can do to clients directly anyway.
+// then that target's verified bytes). Release is believed only when Release.gpg and
+// InRelease both verify under the copy's own pgp keys (keys/release-signing.asc, every
+// key it ever used) and InRelease holds exactly Release's text (E_APT_SIGNATURE
+// otherwise): the next release re-signs what the copy took, so a host must not be able
+// to hand it indices the pgp key never signed.
 import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AirlockError } from '../core/errors.js';
 import type { TargetFileInfo } from '../core/tuf-metadata.js';
+import { cleartextVerifies, detachedSignatureVerifies, keyringKeys } from './compat/openpgp-verify.js';
 
 /** What the apt part brings in: index bytes (checked) and pool files (copies of verified targets). */
 export interface AptFiles {
@@ -39,11 +41,18 @@ function refused(what: string, path: string): AirlockError {
   return new AirlockError('E_HASH', `the host's apt repository is not consistent with its signed metadata: ${what}; do not sync from this host`, { details: { path } });
 }
 
+function unsigned(what: string, path: string): AirlockError {
+  return new AirlockError('E_APT_SIGNATURE', `the host's ${path} ${what}; its apt repository is not what this copy's pgp key signed — do not sync from this host`, { details: { path } });
+}
+
+/** `keyring`: the copy's keys/release-signing.asc (undefined when it has none: then no Release is believed). */
 export async function aptFilesOf(
   suites: string[],
   fetch: (path: string, max: number) => Promise<Uint8Array | undefined>,
   targets: ReadonlyMap<string, TargetFileInfo>,
+  keyring: string | undefined,
 ): Promise<AptFiles> {
+  const keys = keyring === undefined ? [] : keyringKeys(keyring);
   const bySha = new Map<string, [string, TargetFileInfo]>();
   for (const [p, info] of targets) if (p.endsWith('.deb') && info.hashes.sha256) bySha.set(info.hashes.sha256.toLowerCase(), [p, info]);
   const out: AptFiles = { indices: [], pool: [] };
@@ -52,12 +61,16 @@ export async function aptFilesOf(
     const base = `apt/dists/${suite}`;
     const release = await fetch(`${base}/Release`, 4 * 1024 * 1024);
     if (release === undefined) continue;
-    out.indices.push({ path: `${base}/Release`, bytes: release });
-    for (const extra of ['InRelease', 'Release.gpg']) {
-      const b = await fetch(`${base}/${extra}`, 4 * 1024 * 1024);
-      if (b !== undefined) out.indices.push({ path: `${base}/${extra}`, bytes: b });
-    }
     const text = Buffer.from(release).toString('utf8');
+    const releaseGpg = await fetch(`${base}/Release.gpg`, 4 * 1024 * 1024);
+    const inRelease = await fetch(`${base}/InRelease`, 4 * 1024 * 1024);
+    if (releaseGpg === undefined || !detachedSignatureVerifies(Buffer.from(releaseGpg).toString('utf8'), release, keys)) {
+      throw unsigned(releaseGpg === undefined ? 'has no Release.gpg' : 'Release.gpg is not a signature of Release by a key in keys/release-signing.asc', `${base}/Release`);
+    }
+    if (inRelease === undefined || !cleartextVerifies(Buffer.from(inRelease).toString('utf8'), text, keys)) {
+      throw unsigned(inRelease === undefined ? 'is missing' : 'is not Release signed by a key in keys/release-signing.asc', `${base}/InRelease`);
+    }
+    out.indices.push({ path: `${base}/Release`, bytes: release }, { path: `${base}/InRelease`, bytes: inRelease }, { path: `${base}/Release.gpg`, bytes: releaseGpg });
     const section = /^SHA256:\n((?: .*\n?)*)/m.exec(text)?.[1] ?? '';
     for (const line of section.split('\n').filter((l) => l.startsWith(' '))) {
       const [hash, size, path] = line.trim().split(/\s+/);

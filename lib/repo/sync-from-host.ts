@@ -246,7 +246,11 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
     }
   }
   // apt: the indices the next release extends, checked against Release and the verified .deb targets (sync-apt.ts).
-  const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets);
+  const keyring = await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw fromSystemError(err, `reading ${join(repoDir, 'keys', 'release-signing.asc')}`);
+  });
+  const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets, keyring);
   for (const i of apt.indices) {
     if ((await localSha256(join(repoDir, i.path))) !== createHash('sha256').update(i.bytes).digest('hex')) wanted.push({ path: i.path, bytes: i.bytes });
   }
