@@ -98,6 +98,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
     return EXIT.ok;
   }
 
+  if (plan.aptKeys && !opts.json) for (const line of describeAptKeyTransition(plan.aptKeys)) note(line);
   // The recipe's steps are the project's code, running as this user: while they run, no
   // private key is unlocked and no passphrase has been read (docs/recipe.md "What a step
   // can reach"). A wrong passphrase therefore costs a build; it never costs a key.
@@ -146,7 +147,6 @@ export async function release(opts: ReleaseOptions): Promise<number> {
       `released ${result.project} ${result.version} (commit ${build.commit})`,
       ...result.targets.map((t) => `  ${t.target}  sha256:${t.sha256}`),
       ...describeKeyIdentity(result.keys, 'changed since the previous release'),
-      ...(plan.aptKeys ? describeAptKeyTransition(plan.aptKeys) : []),
       ...describeReports(reports),
     ]);
     if (failed.length > 0) note("the release is signed in the terminal's repository copy; fix the host, then run `airlock publish` to finish (hosts that succeeded are consistent)");
