@@ -30,17 +30,43 @@ async function timestampKeyIds(stateDir: string): Promise<string[]> {
   return (JSON.parse(await readFile(join(stateDir, 'timestamp.json'), 'utf8')) as { signatures: { keyid: string }[] }).signatures.map((s) => s.keyid);
 }
 
+/** Release 1.0.0, copy it to a host served over HTTP, and two clients on root v1 that have polled it. */
+async function releasedAndServed(): Promise<{ repo: LifecycleRepo; host: string; url: string; oldRoot: LifecycleClient[] }> {
+  const repo = await lifecycleRepo({ rootKeys: 1, threshold: 1 });
+  repos.push(repo);
+  await repo.release('1.0.0');
+  const host = join(repo.work, 'host');
+  await cp(repo.repoDir, host, { recursive: true });
+  const { url } = await repo.serve(host);
+  const oldRoot = await bothClients(url, await readFile(join(repo.repoDir, 'metadata', '1.root.json')));
+  for (const c of oldRoot) await c.refresh();
+  return { repo, host, url, oldRoot };
+}
+
+/** Publishes the copy to `host` with a cut after every file: each pass uploads one more, then `poll(path)`. Returns the passes. */
+async function publishCutAfterEveryFile(repo: LifecycleRepo, host: string, poll: (path: string) => Promise<void>): Promise<number> {
+  const transport = await DirectoryTransport.open('cut', host);
+  let steps = 0;
+  try {
+    for (;;) {
+      const plan = planPublish(await observeHost(repo.repoDir, transport));
+      const next = plan.items.find((i) => i.action === 'upload');
+      if (!next) break;
+      await applyPublishPlan(plan, transport, { failAfter: 1 }).catch((err: unknown) => {
+        if (!isAirlockError(err, 'E_PUBLISH_INTERRUPTED')) throw err;
+      });
+      await poll(next.path);
+      steps++;
+    }
+  } finally {
+    await transport.close();
+  }
+  return steps;
+}
+
 describe.each(['timestamp', 'snapshot', 'targets'] as const)('rotating the %s key', (role: OnlineRole) => {
   it('no state of the host is refused by a client holding the old root or the new one; all end on the new key', async () => {
-    const repo = await lifecycleRepo({ rootKeys: 1, threshold: 1 });
-    repos.push(repo);
-    await repo.release('1.0.0');
-    const host = join(repo.work, 'host');
-    await cp(repo.repoDir, host, { recursive: true });
-    const { url } = await repo.serve(host);
-    const rootV1 = await readFile(join(repo.repoDir, 'metadata', '1.root.json'));
-    const oldRoot = await bothClients(url, rootV1);
-    for (const c of oldRoot) await c.refresh();
+    const { repo, host, url, oldRoot } = await releasedAndServed();
 
     const fresh = memorySigner(role);
     const result = await rotateKey(repo.repoDir, repo.staging, { role, newKey: fresh, rootSigners: repo.rootKeys, online: { targets: [repo.online.targets], snapshot: [repo.online.snapshot], timestamp: [repo.online.timestamp] }, now: new Date(), expiryDays: repo.expiryDays });
@@ -60,20 +86,7 @@ describe.each(['timestamp', 'snapshot', 'targets'] as const)('rotating the %s ke
         }
       }
     };
-    // Cut after every file: each pass uploads one more file, then every client polls.
-    const transport = await DirectoryTransport.open('cut', host);
-    let steps = 0;
-    for (;;) {
-      const plan = planPublish(await observeHost(repo.repoDir, transport));
-      const next = plan.items.find((i) => i.action === 'upload');
-      if (!next) break;
-      await applyPublishPlan(plan, transport, { failAfter: 1 }).catch((err: unknown) => {
-        if (!isAirlockError(err, 'E_PUBLISH_INTERRUPTED')) throw err;
-      });
-      await poll(`after ${next.path}`);
-      steps++;
-    }
-    await transport.close();
+    const steps = await publishCutAfterEveryFile(repo, host, (path) => poll(`after ${path}`));
     expect(steps).toBeGreaterThanOrEqual(3);
     for (const c of [...oldRoot, ...newRoot]) {
       expect(await c.trustedRootVersion(), c.name).toBe(2);
@@ -99,14 +112,7 @@ describe.each(['timestamp', 'snapshot', 'targets'] as const)('rotating the %s ke
 // on the new key once the publish completes.
 describe.each(['timestamp', 'targets'] as const)('rotating the %s key when the outgoing key is lost', (role: OnlineRole) => {
   it('is refused in one state only (new timestamp, root not yet), by old-root clients, and all end on the new key', async () => {
-    const repo = await lifecycleRepo({ rootKeys: 1, threshold: 1 });
-    repos.push(repo);
-    await repo.release('1.0.0');
-    const host = join(repo.work, 'host');
-    await cp(repo.repoDir, host, { recursive: true });
-    const { url } = await repo.serve(host);
-    const oldRoot = await bothClients(url, await readFile(join(repo.repoDir, 'metadata', '1.root.json')));
-    for (const c of oldRoot) await c.refresh();
+    const { repo, host, url, oldRoot } = await releasedAndServed();
 
     const fresh = memorySigner(role);
     const online = { targets: [repo.online.targets], snapshot: [repo.online.snapshot], timestamp: [repo.online.timestamp], [role]: [] };
@@ -115,24 +121,16 @@ describe.each(['timestamp', 'targets'] as const)('rotating the %s key when the o
     const newRoot = await bothClients(url, await readFile(join(repo.repoDir, 'metadata', '2.root.json')));
 
     const refusals: string[] = [];
-    const transport = await DirectoryTransport.open('cut', host);
-    for (;;) {
-      const plan = planPublish(await observeHost(repo.repoDir, transport));
-      const next = plan.items.find((i) => i.action === 'upload');
-      if (!next) break;
-      await applyPublishPlan(plan, transport, { failAfter: 1 }).catch((err: unknown) => {
-        if (!isAirlockError(err, 'E_PUBLISH_INTERRUPTED')) throw err;
-      });
+    await publishCutAfterEveryFile(repo, host, async (path) => {
       const rootUp = await readFile(join(host, 'metadata', '2.root.json')).then(
         () => true,
         () => false,
       );
       // New-root clients can hold root v2 only once a host serves it.
       for (const c of rootUp ? [...oldRoot, ...newRoot] : oldRoot) {
-        await c.refresh().catch((err: unknown) => refusals.push(`${next.path} ${c.name} ${oldRoot.includes(c) ? 'old' : 'new'} ${refusalOf(err)}`));
+        await c.refresh().catch((err: unknown) => refusals.push(`${path} ${c.name} ${oldRoot.includes(c) ? 'old' : 'new'} ${refusalOf(err)}`));
       }
-    }
-    await transport.close();
+    });
     expect(refusals).toEqual(['metadata/timestamp.json airlock-verify old signature', 'metadata/timestamp.json tuf-js old signature']);
     for (const c of [...oldRoot, ...newRoot]) {
       expect(await c.trustedRootVersion(), c.name).toBe(2);
