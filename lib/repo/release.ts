@@ -3,7 +3,7 @@
 // compatibility outputs), then the transaction signs targets (or the bins the new paths
 // fall in) → snapshot → timestamp and moves it all into the terminal's repository copy
 // at once, so a refused signature or a full disk leaves the repository as it was.
-import { copyFile, link, mkdir, readFile, stat } from 'node:fs/promises';
+import { copyFile, link, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { contentDigestsOf, copyWithContentDigests, type ContentDigests } from '../core/content-digests.js';
@@ -13,6 +13,7 @@ import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.j
 import type { Signer } from '../keys/signer.js';
 import { openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
 import { keyIdentityChange, publishedKeyIds, writeKeyHistory, type PublishedKeyIdentity } from './compat/key-history.js';
+import { readKeysFile } from './compat/published-keys.js';
 import { updateRpmRepository } from './compat/rpm-repository.js';
 import { checkRpmRelease, observeRpmTools } from './compat/rpm-tools.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
@@ -216,8 +217,9 @@ const rpmRepository: CompatWriter = {
   async write({ staging, repoDir, releaseDir, input, signers, options }) {
     const rpms = input.artifacts.filter((a) => a.name.endsWith('.rpm')).map((a) => join(staging, releaseDir, a.name));
     if (rpms.length > 0 && signers.pgp && options.publicUrl) {
-      // Each signed package is checked against the keys published with it (written by publicKeys).
-      const publishedKeys = await readFile(join(staging, 'keys', 'release-signing.asc'), 'utf8');
+      // Each signed package is checked against the keys published with it (staged by publicKeys when they change).
+      const publishedKeys = await readKeysFile(join(staging, 'keys'), join(repoDir, 'keys'), 'release-signing.asc');
+      if (publishedKeys === undefined) throw new AirlockError('E_INTERNAL', 'keys/release-signing.asc was not written before the rpm repository');
       await updateRpmRepository({ rpmDir: join(staging, 'rpm'), publishedRpmDir: join(repoDir, 'rpm'), rpms, pgp: signers.pgp, date: options.now, project: input.project, name: options.name, publicUrl: options.publicUrl, publishedKeys });
     }
   },

@@ -3,14 +3,15 @@
 // rpm checks, the build in its sandbox, the package signed through the keystore and
 // checked with rpmkeys, the dnf repository published), dnf 4.14 installs it from the
 // published host with gpgcheck and repo_gpgcheck, and `airlock reproduce` rebuilds the
-// package byte for byte from another directory.
+// package byte for byte from another directory; a second release keeps the first listed.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { terminalPaths, type TerminalPaths } from '../../lib/terminal/home.js';
-import { COMMIT_EPOCH, makeRepo, type TestRepo } from '../support/build-repo.js';
+import { COMMIT_EPOCH, commitFiles, makeRepo, type TestRepo } from '../support/build-repo.js';
 import { dnfInstall } from '../support/compat-rpm.js';
 import { run } from '../support/compat-tools.js';
 import { ensureBuilt, runCli } from '../support/e2e-cli.js';
@@ -91,6 +92,19 @@ describe('the .rpm recipe of docs/recipe.md, released', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     expect(await readFile(join(work, 'dnf', 'installroot', 'usr', 'share', 'hello', 'greeting.txt'), 'utf8')).toBe('hello from hello 1.0.0\n');
   }, 180_000);
+
+  it('a second release keeps the first in the repository: both in rpm/Packages/ and the repodata, the newest installs', async () => {
+    const recipe = await readFile(join(src.dir, 'airlock.recipe.json'), 'utf8');
+    const commit = commitFiles(src.dir, 'release/1.0.1', { 'airlock.recipe.json': recipe.replaceAll('1.0.0', '1.0.1'), 'src/greeting.txt': 'hello from hello 1.0.1\n' }, COMMIT_EPOCH + 60);
+    const r = await runCli('airlock', ['release', '--source', src.dir, '--branch', 'release/1.0.1', '--commit', commit, '--to', host, '--json'], env);
+    expect(r.status, r.stderr).toBe(0);
+    const primary = (await readdir(join(host, 'rpm', 'repodata'))).find((f) => f.endsWith('-primary.xml.gz'))!;
+    const xml = gunzipSync(await readFile(join(host, 'rpm', 'repodata', primary))).toString('utf8');
+    expect([...xml.matchAll(/<version epoch="0" ver="([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(['1.0.0', '1.0.1']);
+    const d = await dnfInstall(join(work, 'dnf-2'), await readFile(join(host, 'rpm', 'hello.repo')), 'hello');
+    expect(d.status, d.stdout + d.stderr).toBe(0);
+    expect(await readFile(join(work, 'dnf-2', 'installroot', 'usr', 'share', 'hello', 'greeting.txt'), 'utf8')).toBe('hello from hello 1.0.1\n');
+  }, 300_000);
 
   it('airlock reproduce rebuilds the package byte for byte from another directory', async () => {
     const root = join(host, 'keys', 'root.json');
