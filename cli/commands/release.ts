@@ -83,6 +83,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
       keystore,
       hosts,
       buildLog: join(paths.home, 'build-logs', `${pins.recipe.project}-${pins.recipe.version}.log`),
+      ...(pins.recipe.artifacts.some((a) => a.endsWith('.rpm')) ? { rpmTools: await observeRpmTools() } : {}),
     });
   } catch (err) {
     await prepared.cleanup();
