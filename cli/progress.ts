@@ -1,6 +1,6 @@
 // A progress line on stderr for long local work (hashing, signing multi-GB artifacts),
 // drawn only on a TTY and at most five times a second, so logs and pipes stay clean.
-import { formatBytes } from '../lib/publish/index.js';
+import { formatSize } from '../lib/core/byte-size.js';
 
 export interface ProgressLine {
   update(label: string, done: number, total: number): void;
@@ -11,7 +11,7 @@ export interface ProgressLine {
 export function formatWork(label: string, done: number, total: number, seconds: number): string {
   const pct = total > 0 ? Math.floor((100 * done) / total) : 100;
   const rate = seconds > 0 ? done / seconds : 0;
-  return `${label}  ${formatBytes(done)} / ${formatBytes(total)} (${pct}%)  ${formatBytes(Math.round(rate))}/s`;
+  return `${label}  ${formatSize(done)} / ${formatSize(total)} (${pct}%)  ${formatSize(Math.round(rate))}/s`;
 }
 
 export function progressLine(stream: NodeJS.WriteStream = process.stderr): ProgressLine {

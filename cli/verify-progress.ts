@@ -4,23 +4,14 @@
 // scripts never see it. (The bundle cannot share cli/progress.ts: that imports
 // lib/publish.)
 
+import { formatSize } from '../lib/core/byte-size.js';
+
 /** Targets smaller than this finish before a progress line would help. */
 export const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
 export interface DownloadProgress {
   update: (received: number) => void;
   finish: () => void;
-}
-
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${bytes} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 function formatDuration(seconds: number): string {

@@ -6,7 +6,8 @@ import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { resolveHosts } from '../../lib/publish/hosts.js';
-import { formatBytes, type PublishReport } from '../../lib/publish/index.js';
+import { formatSize } from '../../lib/core/byte-size.js';
+import type { PublishReport } from '../../lib/publish/index.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { exitCodeFor, needsPublishKey, publishTo } from '../publishing.js';
 import { emit } from '../run.js';
@@ -29,8 +30,8 @@ function planLines(r: PublishReport): string[] {
   if (!plan) return [`${r.host}: error ${r.error?.code}: ${r.error?.message}`];
   const up = plan.items.filter((i) => i.action === 'upload');
   return [
-    `${r.host}: ${up.length} to upload (${formatBytes(r.bytes)}), ${r.skipped} already there${plan.leftovers.length ? `, ${plan.leftovers.length} leftover temporary files to remove` : ''}`,
-    ...up.map((i) => `  ${String(up.indexOf(i) + 1).padStart(4)}  ${i.stage.padEnd(9)}  ${i.immutable ? 'new ' : 'set '}  ${i.path}  (${formatBytes(i.length)})`),
+    `${r.host}: ${up.length} to upload (${formatSize(r.bytes)}), ${r.skipped} already there${plan.leftovers.length ? `, ${plan.leftovers.length} leftover temporary files to remove` : ''}`,
+    ...up.map((i) => `  ${String(up.indexOf(i) + 1).padStart(4)}  ${i.stage.padEnd(9)}  ${i.immutable ? 'new ' : 'set '}  ${i.path}  (${formatSize(i.length)})`),
     ...plan.modeRepairs.map((m) => `        mode  ${m.from} -> ${m.to}  ${m.path || '(host root)'}${m.kind === 'dir' ? '/' : ''}`),
   ];
 }
@@ -54,7 +55,7 @@ export async function publish(opts: PublishOptions): Promise<number> {
     opts.dryRun
       ? reports.flatMap(planLines)
       : reports.map((r) =>
-          r.ok ? `${r.host}: published (${r.uploaded} uploaded, ${formatBytes(r.bytes)}; ${r.skipped} already there${r.modesRepaired ? `; ${r.modesRepaired} mode(s) repaired for the web server` : ''})` : `${r.host}: FAILED ${r.error?.code}: ${r.error?.message}`,
+          r.ok ? `${r.host}: published (${r.uploaded} uploaded, ${formatSize(r.bytes)}; ${r.skipped} already there${r.modesRepaired ? `; ${r.modesRepaired} mode(s) repaired for the web server` : ''})` : `${r.host}: FAILED ${r.error?.code}: ${r.error?.message}`,
         ),
   );
   return exitCodeFor(reports);

@@ -5,6 +5,6 @@ export { classifyPath, STAGE_ORDER, type PublishStage } from './layout.js';
 export { observeHost, observeHostTimestamp, planPublish, planSummary, refuseHostAhead, type HostObservation, type PublishItem, type PublishPlan, type TimestampSeen } from './plan.js';
 export { openTransport, publish, type HostSpec, type OpenTransportOptions, type PublishOptions } from './publish.js';
 export type { RemoteFile, Transport } from './transport.js';
-export { formatBytes, formatProgress, TransferProgress, type ProgressSnapshot } from './progress.js';
+export { formatProgress, TransferProgress, type ProgressSnapshot } from './progress.js';
 export { addHost, readHosts, removeHost, resolveHosts } from './hosts.js';
 export { authorizedKeysLine, hostSideInstructions, sshdMatchBlock } from './host-side.js';

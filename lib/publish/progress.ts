@@ -1,6 +1,7 @@
 // Progress of a publish across all hosts, from its events: bytes done of bytes planned,
 // rate over a sliding window, time left. The CLI draws it on a TTY; this module only
 // counts, so it is testable without one.
+import { formatSize } from '../core/byte-size.js';
 import type { PublishEvent } from './events.js';
 
 const WINDOW_MS = 5000;
@@ -77,17 +78,6 @@ export class TransferProgress {
   }
 }
 
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
 function formatSeconds(s: number): string {
   const t = Math.round(s);
   const h = Math.floor(t / 3600);
@@ -100,5 +90,5 @@ function formatSeconds(s: number): string {
 export function formatProgress(p: ProgressSnapshot): string {
   const pct = p.bytesTotal > 0 ? Math.floor((100 * p.bytesDone) / p.bytesTotal) : 100;
   const eta = p.etaSeconds === undefined ? '--:--' : formatSeconds(p.etaSeconds);
-  return `${formatBytes(p.bytesDone)} / ${formatBytes(p.bytesTotal)} (${pct}%)  ${p.filesDone}/${p.filesTotal} files  ${formatBytes(p.rate)}/s  ETA ${eta}`;
+  return `${formatSize(p.bytesDone)} / ${formatSize(p.bytesTotal)} (${pct}%)  ${p.filesDone}/${p.filesTotal} files  ${formatSize(p.rate)}/s  ETA ${eta}`;
 }

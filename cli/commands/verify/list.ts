@@ -1,7 +1,7 @@
 // airlock-verify list [PREFIX]: what the repository offers — every target the trusted
 // metadata vouches for (delegations walked), one per line, with its length and SHA-256.
 import { emit } from '../../run.js';
-import { formatSize } from '../../verify-progress.js';
+import { formatSize } from '../../../lib/core/byte-size.js';
 import { openUpdater, warn, type SessionOptions } from '../../verify-session.js';
 
 export interface ListOptions extends SessionOptions {
