@@ -87,13 +87,25 @@ export interface ManifestTail {
   mutable: Map<string, ManifestEntry>;
   /** The file holds bytes after the last complete block (a torn append). */
   torn: boolean;
+  /** The last complete block's `end` line (without its newline), which marks this state of the manifest. */
+  lastEnd?: string;
+}
+
+/** A point in the manifest: the byte offset after a block and that block's `end` line (a publish remembers what a host holds by it). */
+export interface ManifestMark {
+  offset: number;
+  end: string;
+}
+
+export function markOf(tail: ManifestTail): ManifestMark | undefined {
+  return tail.lastEnd === undefined || tail.torn ? undefined : { offset: tail.validBytes, end: tail.lastEnd };
 }
 
 /**
  * Reads the manifest's valid part forwards, calling `onImmutable` for each immutable
  * entry of each complete block. Undefined when the file is missing or is not a manifest.
  */
-async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void): Promise<ManifestTail | undefined> {
+async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void, start = 0): Promise<ManifestTail | undefined> {
   const file = manifestPathOf(repoDir);
   let size: number;
   try {
@@ -102,12 +114,13 @@ async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void): 
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw fromSystemError(err, `reading ${file}`);
   }
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 }), crlfDelay: Infinity });
-  let offset = 0;
-  let blockStart = -1;
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16, start }), crlfDelay: Infinity });
+  let offset = start;
+  let blockStart = start;
   let block: ManifestEntry[] = [];
   let hash = createHash('sha256');
-  let tail: ManifestTail | undefined;
+  // From an offset inside the file (after a block the caller checked), the header is behind.
+  let tail: ManifestTail | undefined = start > 0 ? { validBytes: start, mutable: new Map(), torn: false } : undefined;
   try {
     for await (const line of lines) {
       const bytes = Buffer.byteLength(line) + 1;
@@ -122,6 +135,7 @@ async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void): 
       if (end) {
         if (Number(end[1]) !== blockStart || Number(end[2]) !== block.length || end[3] !== hash.digest('hex')) break;
         tail.mutable = new Map(block.filter((e) => !e.immutable).map((e) => [e.path, e]));
+        tail.lastEnd = line;
         for (const e of block) if (e.immutable) onImmutable?.(e);
         offset += bytes;
         tail.validBytes = offset;
@@ -145,9 +159,74 @@ async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void): 
   return tail;
 }
 
+/**
+ * The last block, found from the end of the file (its `end` line names where it starts),
+ * so a commit reads what the previous commit wrote, not the whole manifest. Undefined
+ * when the file does not end with a complete block.
+ */
+async function lastBlock(repoDir: string): Promise<ManifestTail | undefined> {
+  const file = manifestPathOf(repoDir);
+  let fh;
+  try {
+    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(err, `reading ${file}`);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const tailBytes = Math.min(size, 512);
+    const end = Buffer.alloc(tailBytes);
+    await fh.read(end, 0, tailBytes, size - tailBytes);
+    const text = end.toString('utf8');
+    if (!text.endsWith('\n')) return undefined;
+    const line = text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1);
+    const m = END.exec(line);
+    if (!m) return undefined;
+    const start = Number(m[1]);
+    const blockBytes = size - Buffer.byteLength(line) - 1 - start;
+    if (start < Buffer.byteLength(HEADER) || blockBytes < 0) return undefined;
+    const body = Buffer.alloc(blockBytes);
+    await fh.read(body, 0, blockBytes, start);
+    if (createHash('sha256').update(body).digest('hex') !== m[3]) return undefined;
+    const records = blockBytes === 0 ? [] : body.toString('utf8').slice(0, -1).split('\n');
+    if (records.length !== Number(m[2])) return undefined;
+    const mutable = new Map<string, ManifestEntry>();
+    for (const r of records) {
+      const e = parseRecord(r);
+      if (!e) return undefined;
+      if (!e.immutable) mutable.set(e.path, e);
+    }
+    return { validBytes: size, mutable, torn: false, lastEnd: line };
+  } finally {
+    await fh.close();
+  }
+}
+
 /** The manifest's last block (mutable files) and its valid length; undefined when missing or not a manifest. */
-export function readManifestTail(repoDir: string): Promise<ManifestTail | undefined> {
-  return scan(repoDir);
+export async function readManifestTail(repoDir: string): Promise<ManifestTail | undefined> {
+  return (await lastBlock(repoDir)) ?? scan(repoDir);
+}
+
+/**
+ * The files added since `mark` (immutable entries of the blocks after it) and then every
+ * mutable file, when `mark` is still a point of this manifest (the `end` line it names
+ * is there); undefined otherwise (a rebuilt manifest, another copy).
+ */
+export async function readManifestSince(repoDir: string, tail: ManifestTail, mark: ManifestMark, onEntry: (e: ManifestEntry) => void): Promise<boolean> {
+  const endBytes = Buffer.byteLength(mark.end) + 1;
+  if (!Number.isSafeInteger(mark.offset) || mark.offset < endBytes || mark.offset > tail.validBytes) return false;
+  const fh = await open(manifestPathOf(repoDir), constants.O_RDONLY | constants.O_NOFOLLOW);
+  try {
+    const at = Buffer.alloc(endBytes);
+    await fh.read(at, 0, endBytes, mark.offset - endBytes);
+    if (at.toString('utf8') !== `${mark.end}\n`) return false;
+  } finally {
+    await fh.close();
+  }
+  if (mark.offset < tail.validBytes) await scan(repoDir, onEntry, mark.offset);
+  for (const e of tail.mutable.values()) onEntry(e);
+  return true;
 }
 
 /**
@@ -198,7 +277,7 @@ export async function appendManifest(repoDir: string, tail: ManifestTail, added:
     const bytes = Buffer.from(text, 'utf8');
     await fh.write(bytes, 0, bytes.length, tail.validBytes);
     await fh.sync();
-    return { validBytes: tail.validBytes + bytes.length, mutable: new Map(mutable), torn: false };
+    return { validBytes: tail.validBytes + bytes.length, mutable: new Map(mutable), torn: false, lastEnd: text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1) };
   } catch (err) {
     throw fromSystemError(err, `appending to ${file}`);
   } finally {
@@ -263,7 +342,8 @@ export async function rebuildManifest(repoDir: string): Promise<ManifestTail> {
     yield end;
   }
   await writeStreamAtomic(manifestPathOf(repoDir), Readable.from(lines(), { objectMode: false }), { mode: 0o644 });
-  return { validBytes: bytes, mutable, torn: false };
+  const tail = await lastBlock(repoDir);
+  return tail ?? { validBytes: bytes, mutable, torn: false };
 }
 
 /** A manifest that agrees with the copy: the existing one, or one rebuilt by a full walk. */

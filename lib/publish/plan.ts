@@ -4,7 +4,7 @@
 // apply.ts. Neither observing nor planning writes anything.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkManifest, readManifest, readManifestTail, walkCopy, type ManifestEntry } from '../core/copy-manifest.js';
+import { checkManifest, markOf, readManifest, readManifestSince, readManifestTail, walkCopy, type ManifestEntry, type ManifestMark } from '../core/copy-manifest.js';
 import { sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
@@ -56,20 +56,37 @@ interface LocalFile extends PathClass {
  * (temporary names of a crashed writer, the manifest) are left out.
  */
 export async function scanLocalTree(localRepo: string, opts: { fullCheck?: boolean } = {}): Promise<LocalFile[]> {
+  return (await localView(localRepo, opts)).files;
+}
+
+/** What a host held after this terminal's last complete publish there: the manifest's state then, and the timestamp.json it got. */
+export interface PublishedMark {
+  manifest: ManifestMark;
+  timestampSha256: string;
+}
+
+async function localView(localRepo: string, opts: { fullCheck?: boolean; since?: PublishedMark; hostTimestamp?: TimestampSeen }): Promise<{ files: LocalFile[]; mark?: ManifestMark; since: boolean }> {
   const files: LocalFile[] = [];
   const add = (e: ManifestEntry): void => {
     files.push({ path: e.path, local: join(localRepo, ...e.path.split('/')), length: e.length, sha256: e.sha256, ...classifyPath(e.path) });
   };
+  let mark: ManifestMark | undefined;
+  let since = false;
   try {
     const tail = opts.fullCheck ? undefined : await readManifestTail(localRepo);
-    if (tail && (await checkManifest(localRepo, tail))) await readManifest(localRepo, add);
-    else for await (const e of walkCopy(localRepo)) add(e);
+    if (tail && (await checkManifest(localRepo, tail))) {
+      mark = markOf(tail);
+      // The host still serves the timestamp.json this terminal last gave it: only what the
+      // copy added since then (and the mutable files) can be missing there.
+      if (opts.since && opts.hostTimestamp?.sha256 === opts.since.timestampSha256) since = await readManifestSince(localRepo, tail, opts.since.manifest, add);
+      if (!since) await readManifest(localRepo, add);
+    } else for await (const e of walkCopy(localRepo)) add(e);
   } catch (err) {
     if (isAirlockError(err)) throw err;
     throw fromSystemError(err, `reading the terminal's repository at ${localRepo}`);
   }
   files.sort(comparePublishOrder);
-  return files;
+  return { files, ...(mark ? { mark } : {}), since };
 }
 
 /** What a host and the local tree hold, read once: the only input planPublish takes. */
@@ -87,6 +104,14 @@ export interface HostObservation {
   directories?: { path: string; mode: number }[];
   /** The host can set permission bits (directory and SFTP hosts; not S3). */
   chmod: boolean;
+  /** The manifest state the local side was read at (undefined: the tree was walked). */
+  manifest?: ManifestMark;
+  /**
+   * Only the files the copy added since this terminal's last complete publish to the host
+   * (and the mutable ones) were considered, each looked up on the host by path: the host
+   * was not listed (its timestamp.json is the one that publish left there).
+   */
+  incremental?: boolean;
 }
 
 export interface TimestampSeen {
@@ -116,8 +141,14 @@ function timestampSeen(bytes: Uint8Array): TimestampSeen | undefined {
 }
 
 /** Reads the local tree and the host: listing, digests of same-size files, timestamps, directory modes. */
-export async function observeHost(localRepo: string, transport: Transport, opts: { fullCheck?: boolean } = {}): Promise<HostObservation> {
-  const local = await scanLocalTree(localRepo, opts);
+export async function observeHost(localRepo: string, transport: Transport, opts: { fullCheck?: boolean; since?: PublishedMark } = {}): Promise<HostObservation> {
+  if (opts.since && !opts.fullCheck) {
+    const hostTimestamp = await observeHostTimestamp(transport);
+    const view = await localView(localRepo, { since: opts.since, ...(hostTimestamp ? { hostTimestamp } : {}) });
+    if (view.since) return observeFiles(localRepo, transport, view.files, view.mark, hostTimestamp);
+  }
+  const view = await localView(localRepo, opts);
+  const local = view.files;
   const remote = await transport.list();
   const remoteByPath = new Map<string, RemoteFile>(remote.map((f) => [f.path, f]));
   const digests = new Map<string, { length: number; sha256: string } | undefined>();
@@ -126,7 +157,7 @@ export async function observeHost(localRepo: string, transport: Transport, opts:
     if (r !== undefined && r.size === f.length) digests.set(f.path, await transport.digest(f.path));
   }
   const ts = local.find((f) => f.path === TIMESTAMP_PATH);
-  const obs: HostObservation = { host: transport.host, local, remote, digests, chmod: transport.chmod !== undefined };
+  const obs: HostObservation = { host: transport.host, local, remote, digests, chmod: transport.chmod !== undefined, ...(view.mark ? { manifest: view.mark } : {}) };
   if (ts && remoteByPath.has(TIMESTAMP_PATH)) {
     const seen = await observeHostTimestamp(transport);
     if (seen) obs.hostTimestamp = seen;
@@ -136,6 +167,23 @@ export async function observeHost(localRepo: string, transport: Transport, opts:
     if (seen) obs.localTimestamp = seen;
   }
   if (transport.chmod !== undefined && transport.listDirectories !== undefined) obs.directories = await transport.listDirectories();
+  return obs;
+}
+
+/** The incremental observation: each local file looked up on the host by path (no listing). */
+async function observeFiles(localRepo: string, transport: Transport, local: LocalFile[], mark: ManifestMark | undefined, hostTimestamp: TimestampSeen | undefined): Promise<HostObservation> {
+  const remote: RemoteFile[] = [];
+  const digests = new Map<string, { length: number; sha256: string } | undefined>();
+  for (const f of local) {
+    const d = await transport.digest(f.path);
+    if (d === undefined) continue;
+    remote.push({ path: f.path, size: d.length, ...(d.mtime !== undefined ? { mtime: d.mtime } : {}), ...(d.mode !== undefined ? { mode: d.mode } : {}) });
+    digests.set(f.path, d);
+  }
+  const obs: HostObservation = { host: transport.host, local, remote, digests, chmod: transport.chmod !== undefined, incremental: true, ...(mark ? { manifest: mark } : {}) };
+  if (hostTimestamp) obs.hostTimestamp = hostTimestamp;
+  const seen = timestampSeen(await readFile(join(localRepo, ...TIMESTAMP_PATH.split('/'))).catch(() => new Uint8Array()));
+  if (seen) obs.localTimestamp = seen;
   return obs;
 }
 

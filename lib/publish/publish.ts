@@ -1,7 +1,9 @@
 // Publishing to every host of a repository (mirrors): each host is planned and applied
 // on its own, a bounded number at a time, so one slow or failing host neither blocks
 // nor damages the others; every host gets its own report.
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError, errorCodeOf, isAirlockError } from '../core/errors.js';
 import { DigestCachingTransport } from './digest-cache.js';
@@ -11,7 +13,7 @@ import { DirectoryTransport } from './directory-transport.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { hostModes } from './host-modes.js';
 import { parseHostUrl, type S3HostOptions } from './host-url.js';
-import { observeHost, planPublish, planSummary } from './plan.js';
+import { observeHost, planPublish, planSummary, type PublishedMark } from './plan.js';
 import type { S3TransportOptions } from './s3-transport.js';
 import type { Transport } from './transport.js';
 
@@ -72,6 +74,26 @@ function cacheFileFor(dir: string, host: HostSpec): string {
   return join(dir, `${sha256Hex(`${host.name}\n${host.url}`).slice(0, 32)}.json`);
 }
 
+function publishedMarkFileFor(dir: string, host: HostSpec): string {
+  return cacheFileFor(dir, host).replace(/\.json$/, '.published.json');
+}
+
+/** What the last complete publish to a host left there (plan.ts PublishedMark); undefined when unknown or unreadable (a full plan then). */
+async function readPublishedMark(file: string): Promise<PublishedMark | undefined> {
+  try {
+    const raw = JSON.parse(await readFile(file, 'utf8')) as { formatVersion?: unknown; manifest?: { offset?: unknown; end?: unknown }; timestampSha256?: unknown };
+    const { offset, end } = raw.manifest ?? {};
+    if (raw.formatVersion !== 1 || !Number.isSafeInteger(offset) || typeof end !== 'string' || typeof raw.timestampSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(raw.timestampSha256)) return undefined;
+    return { manifest: { offset: offset as number, end }, timestampSha256: raw.timestampSha256 };
+  } catch {
+    return undefined;
+  }
+}
+
+async function writePublishedMark(file: string, mark: PublishedMark): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify({ formatVersion: 1, ...mark })}\n`, { mode: 0o600 });
+}
+
 async function publishOne(localRepo: string, host: HostSpec, opts: PublishOptions): Promise<PublishReport> {
   const started = Date.now();
   const emit = opts.onEvent ?? (() => undefined);
@@ -82,14 +104,20 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
       // A dry run reads the cache and never writes it: it leaves the terminal home as it was.
       transport = await DigestCachingTransport.wrap(transport, cacheFileFor(opts.digestCacheDir, host), { ignoreCached: Boolean(opts.fullCheck), readOnly: Boolean(opts.dryRun) });
     }
-    const plan = planPublish(await observeHost(localRepo, transport, { fullCheck: Boolean(opts.fullCheck) }), { modes: hostModes(host) });
+    const markFile = opts.digestCacheDir === undefined ? undefined : publishedMarkFileFor(opts.digestCacheDir, host);
+    const since = markFile === undefined || opts.fullCheck ? undefined : await readPublishedMark(markFile);
+    const obs = await observeHost(localRepo, transport, { fullCheck: Boolean(opts.fullCheck), ...(since ? { since } : {}) });
+    const plan = planPublish(obs, { modes: hostModes(host) });
     const s = planSummary(plan);
     emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });
     if (opts.dryRun) {
       return { host: host.name, ok: true, dryRun: true, uploaded: 0, skipped: s.skip, bytes: s.bytes, durationMs: Date.now() - started, plan };
     }
     const applyOpts = opts.failAfter === undefined ? { onEvent: emit } : { onEvent: emit, failAfter: opts.failAfter };
-    return await applyPublishPlan(plan, transport, applyOpts);
+    const report = await applyPublishPlan(plan, transport, applyOpts);
+    // The host now holds the copy as of this manifest state: the next publish looks only at what comes after.
+    if (markFile !== undefined && obs.manifest && obs.localTimestamp) await writePublishedMark(markFile, { manifest: obs.manifest, timestampSha256: obs.localTimestamp.sha256 });
+    return report;
   } catch (err) {
     const code = errorCodeOf(err);
     const message = err instanceof Error ? err.message : String(err);

@@ -36,11 +36,17 @@ async function release(version: string, names: string[]): Promise<Awaited<Return
   return releaseToRepository(repoDir, join(work, 'staging'), input, signers, options);
 }
 
-async function publishToHost(): Promise<string[]> {
+/** Publishes to the directory host; the files uploaded and how many the plan looked at. */
+async function publishToHost(opts: { fullCheck?: boolean } = {}): Promise<{ uploaded: string[]; considered: number }> {
   const uploaded: string[] = [];
-  const reports = await publish(repoDir, [{ name: 'host', url: hostDir }], { digestCacheDir: join(work, 'publish-cache'), onEvent: (e: PublishEvent) => void (e.type === 'file-done' && uploaded.push(e.path)) });
+  let considered = 0;
+  const onEvent = (e: PublishEvent): void => {
+    if (e.type === 'file-done') uploaded.push(e.path);
+    if (e.type === 'plan') considered = e.upload + e.skip;
+  };
+  const reports = await publish(repoDir, [{ name: 'host', url: hostDir }], { digestCacheDir: join(work, 'publish-cache'), onEvent, ...opts });
   expect(reports[0]?.ok, JSON.stringify(reports[0]?.error)).toBe(true);
-  return uploaded;
+  return { uploaded, considered };
 }
 
 async function manifestEntries(): Promise<ManifestEntry[]> {
@@ -73,7 +79,9 @@ beforeAll(async () => {
   // The host already holds the history (a copy of the copy, without its manifest): the
   // publish below plans against it, its digest cache learns every file once.
   await cp(repoDir, hostDir, { recursive: true, filter: (src) => !src.endsWith(MANIFEST_FILE) });
-  expect(await publishToHost()).toEqual([]);
+  const seeded = await publishToHost();
+  expect(seeded.uploaded).toEqual([]);
+  expect(seeded.considered).toBeGreaterThan(TARGETS);
 }, 300_000);
 afterAll(async () => {
   await rm(work, { recursive: true, force: true });
@@ -126,8 +134,17 @@ describe('a release on a repository with bins at 2,000 targets', () => {
     expect(await manifestEntries()).toEqual(walked.sort((a, b) => (a.path < b.path ? -1 : 1)));
     expect(walked.length).toBeGreaterThan(TARGETS);
 
-    // Publishing uploads exactly the same files.
-    expect((await publishToHost()).sort()).toEqual(expected);
-    expect(await publishToHost()).toEqual([]);
+    // Publishing uploads exactly the same files, and looks at nothing older: the host still
+    // serves what the last publish left, so only what the copy added since then (and the
+    // few mutable files) is looked up there — the host is not listed.
+    const published = await publishToHost();
+    expect(published.uploaded.sort()).toEqual(expected);
+    const mutable = (await manifestEntries()).filter((e) => !e.immutable).length;
+    expect(published.considered).toBe(expected.length - 1 + mutable);
+    expect(await publishToHost()).toEqual({ uploaded: [], considered: mutable });
+    // --full-check lists the host and reads the whole copy: the same answer.
+    const full = await publishToHost({ fullCheck: true });
+    expect(full.uploaded).toEqual([]);
+    expect(full.considered).toBe(walked.length);
   }, 120_000);
 });
