@@ -1,9 +1,11 @@
 // The terminal's local copy of the host tree (docs/host-layout.md): reading the
 // current metadata of each role, and moving a staged change into it in the publishing
 // order, so that even the local copy is never seen half-updated.
+import { execFile } from 'node:child_process';
 import { constants, createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { syncDirectory } from '../core/atomic-file.js';
 import { listRegularFiles } from '../core/file-tree.js';
 import { hashStream } from '../core/digest.js';
@@ -28,6 +30,8 @@ export interface SignedState extends CurrentMetadata {
 
 /** A local metadata file is at most this big (a bin of a few thousand targets is well under). */
 const MAX_LOCAL_METADATA_BYTES = 64 * 1024 * 1024;
+
+const execFileAsync = promisify(execFile);
 
 function damaged(path: string, why: string, cause?: unknown): AirlockError {
   return new AirlockError(
@@ -149,6 +153,20 @@ async function sha256Of(file: string): Promise<{ length: number; sha256: string 
   return { length, sha256: digests.sha256! };
 }
 
+/**
+ * syncfs(2) — every dirty page and directory entry of the file system holding `path`, in
+ * one call — through coreutils `sync --file-system` (node has no binding for it). False
+ * when it cannot run: the caller flushes file by file instead.
+ */
+async function syncFileSystem(path: string): Promise<boolean> {
+  try {
+    await execFileAsync('sync', ['--file-system', '--', path], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 120_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function syncFile(file: string): Promise<void> {
   const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
   try {
@@ -163,9 +181,9 @@ async function syncFile(file: string): Promise<void> {
  * them in the copy's manifest (lib/core/copy-manifest.ts) and returns what was staged and
  * what moved. Only the staging directory is
  * read: the cost is the change's, never the copy's. Each move is a rename on one
- * filesystem, so each file appears whole; durability is one batch — every staged file
- * flushed, then the renames, then each directory they went into flushed once, then one
- * manifest block appended and flushed. A staged file the copy already holds with the same
+ * filesystem, so each file appears whole; durability is one batch — the staged files
+ * flushed (one syncfs), then the renames, flushed (one more syncfs), then one manifest
+ * block appended and flushed. A staged file the copy already holds with the same
  * bytes is left out (a key list rewritten unchanged is no change); an immutable path
  * that holds other bytes stops the commit before anything moves.
  */
@@ -206,7 +224,19 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
       }
       moved.push(entry);
     }
-    for (const f of moved) await syncFile(join(stagingDir, f.path));
+    // The staged bytes are durable before any rename is: one syncfs(2) for the batch, or,
+    // where that is not at hand, each file once (a hard-linked pair is one file).
+    const batch = moved.length > 0 && (await syncFileSystem(stagingDir));
+    if (!batch) {
+      const flushed = new Set<string>();
+      for (const f of moved) {
+        const abs = join(stagingDir, f.path);
+        const st = await lstat(abs);
+        if (flushed.has(`${st.dev}:${st.ino}`)) continue;
+        flushed.add(`${st.dev}:${st.ino}`);
+        await syncFile(abs);
+      }
+    }
     const dirs = new Set<string>();
     for (const { path } of moved) {
       const target = join(repoDir, path);
@@ -216,7 +246,8 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
       await rename(join(stagingDir, path), target);
       dirs.add(dirname(target));
     }
-    for (const dir of dirs) await syncDirectory(dir);
+    // Then the renames: one more syncfs(2), or each directory they went into, once.
+    if (!batch || !(await syncFileSystem(repoDir))) for (const dir of dirs) await syncDirectory(dir);
     const mutable = new Map(manifest.mutable);
     for (const e of moved) if (!e.immutable) mutable.set(e.path, { path: e.path, length: e.length, sha256: e.sha256, immutable: false });
     if (moved.length > 0) await appendManifest(repoDir, manifest, moved.filter((e) => e.immutable).map(({ path, length, sha256 }) => ({ path, length, sha256, immutable: true })), mutable);
