@@ -157,24 +157,29 @@ export class SftpTransport implements Transport {
     return new AirlockError('E_NETWORK', `host ${this.host}: ${what}: connection lost; run the publish again to continue`, { cause: err });
   }
 
+  /** The entries of the directory `rel` (below the root) but `.` and `..`, each with its path from the root; undefined when the root itself is missing. */
+  private async readDirectory(rel: string): Promise<{ path: string; attrs: Stats }[] | undefined> {
+    const dir = rel === '' ? this.root : posix.join(this.root, rel);
+    let entries;
+    try {
+      entries = await p<{ filename: string; attrs: Stats }[]>((cb) => this.sftp.readdir(dir, cb));
+    } catch (err) {
+      if (rel === '' && statusOf(err) === STATUS.NO_SUCH_FILE) return undefined;
+      throw this.fail(err, `listing ${dir}`);
+    }
+    return entries.filter((e) => e.filename !== '.' && e.filename !== '..').map((e) => ({ path: rel === '' ? e.filename : `${rel}/${e.filename}`, attrs: e.attrs }));
+  }
+
   async list(): Promise<RemoteFile[]> {
     const out: RemoteFile[] = [];
     const pending: string[] = [''];
     const worker = async (): Promise<void> => {
       for (let rel = pending.shift(); rel !== undefined; rel = pending.shift()) {
-        const dir = rel === '' ? this.root : posix.join(this.root, rel);
-        let entries;
-        try {
-          entries = await p<{ filename: string; attrs: Stats }[]>((cb) => this.sftp.readdir(dir, cb));
-        } catch (err) {
-          if (rel === '' && statusOf(err) === STATUS.NO_SUCH_FILE) return; // a first publish: the tree is made on upload
-          throw this.fail(err, `listing ${dir}`);
-        }
-        for (const e of entries) {
-          if (e.filename === '.' || e.filename === '..') continue;
-          const path = rel === '' ? e.filename : `${rel}/${e.filename}`;
-          if (e.attrs.isDirectory()) pending.push(path);
-          else if (e.attrs.isFile()) out.push({ path, size: e.attrs.size, mtime: e.attrs.mtime, mode: permissionBits(e.attrs.mode) });
+        const entries = await this.readDirectory(rel);
+        if (entries === undefined) return; // a first publish: the tree is made on upload
+        for (const { path, attrs } of entries) {
+          if (attrs.isDirectory()) pending.push(path);
+          else if (attrs.isFile()) out.push({ path, size: attrs.size, mtime: attrs.mtime, mode: permissionBits(attrs.mode) });
         }
       }
     };
@@ -395,18 +400,11 @@ export class SftpTransport implements Transport {
     const out: RemoteDirectory[] = [];
     const pending: string[] = [''];
     for (let rel = pending.shift(); rel !== undefined; rel = pending.shift()) {
-      const dir = rel === '' ? this.root : posix.join(this.root, rel);
-      let entries;
-      try {
-        entries = await p<{ filename: string; attrs: Stats }[]>((cb) => this.sftp.readdir(dir, cb));
-      } catch (err) {
-        if (rel === '' && statusOf(err) === STATUS.NO_SUCH_FILE) return out;
-        throw this.fail(err, `listing ${dir}`);
-      }
-      for (const e of entries) {
-        if (e.filename === '.' || e.filename === '..' || !e.attrs.isDirectory()) continue;
-        const path = rel === '' ? e.filename : `${rel}/${e.filename}`;
-        out.push({ path, mode: permissionBits(e.attrs.mode) });
+      const entries = await this.readDirectory(rel);
+      if (entries === undefined) return out;
+      for (const { path, attrs } of entries) {
+        if (!attrs.isDirectory()) continue;
+        out.push({ path, mode: permissionBits(attrs.mode) });
         pending.push(path);
       }
     }
