@@ -13,8 +13,8 @@
 // signatures per target (an OpenPGP signature alone costs more than all the rest of a
 // target's import) and sign history with today's date.
 import { createHash } from 'node:crypto';
-import { constants } from 'node:fs';
-import { copyFile, link, mkdir, readFile, stat } from 'node:fs/promises';
+import { constants, copyFileSync, linkSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
@@ -113,40 +113,43 @@ export async function surveyArchive(repoDir: string, archive: string, journal: {
 }
 
 async function digestsOf(path: string): Promise<{ length: number; sha256: string; sha512: string }> {
-  const size = (await stat(path)).size;
-  if (size > WHOLE_READ_BYTES) {
+  if (statSync(path).size > WHOLE_READ_BYTES) {
     const { length, digests } = await hashFile(path);
     return { length, sha256: digests.sha256, sha512: digests.sha512 };
   }
-  const bytes = await readFile(path);
+  const bytes = readFileSync(path);
   return { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), sha512: createHash('sha512').update(bytes).digest('hex') };
 }
 
-/** One release's files into the batch's staging tree: the release copy, its consistent-snapshot link, its targets. */
+/**
+ * One release's files into the batch's staging tree: the release copy, its
+ * consistent-snapshot link, its targets. Small files go through synchronous calls: an
+ * import does nothing else meanwhile, and a round trip through libuv's thread pool per
+ * call costs more than the call itself (a million files make ten million calls).
+ */
 async function stageRelease(staging: string, rel: ArchivedRelease): Promise<Record<string, TargetFileInfo>> {
   const { project, version } = rel;
   const releaseDir = join(staging, 'releases', project, version);
   const targetsDir = join(staging, 'targets', project, version);
-  await mkdir(releaseDir, { recursive: true });
-  await mkdir(targetsDir, { recursive: true });
   // Every target of a release shares one record object: memory per target stays small.
   const custom = { airlock: releaseCustom({ project, version, commit: rel.record.commit, branch: rel.record.branch, sourceDateEpoch: rel.record.sourceDateEpoch }) };
   const additions: Record<string, TargetFileInfo> = {};
-  await Promise.all(
-    rel.artifacts.map(async (name) => {
+  let name = '';
+  try {
+    mkdirSync(releaseDir, { recursive: true });
+    mkdirSync(targetsDir, { recursive: true });
+    for (name of rel.artifacts) {
       const local = join(releaseDir, name);
-      try {
-        // copy_file_range in the kernel: constant memory on large files.
-        await copyFile(join(rel.dir, name), local, constants.COPYFILE_EXCL);
-        const d = await digestsOf(local);
-        // TUF consistent snapshots: targets/<dir>/<sha256>.<name>, the same bytes as the release copy.
-        await link(local, join(targetsDir, `${d.sha256}.${name}`));
-        additions[`${project}/${version}/${name}`] = { length: d.length, hashes: { sha256: d.sha256, sha512: d.sha512 }, custom };
-      } catch (err) {
-        throw fromSystemError(err, `importing ${join(rel.dir, name)}`);
-      }
-    }),
-  );
+      // copy_file_range in the kernel: constant memory on large files.
+      copyFileSync(join(rel.dir, name), local, constants.COPYFILE_EXCL);
+      const d = await digestsOf(local);
+      // TUF consistent snapshots: targets/<dir>/<sha256>.<name>, the same bytes as the release copy.
+      linkSync(local, join(targetsDir, `${d.sha256}.${name}`));
+      additions[`${project}/${version}/${name}`] = { length: d.length, hashes: { sha256: d.sha256, sha512: d.sha512 }, custom };
+    }
+  } catch (err) {
+    throw fromSystemError(err, `importing ${join(rel.dir, name)}`);
+  }
   return additions;
 }
 
