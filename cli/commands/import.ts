@@ -53,6 +53,7 @@ export async function importReleases(dir: string, opts: ImportCommandOptions): P
         expiryDays: config.expiryDays,
         hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
         batchTargets: plan.batchTargets,
+        expectedTargets: plan.targets,
         compat,
         name: config.name,
         userId: openpgpUserId(config),

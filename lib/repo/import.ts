@@ -23,7 +23,8 @@ import { compareReleases, walkArchive, type ArchivedRelease } from './import-arc
 import { readImportJournal, resumePoint, writeImportJournal, type ImportJournal, type ReleaseRef } from './import-journal.js';
 import { LocalRepository } from './local-repository.js';
 import { IMPORT_COMPAT_WRITERS, releaseCustom, releaseExists, type CompatContext, type ReleaseSigners } from './release.js';
-import { RepositoryTransaction, type TransactionOptions } from './transaction.js';
+import { bitLengthFor } from './hash-bins.js';
+import { DEFAULT_HASH_BINS, ESTIMATED_TARGET_BYTES, RepositoryTransaction, type TransactionOptions } from './transaction.js';
 
 export type ImportCompat = 'tuf' | 'signatures';
 export const IMPORT_COMPAT: readonly ImportCompat[] = ['tuf', 'signatures'];
@@ -36,6 +37,12 @@ export interface ImportOptions extends TransactionOptions {
   /** Origin/Label and OpenPGP user id for the compat writers (compat 'signatures'). */
   name: string;
   userId?: string;
+  /**
+   * Targets the archive holds (the plan's count): a repository that crosses into hash bins
+   * during the import gets bins sized for all of them at once, instead of re-binning —
+   * reading every target so far — at each doubling.
+   */
+  expectedTargets?: number;
   /** The import journal (import-journal.ts). */
   journal: { path: string; source: string };
   /** After each committed batch (progress; a test interrupts here). */
@@ -176,6 +183,12 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
   const resume = await resumePoint(repo, prior);
   const journal: ImportJournal = { formatVersion: 1, source: options.journal.source, batches: resume.batches, targets: resume.targets, ...(resume.after ? { done: resume.after } : {}) };
   const txOptions: TransactionOptions = { now: options.now, expiryDays: options.expiryDays, ...(options.hashBins ? { hashBins: options.hashBins } : {}) };
+  const current = await repo.current();
+  if (options.expectedTargets && !current.targets.signed.delegations) {
+    const hashBins: NonNullable<TransactionOptions['hashBins']> = options.hashBins ?? DEFAULT_HASH_BINS;
+    const total = Object.keys(current.targets.signed.targets).length + options.expectedTargets;
+    txOptions.hashBins = { ...hashBins, layout: { ...hashBins.layout, bitLength: bitLengthFor(total * ESTIMATED_TARGET_BYTES, hashBins.layout.bitLength, hashBins.maxBinBytes) } };
+  }
   const result: ImportResult = { releases: 0, targets: 0, batches: 0, ...(resume.after ? { resumedAfter: resume.after } : {}) };
 
   let batch: Batch | undefined;

@@ -35,7 +35,7 @@ export type RoleSigners = Partial<Record<OnlineRole, readonly Signer[]>>;
 
 export const DEFAULT_HASH_BINS = { afterTargets: 1024, layout: DEFAULT_BIN_LAYOUT } as const;
 /** A target's entry in targets metadata (path, length, two hashes, custom.airlock), for sizing bins before any exist. */
-const ESTIMATED_TARGET_BYTES = 600;
+export const ESTIMATED_TARGET_BYTES = 600;
 
 export interface TransactionOptions {
   now: Date;
@@ -297,7 +297,8 @@ export class RepositoryTransaction {
           if (!edit.next && !prior) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${bin}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
           const env = await signMetadata(nextTargets(prior?.signed, group, expiresTargets), binSigners, bin);
           const bytes = envelopeBytes(env);
-          staged.push({ path: `metadata/${metadataFileName(bin, env.signed.version)}`, bytes });
+          // Written now, not held: a batch's bins are the whole repository's metadata (import).
+          await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
           snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
           result.bins.push(bin);
         }
