@@ -75,6 +75,29 @@ export async function contentDigestsOf(bytes: Uint8Array): Promise<ContentDigest
 }
 
 /**
+ * Reads `source` to its end once, hashing each chunk; `each` gets the chunk too (a copy
+ * writes it) while the worker threads hash theirs, so the two overlap.
+ */
+async function onePass(source: FileHandle, size: number, each?: (chunk: Buffer) => Promise<void>, onProgress?: (bytes: number) => void): Promise<ContentDigests> {
+  const hasher = await ContentHasher.open(size);
+  try {
+    const buf = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const { bytesRead } = await source.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      const pacing = hasher.update(chunk);
+      await each?.(chunk);
+      await pacing;
+      onProgress?.(hasher.length);
+    }
+    return await hasher.finish();
+  } finally {
+    hasher.close();
+  }
+}
+
+/**
  * Reads a regular file once (never through a symlink) and returns its digests;
  * `onProgress` gets the bytes read so far.
  */
@@ -86,23 +109,12 @@ export async function readContentDigests(path: string, onProgress?: (bytes: numb
     throw fromSystemError(err, `reading ${path}`);
   }
   if ('refused' in opened) throw new AirlockError('E_IO', `${path} is ${opened.refused === 'absent' ? 'missing' : 'not a regular file'}; it must be the file the release signs`, { details: { path } });
-  const { fh, st } = opened;
-  let hasher: ContentHasher | undefined;
   try {
-    hasher = await ContentHasher.open(st.size);
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      await hasher.update(buf.subarray(0, bytesRead));
-      onProgress?.(hasher.length);
-    }
-    return await hasher.finish();
+    return await onePass(opened.fh, opened.st.size, undefined, onProgress);
   } catch (err) {
     throw fromSystemError(err, `reading ${path}`);
   } finally {
-    hasher?.close();
-    await fh.close();
+    await opened.fh.close();
   }
 }
 
@@ -112,29 +124,19 @@ export async function readContentDigests(path: string, onProgress?: (bytes: numb
  * `sync` flushes the copy before returning. The caller closes `source`.
  */
 export async function copyWithContentDigests(source: FileHandle, size: number, dest: string, opts: { mode?: number; sync?: boolean; onProgress?: (bytes: number) => void } = {}): Promise<ContentDigests> {
-  const hasher = await ContentHasher.open(size);
+  const out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
   try {
-    const out = await open(dest, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, opts.mode ?? 0o644);
-    try {
-      const buf = Buffer.allocUnsafe(READ_CHUNK);
-      for (;;) {
-        const { bytesRead } = await source.read(buf, 0, buf.length, null);
-        if (bytesRead === 0) break;
-        const chunk = buf.subarray(0, bytesRead);
-        // This thread's hash takes the chunk now; the workers' copies are paced while
-        // the write runs, so hashing and writing overlap.
-        const pacing = hasher.update(chunk);
-        let written = 0;
-        while (written < bytesRead) written += (await out.write(chunk, written, bytesRead - written)).bytesWritten;
-        await pacing;
-        opts.onProgress?.(hasher.length);
-      }
-      if (opts.sync) await out.sync();
-    } finally {
-      await out.close();
-    }
-    return await hasher.finish();
+    const digests = await onePass(
+      source,
+      size,
+      async (chunk) => {
+        for (let written = 0; written < chunk.length; ) written += (await out.write(chunk, written, chunk.length - written)).bytesWritten;
+      },
+      opts.onProgress,
+    );
+    if (opts.sync) await out.sync();
+    return digests;
   } finally {
-    hasher.close();
+    await out.close();
   }
 }

@@ -12,8 +12,8 @@ import { createHash, type Hash } from 'node:crypto';
 
 /** Below this many bytes a worker costs more than it saves. */
 export const PARALLEL_DIGEST_MIN_BYTES = 32 * 1024 * 1024;
-/** Most bytes handed to one worker and not yet hashed there. */
-const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+/** Most bytes handed to one worker and not yet hashed there (each worker holds up to this much: peak RSS). */
+const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 
 // An ES module the worker loads from a data: URL: no file beside the one-file verifier
 // bundle to ship or find, and only node: built-ins.
