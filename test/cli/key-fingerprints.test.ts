@@ -59,7 +59,7 @@ describe('the fingerprints users compare', () => {
     // What gpg shows for the published keyring is what init printed.
     const shown = run('gpg', ['--homedir', work, '--batch', '--with-colons', '--show-keys', join(home, 'repository', 'keys', 'release-signing.asc')]);
     expect(shown.stdout).toContain(`fpr:::::::::${first.openpgp}:`);
-  });
+  }, 240_000);
 
   it('status prints them, with no warning while the keystore signs with the published keys', () => {
     const r = runAirlock(['status'], { env });
@@ -69,14 +69,14 @@ describe('the fingerprints users compare', () => {
     expect(r.stdout).not.toMatch(/^WARNING/m);
     const j = runAirlock(['status', '--json'], { env });
     expect(j.json.keys).toEqual({ openpgp: { fingerprint: first.openpgp, changed: false }, minisign: { keyId: first.minisign, changed: false } });
-  });
+  }, 120_000);
 
   it('release 1.0.0 prints them unchanged', () => {
     const r = runAirlock(['release', '--source', source.dir, '--branch', source.branch, '--commit', source.commit, '--to', host], { env });
     expect(r.status, r.stderr).toBe(0);
     expect(lines(r.stdout)).toContainEqual(expect.stringMatching(new RegExp(`^OpenPGP fingerprint +${first.openpgp} `)));
     expect(r.stdout + r.stderr).not.toMatch(/WARNING/);
-  }, 240_000);
+  }, 300_000);
 
   it('key generate pgp warns that the next release publishes another OpenPGP key; status says it too', () => {
     const g = runAirlock(['key', 'generate', 'pgp', '--json'], { env });
@@ -92,7 +92,7 @@ describe('the fingerprints users compare', () => {
     const sj = runAirlock(['status', '--json'], { env });
     expect(sj.json.keys.openpgp).toEqual({ fingerprint: next, changed: true, previous: first.openpgp });
     expect(sj.json.keys.minisign.changed).toBe(false);
-  });
+  }, 180_000);
 
   it('release 1.0.1 says loudly that the OpenPGP key changed, and the earlier key co-signs the apt Release', () => {
     const commit = commitFiles(source.dir, 'release/1.0.1', { 'airlock.recipe.json': recipe('1.0.1') });
@@ -120,5 +120,5 @@ describe('the fingerprints users compare', () => {
     }
     const human = runAirlock(['status'], { env });
     expect(human.stdout).not.toMatch(/^WARNING/m);
-  }, 240_000);
+  }, 420_000);
 });
