@@ -19,10 +19,10 @@
 // commit leaves out one the copy already has), so a reader streams them without
 // remembering any: memory is constant in the number of files.
 //
-// The manifest is trusted only while it agrees with the copy: every mutable file it
-// names must have its length and SHA-256 (checkManifest; a commit changes at least one
-// mutable file, timestamp.json or keys/root.json, so a copy changed without a manifest
-// block — a crash between the renames and the append — is found). Otherwise, and when
+// The manifest is trusted only while it agrees with the copy: timestamp.json and
+// keys/root.json must have the SHA-256 it lists and every other mutable file its length
+// (checkManifest; a commit changes at least one of the two, so a copy changed without a
+// manifest block — a crash between the renames and the append — is found). Otherwise, and when
 // it is missing, it is rebuilt by one full walk (rebuildManifest).
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
@@ -249,15 +249,30 @@ async function sha256Of(file: string): Promise<{ length: number; sha256: string 
   }
 }
 
+/** Every commit rewrites one of these (a change re-signs timestamp.json; a root-only change writes keys/root.json). */
+const MARKERS = new Set(['metadata/timestamp.json', 'keys/root.json']);
+
 /**
- * Whether the manifest agrees with the copy: each mutable file it lists has its length
- * and SHA-256 (these are few and small; immutable files never change once in the copy).
+ * Whether the manifest agrees with the copy: timestamp.json and keys/root.json have the
+ * SHA-256 it lists, so no commit happened without its block, and every other mutable
+ * file its length (immutable files never change once in the copy).
  */
 export async function checkManifest(repoDir: string, tail: ManifestTail): Promise<boolean> {
   if (tail.mutable.size === 0) return false;
   for (const e of tail.mutable.values()) {
-    const seen = await sha256Of(join(repoDir, ...e.path.split('/')));
-    if (!seen || seen.length !== e.length || seen.sha256 !== e.sha256) return false;
+    const file = join(repoDir, ...e.path.split('/'));
+    if (MARKERS.has(e.path)) {
+      const seen = await sha256Of(file);
+      if (!seen || seen.length !== e.length || seen.sha256 !== e.sha256) return false;
+      continue;
+    }
+    // Other mutable files (apt and rpm indices can be large) by length: a file changed
+    // behind the manifest's back is caught by the publish's read-back (E_PUBLISH_VERIFY).
+    const size = await stat(file).then(
+      (st) => (st.isFile() ? st.size : -1),
+      () => -1,
+    );
+    if (size !== e.length) return false;
   }
   return true;
 }

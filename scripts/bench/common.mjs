@@ -41,11 +41,11 @@ export function warmPageCache(file) {
   must('sh', ['-c', 'cat "$1" > /dev/null', 'sh', file]);
 }
 
-/** Bundles `contents` (TypeScript, imports relative to the repository) into one .mjs. */
-export async function bundleTs(contents, outfile, { external = [] } = {}) {
+/** Bundles `contents` (TypeScript, imports relative to the repository, or to `resolveDir`: another checkout) into one .mjs. */
+export async function bundleTs(contents, outfile, { external = [], resolveDir = repoRoot } = {}) {
   const esbuild = await import('esbuild');
   await esbuild.build({
-    stdin: { contents, resolveDir: repoRoot, loader: 'ts' },
+    stdin: { contents, resolveDir, loader: 'ts' },
     bundle: true,
     platform: 'node',
     format: 'esm',
