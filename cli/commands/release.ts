@@ -84,6 +84,8 @@ export async function release(opts: ReleaseOptions): Promise<number> {
       hosts,
       buildLog: join(paths.home, 'build-logs', `${pins.recipe.project}-${pins.recipe.version}.log`),
       ...(pins.recipe.artifacts.some((a) => a.endsWith('.rpm')) ? { rpmTools: await observeRpmTools() } : {}),
+      // The keys apt users may pin (Signed-By of the copy's Releases): an earlier pgp key co-signs.
+      aptSignedBy: await observeAptSignedBy(paths.repository),
     });
   } catch (err) {
     await prepared.cleanup();
