@@ -4,9 +4,11 @@
 // change once published, and mutable files (timestamp.json, keys/, apt indices) are
 // small and always read. The cost of trusting length+mtime: a host that altered an old
 // file and kept both would not be repaired by publish — clients still refuse the file
-// (TUF checks every target's hashes), and `--full-check` (no cache) finds it.
-// Format: { "formatVersion": 1, "files": { path: { length, mtime, sha256 } } }, one file
-// per host, written atomically.
+// (TUF checks every target's hashes), and `--full-check` (no cache) finds it. Where the
+// host names each version of an object (S3's ETag), that name must match too: an S3
+// mtime has whole seconds, and an object replaced within the second keeps its length.
+// Format: { "formatVersion": 1, "files": { path: { length, mtime, sha256, version? } } },
+// one file per host, written atomically.
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { classifyPath, isTemporaryPath } from './layout.js';
@@ -16,6 +18,7 @@ interface Entry {
   length: number;
   mtime: number;
   sha256: string;
+  version?: string;
 }
 
 function immutable(path: string): boolean {
@@ -64,7 +67,7 @@ export class DigestCachingTransport implements Transport {
       const raw = JSON.parse(await readFile(file, 'utf8')) as { formatVersion?: unknown; files?: Record<string, Entry> };
       if (raw.formatVersion === 1 && raw.files && typeof raw.files === 'object') {
         for (const [path, e] of Object.entries(raw.files)) {
-          if (Number.isSafeInteger(e?.length) && Number.isSafeInteger(e?.mtime) && typeof e?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256)) t.files.set(path, e);
+          if (Number.isSafeInteger(e?.length) && Number.isSafeInteger(e?.mtime) && typeof e?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) && (e.version === undefined || typeof e.version === 'string')) t.files.set(path, e);
         }
       }
     } catch {
@@ -82,7 +85,7 @@ export class DigestCachingTransport implements Transport {
   async digest(path: string): Promise<RemoteDigest | undefined> {
     const seen = this.listed.get(path);
     const cached = this.files.get(path);
-    if (!this.ignoreCached && seen?.mtime !== undefined && cached && cached.length === seen.size && cached.mtime === seen.mtime) {
+    if (!this.ignoreCached && seen?.mtime !== undefined && cached && cached.length === seen.size && cached.mtime === seen.mtime && (seen.version === undefined || cached.version === seen.version)) {
       return { length: cached.length, sha256: cached.sha256, mtime: cached.mtime };
     }
     const d = await this.inner.digest(path);
@@ -95,7 +98,7 @@ export class DigestCachingTransport implements Transport {
 
   private remember(path: string, d: RemoteDigest): void {
     if (d.mtime === undefined || !immutable(path)) return;
-    this.files.set(path, { length: d.length, mtime: d.mtime, sha256: d.sha256 });
+    this.files.set(path, { length: d.length, mtime: d.mtime, sha256: d.sha256, ...(d.version !== undefined ? { version: d.version } : {}) });
     this.dirty = true;
   }
 

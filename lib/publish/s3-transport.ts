@@ -225,6 +225,7 @@ export class S3Transport implements Transport {
         }
         const f: RemoteFile = { path, size: o.Size };
         if (o.LastModified) f.mtime = Math.floor(o.LastModified.getTime() / 1000);
+        if (o.ETag) f.version = o.ETag;
         out.push(f);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -249,6 +250,7 @@ export class S3Transport implements Transport {
       const { length, digests } = await hashStream(got.Body as Readable, ['sha256']);
       const d: RemoteDigest = { length, sha256: digests.sha256! };
       if (got.LastModified) d.mtime = Math.floor(got.LastModified.getTime() / 1000);
+      if (got.ETag) d.version = got.ETag;
       return d;
     } catch (err) {
       throw this.failure(err, `reading ${path} back`);

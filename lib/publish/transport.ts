@@ -11,6 +11,11 @@ export interface RemoteFile {
   size: number;
   /** Modification time in whole seconds since the epoch, when the transport knows it. */
   mtime?: number;
+  /**
+   * The host's own name for this version of the object (S3's ETag), when it has one: it
+   * changes with the bytes even within the second an mtime cannot tell apart.
+   */
+  version?: string;
   /** Permission bits, when the host has them (host-modes.ts). */
   mode?: number;
 }
@@ -26,6 +31,8 @@ export interface RemoteDigest {
   length: number;
   sha256: string;
   mtime?: number;
+  /** As RemoteFile.version: the host's name for the version that was read. */
+  version?: string;
   /** Permission bits, when the host has them: checked by the read-back like the bytes. */
   mode?: number;
 }

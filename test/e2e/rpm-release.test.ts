@@ -5,7 +5,7 @@
 // published host with gpgcheck and repo_gpgcheck, and `airlock reproduce` rebuilds the
 // package byte for byte from another directory; a second release keeps the first listed.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -98,8 +98,11 @@ describe('the .rpm recipe of docs/recipe.md, released', () => {
     const commit = commitFiles(src.dir, 'release/1.0.1', { 'airlock.recipe.json': recipe.replaceAll('1.0.0', '1.0.1'), 'src/greeting.txt': 'hello from hello 1.0.1\n' }, COMMIT_EPOCH + 60);
     const r = await runCli('airlock', ['release', '--source', src.dir, '--branch', 'release/1.0.1', '--commit', commit, '--to', host, '--json'], env);
     expect(r.status, r.stderr).toBe(0);
-    const primary = (await readdir(join(host, 'rpm', 'repodata'))).find((f) => f.endsWith('-primary.xml.gz'))!;
-    const xml = gunzipSync(await readFile(join(host, 'rpm', 'repodata', primary))).toString('utf8');
+    // The host keeps the earlier release's repodata files (published paths are never
+    // deleted); repomd.xml names the current primary.
+    const repomd = await readFile(join(host, 'rpm', 'repodata', 'repomd.xml'), 'utf8');
+    const primary = /<data type="primary">[\s\S]*?<location href="([^"]+)"/.exec(repomd)![1]!;
+    const xml = gunzipSync(await readFile(join(host, 'rpm', primary))).toString('utf8');
     expect([...xml.matchAll(/<version epoch="0" ver="([^"]+)"/g)].map((m) => m[1]).sort()).toEqual(['1.0.0', '1.0.1']);
     const d = await dnfInstall(join(work, 'dnf-2'), await readFile(join(host, 'rpm', 'hello.repo')), 'hello');
     expect(d.status, d.stdout + d.stderr).toBe(0);
