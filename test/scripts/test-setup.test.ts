@@ -100,6 +100,12 @@ describe('scripts/test-setup.mjs', () => {
     expect(r.apt.filter((c) => !c.startsWith('npm '))).toEqual([]);
   });
 
+  it('--node-modules (what `npm run demo` runs first) installs no Debian package, only node_modules', () => {
+    const r = setup(['--node-modules'], missing);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.apt).toEqual(['npm ci --no-audit --no-fund']);
+  });
+
   it('refuses an unknown argument with exit 2', () => {
     expect(setup(['--bogus']).status).toBe(2);
   });
