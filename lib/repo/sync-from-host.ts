@@ -7,8 +7,10 @@
 // committed in publishing order (commitStaged), so the copy is a consistent repository
 // at every instant. The apt indices are checked as far as they can be (sync-apt.ts).
 // Other files the TUF metadata does not cover (the .asc/.minisig/.sshsig signatures
-// beside releases, SHA256SUMS, keys/ other than root.json, rpm/) cannot be verified this
-// way and are not copied: the host keeps serving them.
+// beside releases, SHA256SUMS, keys/ other than root.json, the rpm .repo file) cannot be
+// verified this way and are not copied: the host keeps serving them. The apt and rpm
+// indices the next release builds on are checked through their own signatures
+// (sync-apt.ts, sync-rpm.ts).
 //
 // Refused: a host behind the copy (E_SYNC_AHEAD: publish instead), a host whose signed
 // snapshot lists any role at a version below the copy's (E_ROLLBACK), and a host whose
@@ -19,11 +21,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
+import { rpmFilesOf } from './sync-rpm.js';
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Root versions followed at most in one sync (a bound on a hostile host). */
@@ -104,7 +108,7 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
       length += chunk.length;
       if (length > info.length) {
         controller.abort();
-        throw new AirlockError('E_HASH', `${path} on ${source.name} is longer than the ${info.length} bytes the targets metadata lists`, { details: { path } });
+        throw new AirlockError('E_HASH', `${path} on ${source.name} is longer than the ${info.length} bytes its signed metadata lists`, { details: { path } });
       }
       for (const [, h] of hs) h.update(chunk);
       await out.write(chunk);
@@ -114,7 +118,7 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
   }
   const bad = hs.filter(([a, h]) => h.digest('hex') !== info.hashes[a]!.toLowerCase()).map(([a]) => a);
   if (length !== info.length || bad.length > 0) {
-    throw new AirlockError('E_HASH', `${path} on ${source.name} is not the file the targets metadata lists (${length !== info.length ? 'length' : bad.join(', ')} differ); do not sync from this host`, { details: { path } });
+    throw new AirlockError('E_HASH', `${path} on ${source.name} is not the file its signed metadata lists (${length !== info.length ? 'length' : bad.join(', ')} differ); do not sync from this host`, { details: { path } });
   }
 }
 
@@ -252,10 +256,18 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
   });
   const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets, keyring);
   for (const i of apt.indices) {
-    if ((await localSha256(join(repoDir, i.path))) !== createHash('sha256').update(i.bytes).digest('hex')) wanted.push({ path: i.path, bytes: i.bytes });
+    if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }
   for (const f of apt.pool) {
     if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
+  }
+  // rpm: the repodata the next release indexes on top of, and the signed packages it lists (sync-rpm.ts).
+  const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), keyring);
+  for (const i of rpm.indices) {
+    if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
+  }
+  for (const p of rpm.packages) {
+    if ((await localSha256(join(repoDir, p.path))) !== p.info.hashes.sha256) wanted.push({ path: p.path, target: { from: p.path, info: p.info } });
   }
   // The bootstrap copy users pin from follows the newest root (docs/host-layout.md).
   const newestRoot = wanted.filter((w) => /^metadata\/\d+\.root\.json$/.test(w.path)).at(-1);

@@ -7,11 +7,15 @@ import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openpgpCertificate } from '../../lib/repo/compat/index.js';
+import { updateRpmRepository } from '../../lib/repo/compat/rpm-repository.js';
 import { envelopeBytes, signMetadata } from '../../lib/repo/sign-metadata.js';
 import { assertTargetPath, planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
 import { DirectorySource, Updater } from '../../lib/verify/index.js';
+import { buildRpm } from '../support/compat-rpm.js';
 import { treeDigest } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
+import { memorySigner } from '../support/memory-signer.js';
 import { SAMPLE_PROJECT, sampleRepository, type SampleRepository } from '../support/reproduce-release.js';
 
 let repo: SampleRepository;
@@ -153,4 +157,29 @@ describe('target paths a host lists', () => {
     }
     for (const good of ['hello/1.0.0/hello-1.0.0.tar.gz', 'hello/1.0.0/sub/dir/file.provenance.json']) expect(() => assertTargetPath(good)).not.toThrow();
   });
+});
+
+describe('sync brings in the rpm repository the next release builds on', () => {
+  it('takes rpm/ signed by the copy\'s pgp key, and refuses one signed by another key, writing nothing', async () => {
+    const pgp = memorySigner('pgp');
+    const keyring = await openpgpCertificate(pgp, 'Sample <r@example.org>');
+    const host = await copyOf('host-rpm', repo.host);
+    const rpm = await buildRpm(join(work, 'rpm-build'));
+    await updateRpmRepository({ rpmDir: join(host, 'rpm'), publishedRpmDir: join(host, 'rpm'), rpms: [rpm], pgp, date: new Date('2026-03-01T12:00:00Z'), project: SAMPLE_PROJECT, name: 'Sample', publicUrl: 'http://127.0.0.1/', publishedKeys: keyring });
+    const rpmFiles = Object.keys(await treeDigest(join(host, 'rpm'))).filter((p) => p.startsWith('Packages/') || p.startsWith('repodata/'));
+    expect(rpmFiles).toContain('Packages/hello-1.0.0-1.noarch.rpm');
+
+    const foreign = await copyOf('rpm-foreign');
+    await writeFile(join(foreign, 'keys', 'release-signing.asc'), await openpgpCertificate(memorySigner('pgp'), 'Other <o@example.org>'));
+    const before = await treeDigest(foreign);
+    await expectCode(syncFromHost(foreign, join(work, 'staging'), new DirectorySource(host)), 'E_RPM_SIGNATURE');
+    expect(await treeDigest(foreign)).toEqual(before);
+
+    const copy = await copyOf('rpm-copy');
+    await writeFile(join(copy, 'keys', 'release-signing.asc'), keyring);
+    await syncFromHost(copy, join(work, 'staging'), new DirectorySource(host));
+    const hostRpm = await treeDigest(join(host, 'rpm'));
+    const copyRpm = await treeDigest(join(copy, 'rpm'));
+    for (const p of rpmFiles) expect(copyRpm[p], p).toBe(hostRpm[p]);
+  }, 120_000);
 });

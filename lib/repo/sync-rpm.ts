@@ -1,0 +1,121 @@
+// The rpm part of `airlock sync`: the next release indexes its new packages on top of the
+// copy's own rpm/repodata (compat/rpm-repository.ts, `createrepo_c --update`), so a copy
+// synced without it would publish repodata listing only the new packages, and dnf users
+// would lose every earlier one. The TUF metadata does not cover rpm/ (the packages there
+// carry a header signature the TUF targets do not), so the chain checked is the one dnf
+// checks (createrepo_c(8), https://createrepo.baseurl.org/): repodata/repomd.xml.asc is a
+// detached signature of repomd.xml by a key of the copy's own keys/release-signing.asc
+// (E_RPM_SIGNATURE otherwise); repomd.xml names each metadata file with its SHA-256 and
+// size (checked, and the uncompressed primary's open-checksum too); primary names each
+// package with its SHA-256 and size, checked when the package is fetched. So every byte
+// the copy takes was vouched for by the pgp key before the next release re-signs it.
+import { gunzipSync } from 'node:zlib';
+import { sha256Hex } from '../core/digest.js';
+import { AirlockError } from '../core/errors.js';
+import type { TargetFileInfo } from '../core/tuf-metadata.js';
+import { detachedSignatureVerifies, keyringKeys } from './compat/openpgp-verify.js';
+
+/** What the rpm part brings in: repodata bytes (checked) and packages to fetch, each with the length and SHA-256 primary lists. */
+export interface RpmFiles {
+  indices: { path: string; bytes: Uint8Array }[];
+  packages: { path: string; info: TargetFileInfo }[];
+}
+
+const REPOMD = 'rpm/repodata/repomd.xml';
+const MAX_REPOMD_BYTES = 4 * 1024 * 1024;
+/** Bound on one repodata file, compressed and uncompressed (a hostile host serves no gzip bomb). */
+const MAX_REPODATA_BYTES = 256 * 1024 * 1024;
+const REPODATA_HREF = /^repodata\/[A-Za-z0-9][A-Za-z0-9._-]*$/;
+/** compat/rpm-repository.ts puts every package here under a plain name. */
+const PACKAGE_HREF = /^Packages\/[A-Za-z0-9][A-Za-z0-9._+~^-]*\.rpm$/;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+function refused(what: string, path: string): AirlockError {
+  return new AirlockError('E_HASH', `the host's rpm repository is not consistent with its signed repomd.xml: ${what}; do not sync from this host`, { details: { path } });
+}
+
+interface RepomdEntry {
+  type: string;
+  href: string;
+  sha256: string;
+  size?: number;
+  openSha256?: string;
+}
+
+/** repomd.xml's <data> entries; anything airlock's createrepo_c run does not write (another checksum type, a path outside repodata/) is refused. */
+export function parseRepomd(text: string): RepomdEntry[] {
+  const out: RepomdEntry[] = [];
+  for (const m of text.matchAll(/<data type="([A-Za-z0-9_]+)">([\s\S]*?)<\/data>/g)) {
+    const [, type, body] = m as unknown as [string, string, string];
+    const checksum = /<checksum type="([a-z0-9]+)">([0-9a-fA-F]+)<\/checksum>/.exec(body);
+    const href = /<location href="([^"]*)"\s*\/>/.exec(body)?.[1];
+    if (!checksum || checksum[1] !== 'sha256' || !SHA256.test(checksum[2]!.toLowerCase()) || href === undefined || !REPODATA_HREF.test(href)) {
+      throw refused(`its entry for ${type} is not a sha256-named file under repodata/`, REPOMD);
+    }
+    const entry: RepomdEntry = { type, href, sha256: checksum[2]!.toLowerCase() };
+    const size = /<size>(\d+)<\/size>/.exec(body)?.[1];
+    if (size !== undefined) entry.size = Number(size);
+    const open = /<open-checksum type="sha256">([0-9a-fA-F]{64})<\/open-checksum>/.exec(body)?.[1];
+    if (open !== undefined) entry.openSha256 = open.toLowerCase();
+    out.push(entry);
+  }
+  return out;
+}
+
+/** primary.xml's packages: where each is (under rpm/) and its length and SHA-256. */
+export function parsePrimaryPackages(xml: string): { path: string; info: TargetFileInfo }[] {
+  const out: { path: string; info: TargetFileInfo }[] = [];
+  for (const m of xml.matchAll(/<package type="rpm">([\s\S]*?)<\/package>/g)) {
+    const body = m[1]!;
+    const checksum = /<checksum type="([a-z0-9]+)" pkgid="YES">([0-9a-fA-F]+)<\/checksum>/.exec(body);
+    const size = /<size package="(\d+)"/.exec(body)?.[1];
+    const href = /<location href="([^"]*)"\s*\/>/.exec(body)?.[1];
+    if (!checksum || checksum[1] !== 'sha256' || !SHA256.test(checksum[2]!.toLowerCase()) || size === undefined || href === undefined || !PACKAGE_HREF.test(href)) {
+      throw refused(`primary lists a package that is not a sha256-named plain file under Packages/ (${JSON.stringify(href ?? '')})`, 'rpm/repodata');
+    }
+    out.push({ path: `rpm/${href}`, info: { length: Number(size), hashes: { sha256: checksum[2]!.toLowerCase() } } });
+  }
+  return out;
+}
+
+/**
+ * `keyring`: the copy's keys/release-signing.asc (undefined when it has none: then no
+ * repomd.xml is believed). A host without rpm/repodata/repomd.xml has no rpm repository.
+ */
+export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<Uint8Array | undefined>, keyring: string | undefined): Promise<RpmFiles> {
+  const out: RpmFiles = { indices: [], packages: [] };
+  const repomd = await fetch(REPOMD, MAX_REPOMD_BYTES);
+  if (repomd === undefined) return out;
+  const asc = await fetch(`${REPOMD}.asc`, MAX_REPOMD_BYTES);
+  const keys = keyring === undefined ? [] : keyringKeys(keyring);
+  if (asc === undefined || !detachedSignatureVerifies(Buffer.from(asc).toString('utf8'), repomd, keys)) {
+    throw new AirlockError(
+      'E_RPM_SIGNATURE',
+      `the host's ${REPOMD} ${asc === undefined ? 'has no repomd.xml.asc' : 'is not signed by a key in keys/release-signing.asc'}; its rpm repository is not what this copy's pgp key signed — do not sync from this host`,
+      { details: { path: REPOMD } },
+    );
+  }
+  out.indices.push({ path: REPOMD, bytes: repomd }, { path: `${REPOMD}.asc`, bytes: asc });
+  const seen = new Set<string>();
+  for (const entry of parseRepomd(Buffer.from(repomd).toString('utf8'))) {
+    const path = `rpm/${entry.href}`;
+    const bytes = await fetch(path, MAX_REPODATA_BYTES);
+    if (bytes === undefined) throw refused(`${entry.href}, which repomd.xml lists, is missing`, path);
+    if ((entry.size !== undefined && bytes.length !== entry.size) || sha256Hex(bytes) !== entry.sha256) throw refused(`${entry.href} is not the file repomd.xml lists`, path);
+    out.indices.push({ path, bytes });
+    if (entry.type !== 'primary') continue;
+    let open: Buffer;
+    try {
+      open = entry.href.endsWith('.gz') ? gunzipSync(bytes, { maxOutputLength: MAX_REPODATA_BYTES }) : Buffer.from(bytes);
+    } catch {
+      throw refused(`${entry.href} does not decompress within ${MAX_REPODATA_BYTES} bytes`, path);
+    }
+    if (entry.openSha256 !== undefined && sha256Hex(open) !== entry.openSha256) throw refused(`${entry.href} does not decompress to the file repomd.xml lists`, path);
+    for (const p of parsePrimaryPackages(open.toString('utf8'))) {
+      if (seen.has(p.path)) throw refused(`primary lists ${p.path} twice`, path);
+      seen.add(p.path);
+      out.packages.push(p);
+    }
+  }
+  return out;
+}
