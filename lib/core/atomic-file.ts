@@ -5,7 +5,7 @@
 // directory fsync makes the new name durable).
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
-import { link, mkdir, open, rename, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -49,6 +49,36 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
+/** errno codes of link(2) on a file system without hard links (FAT and exFAT answer EPERM). */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP']);
+
+/**
+ * Gives `tmp` the name `path` only if `path` does not exist (EEXIST otherwise, as link(2)
+ * fails). link(2) decides that atomically; on a file system without hard links — a USB
+ * stick formatted FAT or exFAT, where a download often goes — it is a check and then a
+ * rename: a file another process creates in between those two calls would be replaced,
+ * a race no call Node offers can close there (renameat2's RENAME_NOREPLACE is not
+ * exposed).
+ */
+async function placeWithoutReplacing(tmp: string, path: string): Promise<void> {
+  try {
+    await link(tmp, path);
+    await rm(tmp, { force: true });
+    return;
+  } catch (err) {
+    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+  }
+  const present = await lstat(path).then(
+    () => true,
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    },
+  );
+  if (present) throw Object.assign(new Error(`EEXIST: file already exists, ${path}`), { code: 'EEXIST', syscall: 'link', path });
+  await rename(tmp, path);
+}
+
 /**
  * Puts a complete temporary file (same directory) in place: flushes it, renames (or,
  * with `replace: false`, links) it over `path`, flushes the directory (no flushes with
@@ -67,8 +97,7 @@ export async function commitTemporaryFile(tmp: string, path: string, options: Pi
       }
     }
     if (options.replace === false) {
-      await link(tmp, path);
-      await rm(tmp, { force: true });
+      await placeWithoutReplacing(tmp, path);
     } else {
       await rename(tmp, path);
     }
