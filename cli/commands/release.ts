@@ -13,8 +13,8 @@ import { releaseToRepository } from '../../lib/repo/release.js';
 import { openpgpUserId } from '../../lib/terminal/config.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import type { Signer } from '../../lib/keys/signer.js';
-import { listKeystore, observeTerminal, pathExists, releaseDirOf } from '../../lib/terminal/observe.js';
-import { describeReleasePlan, planRelease, type ReleasePlan } from '../../lib/terminal/plan-release.js';
+import { listKeystore, observeTerminalCurrent } from '../../lib/terminal/observe.js';
+import { describeReleasePlan, observeReleased, planRelease, type ReleasePlan } from '../../lib/terminal/plan-release.js';
 import { SigningSession } from '../../lib/terminal/session.js';
 import { aptSignersOf, observeAptSignedBy } from '../../lib/terminal/plan-apt-keys.js';
 import { describeAptKeyTransition } from '../../lib/repo/compat/apt-key-transition.js';
@@ -57,7 +57,7 @@ function aptSigning(session: SigningSession, plan: ReturnType<typeof planRelease
 
 export async function release(opts: ReleaseOptions): Promise<number> {
   const paths = terminalPaths();
-  const { config, state } = await observeTerminal(paths);
+  const { config, state } = await observeTerminalCurrent(paths);
   const keystore = await listKeystore(keystoreDirFor(opts));
   const hosts = await resolveHosts(paths.hosts, opts.to ?? []);
   const commit = opts.commit ?? (await confirmCommit(opts.source, opts.branch));
@@ -78,7 +78,7 @@ export async function release(opts: ReleaseOptions): Promise<number> {
       recipe: pins.recipe,
       pins: { commit: pins.commit, branch: pins.branch, sourceDateEpoch: pins.sourceDateEpoch },
       state,
-      releaseDirExists: await pathExists(releaseDirOf(paths, pins.recipe.project, pins.recipe.version)),
+      released: await observeReleased(paths.repository, state, pins.recipe),
       config,
       keystore,
       hosts,

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Keystore } from '../keys/keystore.js';
 import { observeTokenPresence } from '../keys/pkcs11/index.js';
-import { LocalRepository, type SignedState } from '../repo/local-repository.js';
+import { LocalRepository, type CurrentMetadata, type SignedState } from '../repo/local-repository.js';
 import { readConfig, type TerminalConfig } from './config.js';
 import type { TerminalPaths } from './home.js';
 import type { KeystoreListing } from './plan.js';
@@ -18,6 +18,13 @@ export interface TerminalObservation {
 export async function observeTerminal(paths: TerminalPaths): Promise<TerminalObservation> {
   const config = await readConfig(paths);
   const state = await new LocalRepository(paths.repository).signedState();
+  return { config, state };
+}
+
+/** The config and the current metadata without the hash bins: for a plan that reads only the bins its change falls in (a release). */
+export async function observeTerminalCurrent(paths: TerminalPaths): Promise<{ config: TerminalConfig; state: CurrentMetadata }> {
+  const config = await readConfig(paths);
+  const state = await new LocalRepository(paths.repository).current();
   return { config, state };
 }
 
@@ -37,8 +44,4 @@ export async function pathExists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-export function releaseDirOf(paths: TerminalPaths, project: string, version: string): string {
-  return join(paths.repository, 'releases', project, version);
 }

@@ -5,7 +5,9 @@
 // unlock keys and overwrite the kept build log before it said E_RELEASE_EXISTS).
 import type { AirlockTargetCustom } from '../core/tuf-metadata.js';
 import type { HostSpec } from '../publish/publish.js';
-import type { SignedState } from '../repo/local-repository.js';
+import { join } from 'node:path';
+import { LocalRepository, type CurrentMetadata } from '../repo/local-repository.js';
+import { binFor, layoutOf } from '../repo/hash-bins.js';
 import { checkRpmRelease, type RpmTools } from '../repo/compat/rpm-tools.js';
 import { checkNames, provenanceFileName, releaseCustom, releaseExists } from '../repo/release.js';
 import { metadataEdit } from '../repo/transaction.js';
@@ -14,6 +16,7 @@ import { listedKeys, newestKey, plannedHosts, publishKeyFor, refuseAbsentTokens,
 import { AirlockError } from '../core/errors.js';
 import { describeAptKeyTransition } from '../repo/compat/apt-key-transition.js';
 import { planAptKeys, type PlannedAptKeys } from './plan-apt-keys.js';
+import { pathExists } from './observe.js';
 
 export interface ReleaseRecipe {
   project: string;
@@ -25,9 +28,10 @@ export interface ReleaseRecipe {
 export interface ReleasePlanInput {
   recipe: ReleaseRecipe;
   pins: { commit: string; branch: string; sourceDateEpoch: number };
-  state: SignedState;
-  /** `releases/<project>/<version>` already exists in the copy (observed). */
-  releaseDirExists: boolean;
+  /** The current metadata (the hash bins are not read: observeReleased looked in the ones that matter). */
+  state: CurrentMetadata;
+  /** The copy already holds this project and version (observeReleased). */
+  released: boolean;
   config: TerminalConfig;
   keystore: KeystoreListing;
   hosts: readonly HostSpec[];
@@ -58,18 +62,44 @@ export interface ReleasePlan {
   aptKeys?: PlannedAptKeys;
 }
 
-/** Target paths and project/version pairs already in the signed state, bins included. */
-export function releasedVersions(state: SignedState): Set<string> {
+/** The project/version pairs a targets map lists. */
+function releasedVersions(targets: Record<string, { custom?: { airlock?: { project: string; version: string } } }>): Set<string> {
   const out = new Set<string>();
-  const add = (targets: Record<string, { custom?: { airlock?: { project: string; version: string } } }>): void => {
-    for (const [path, info] of Object.entries(targets)) {
-      const a = info.custom?.airlock;
-      out.add(a ? `${a.project}/${a.version}` : path.split('/').slice(0, 2).join('/'));
-    }
-  };
-  add(state.targets.signed.targets);
-  for (const bin of state.bins.values()) add(bin.signed.targets);
+  for (const [path, info] of Object.entries(targets)) {
+    const a = info.custom?.airlock;
+    out.add(a ? `${a.project}/${a.version}` : path.split('/').slice(0, 2).join('/'));
+  }
   return out;
+}
+
+/** The target paths a release of `recipe` adds: each artifact and the provenance. */
+export function releaseTargetPaths(recipe: ReleaseRecipe): string[] {
+  return [...recipe.artifacts, provenanceFileName(recipe.project, recipe.version)].sort().map((n) => `${recipe.project}/${recipe.version}/${n}`);
+}
+
+/**
+ * Whether the copy already holds `recipe`'s project and version, reading what the change
+ * touches and never the whole signed state: its `releases/` or `targets/` directory (a
+ * release and an import write both, and every signed target of the version has its
+ * consistent-snapshot copy under `targets/<project>/<version>/`), and each target path the
+ * release adds where it would be signed — the hash bin its path falls in (the transaction
+ * refuses the same, E_RELEASE_EXISTS, before signing). Below the bins threshold
+ * targets.json lists every version and is checked whole. Reading every bin to list the
+ * released versions was the largest cost of a one-target release that grew with the
+ * repository (issue 19: ~25 MB of bins parsed at 100,000 targets).
+ */
+export async function observeReleased(repoDir: string, state: CurrentMetadata, recipe: ReleaseRecipe): Promise<boolean> {
+  const dir = `${recipe.project}/${recipe.version}`;
+  for (const top of ['releases', 'targets']) if (await pathExists(join(repoDir, top, ...dir.split('/')))) return true;
+  const layout = layoutOf(state.targets.signed.delegations);
+  if (!layout) return releasedVersions(state.targets.signed.targets).has(dir);
+  const repo = new LocalRepository(repoDir);
+  const paths = releaseTargetPaths(recipe);
+  for (const bin of new Set(paths.map((p) => binFor(layout, p)))) {
+    const env = await repo.readDelegated(state.snapshot.signed, bin);
+    if (env && paths.some((p) => env.signed.targets[p] !== undefined)) return true;
+  }
+  return false;
 }
 
 export function planRelease(input: ReleasePlanInput): ReleasePlan {
@@ -77,7 +107,7 @@ export function planRelease(input: ReleasePlanInput): ReleasePlan {
   const provenance = provenanceFileName(recipe.project, recipe.version);
   checkNames({ project: recipe.project, version: recipe.version, artifacts: recipe.artifacts.map((name) => ({ name })) });
   if (recipe.artifacts.includes(provenance)) throw new AirlockError('E_RECIPE', `artifact name "${provenance}" is reserved for the provenance`);
-  if (input.releaseDirExists || releasedVersions(state).has(`${recipe.project}/${recipe.version}`)) throw releaseExists(recipe.project, recipe.version);
+  if (input.released) throw releaseExists(recipe.project, recipe.version);
   if (input.hosts.length === 0) throw new AirlockError('E_HOST_UNKNOWN', 'no hosts to publish to; add one with `airlock host add NAME URL`, or give a directory with --to');
 
   const names = [...recipe.artifacts, provenance].sort();

@@ -8,12 +8,11 @@
 //   keys/minisign-<KEYID>.pub  one file per minisign key ever used (KEYID as minisign
 //                              prints it), never removed
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../core/atomic-file.js';
 import type { Signer } from '../../keys/signer.js';
 import { armor, dearmor } from './openpgp-armor.js';
 import { PACKET_TAG, fingerprintOfKeyBody, readPackets } from './openpgp-packet.js';
 import { minisignKeyIdHex, minisignKeyNumber, minisignPublicKey, parseMinisignPublicKey } from './minisign.js';
-import { readIfPresent } from './published-keys.js';
+import { readIfPresent, stageKeysFile } from './published-keys.js';
 
 /** A transferable public key of a keyring (RFC 4880 §11.1): its fingerprint and its packets. */
 interface KeyBlock {
@@ -75,7 +74,8 @@ export interface KeyHistoryChange {
 /**
  * Writes keys/release-signing.asc (the keyring, current first) and keys/minisign.pub plus
  * keys/minisign-<KEYID>.pub into `stagingKeys`, from what `repoKeys` (the copy's keys/)
- * holds. Returns whether the OpenPGP key or the minisign key is another than before.
+ * holds — each only when its bytes change. Returns whether the OpenPGP key or the
+ * minisign key is another than before.
  */
 export async function writeKeyHistory(repoKeys: string, stagingKeys: string, keys: { pgpCertificate?: string; minisign?: Signer }): Promise<KeyHistoryChange> {
   const out: KeyHistoryChange = { pgpChanged: false, minisignChanged: false };
@@ -86,7 +86,7 @@ export async function writeKeyHistory(repoKeys: string, stagingKeys: string, key
     const before = previous === undefined ? undefined : keyringFingerprints(previous)[0];
     out.pgpChanged = before !== fingerprint;
     out.openpgp = { fingerprint, ...(before !== undefined && before !== fingerprint ? { previous: before } : {}) };
-    await writeFileAtomic(join(stagingKeys, 'release-signing.asc'), ring.text);
+    await stageKeysFile(stagingKeys, repoKeys, 'release-signing.asc', ring.text);
   }
   if (keys.minisign !== undefined) {
     const pub = minisignPublicKey(keys.minisign);
@@ -95,8 +95,8 @@ export async function writeKeyHistory(repoKeys: string, stagingKeys: string, key
     out.minisignChanged = previous !== pub;
     const before = previous === undefined ? undefined : minisignKeyIdHex(parseMinisignPublicKey(previous).keyNumber);
     out.minisign = { keyId, ...(before !== undefined && before !== keyId ? { previous: before } : {}) };
-    await writeFileAtomic(join(stagingKeys, 'minisign.pub'), pub);
-    await writeFileAtomic(join(stagingKeys, `minisign-${keyId}.pub`), pub);
+    await stageKeysFile(stagingKeys, repoKeys, 'minisign.pub', pub);
+    await stageKeysFile(stagingKeys, repoKeys, `minisign-${keyId}.pub`, pub);
   }
   return out;
 }

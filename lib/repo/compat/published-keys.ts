@@ -20,6 +20,15 @@ export async function readKeysFile(stagingKeys: string, repoKeys: string, name: 
   return (await readIfPresent(join(stagingKeys, name))) ?? (await readIfPresent(join(repoKeys, name)));
 }
 
+/**
+ * Stages `text` as keys/<name> only when it differs from the file as the change would
+ * leave it (readKeysFile): a release stages what it changes, and a key list or public key
+ * rewritten byte for byte is no change (lib/repo/README.md).
+ */
+export async function stageKeysFile(stagingKeys: string, repoKeys: string, name: string, text: string): Promise<void> {
+  if (text !== (await readKeysFile(stagingKeys, repoKeys, name))) await writeFileAtomic(join(stagingKeys, name), text);
+}
+
 export async function readIfPresent(path: string): Promise<string | undefined> {
   try {
     return await readFile(path, 'utf8');
@@ -33,9 +42,7 @@ export async function readIfPresent(path: string): Promise<string | undefined> {
 export async function updateKeysFile(fromKeysDir: string, toKeysDir: string, pgp: Signer, userId: string, certificate: string): Promise<void> {
   const existing = await readKeysFile(toKeysDir, fromKeysDir, KEYS_FILE);
   const entries = withCurrentKey(existing === undefined ? [] : parseKeysFile(existing), { fingerprint: openpgpFingerprint(pgp), algorithm: pgp.keyType === 'ecdsa-p256' ? 'nistp256' : 'ed25519', created: pgp.createdAt, userId, certificate });
-  const text = formatKeysFile(entries);
-  // Staged only when it changes: a release stages what it changes (lib/repo/README.md).
-  if (text !== existing) await writeFileAtomic(join(toKeysDir, KEYS_FILE), text);
+  await stageKeysFile(toKeysDir, fromKeysDir, KEYS_FILE, formatKeysFile(entries));
 }
 
 /** keys/allowed_signers after `ssh` signed a release of `project` at `at` (see allowed-signers.ts for the windows). */
