@@ -58,7 +58,7 @@ jsonOption(
       .command('import')
       .argument('<dir>', 'the archive: DIR/<project>/<version>/ holding the files and a release.json each (docs/import.md)')
       .description("sign an archive of earlier releases into the terminal's repository copy, in batches (resumable); publish afterwards")
-      .option('--batch <targets>', 'targets per commit (default 25000); a release is never split', wholeNumber('--batch'))
+      .option('--batch <targets>', 'targets per batch moved into the copy (default 10000); a release is never split', wholeNumber('--batch'))
       .option('--compat <outputs>', 'tuf (default: TUF targets and releases/ copies) or signatures (also .asc, .minisig, .sshsig, .sha512, SHA256SUMS per release)')
       .option('--dry-run', 'walk and check the archive, print the plan; ask nothing, write nothing'),
   ),

@@ -36,7 +36,7 @@ export async function importReleases(dir: string, opts: ImportCommandOptions): P
   const journal = await importJournalPath(join(paths.home, 'imports'), dir);
   const survey = await surveyArchive(paths.repository, dir, journal);
   const plan = planImport({ survey, current, config, keystore, compat, batchTargets: opts.batch ?? DEFAULT_BATCH_TARGETS, journal: journal.path });
-  if (opts.dryRun || plan.releases === 0) {
+  if (opts.dryRun || (plan.releases === 0 && plan.unsigned === 0)) {
     emit(opts, { ok: true, ...(opts.dryRun ? { dryRun: true } : {}), plan }, () => describeImportPlan(plan));
     return EXIT.ok;
   }
@@ -53,18 +53,20 @@ export async function importReleases(dir: string, opts: ImportCommandOptions): P
         expiryDays: config.expiryDays,
         hashBins: { afterTargets: config.hashBins.afterTargets, layout: { bitLength: config.hashBins.bitLength, namePrefix: 'bins' } },
         batchTargets: plan.batchTargets,
-        expectedTargets: plan.targets,
         compat,
         name: config.name,
         userId: openpgpUserId(config),
         journal,
         onBatch: (e) => {
-          if (!opts.json) note(`batch ${e.batch}: ${e.releases} releases, ${e.targets} targets, through ${e.last.project} ${e.last.version} (${e.totalTargets} in, ${Math.round((Date.now() - started) / 1000)} s)`);
+          if (!opts.json) note(`batch ${e.batch}: ${e.releases} releases, ${e.targets} targets, through ${e.last.project} ${e.last.version} (${e.totalTargets} in the copy, ${Math.round((Date.now() - started) / 1000)} s)`);
+        },
+        onSigning: (e) => {
+          if (!opts.json) note(`signing ${e.targets} targets: each hash bin once, then snapshot and timestamp`);
         },
       },
     );
     emit(opts, { ok: true, ...result }, () => [
-      `imported ${result.releases} releases (${result.targets} targets) in ${result.batches} batches${result.metadataVersions ? `, snapshot v${result.metadataVersions.snapshot}` : ''}`,
+      `imported ${result.releases} releases (${result.targets} targets) in ${result.batches} batches; signed ${result.signedTargets} targets into ${result.bins} hash bins${result.metadataVersions ? `, snapshot v${result.metadataVersions.snapshot}` : ''}`,
       'publish them with `airlock publish`',
     ]);
     return EXIT.ok;

@@ -1,34 +1,42 @@
 // `airlock import DIR`: an archive of earlier releases (import-archive.ts) signed into
-// the terminal's repository copy through the one editing transaction, many releases per
-// commit. Each batch stages its releases' files (copied, then hashed from the copy the
-// terminal holds, so what is signed is what is kept), adds their targets — each touched
-// hash bin is signed once per batch, snapshot and timestamp once per batch — and commits.
-// The walk streams (one directory listing at a time) and a batch holds at most
-// `batchTargets` targets, so memory does not grow with the archive; the journal
-// (import-journal.ts) makes a re-run continue after the last committed batch.
+// the terminal's repository copy, in two phases (docs/import.md "How an import works").
+// First, batch by batch, the releases' files are staged (copied, then hashed from the
+// copy the terminal holds, so what is signed is what is kept) and moved into the copy
+// (commitStaged: content only, durable), their targets written to the spill
+// (import-spill.ts). Then one transaction signs them all from the spill, streamed in
+// hash order: each hash bin once, targets (when the layout changes), snapshot and
+// timestamp once — re-signing every bin at every batch made a million-target import
+// quadratic, and left gigabytes of superseded bin versions. A target's file is in the
+// copy before any metadata names it; the walk streams (one directory listing at a
+// time), a batch holds at most `batchTargets` targets and the signing one bin's, so
+// memory does not grow with the archive; the journal (import-journal.ts) makes a re-run
+// continue where an interrupted one stopped.
 //
 // Compatibility outputs (docs/import.md "What an import writes"): TUF targets and the
 // human-readable `releases/` copies always; per-file .asc/.minisig/.sshsig/.sha512 and
 // SHA256SUMS only with `compat: 'signatures'`, since they cost four files and three
 // signatures per target (an OpenPGP signature alone costs more than all the rest of a
 // target's import) and sign history with today's date.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants, copyFileSync, linkSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import type { TargetFileInfo } from '../core/tuf-metadata.js';
 import { compareReleases, walkArchive, type ArchivedRelease } from './import-archive.js';
-import { readImportJournal, resumePoint, writeImportJournal, type ImportJournal, type ReleaseRef } from './import-journal.js';
-import { LocalRepository } from './local-repository.js';
+import { readImportJournal, resumePoint, writeImportJournal, type ReleaseRef } from './import-journal.js';
+import { readSpill, removeSpill, spillDirFor, writeSpill } from './import-spill.js';
+import { commitStaged, LocalRepository, type KnownDigests } from './local-repository.js';
 import { IMPORT_COMPAT_WRITERS, releaseCustom, releaseExists, type CompatContext, type ReleaseSigners } from './release.js';
-import { bitLengthFor } from './hash-bins.js';
-import { DEFAULT_HASH_BINS, ESTIMATED_TARGET_BYTES, RepositoryTransaction, type TransactionOptions } from './transaction.js';
+import { RepositoryTransaction, type TransactionOptions } from './transaction.js';
 
 export type ImportCompat = 'tuf' | 'signatures';
 export const IMPORT_COMPAT: readonly ImportCompat[] = ['tuf', 'signatures'];
-export const DEFAULT_BATCH_TARGETS = 25_000;
+// 10,000: a batch's bookkeeping (its targets, the files commitStaged moves) is the import's
+// memory, so a larger batch makes a large import use more than a 10,000-target one; with
+// signing deferred to one commit, a batch costs only its flushes (two syncfs).
+export const DEFAULT_BATCH_TARGETS = 10_000;
 
 export interface ImportOptions extends TransactionOptions {
   /** A batch closes once it holds at least this many targets (a release is never split). */
@@ -37,32 +45,31 @@ export interface ImportOptions extends TransactionOptions {
   /** Origin/Label and OpenPGP user id for the compat writers (compat 'signatures'). */
   name: string;
   userId?: string;
-  /**
-   * Targets the archive holds (the plan's count): a repository that crosses into hash bins
-   * during the import gets bins sized for all of them at once, instead of re-binning —
-   * reading every target so far — at each doubling.
-   */
-  expectedTargets?: number;
   /** The import journal (import-journal.ts). */
   journal: { path: string; source: string };
-  /** After each committed batch (progress; a test interrupts here). */
+  /** After each batch moved into the copy (progress; a test interrupts here). */
   onBatch?: (e: ImportBatchEvent) => void | Promise<void>;
+  /** Before the signing commit (progress; a test interrupts here). */
+  onSigning?: (e: { targets: number }) => void | Promise<void>;
 }
 
 export interface ImportBatchEvent {
   batch: number;
   releases: number;
   targets: number;
-  /** Targets imported so far by this archive's import, resumed runs included. */
+  /** Targets staged so far by this archive's import, resumed runs included. */
   totalTargets: number;
   last: ReleaseRef;
 }
 
 export interface ImportResult {
-  /** Releases and targets this run imported. */
+  /** Releases and targets this run staged, and the targets it signed (an interrupted run's staged ones too). */
   releases: number;
   targets: number;
+  signedTargets: number;
   batches: number;
+  /** Hash bins the signing commit signed (each once). */
+  bins: number;
   /** Where this run started (after this release), when it resumed. */
   resumedAfter?: ReleaseRef;
   metadataVersions?: { targets: number; snapshot: number; timestamp: number };
@@ -76,9 +83,11 @@ export interface ArchiveSurvey {
   projects: number;
   first?: ReleaseRef;
   last?: ReleaseRef;
-  /** Resuming: after this release, with this many batches and targets already in. */
+  /** Resuming: after this release, with this many batches and targets already in (signed or staged). */
   resumedAfter?: ReleaseRef;
   importedTargets: number;
+  /** Targets an interrupted run staged and did not sign yet: this run signs them. */
+  unsigned: number;
   importedBatches: number;
   /** Releases of an interrupted batch whose commit did not reach the metadata: imported again. */
   redoThrough?: ReleaseRef;
@@ -103,8 +112,19 @@ async function releaseDirExists(repoDir: string, r: ReleaseRef): Promise<boolean
  */
 export async function surveyArchive(repoDir: string, archive: string, journal: { path: string; source: string }): Promise<ArchiveSurvey> {
   const repo = new LocalRepository(repoDir);
-  const resume = await resumePoint(repo, await readImportJournal(journal.path, journal.source));
-  const survey: ArchiveSurvey = { source: journal.source, releases: 0, targets: 0, projects: 0, importedTargets: resume.targets, importedBatches: resume.batches, ...(resume.after ? { resumedAfter: resume.after } : {}), ...(resume.redoThrough ? { redoThrough: resume.redoThrough } : {}) };
+  const resume = await resumePoint(repo, await readImportJournal(journal.path, journal.source), journal.source);
+  const j = resume.journal;
+  const survey: ArchiveSurvey = {
+    source: journal.source,
+    releases: 0,
+    targets: 0,
+    projects: 0,
+    importedTargets: j.targets + (j.staged?.targets ?? 0),
+    unsigned: j.staged?.targets ?? 0,
+    importedBatches: j.batches,
+    ...(resume.after ? { resumedAfter: resume.after } : {}),
+    ...(resume.redoThrough ? { redoThrough: resume.redoThrough } : {}),
+  };
   let project: string | undefined;
   for await (const rel of walkArchive(archive, resume.after)) {
     const redo = resume.redoThrough !== undefined && compareReleases(rel, resume.redoThrough) <= 0;
@@ -161,16 +181,39 @@ async function stageRelease(staging: string, rel: ArchivedRelease): Promise<Reco
 }
 
 interface Batch {
-  tx: RepositoryTransaction;
+  staging: string;
   additions: Record<string, TargetFileInfo>;
   releases: ArchivedRelease[];
   targets: number;
 }
 
+/** The copies a batch staged have the length and SHA-256 just computed: commitStaged does not read them again. */
+function knownDigests(additions: Record<string, TargetFileInfo>): KnownDigests {
+  const known = new Map<string, { length: number; sha256: string }>();
+  for (const [path, info] of Object.entries(additions)) {
+    const d = { length: info.length, sha256: info.hashes.sha256! };
+    const slash = path.lastIndexOf('/');
+    known.set(`targets/${path.slice(0, slash + 1)}${d.sha256}.${path.slice(slash + 1)}`, d);
+    known.set(`releases/${path}`, d);
+  }
+  return known;
+}
+
+async function makeStaging(stagingRoot: string): Promise<string> {
+  const dir = join(stagingRoot, `import-${randomBytes(6).toString('hex')}`);
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw fromSystemError(err, `creating the staging directory ${dir}`);
+  }
+  return dir;
+}
+
 /**
- * Imports every release of `archive` not imported yet, in batches; returns what this run
- * did. Refuses (before its first write) what surveyArchive refuses; a release the copy
- * gained since is refused by the transaction before its batch is signed.
+ * Imports every release of `archive` not imported yet, and signs every target staged
+ * (by this run or an interrupted one); returns what this run did. Refuses (before its
+ * first write) what surveyArchive refuses; a target the metadata gained since is refused
+ * by the signing commit before anything of it moves.
  */
 export async function importArchive(repoDir: string, stagingRoot: string, archive: string, signers: ReleaseSigners, options: ImportOptions): Promise<ImportResult> {
   if (!Number.isSafeInteger(options.batchTargets) || options.batchTargets < 1) throw new AirlockError('E_USAGE', 'the batch size must be a whole number of targets, at least 1');
@@ -179,53 +222,51 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
   }
   const repo = new LocalRepository(repoDir);
   const journalPath = options.journal.path;
-  const prior = await readImportJournal(journalPath, options.journal.source);
-  const resume = await resumePoint(repo, prior);
-  const journal: ImportJournal = { formatVersion: 1, source: options.journal.source, batches: resume.batches, targets: resume.targets, ...(resume.after ? { done: resume.after } : {}) };
+  const spillDir = spillDirFor(journalPath);
+  const resume = await resumePoint(repo, await readImportJournal(journalPath, options.journal.source), options.journal.source);
+  const journal = resume.journal;
   const txOptions: TransactionOptions = { now: options.now, expiryDays: options.expiryDays, ...(options.hashBins ? { hashBins: options.hashBins } : {}) };
-  const current = await repo.current();
-  if (options.expectedTargets && !current.targets.signed.delegations) {
-    const hashBins: NonNullable<TransactionOptions['hashBins']> = options.hashBins ?? DEFAULT_HASH_BINS;
-    const total = Object.keys(current.targets.signed.targets).length + options.expectedTargets;
-    txOptions.hashBins = { ...hashBins, layout: { ...hashBins.layout, bitLength: bitLengthFor(total * ESTIMATED_TARGET_BYTES, hashBins.layout.bitLength, hashBins.maxBinBytes) } };
+  const result: ImportResult = { releases: 0, targets: 0, signedTargets: 0, batches: 0, bins: 0, ...(resume.after ? { resumedAfter: resume.after } : {}) };
+  if (resume.landed || !journal.staged) {
+    // Nothing in the spill is waiting (a batch file an interruption left is written again).
+    await writeImportJournal(journalPath, journal);
+    await removeSpill(spillDir);
   }
-  const result: ImportResult = { releases: 0, targets: 0, batches: 0, ...(resume.after ? { resumedAfter: resume.after } : {}) };
 
   let batch: Batch | undefined;
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
 
-  const commit = async (b: Batch): Promise<void> => {
+  const stage = async (b: Batch): Promise<void> => {
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
     const last = b.releases.at(-1)!;
-    b.tx.addTargets(b.additions);
     if (options.compat === 'signatures') await writeCompat(b, repoDir, signers, options);
-    journal.pending = { project: last.project, version: last.version, lastTarget: `${last.project}/${last.version}/${last.artifacts[0]}`, targets: journal.targets + b.targets };
+    const spills = (journal.staged?.spills ?? 0) + 1;
+    await writeSpill(spillDir, spills, b.additions);
+    journal.pending = { project: last.project, version: last.version };
     await writeImportJournal(journalPath, journal);
-    const committed = await b.tx.commit({ targets: [signers.targets], snapshot: [signers.snapshot], timestamp: [signers.timestamp] });
-    journal.done = { project: last.project, version: last.version };
-    journal.targets += b.targets;
+    // Content only: the files are in the copy (durably) before any metadata names them.
+    await commitStaged(b.staging, repoDir, { known: knownDigests(b.additions) });
+    journal.staged = { through: { project: last.project, version: last.version }, spills, targets: (journal.staged?.targets ?? 0) + b.targets, lastTarget: `${last.project}/${last.version}/${last.artifacts[0]}` };
     journal.batches++;
     delete journal.pending;
     await writeImportJournal(journalPath, journal);
     result.releases += b.releases.length;
     result.targets += b.targets;
     result.batches++;
-    const v = committed.next;
-    result.metadataVersions = { targets: v.targets.signed.version, snapshot: v.snapshot.signed.version, timestamp: v.timestamp.signed.version };
-    await options.onBatch?.({ batch: journal.batches, releases: b.releases.length, targets: b.targets, totalTargets: journal.targets, last: journal.done });
+    await options.onBatch?.({ batch: journal.batches, releases: b.releases.length, targets: b.targets, totalTargets: journal.targets + journal.staged.targets, last: journal.staged.through });
   };
 
   try {
     for await (const rel of walkArchive(archive, resume.after)) {
       const redo = resume.redoThrough !== undefined && compareReleases(rel, resume.redoThrough) <= 0;
       if (!redo && (await releaseDirExists(repoDir, rel))) throw releaseExists(rel.project, rel.version);
-      batch ??= { tx: await RepositoryTransaction.open(repoDir, stagingRoot, txOptions), additions: {}, releases: [], targets: 0 };
+      batch ??= { staging: await makeStaging(stagingRoot), additions: {}, releases: [], targets: 0 };
       const b = batch;
       b.releases.push(rel);
       b.targets += rel.artifacts.length;
-      const p: Promise<void> = stageRelease(b.tx.stagingDir, rel).then(
+      const p: Promise<void> = stageRelease(b.staging, rel).then(
         (adds) => void Object.assign(b.additions, adds),
         (err: unknown) => void (failure ??= err),
       );
@@ -235,24 +276,43 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
       if (failure !== undefined) throw failure;
       if (b.targets >= options.batchTargets) {
         batch = undefined;
-        await commit(b);
+        await stage(b);
       }
     }
     if (batch) {
       const b = batch;
       batch = undefined;
-      await commit(b);
+      await stage(b);
     }
   } finally {
     await Promise.allSettled(inFlight);
-    await batch?.tx.close();
+    if (batch) await rm(batch.staging, { recursive: true, force: true });
   }
+
+  const staged = journal.staged;
+  if (!staged) return result;
+  await options.onSigning?.({ targets: staged.targets });
+  journal.signing = true;
+  await writeImportJournal(journalPath, journal);
+  const tx = await RepositoryTransaction.open(repoDir, stagingRoot, txOptions);
+  tx.addStreamedTargets(readSpill(spillDir, staged.spills, staged.targets));
+  const committed = await tx.commit({ targets: [signers.targets], snapshot: [signers.snapshot], timestamp: [signers.timestamp] });
+  journal.done = staged.through;
+  journal.targets += staged.targets;
+  delete journal.staged;
+  delete journal.signing;
+  await writeImportJournal(journalPath, journal);
+  await removeSpill(spillDir);
+  result.signedTargets = staged.targets;
+  result.bins = committed.bins.length;
+  const v = committed.next;
+  result.metadataVersions = { targets: v.targets.signed.version, snapshot: v.snapshot.signed.version, timestamp: v.timestamp.signed.version };
   return result;
 }
 
 /** compat 'signatures': what `airlock release` writes per release, and the published keys once per batch. */
 async function writeCompat(b: Batch, repoDir: string, signers: ReleaseSigners, options: ImportOptions): Promise<void> {
-  const staging = b.tx.stagingDir;
+  const staging = b.staging;
   const releaseOptions = { now: options.now, expiryDays: options.expiryDays, name: options.name, ...(options.userId ? { userId: options.userId } : {}) };
   for (const rel of b.releases) {
     const names = [...rel.artifacts];

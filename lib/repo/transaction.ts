@@ -48,6 +48,17 @@ export interface TransactionOptions {
   hashBins?: { afterTargets: number; layout: BinLayout; maxBinBytes?: number };
 }
 
+/**
+ * Targets too many to hold in memory (an import): how many, and a stream of them in
+ * ascending order of SHA-256(path) — the order of hash bins whatever their number (TAP 15:
+ * a bin is a prefix of that hash), so each bin's targets arrive together and each bin is
+ * signed once, with one bin's targets in memory.
+ */
+export interface StreamedTargets {
+  count: number;
+  entries(): AsyncIterable<readonly [string, TargetFileInfo]>;
+}
+
 export interface CommitResult {
   /** Every path written into the copy, in publishing order. */
   files: string[];
@@ -96,6 +107,7 @@ export function listedSigners(root: RootSigned, role: OnlineRole, signers: reado
 
 export class RepositoryTransaction {
   readonly #additions: Record<string, TargetFileInfo> = {};
+  #streamed: StreamedTargets | undefined;
   readonly #forced = new Set<OnlineRole>();
   readonly #files: { path: string; bytes: Uint8Array }[] = [];
   #root: Envelope<RootSigned> | undefined;
@@ -128,10 +140,17 @@ export class RepositoryTransaction {
 
   /** Adds targets: to targets.json, or to the bins their paths fall in. A path already there is E_RELEASE_EXISTS. */
   addTargets(additions: Record<string, TargetFileInfo>): void {
+    if (this.#streamed) throw new Error('RepositoryTransaction: addTargets after addStreamedTargets');
     for (const [path, info] of Object.entries(additions)) {
       if (this.#additions[path] !== undefined) throw new AirlockError('E_RELEASE_EXISTS', `target ${path} is added twice`);
       this.#additions[path] = info;
     }
+  }
+
+  /** Adds targets from a stream (StreamedTargets), once per transaction and not with addTargets. A path already there is E_RELEASE_EXISTS when its bin is signed, before anything moves into the copy. */
+  addStreamedTargets(source: StreamedTargets): void {
+    if (this.#streamed || Object.keys(this.#additions).length > 0) throw new Error('RepositoryTransaction: one stream of targets, not with addTargets');
+    this.#streamed = source;
   }
 
   /** Makes `root` the repository's root (its signatures were checked by the caller's plan: root-publish.ts). */
@@ -181,7 +200,7 @@ export class RepositoryTransaction {
   }
 
   async #targetsEdit(): Promise<MetadataEdit> {
-    return metadataEdit(this.current, this.root, { paths: Object.keys(this.#additions), forced: [...this.#forced] }, this.options.hashBins);
+    return metadataEdit(this.current, this.root, { paths: Object.keys(this.#additions), forced: [...this.#forced], ...(this.#streamed ? { streamed: this.#streamed.count } : {}) }, this.options.hashBins);
   }
 
   /** A published target path is immutable: refused before the first signature. */
@@ -224,12 +243,84 @@ export class RepositoryTransaction {
     return all;
   }
 
+  /**
+   * Signs bins of `layout` from a stream in hash order, one bin's targets in memory at a
+   * time. Into the current layout: each bin the stream fills, over its prior version. Into
+   * a new one (crossing into bins, re-binning): every bin, with what moves into it — from
+   * targets.json, or from the one old bin it splits (its hash prefix extends the old
+   * bin's) — and the stream's targets.
+   */
+  async #signStreamedBins(stream: StreamedTargets, edit: MetadataEdit, layout: BinLayout, signers: readonly Signer[], expires: string, snapshotMeta: Record<string, MetaFile>, result: CommitResult): Promise<void> {
+    const cur = this.current!;
+    const fresh = edit.next !== undefined;
+    // Every bin is signed into a new layout, or when the targets keys changed (as metadataEdit decides).
+    const everyBin = fresh || this.#forced.has('targets') || rolesNeedingResign(cur, this.root).includes('targets');
+    const byBin = (targets: Record<string, TargetFileInfo>): Map<string, Record<string, TargetFileInfo>> => {
+      const m = new Map<string, Record<string, TargetFileInfo>>();
+      for (const [p, info] of Object.entries(targets)) {
+        const b = binFor(layout, p);
+        if (!m.has(b)) m.set(b, {});
+        m.get(b)![p] = info;
+      }
+      return m;
+    };
+    const fromTop = edit.crossing ? byBin(cur.targets.signed.targets) : new Map<string, Record<string, TargetFileInfo>>();
+    const old = fresh && edit.layout ? { names: allBinNames(edit.layout), shift: layout.bitLength - edit.layout.bitLength } : undefined;
+    if (old && old.shift <= 0) throw new Error('RepositoryTransaction: re-binning into fewer bins');
+    let split: { name: string; bins: Map<string, Record<string, TargetFileInfo>> } | undefined;
+    const names = allBinNames(layout);
+    const it = stream.entries()[Symbol.asyncIterator]();
+    let head = await it.next();
+    for (let i = 0; i < names.length; i++) {
+      const bin = names[i]!;
+      const group: Record<string, TargetFileInfo> = {};
+      for (; !head.done; head = await it.next()) {
+        const [path, info] = head.value;
+        const b = binFor(layout, path);
+        if (b < bin) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
+        if (b !== bin) break;
+        if (group[path] !== undefined) throw new AirlockError('E_RELEASE_EXISTS', `target ${path} is added twice`);
+        group[path] = info;
+      }
+      if (!everyBin && Object.keys(group).length === 0) continue;
+      let moved: Record<string, TargetFileInfo> = fromTop.get(bin) ?? {};
+      if (old) {
+        const oldName = old.names[i >>> old.shift]!;
+        if (split?.name !== oldName) {
+          const env = await this.repo.readDelegated(cur.snapshot.signed, oldName);
+          if (!env) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${oldName}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
+          split = { name: oldName, bins: byBin(env.signed.targets) };
+        }
+        moved = split.bins.get(bin) ?? {};
+      }
+      const prior = fresh ? undefined : await this.repo.readDelegated(cur.snapshot.signed, bin);
+      if (!fresh && !prior) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${bin}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
+      const there = prior?.signed.targets ?? moved;
+      const dup = Object.keys(group).find((p) => there[p] !== undefined);
+      if (dup) throw releaseExists(dup);
+      const env = await signMetadata(nextTargets(prior?.signed, { ...moved, ...group }, expires), signers, bin);
+      const bytes = envelopeBytes(env);
+      await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
+      snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
+      result.bins.push(bin);
+    }
+    if (!head.done) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
+  }
+
   async #commit(signers: RoleSigners): Promise<CommitResult> {
     const { now, expiryDays } = this.options;
     const root = this.root;
     const previous = this.#root && this.current ? this.current.root.signed : undefined;
     const edit = await this.#targetsEdit();
     const { roles } = edit.sign;
+    if (this.#streamed && !edit.layout && !edit.next) {
+      // Few enough to stay in targets.json (at most afterTargets of them): read into memory.
+      for await (const [path, info] of this.#streamed.entries()) {
+        if (this.#additions[path] !== undefined) throw new AirlockError('E_RELEASE_EXISTS', `target ${path} is added twice`);
+        this.#additions[path] = info;
+      }
+      this.#streamed = undefined;
+    }
     await this.#refuseExisting(edit.layout);
 
     // Every key is checked before the first signature: a missing key costs nothing.
@@ -287,10 +378,11 @@ export class RepositoryTransaction {
         if (binSigners.length < delegation.threshold) {
           throw new AirlockError('E_KEY_NOT_FOUND', `signing hash bins needs ${delegation.threshold} of the keys targets delegates them to (${delegation.keyids.map((k) => k.slice(0, 12)).join(', ')}); use the keystore that holds them`);
         }
-        const grouped = new Map<string, Record<string, TargetFileInfo>>(edit.sign.bins.map((b) => [b, {}]));
+        if (this.#streamed) await this.#signStreamedBins(this.#streamed, edit, binLayout, binSigners, expiresTargets, snapshotMeta, result);
+        const grouped = new Map<string, Record<string, TargetFileInfo>>(this.#streamed ? [] : edit.sign.bins.map((b) => [b, {}]));
         // Crossing into bins or re-binning moves every target into the new bins (the one
         // step whose cost is the repository's: it happens once per doubling).
-        const moving = edit.crossing ? { ...cur!.targets.signed.targets, ...this.#additions } : edit.next ? { ...(await this.#binnedTargets(edit.layout!)), ...this.#additions } : this.#additions;
+        const moving = this.#streamed ? {} : edit.crossing ? { ...cur!.targets.signed.targets, ...this.#additions } : edit.next ? { ...(await this.#binnedTargets(edit.layout!)), ...this.#additions } : this.#additions;
         for (const [path, info] of Object.entries(moving)) grouped.get(binFor(binLayout, path))![path] = info;
         for (const [bin, group] of grouped) {
           const prior = edit.next ? undefined : await this.repo.readDelegated(cur!.snapshot.signed, bin);
@@ -357,11 +449,13 @@ export function metadataEdit(
   current: CurrentMetadata | undefined,
   /** The governing root; consulted only when there is a current state (init's plan has neither). */
   root: RootSigned | undefined,
-  change: { paths: readonly string[]; forced: readonly OnlineRole[]; newRoot?: number },
+  /** `streamed`: targets added by a stream (addStreamedTargets), counted but not named. */
+  change: { paths: readonly string[]; forced: readonly OnlineRole[]; newRoot?: number; streamed?: number },
   hashBins: TransactionOptions['hashBins'] = DEFAULT_HASH_BINS,
 ): MetadataEdit {
   const unaccepted = current && root ? rolesNeedingResign(current, root) : [...ONLINE_ROLES];
-  const adding = change.paths.length > 0;
+  const streamed = change.streamed ?? 0;
+  const adding = change.paths.length > 0 || streamed > 0;
   const resignTargets = change.forced.includes('targets') || unaccepted.includes('targets') || current === undefined;
   const layout = layoutOf(current?.targets.signed.delegations);
   const bins = new Set<string>();
@@ -370,19 +464,21 @@ export function metadataEdit(
   if (layout) {
     // PEP 458 sizing from the sizes snapshot records (hash-bins.ts): nothing is read.
     const lengths = allBinNames(layout).map((b) => current!.snapshot.signed.meta[metadataFileName(b)]?.length ?? 0);
-    next = adding ? rebinnedLayout(layout, lengths, hashBins.layout.namePrefix, hashBins.maxBinBytes) : undefined;
+    // A stream sizes the bins for what it adds too: a million targets at once would overfill every bin.
+    next = adding ? rebinnedLayout(layout, streamed > 0 ? [...lengths, streamed * ESTIMATED_TARGET_BYTES] : lengths, hashBins.layout.namePrefix, hashBins.maxBinBytes) : undefined;
     if (next) for (const b of allBinNames(next)) bins.add(b);
     else {
-      if (resignTargets) for (const b of allBinNames(layout)) bins.add(b);
+      // Which bins a stream fills is known only as it is read: any of them may be signed.
+      if (resignTargets || streamed > 0) for (const b of allBinNames(layout)) bins.add(b);
       for (const path of change.paths) bins.add(binFor(layout, path));
     }
   } else if (adding) {
     const count = Object.keys(current?.targets.signed.targets ?? {}).length;
-    crossing = count + change.paths.length > hashBins.afterTargets;
+    crossing = count + change.paths.length + streamed > hashBins.afterTargets;
     if (crossing) {
       // The targets.json of today, per target, stands for what the bins will hold.
       const perTarget = current && count > 0 ? canonicalBytes(current.targets.signed).length / count : ESTIMATED_TARGET_BYTES;
-      const bitLength = bitLengthFor(perTarget * (count + change.paths.length), hashBins.layout.bitLength, hashBins.maxBinBytes);
+      const bitLength = bitLengthFor(perTarget * (count + change.paths.length + streamed), hashBins.layout.bitLength, hashBins.maxBinBytes);
       next = { bitLength, namePrefix: hashBins.layout.namePrefix };
       for (const b of allBinNames(next)) bins.add(b);
     }

@@ -31,6 +31,8 @@ export interface ImportPlan {
   /** Resuming after this release (an earlier run's batches are in). */
   resumedAfter?: { project: string; version: string };
   importedTargets: number;
+  /** Targets an interrupted run moved into the copy and did not sign: signed by this run. */
+  unsigned: number;
   /** Releases of an interrupted batch imported again. */
   redoThrough?: { project: string; version: string };
   batchTargets: number;
@@ -48,9 +50,9 @@ export function planImport(input: ImportPlanInput): ImportPlan {
   if (!Number.isSafeInteger(batchTargets) || batchTargets < 1) throw new AirlockError('E_USAGE', '--batch takes a whole number of targets, at least 1');
   const root = current.root.signed;
   const keys: KeyNeed[] =
-    survey.releases === 0
+    survey.releases === 0 && survey.unsigned === 0
       ? []
-      : [...listedKeys([keystore], root, 'targets', 'signs the hash bins (or targets)'), ...listedKeys([keystore], root, 'snapshot', 'signs snapshot once per batch'), ...listedKeys([keystore], root, 'timestamp', 'signs timestamp once per batch')];
+      : [...listedKeys([keystore], root, 'targets', 'signs each hash bin once (or targets)'), ...listedKeys([keystore], root, 'snapshot', 'signs snapshot once'), ...listedKeys([keystore], root, 'timestamp', 'signs timestamp once')];
   if (compat === 'signatures' && survey.releases > 0) {
     const pgp = newestKey(keystore, 'pgp', 'signs .asc files and SHA256SUMS.asc');
     const minisign = newestKey(keystore, 'minisign', 'signs .minisig files');
@@ -60,13 +62,13 @@ export function planImport(input: ImportPlanInput): ImportPlan {
     if (ssh) keys.push(ssh);
   }
   const files = [
-    'targets/<project>/<version>/<sha256>.<file>',
-    'releases/<project>/<version>/<file>',
-    ...(compat === 'signatures' ? ['releases/<project>/<version>/<file>.{asc,minisig,sha512,sshsig}', 'releases/<project>/<version>/SHA256SUMS{,.asc,.minisig}', 'keys/…'] : []),
-    'metadata/<bin>.json (each bin the batch touches, once)',
-    'metadata/<N>.targets.json (when targets changes: crossing into bins)',
-    'metadata/<N>.snapshot.json',
-    'metadata/timestamp.json',
+    'targets/<project>/<version>/<sha256>.<file>  (each batch)',
+    'releases/<project>/<version>/<file>  (each batch)',
+    ...(compat === 'signatures' ? ['releases/<project>/<version>/<file>.{asc,minisig,sha512,sshsig}  (each batch)', 'releases/<project>/<version>/SHA256SUMS{,.asc,.minisig}  (each batch)', 'keys/…  (each batch)'] : []),
+    'metadata/<N>.<bin>.json  (then, once: each bin the import fills, or every bin of a new layout)',
+    'metadata/<N>.targets.json  (once, when the bin layout changes: crossing into bins, re-binning)',
+    'metadata/<N>.snapshot.json  (once)',
+    'metadata/timestamp.json  (once)',
   ];
   return {
     kind: 'import',
@@ -78,6 +80,7 @@ export function planImport(input: ImportPlanInput): ImportPlan {
     ...(survey.last ? { last: survey.last } : {}),
     ...(survey.resumedAfter ? { resumedAfter: survey.resumedAfter } : {}),
     importedTargets: survey.importedTargets,
+    unsigned: survey.unsigned,
     ...(survey.redoThrough ? { redoThrough: survey.redoThrough } : {}),
     batchTargets,
     batches: Math.ceil(survey.targets / batchTargets),
@@ -91,19 +94,20 @@ export function planImport(input: ImportPlanInput): ImportPlan {
 const ref = (r: { project: string; version: string }): string => `${r.project} ${r.version}`;
 
 export function describeImportPlan(plan: ImportPlan): string[] {
-  if (plan.releases === 0) return [`nothing to import from ${plan.source}${plan.resumedAfter ? ` (imported through ${ref(plan.resumedAfter)}: ${plan.importedTargets} targets)` : ''}`];
+  if (plan.releases === 0 && plan.unsigned === 0) return [`nothing to import from ${plan.source}${plan.resumedAfter ? ` (imported through ${ref(plan.resumedAfter)}: ${plan.importedTargets} targets)` : ''}`];
   return [
     `import ${plan.releases} releases of ${plan.projects} projects (${plan.targets} targets) from ${plan.source}`,
-    `  first ${ref(plan.first!)}, last ${ref(plan.last!)}`,
+    ...(plan.first ? [`  first ${ref(plan.first)}, last ${ref(plan.last!)}`] : []),
+    ...(plan.unsigned > 0 ? [`  ${plan.unsigned} targets an interrupted run moved into the copy are signed too`] : []),
     ...(plan.resumedAfter ? [`  resuming after ${ref(plan.resumedAfter)} (${plan.importedTargets} targets already imported)`] : []),
     ...(plan.redoThrough ? [`  an interrupted batch (through ${ref(plan.redoThrough)}) is imported again`] : []),
-    `batches: at most ${plan.batches} of ${plan.batchTargets} targets, each one commit (bins once, snapshot and timestamp once)`,
+    `batches: at most ${plan.batches} of ${plan.batchTargets} targets, each moved into the copy; then one commit signs every target (each bin once, snapshot and timestamp once)`,
     `compatibility outputs: ${plan.compat === 'tuf' ? 'TUF targets and releases/ copies only (--compat signatures adds .asc, .minisig, .sshsig, .sha512, SHA256SUMS)' : 'TUF targets, releases/ copies, per-file signatures and SHA256SUMS'}`,
     'keys to unlock:',
     ...plan.keys.map((k) => `  ${k.role.padEnd(9)} ${k.keyId.slice(0, 16)}  in ${k.keystore}  (${k.purpose})`),
-    'each batch writes, in publishing order:',
+    'the import writes, in publishing order:',
     ...plan.files.map((f) => `  ${f}`),
-    `journal: ${plan.journal} (a re-run continues after the last committed batch)`,
+    `journal: ${plan.journal} (a re-run continues where an interrupted one stopped)`,
     'publish afterwards with `airlock publish`',
   ];
 }

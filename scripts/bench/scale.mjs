@@ -16,9 +16,14 @@
 //   status         time of `airlock status`
 //
 //   node scripts/bench/scale.mjs [--sizes 1000,10000,100000] [--huge] [--batch N] [--work DIR] [--keep] [--json]
+//                                [--only import,publish,release,fetch,status]
 //
-// --huge adds 1,000,000 targets (tens of minutes and ~10 GB of disk). Every airlock run is
-// its own process under GNU time, so wall time and peak RSS are the child's own.
+// --huge adds 1,000,000 targets (tens of minutes and several GB of disk). --only runs
+// some phases of each size: `--only import --keep` builds and keeps the repository, and a
+// later `--only publish,release,fetch,status` on the same --work measures the rest of it
+// (a phase left out is reported as not measured). Every airlock run is its own process
+// under GNU time, so wall time and peak RSS are the child's own; the load average is
+// recorded beside each phase.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -38,6 +43,10 @@ const batch = option('--batch', undefined);
 const workRoot = resolve(option('--work', join(tmpdir(), 'airlock-scale')));
 const keep = process.argv.includes('--keep');
 const json = process.argv.includes('--json');
+const PHASES = ['import', 'publish', 'release', 'fetch', 'status'];
+const only = new Set((option('--only', PHASES.join(',')) ?? '').split(',').filter(Boolean));
+for (const p of only) if (!PHASES.includes(p)) throw new Error(`--only takes ${PHASES.join(',')}`);
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const log = (m) => process.stderr.write(`${m}\n`);
 
 function sh(s) {
@@ -150,81 +159,94 @@ async function tufJsFetch(serverUrl, rootBytes, target, dir) {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/** A phase under GNU time, with the load average before it. */
+function phase(n, name, cmd) {
+  const loadBefore = load();
+  log(`[${n}] ${name} (load ${loadBefore})`);
+  const r = timedShell(cmd);
+  log(`[${n}] ${name}: ${r.seconds} s, ${r.peakRssMiB} MiB`);
+  return { ...r, load: loadBefore };
+}
+
 async function measure(n) {
   const dir = join(workRoot, String(n));
   const archive = join(workRoot, `archive-${n}`);
   const home = join(dir, 'home');
   const host = join(dir, 'host');
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'pass'), `${PASSPHRASE}\n`);
-  chmodSync(join(dir, 'pass'), 0o600);
-  makeArchive(archive, n);
-
-  log(`[${n}] init`);
-  timedShell(airlockCmd(home, ['init', '--name', 'Scale'], { passphrase: true }));
-  log(`[${n}] import`);
-  const imported = timedShell(airlockCmd(home, ['import', archive, ...(batch ? ['--batch', batch] : [])], { passphrase: true }));
-  log(`[${n}] import: ${imported.seconds} s, ${imported.peakRssMiB} MiB; publish`);
-  const published = timedShell(airlockCmd(home, ['publish', '--to', host]));
-  log(`[${n}] publish: ${published.seconds} s; release of one target`);
-
-  const src = makeSource(join(dir, 'source'));
-  const before = listing(join(host, 'metadata'));
-  const released = timedShell(airlockCmd(home, ['release', '--source', join(dir, 'source'), '--branch', src.branch, '--commit', src.commit, '--to', host], { passphrase: true }));
-  const after = listing(join(host, 'metadata'));
-  const changed = [...after].filter(([name]) => !before.has(name) || name === 'timestamp.json');
-  const resigned = { files: changed.length, bytes: sum(changed.map(([, s]) => s)) };
-  log(`[${n}] release: ${released.seconds} s, ${released.peakRssMiB} MiB, ${resigned.bytes} metadata bytes in ${resigned.files} files`);
-
-  const status = timedShell(airlockCmd(home, ['status', '--json']));
-  const allBytes = sum(after.values());
-  const currentBytes = currentMetadataBytes(join(host, 'metadata'), after);
-  const target = 'project0/1.0.0/file-0.bin';
-  const server = await countingServer(host);
+  const result = { targets: n };
+  if (only.has('import')) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'pass'), `${PASSPHRASE}\n`);
+    chmodSync(join(dir, 'pass'), 0o600);
+    makeArchive(archive, n);
+    log(`[${n}] init`);
+    timedShell(airlockCmd(home, ['init', '--name', 'Scale'], { passphrase: true }));
+    const imported = phase(n, 'import', airlockCmd(home, ['import', archive, ...(batch ? ['--batch', batch] : [])], { passphrase: true }));
+    result.import = { ...imported, targetsPerSecond: Math.round(n / imported.seconds) };
+  } else if (!existsSync(home)) throw new Error(`${home} holds no imported repository: run with --only import --keep first`);
   try {
-    const out = join(dir, 'verify-out');
-    const verifySeconds = await runAsync([process.execPath, verifierBin, 'download', target, '--from', server.url, '--root', join(host, 'keys', 'root.json'), '--state', join(dir, 'verify-state'), '-o', out]);
-    const verify = { seconds: verifySeconds, metadataBytes: server.counts.metadata };
-    server.reset();
-    const tufSeconds = await tufJsFetch(server.url, readFileSync(join(host, 'keys', 'root.json')), target, join(dir, 'tufjs'));
-    const tufjs = { seconds: tufSeconds, metadataBytes: server.counts.metadata };
-    const fraction = (b) => ({ ofAll: Number(((100 * b) / allBytes).toFixed(3)), ofCurrent: Number(((100 * b) / currentBytes).toFixed(3)) });
-    return {
-      targets: n,
-      import: { seconds: imported.seconds, peakRssMiB: imported.peakRssMiB, targetsPerSecond: Math.round(n / imported.seconds) },
-      publish: { seconds: published.seconds },
-      release: { seconds: released.seconds, peakRssMiB: released.peakRssMiB, metadataResigned: resigned },
-      metadataOnHost: { files: after.size, bytes: allBytes, currentBytes },
-      verify: { ...verify, percent: fraction(verify.metadataBytes) },
-      tufjs: { ...tufjs, percent: fraction(tufjs.metadataBytes) },
-      status: { seconds: status.seconds, peakRssMiB: status.peakRssMiB },
-    };
+    if (only.has('publish')) result.publish = phase(n, 'publish', airlockCmd(home, ['publish', '--to', host]));
+    if (only.has('release')) {
+      if (!existsSync(join(host, 'metadata'))) throw new Error(`${host} is not published: run the publish phase first`);
+      const src = makeSource(join(dir, 'source'));
+      const before = listing(join(host, 'metadata'));
+      const released = phase(n, 'release', airlockCmd(home, ['release', '--source', join(dir, 'source'), '--branch', src.branch, '--commit', src.commit, '--to', host], { passphrase: true }));
+      const after = listing(join(host, 'metadata'));
+      const changed = [...after].filter(([name]) => !before.has(name) || name === 'timestamp.json');
+      result.release = { ...released, metadataResigned: { files: changed.length, bytes: sum(changed.map(([, s]) => s)) } };
+      log(`[${n}] release re-signed ${result.release.metadataResigned.bytes} metadata bytes in ${changed.length} files`);
+    }
+    if (only.has('status')) result.status = phase(n, 'status', airlockCmd(home, ['status', '--json']));
+    if (only.has('fetch')) {
+      const after = listing(join(host, 'metadata'));
+      const allBytes = sum(after.values());
+      const currentBytes = currentMetadataBytes(join(host, 'metadata'), after);
+      result.metadataOnHost = { files: after.size, bytes: allBytes, currentBytes };
+      const target = 'project0/1.0.0/file-0.bin';
+      const fraction = (b) => ({ ofAll: Number(((100 * b) / allBytes).toFixed(3)), ofCurrent: Number(((100 * b) / currentBytes).toFixed(3)) });
+      const server = await countingServer(host);
+      try {
+        const out = join(dir, 'verify-out');
+        rmSync(join(dir, 'verify-state'), { recursive: true, force: true });
+        rmSync(out, { force: true });
+        const verifySeconds = await runAsync([process.execPath, verifierBin, 'download', target, '--from', server.url, '--root', join(host, 'keys', 'root.json'), '--state', join(dir, 'verify-state'), '-o', out]);
+        result.verify = { seconds: verifySeconds, metadataBytes: server.counts.metadata, percent: fraction(server.counts.metadata) };
+        server.reset();
+        rmSync(join(dir, 'tufjs'), { recursive: true, force: true });
+        const tufSeconds = await tufJsFetch(server.url, readFileSync(join(host, 'keys', 'root.json')), target, join(dir, 'tufjs'));
+        result.tufjs = { seconds: tufSeconds, metadataBytes: server.counts.metadata, percent: fraction(server.counts.metadata) };
+      } finally {
+        await server.close();
+      }
+    }
   } finally {
-    await server.close();
     if (!keep) rmSync(dir, { recursive: true, force: true });
   }
+  return result;
 }
 
 function machine() {
   const mem = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
-  return { nproc: Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()), memGiB: Number((Number(mem) / 1024 / 1024).toFixed(1)), node: process.version, load: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') };
+  return { nproc: Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim()), memGiB: Number((Number(mem) / 1024 / 1024).toFixed(1)), node: process.version, load: load() };
 }
 
 const MiB = (b) => (b / 1024 / 1024).toFixed(2);
+const m0 = machine();
 const results = [];
 for (const n of sizes) {
   results.push(await measure(n));
   log(`result ${JSON.stringify(results.at(-1))}`);
 }
-if (json) process.stdout.write(`${JSON.stringify({ machine: machine(), results })}\n`);
+const NA = 'not measured';
+const timed = (p) => (p ? `${p.seconds} (${p.peakRssMiB}) @${p.load.split(' ')[0]}` : NA);
+if (json) process.stdout.write(`${JSON.stringify({ machine: { ...m0, loadAtEnd: load() }, phases: [...only], results })}\n`);
 else {
-  const m = machine();
-  process.stdout.write(`machine: ${m.nproc} cores, ${m.memGiB} GiB, node ${m.node}, load ${m.load}\n`);
-  process.stdout.write('targets | import s (RSS MiB) | publish s | release s (RSS MiB) | metadata re-signed | verify fetch % all/current | tuf-js fetch % all/current | status s\n');
+  process.stdout.write(`machine: ${m0.nproc} cores, ${m0.memGiB} GiB, node ${m0.node}, load ${m0.load} at start, ${load()} at end\n`);
+  process.stdout.write('targets | import s (RSS MiB) @load | targets/s | publish s @load | release s (RSS MiB) @load | metadata re-signed | verify fetch % all/current | tuf-js fetch % all/current | status s\n');
   for (const r of results) {
     process.stdout.write(
-      `${r.targets} | ${r.import.seconds} (${r.import.peakRssMiB}) | ${r.publish.seconds} | ${r.release.seconds} (${r.release.peakRssMiB}) | ${MiB(r.release.metadataResigned.bytes)} MiB in ${r.release.metadataResigned.files} files | ${r.verify.percent.ofAll}/${r.verify.percent.ofCurrent} | ${r.tufjs.percent.ofAll}/${r.tufjs.percent.ofCurrent} | ${r.status.seconds}\n`,
+      `${r.targets} | ${timed(r.import)} | ${r.import?.targetsPerSecond ?? NA} | ${r.publish ? `${r.publish.seconds} @${r.publish.load.split(' ')[0]}` : NA} | ${timed(r.release)} | ${r.release ? `${MiB(r.release.metadataResigned.bytes)} MiB in ${r.release.metadataResigned.files} files` : NA} | ${r.verify ? `${r.verify.percent.ofAll}/${r.verify.percent.ofCurrent}` : NA} | ${r.tufjs ? `${r.tufjs.percent.ofAll}/${r.tufjs.percent.ofCurrent}` : NA} | ${r.status?.seconds ?? NA}\n`,
     );
   }
 }
