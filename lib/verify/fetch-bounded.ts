@@ -3,8 +3,7 @@
 // parsed; a transfer that stalls (idle timeout) or trickles (below the minimum rate
 // over a window) is cut with E_TIMEOUT. Targets go to a temporary file beside the
 // output, hashed while they stream, and are renamed only once verified.
-import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import { viaTemporaryFile } from '../core/atomic-file.js';
 import { DigestSet } from '../core/digest-set.js';
 import { AirlockError } from '../core/errors.js';
@@ -24,10 +23,9 @@ export interface BoundedRequest {
   limits: Pick<Limits, 'idleTimeoutMs' | 'minBytesPerSecond' | 'rateWindowMs'>;
   /** Told the bytes received so far after each chunk (a progress line). */
   onBytes?: (received: number) => void;
+  /** `onChunk` is done with each chunk when its promise settles: the source may reuse the memory (FetchRequest). */
+  transientChunks?: boolean;
 }
-
-/** Bytes a target download may queue for the disk before it waits. */
-const WRITE_QUEUE_BYTES = 8 * 1024 * 1024;
 
 const TIMER = Symbol('timer');
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -49,7 +47,7 @@ function where(req: BoundedRequest): string {
 /** Streams the file's chunks to `onChunk`, enforcing the cap, the idle timeout and the minimum rate. */
 export async function pumpBounded(req: BoundedRequest, onChunk: (chunk: Uint8Array) => void | Promise<void>): Promise<number> {
   const controller = new AbortController();
-  const it = req.source.fetch({ path: req.path, quoted: req.quoted, signal: controller.signal })[Symbol.asyncIterator]();
+  const it = req.source.fetch({ path: req.path, quoted: req.quoted, signal: controller.signal, maxBytes: req.maxBytes, transientChunks: req.transientChunks })[Symbol.asyncIterator]();
   const { idleTimeoutMs, minBytesPerSecond, rateWindowMs } = req.limits;
   let total = 0;
   let windowStart = Date.now();
@@ -135,23 +133,22 @@ export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedF
   );
   try {
     await viaTemporaryFile(outPath, async (tmp) => {
-      // A deep write queue lets reading, hashing and writing overlap; waiting for the
-      // queue to drain after every chunk serialised them.
-      const out = createWriteStream(tmp, { flags: 'wx', mode: 0o644, highWaterMark: WRITE_QUEUE_BYTES });
+      // A file handle, not a write stream: a failed write (a full disk) is a rejected
+      // promise here, never an 'error' event nobody listens to.
+      const out = await open(tmp, 'wx', 0o644);
       try {
-        await once(out, 'open');
-        const length = await pumpBounded(req, async (chunk) => {
-          const behind = hashes.update(chunk);
-          if (!out.write(chunk)) await once(out, 'drain');
-          if (behind) await behind;
+        const length = await pumpBounded({ ...req, transientChunks: true }, async (chunk) => {
+          // Three things at once on each chunk: the thread pool writes it, this thread
+          // hashes it (and copies it for the hash workers), the source reads the next one.
+          // Both settle before the chunk's memory is reused or the file closed.
+          const done = await Promise.allSettled([writeAll(out, chunk), (async () => hashes.update(chunk))()]);
+          for (const r of done) if (r.status === 'rejected') throw r.reason;
         });
-        await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));
         const digests = await hashes.digests();
         // Refused bytes never reach the output name: the check throws before the rename.
         checkDigests(expected, length, Object.fromEntries(algorithms.map((a) => [a.listed, digests[a.node]!])), where(req));
-      } catch (err) {
-        out.destroy();
-        throw err;
+      } finally {
+        await out.close();
       }
       // Not flushed to disk before the rename: waiting for the disk made a 1 GiB
       // download several times slower than `openssl dgst` + `cp`, and durability buys
@@ -164,6 +161,10 @@ export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedF
   } finally {
     hashes.close();
   }
+}
+
+async function writeAll(out: FileHandle, chunk: Uint8Array): Promise<void> {
+  for (let written = 0; written < chunk.byteLength; ) written += (await out.write(chunk, written, chunk.byteLength - written, null)).bytesWritten;
 }
 
 /** The output name holds a file that is not the target (it may have appeared mid-download): never replaced without being told to. */

@@ -2,8 +2,8 @@
 // and its two implementations, a directory holding the static host tree and an
 // http(s) base URL. Sources only move bytes; caps, timeouts and every check of what
 // the bytes mean sit outside (fetch-bounded.ts, trusted-metadata-set.ts).
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type http from 'node:http';
 import { join, resolve } from 'node:path';
 import { AirlockError, fromSystemError } from '../core/errors.js';
@@ -19,6 +19,16 @@ export interface FetchRequest {
   readonly quoted?: boolean;
   /** Aborted by the caller when it stops reading (cap reached, timeout, done). */
   readonly signal: AbortSignal;
+  /**
+   * The caller refuses the file past this many bytes: a source that can stop reads at
+   * most one byte more (enough to prove the file too long), however long the file is.
+   */
+  readonly maxBytes?: number;
+  /**
+   * The caller is done with each chunk before it asks for the next one, so a source may
+   * read the next chunk into the same memory (no fresh buffer, no page faults, per MiB).
+   */
+  readonly transientChunks?: boolean;
 }
 
 /**
@@ -50,30 +60,68 @@ export class DirectorySource implements Source {
   async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
     request.path.forEach(checkSegment);
     const file = join(this.root, ...request.path);
+    let fh: FileHandle;
     let size: number;
     try {
-      const info = await stat(file);
-      if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
-      size = info.size;
+      // O_NONBLOCK: a FIFO planted in the tree opens at once (and is refused below)
+      // instead of blocking until someone writes to it; regular files ignore the flag.
+      fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') {
-        throw new AirlockError('E_NOT_FOUND', `${request.path.join('/')} is not in ${this.name}`, { cause: err });
-      }
-      throw fromSystemError(err, `reading ${file}`);
+      throw notFoundOr(err, request, this.name, file);
     }
-    // Small metadata in one read, large targets in 1 MiB reads (each read costs a
-    // timer and a hash call); never a 1 MiB buffer for a 2 KiB file.
-    const highWaterMark = Math.min(1 << 20, Math.max(1 << 14, size + 1));
-    const stream = createReadStream(file, { highWaterMark, signal: request.signal });
     try {
-      for await (const chunk of stream) yield chunk as Buffer;
-    } catch (err) {
-      if (request.signal.aborted) return;
-      throw fromSystemError(err, `reading ${file}`);
+      try {
+        const info = await fh.stat();
+        if (!info.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+        size = info.size;
+      } catch (err) {
+        throw notFoundOr(err, request, this.name, file);
+      }
+      // One byte past the caller's cap proves the file too long: nothing more is read.
+      let left = request.maxBytes === undefined ? Number.POSITIVE_INFINITY : request.maxBytes + 1;
+      // Small metadata in one read, large targets in 1 MiB reads (each read costs a
+      // timer and a hash call); never a 1 MiB buffer for a 2 KiB file.
+      const chunkBytes = Math.min(READ_BYTES, Math.max(1 << 14, Math.min(size + 1, left)));
+      // Two buffers: the next read runs while the caller holds the chunk just yielded.
+      // Reused only when the caller is done with each chunk before the next (transientChunks).
+      const buffers: Buffer[] = [];
+      let turn = 0;
+      const readNext = (): Promise<number> => {
+        if (left <= 0 || request.signal.aborted) return Promise.resolve(0);
+        if (!request.transientChunks || buffers[turn] === undefined) buffers[turn] = Buffer.allocUnsafe(chunkBytes);
+        return fh.read(buffers[turn]!, 0, Math.min(chunkBytes, left), null).then((r) => r.bytesRead);
+      };
+      let reading = readNext();
+      try {
+        for (;;) {
+          const n = await reading;
+          if (n === 0) return;
+          left -= n;
+          const chunk = buffers[turn]!.subarray(0, n);
+          turn ^= 1;
+          reading = readNext();
+          yield chunk;
+        }
+      } catch (err) {
+        if (request.signal.aborted) return;
+        throw fromSystemError(err, `reading ${file}`);
+      } finally {
+        // A read still in flight must land before its file is closed.
+        await reading.catch(() => undefined);
+      }
     } finally {
-      stream.destroy();
+      await fh.close();
     }
   }
+}
+
+/** Reads in 1 MiB: large enough that per-read costs vanish, small enough to stay in cache. */
+const READ_BYTES = 1 << 20;
+
+function notFoundOr(err: unknown, request: FetchRequest, name: string, file: string): AirlockError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new AirlockError('E_NOT_FOUND', `${request.path.join('/')} is not in ${name}`, { cause: err });
+  return fromSystemError(err, `reading ${file}`);
 }
 
 const MAX_REDIRECTS = 5;

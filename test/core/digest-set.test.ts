@@ -37,3 +37,42 @@ describe('DigestSet', () => {
     await expect(DigestSet.open(['sha256', 'no-such-hash'], PARALLEL_DIGEST_MIN_BYTES)).rejects.toThrow();
   });
 });
+
+describe('DigestSet with workers: the shared ring', () => {
+  const algorithms = ['sha256', 'sha512', 'blake2b512'];
+
+  it('gathers small and odd-sized chunks into slots', async () => {
+    const data = randomBytes(PARALLEL_DIGEST_MIN_BYTES + 777_777);
+    const set = await DigestSet.open(algorithms, data.length);
+    try {
+      const sizes = [1, 65_536, 3, 1_048_576, 131_071, 2_000_000];
+      for (let i = 0, k = 0; i < data.length; k++) {
+        const n = sizes[k % sizes.length]!;
+        await set.update(data.subarray(i, i + n));
+        i += n;
+      }
+      expect(await set.digests()).toEqual(reference(data, algorithms));
+    } finally {
+      set.close();
+    }
+  });
+
+  it('takes a chunk larger than the whole ring, and a buffer the caller refills as soon as update settles', async () => {
+    const whole = randomBytes(PARALLEL_DIGEST_MIN_BYTES + 9_000_001);
+    expect(await digestInChunks(whole, algorithms, whole.length, whole.length)).toEqual(reference(whole, algorithms));
+    // One buffer reused for every chunk: a set that copied after update settled would hash later bytes.
+    const parts: Buffer[] = [];
+    const buf = Buffer.alloc(3 * (1 << 20) + 5);
+    const set = await DigestSet.open(algorithms, PARALLEL_DIGEST_MIN_BYTES);
+    try {
+      for (let i = 0; i < 14; i++) {
+        randomBytes(buf.length).copy(buf);
+        parts.push(Buffer.from(buf));
+        await set.update(buf);
+      }
+      expect(await set.digests()).toEqual(reference(Buffer.concat(parts), algorithms));
+    } finally {
+      set.close();
+    }
+  });
+});

@@ -1,13 +1,14 @@
 // The target download byte pipeline on a large target: hashes on two threads, a deep
 // write queue, no listener leak per back-pressure wait, and a refused large target
-// leaves nothing behind.
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// leaves nothing behind; a file longer than listed is read one byte past its length, no further.
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PARALLEL_DIGEST_MIN_BYTES } from '../../lib/core/digest-set.js';
-import { Updater } from '../../lib/verify/index.js';
+import { fetchBytes, fetchTargetToFile } from '../../lib/verify/fetch-bounded.js';
+import { DEFAULT_LIMITS, DirectorySource, Updater, type FetchRequest, type Source } from '../../lib/verify/index.js';
 import { expectCode } from '../support/error-codes.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 import { RepoSimulator } from '../support/tuf-repo-simulator.js';
@@ -86,5 +87,55 @@ describe('target download pipeline', () => {
     const err = await expectCode(updater.downloadTarget(info, join(dir, 'out.bin')), 'E_HASH');
     expect(err.details).toMatchObject({ algorithm: 'sha512' });
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+/** A source that counts the bytes it hands over (what the download took from the host). */
+class CountingSource implements Source {
+  readonly name: string;
+  given = 0;
+  constructor(private readonly inner: Source) {
+    this.name = inner.name;
+  }
+  async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
+    for await (const chunk of this.inner.fetch(request)) {
+      this.given += chunk.byteLength;
+      yield chunk;
+    }
+  }
+}
+
+describe('bounded target reads', () => {
+  const sha = (a: string, b: Uint8Array): string => createHash(a).update(b).digest('hex');
+
+  for (const size of [3_000_000, PARALLEL_DIGEST_MIN_BYTES + 1_000_003]) {
+    it(`refuses a ${size}-byte target served longer than listed after reading exactly length + 1 bytes, leaving no file`, async () => {
+      const host = tmp();
+      mkdirSync(join(host, 'targets'));
+      const listed = randomBytes(size);
+      // The host's file is the listed bytes and 5 MiB more: the hashes of the listed part match.
+      writeFileSync(join(host, 'targets', 't.bin'), Buffer.concat([listed, randomBytes(5 << 20)]));
+      const source = new CountingSource(new DirectorySource(host));
+      const outDir = tmp();
+      const err = await expectCode(
+        fetchTargetToFile(
+          { source, path: ['targets', 't.bin'], maxBytes: size, trustedLength: true, limits: DEFAULT_LIMITS },
+          { length: size, hashes: { sha256: sha('sha256', listed), sha512: sha('sha512', listed) } },
+          join(outDir, 't.bin'),
+        ),
+        'E_LENGTH',
+      );
+      expect(err).toBeDefined();
+      expect(source.given).toBe(size + 1);
+      expect(readdirSync(outDir)).toEqual([]);
+    });
+  }
+
+  it('a whole small file read in many chunks keeps every chunk (chunks are reused only when the reader says so)', async () => {
+    const host = tmp();
+    const data = randomBytes(3 * (1 << 20) + 12_345);
+    writeFileSync(join(host, 'm.json'), data);
+    const bytes = await fetchBytes({ source: new DirectorySource(host), path: ['m.json'], maxBytes: data.length, trustedLength: false, limits: DEFAULT_LIMITS });
+    expect(Buffer.from(bytes).equals(data)).toBe(true);
   });
 });
