@@ -17,9 +17,9 @@
 // SHA256SUMS only with `compat: 'signatures'`, since they cost four files and three
 // signatures per target (an OpenPGP signature alone costs more than all the rest of a
 // target's import) and sign history with today's date.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { constants, copyFileSync, linkSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
@@ -29,7 +29,7 @@ import { readImportJournal, resumePoint, writeImportJournal, type ReleaseRef } f
 import { readSpill, removeSpill, spillDirFor, writeSpill } from './import-spill.js';
 import { commitStaged, LocalRepository, type KnownDigests } from './local-repository.js';
 import { IMPORT_COMPAT_WRITERS, releaseCustom, releaseExists, type CompatContext, type ReleaseSigners } from './release.js';
-import { RepositoryTransaction, type TransactionOptions } from './transaction.js';
+import { makeStaging, RepositoryTransaction, type TransactionOptions } from './transaction.js';
 
 export type ImportCompat = 'tuf' | 'signatures';
 export const IMPORT_COMPAT: readonly ImportCompat[] = ['tuf', 'signatures'];
@@ -197,16 +197,6 @@ function knownDigests(additions: Record<string, TargetFileInfo>): KnownDigests {
     known.set(`releases/${path}`, d);
   }
   return known;
-}
-
-async function makeStaging(stagingRoot: string): Promise<string> {
-  const dir = join(stagingRoot, `import-${randomBytes(6).toString('hex')}`);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw fromSystemError(err, `creating the staging directory ${dir}`);
-  }
-  return dir;
 }
 
 /**

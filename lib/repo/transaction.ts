@@ -511,7 +511,8 @@ function releaseExists(path: string): AirlockError {
   return new AirlockError('E_RELEASE_EXISTS', `target ${path} is already in the repository; a published version is immutable — release under a new version`);
 }
 
-async function makeStaging(stagingRoot: string): Promise<string> {
+/** A fresh staging directory under `stagingRoot` (0700), for a transaction or an import's batch. */
+export async function makeStaging(stagingRoot: string): Promise<string> {
   const dir = join(stagingRoot, `tx-${randomBytes(6).toString('hex')}`);
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });

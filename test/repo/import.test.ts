@@ -13,6 +13,7 @@ import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { importArchive, surveyArchive, type ImportOptions } from '../../lib/repo/import.js';
 import { walkArchive } from '../../lib/repo/import-archive.js';
 import { importJournalPath, readImportJournal, writeImportJournal, type ImportJournal } from '../../lib/repo/import-journal.js';
+import { spillDirFor } from '../../lib/repo/import-spill.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import type { ReleaseSigners } from '../../lib/repo/release.js';
@@ -176,6 +177,34 @@ describe('importArchive', () => {
     const state = await new LocalRepository(repoDir).signedState();
     expect(state.targets.signed.delegations?.succinct_roles?.bit_length).toBeGreaterThan(4);
     expect(Object.keys(await signedTargets())).toHaveLength(16);
+  });
+
+  it('a damaged spill is refused before anything is signed (E_IMPORT_JOURNAL)', async () => {
+    await writeArchive(archive, archiveOf(1, 5, 2));
+    const opts = await options({ batchTargets: 4 });
+    await expect(importArchive(repoDir, staging, archive, signers, { ...opts, onSigning: () => { throw new Error('stop'); } })).rejects.toThrow('stop');
+    const spill = spillDirFor(opts.journal.path);
+    const first = join(spill, (await readdir(spill)).sort()[0]!);
+    const lines = (await readFile(first, 'utf8')).split('\n');
+    // A line whose path no longer matches the hash it is sorted by.
+    lines[0] = lines[0]!.replace('proj0/', 'proj9/');
+    await writeFile(first, lines.join('\n'));
+    const requests = (signers.snapshot as ReturnType<typeof memorySigner>).requests.length;
+    await expect(importArchive(repoDir, staging, archive, signers, opts)).rejects.toMatchObject({ code: 'E_IMPORT_JOURNAL' });
+    expect((signers.snapshot as ReturnType<typeof memorySigner>).requests.length).toBe(requests);
+    expect(Object.keys(await signedTargets())).toHaveLength(0);
+  });
+
+  it('an import interrupted by the format-1 journal of an earlier airlock resumes from it', async () => {
+    await writeArchive(archive, archiveOf(1, 4, 1));
+    const opts = await options({ batchTargets: 2 });
+    // Format 1 committed (signed) each batch; its pending batch never reached the metadata here.
+    await mkdir(join(work, 'imports'), { recursive: true });
+    await writeFile(opts.journal.path, JSON.stringify({ formatVersion: 1, source: opts.journal.source, pending: { project: 'proj0', version: '1.1.0', lastTarget: 'proj0/1.1.0/file-0.txt', targets: 2 }, batches: 0, targets: 0 }));
+    expect(await surveyArchive(repoDir, archive, opts.journal)).toMatchObject({ redoThrough: { project: 'proj0', version: '1.1.0' }, releases: 4, unsigned: 0 });
+    const r = await importArchive(repoDir, staging, archive, signers, opts);
+    expect(r).toMatchObject({ releases: 4, signedTargets: 4 });
+    expect(((await readImportJournal(opts.journal.path, opts.journal.source)) as ImportJournal).formatVersion).toBe(2);
   });
 
   it('refuses a release the copy already holds before anything of it is staged or signed (E_RELEASE_EXISTS)', async () => {
