@@ -18,8 +18,8 @@
 // signatures per target (an OpenPGP signature alone costs more than all the rest of a
 // target's import) and sign history with today's date.
 import { createHash } from 'node:crypto';
-import { constants, copyFileSync, linkSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
+import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
@@ -97,11 +97,8 @@ const PARALLEL_RELEASES = 8;
 /** Files up to this size are hashed from one read; larger ones stream. */
 const WHOLE_READ_BYTES = 4 << 20;
 
-async function releaseDirExists(repoDir: string, r: ReleaseRef): Promise<boolean> {
-  return stat(join(repoDir, 'releases', r.project, r.version)).then(
-    () => true,
-    () => false,
-  );
+function releaseDirExists(repoDir: string, r: ReleaseRef): boolean {
+  return existsSync(join(repoDir, 'releases', r.project, r.version));
 }
 
 /**
@@ -128,7 +125,7 @@ export async function surveyArchive(repoDir: string, archive: string, journal: {
   let project: string | undefined;
   for await (const rel of walkArchive(archive, resume.after)) {
     const redo = resume.redoThrough !== undefined && compareReleases(rel, resume.redoThrough) <= 0;
-    if (!redo && (await releaseDirExists(repoDir, rel))) throw releaseExists(rel.project, rel.version);
+    if (!redo && releaseDirExists(repoDir, rel)) throw releaseExists(rel.project, rel.version);
     if (rel.project !== project) survey.projects++;
     project = rel.project;
     survey.first ??= { project: rel.project, version: rel.version };
@@ -251,7 +248,7 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
   try {
     for await (const rel of walkArchive(archive, resume.after)) {
       const redo = resume.redoThrough !== undefined && compareReleases(rel, resume.redoThrough) <= 0;
-      if (!redo && (await releaseDirExists(repoDir, rel))) throw releaseExists(rel.project, rel.version);
+      if (!redo && releaseDirExists(repoDir, rel)) throw releaseExists(rel.project, rel.version);
       batch ??= { staging: await makeStaging(stagingRoot), additions: {}, releases: [], targets: 0 };
       const b = batch;
       b.releases.push(rel);
