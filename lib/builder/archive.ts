@@ -135,7 +135,10 @@ export async function* walkTree(spec: ArchiveSpec): AsyncGenerator<TreeEntry> {
   yield* walk('');
 }
 
-/** Gathers small chunks into writes of at least `size` bytes (the last may be shorter). */
+/**
+ * Gathers small chunks into writes of at least `size` bytes (the last may be shorter); a
+ * chunk that large on its own (a file's body) passes as it is, never copied.
+ */
 class Gather extends Transform {
   private parts: Buffer[] = [];
   private bytes = 0;
@@ -143,16 +146,22 @@ class Gather extends Transform {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.parts.push(chunk);
-    this.bytes += chunk.length;
-    if (this.bytes >= this.size) this.release();
+    if (chunk.length >= this.size) {
+      this.release();
+      this.push(chunk);
+    } else {
+      this.parts.push(chunk);
+      this.bytes += chunk.length;
+      if (this.bytes >= this.size) this.release();
+    }
     done();
   }
   override _flush(done: TransformCallback): void {
-    if (this.bytes > 0) this.release();
+    this.release();
     done();
   }
   private release(): void {
+    if (this.bytes === 0) return;
     this.push(this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.bytes));
     this.parts = [];
     this.bytes = 0;

@@ -14,7 +14,7 @@ import { openRegularFile } from './regular-file.js';
 
 /** SHA-256 first: the one whose state stays on this thread (digest-set.ts). */
 const ALGORITHMS = ['sha256', 'sha512', 'blake2b512'] as const;
-/** One read buffer, reused: hashes consume a chunk before the next read (no garbage per MiB). */
+/** Read size; two buffers of it are reused for the whole file (no garbage per MiB). */
 export const READ_CHUNK = 1 << 20;
 
 export interface ContentDigests {
@@ -81,15 +81,26 @@ export async function contentDigestsOf(bytes: Uint8Array): Promise<ContentDigest
 async function onePass(source: FileHandle, size: number, each?: (chunk: Buffer) => Promise<void>, onProgress?: (bytes: number) => void): Promise<ContentDigests> {
   const hasher = await ContentHasher.open(size);
   try {
-    const buf = Buffer.allocUnsafe(READ_CHUNK);
-    for (;;) {
-      const { bytesRead } = await source.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      const pacing = hasher.update(chunk);
-      await each?.(chunk);
-      await pacing;
-      onProgress?.(hasher.length);
+    // Two buffers, reused: the next read runs on the thread pool while this thread
+    // hashes (and `each` writes) the chunk just read.
+    const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
+    let turn = 0;
+    let reading = source.read(buffers[0]!, 0, READ_CHUNK, null);
+    try {
+      for (;;) {
+        const { bytesRead } = await reading;
+        if (bytesRead === 0) break;
+        const chunk = buffers[turn]!.subarray(0, bytesRead);
+        turn ^= 1;
+        reading = source.read(buffers[turn]!, 0, READ_CHUNK, null);
+        // Both settle before the buffer is read into again.
+        const done = await Promise.allSettled([(async () => hasher.update(chunk))(), each?.(chunk)]);
+        for (const r of done) if (r.status === 'rejected') throw r.reason;
+        onProgress?.(hasher.length);
+      }
+    } finally {
+      // A read still in flight must land before the caller closes the file.
+      await reading.catch(() => undefined);
     }
     return await hasher.finish();
   } finally {
