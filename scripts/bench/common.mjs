@@ -16,6 +16,24 @@ export function option(name, fallback) {
   return i === -1 ? fallback : process.argv[i + 1];
 }
 
+/**
+ * The options every benchmark takes — `--size-mib N`, `--runs N`, `--json` (the report as
+ * JSON on stdout), `--keep` (leave the work directory) — with this script's defaults, and
+ * `log`, a progress line on stderr that --json keeps quiet.
+ */
+export function benchOptions({ sizeMiB, runs }) {
+  const json = process.argv.includes('--json');
+  return {
+    sizeMiB: Number(option('--size-mib', String(sizeMiB))),
+    runs: Number(option('--runs', String(runs))),
+    json,
+    keep: process.argv.includes('--keep'),
+    log: (msg) => {
+      if (!json) process.stderr.write(`${msg}\n`);
+    },
+  };
+}
+
 export function must(cmd, argv, options = {}) {
   const r = spawnSync(cmd, argv, { encoding: 'utf8', ...options });
   if (r.error || r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed: ${r.error?.message ?? r.stderr}`);

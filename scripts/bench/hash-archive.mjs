@@ -18,7 +18,7 @@ import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { option, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
+import { benchOptions, option, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
 if (process.argv[2] === '--child') {
   const [, , , mode, path, out] = process.argv;
@@ -36,11 +36,8 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-const sizeMiB = Number(option('--size-mib', '1024'));
 const treeMiB = Number(option('--tree-mib', '256'));
-const runs = Number(option('--runs', '5'));
-const json = process.argv.includes('--json');
-const keep = process.argv.includes('--keep');
+const { sizeMiB, runs, json, keep } = benchOptions({ sizeMiB: 1024, runs: 5 });
 
 if (!existsSync(join(repo, 'dist/lib/core/digest.js'))) {
   console.error('run `npm run build` first');

@@ -24,7 +24,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bundleTs, must, option, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
+import { benchOptions, bundleTs, must, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
 // --- child mode: one airlock release in this process ------------------------------------
 if (process.argv[2] === '--child') {
@@ -67,14 +67,7 @@ if (process.argv[2] === '--child') {
 }
 
 // --- parent: set up, run the pairs, report ---------------------------------------------
-const sizeMiB = Number(option('--size-mib', '1024'));
-const runs = Number(option('--runs', '5'));
-const asJson = process.argv.includes('--json');
-const keep = process.argv.includes('--keep');
-
-function log(msg) {
-  if (!asJson) process.stderr.write(`${msg}\n`);
-}
+const { sizeMiB, runs, json: asJson, keep, log } = benchOptions({ sizeMiB: 1024, runs: 5 });
 
 const work = join(repo, '.bench', 'sign-release');
 const outDir = join(work, 'out');

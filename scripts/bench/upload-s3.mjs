@@ -21,7 +21,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bestOf, bundleTs, must, option, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
+import { benchOptions, bestOf, bundleTs, must, option, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
 const KEY = 'bench/payload.bin';
 const BUCKET = 'bench';
@@ -57,14 +57,7 @@ if (process.argv[2] === '--child') {
 }
 
 // --- parent ----------------------------------------------------------------------------
-const sizeMiB = Number(option('--size-mib', '256'));
-const runs = Number(option('--runs', '3'));
-const asJson = process.argv.includes('--json');
-const keep = process.argv.includes('--keep');
-
-function log(msg) {
-  if (!asJson) process.stderr.write(`${msg}\n`);
-}
+const { sizeMiB, runs, json: asJson, keep, log } = benchOptions({ sizeMiB: 256, runs: 3 });
 
 for (const tool of ['/usr/bin/ceph-mon', '/usr/bin/ceph-osd', '/usr/bin/radosgw', '/usr/bin/s3cmd']) {
   if (spawnSync('test', ['-x', tool]).status !== 0) {

@@ -17,7 +17,7 @@ import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { benchSigner, bestOf, bundleTs, must, option, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
+import { benchOptions, benchSigner, bestOf, bundleTs, must, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
 // --- child mode: one airlock contender in this process ---------------------------------
 if (process.argv[2] === '--child') {
@@ -51,14 +51,7 @@ if (process.argv[2] === '--child') {
 }
 
 // --- parent ----------------------------------------------------------------------------
-const sizeMiB = Number(option('--size-mib', '256'));
-const runs = Number(option('--runs', '3'));
-const asJson = process.argv.includes('--json');
-const keep = process.argv.includes('--keep');
-
-function log(msg) {
-  if (!asJson) process.stderr.write(`${msg}\n`);
-}
+const { sizeMiB, runs, json: asJson, keep, log } = benchOptions({ sizeMiB: 256, runs: 3 });
 
 if (process.getuid?.() !== 0) {
   process.stderr.write('upload-sftp: run as root (sshd needs a root-owned ChrootDirectory)\n');

@@ -11,12 +11,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { bundleTs, option, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
+import { benchOptions, bundleTs, paired, randomPayload, repoRoot as repo, warmPageCache } from './common.mjs';
 
-const sizeMiB = Number(option('--size-mib', '1024'));
-const runs = Number(option('--runs', '5'));
-const json = process.argv.includes('--json');
-const keep = process.argv.includes('--keep');
+const { sizeMiB, runs, json, keep } = benchOptions({ sizeMiB: 1024, runs: 5 });
 const verifier = join(repo, 'dist/airlock-verify.mjs');
 
 const work = join(tmpdir(), `airlock-bench-verify-${process.pid}`);
