@@ -255,56 +255,52 @@ export class RepositoryTransaction {
     const fresh = edit.next !== undefined;
     // Every bin is signed into a new layout, or when the targets keys changed (as metadataEdit decides).
     const everyBin = fresh || this.#forced.has('targets') || rolesNeedingResign(cur, this.root).includes('targets');
-    const byBin = (targets: Record<string, TargetFileInfo>): Map<string, Record<string, TargetFileInfo>> => {
-      const m = new Map<string, Record<string, TargetFileInfo>>();
-      for (const [p, info] of Object.entries(targets)) {
-        const b = binFor(layout, p);
-        if (!m.has(b)) m.set(b, {});
-        m.get(b)![p] = info;
-      }
-      return m;
-    };
-    const fromTop = edit.crossing ? byBin(cur.targets.signed.targets) : new Map<string, Record<string, TargetFileInfo>>();
+    const fromTop = edit.crossing ? groupByBin(layout, cur.targets.signed.targets) : new Map<string, Record<string, TargetFileInfo>>();
     const old = fresh && edit.layout ? { names: allBinNames(edit.layout), shift: layout.bitLength - edit.layout.bitLength } : undefined;
     if (old && old.shift <= 0) throw new Error('RepositoryTransaction: re-binning into fewer bins');
-    let split: { name: string; bins: Map<string, Record<string, TargetFileInfo>> } | undefined;
     const names = allBinNames(layout);
+    let split: { name: string; bins: Map<string, Record<string, TargetFileInfo>> } | undefined;
     const it = stream.entries()[Symbol.asyncIterator]();
-    let head = await it.next();
-    for (let i = 0; i < names.length; i++) {
-      const bin = names[i]!;
-      const group: Record<string, TargetFileInfo> = {};
-      for (; !head.done; head = await it.next()) {
-        const [path, info] = head.value;
-        const b = binFor(layout, path);
-        if (b < bin) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
-        if (b !== bin) break;
-        if (group[path] !== undefined) throw new AirlockError('E_RELEASE_EXISTS', `target ${path} is added twice`);
-        group[path] = info;
-      }
-      if (!everyBin && Object.keys(group).length === 0) continue;
-      let moved: Record<string, TargetFileInfo> = fromTop.get(bin) ?? {};
-      if (old) {
-        const oldName = old.names[i >>> old.shift]!;
-        if (split?.name !== oldName) {
-          const env = await this.repo.readDelegated(cur.snapshot.signed, oldName);
-          if (!env) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${oldName}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
-          split = { name: oldName, bins: byBin(env.signed.targets) };
+    // A refusal half-way closes the stream (its open files) too.
+    try {
+      let head = await it.next();
+      for (let i = 0; i < names.length; i++) {
+        const bin = names[i]!;
+        const group: Record<string, TargetFileInfo> = {};
+        for (; !head.done; head = await it.next()) {
+          const [path, info] = head.value;
+          const b = binFor(layout, path);
+          if (b < bin) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
+          if (b !== bin) break;
+          if (group[path] !== undefined) throw new AirlockError('E_RELEASE_EXISTS', `target ${path} is added twice`);
+          group[path] = info;
         }
-        moved = split.bins.get(bin) ?? {};
+        if (!everyBin && Object.keys(group).length === 0) continue;
+        let moved: Record<string, TargetFileInfo> = fromTop.get(bin) ?? {};
+        if (old) {
+          const oldName = old.names[i >>> old.shift]!;
+          if (split?.name !== oldName) {
+            const env = await this.repo.readDelegated(cur.snapshot.signed, oldName);
+            if (!env) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${oldName}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
+            split = { name: oldName, bins: groupByBin(layout, env.signed.targets) };
+          }
+          moved = split.bins.get(bin) ?? {};
+        }
+        const prior = fresh ? undefined : await this.repo.readDelegated(cur.snapshot.signed, bin);
+        if (!fresh && !prior) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${bin}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
+        const there = prior?.signed.targets ?? moved;
+        const dup = Object.keys(group).find((p) => there[p] !== undefined);
+        if (dup) throw releaseExists(dup);
+        const env = await signMetadata(nextTargets(prior?.signed, { ...moved, ...group }, expires), signers, bin);
+        const bytes = envelopeBytes(env);
+        await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
+        snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
+        result.bins.push(bin);
       }
-      const prior = fresh ? undefined : await this.repo.readDelegated(cur.snapshot.signed, bin);
-      if (!fresh && !prior) throw new AirlockError('E_REPOSITORY_DAMAGED', `snapshot lists no ${bin}.json; the terminal's repository copy is damaged — restore it from a backup or a host`);
-      const there = prior?.signed.targets ?? moved;
-      const dup = Object.keys(group).find((p) => there[p] !== undefined);
-      if (dup) throw releaseExists(dup);
-      const env = await signMetadata(nextTargets(prior?.signed, { ...moved, ...group }, expires), signers, bin);
-      const bytes = envelopeBytes(env);
-      await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
-      snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
-      result.bins.push(bin);
+      if (!head.done) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
+    } finally {
+      await it.return?.();
     }
-    if (!head.done) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
   }
 
   async #commit(signers: RoleSigners): Promise<CommitResult> {
@@ -495,6 +491,17 @@ export function metadataEdit(
     ...(change.newRoot !== undefined ? [`metadata/${metadataFileName('root', change.newRoot)}`, 'keys/root.json'] : []),
   ];
   return { layout, crossing, ...(next ? { next } : {}), sign: { roles, bins: binList }, files };
+}
+
+/** `targets` by the bin of `layout` each falls in. */
+function groupByBin(layout: BinLayout, targets: Record<string, TargetFileInfo>): Map<string, Record<string, TargetFileInfo>> {
+  const m = new Map<string, Record<string, TargetFileInfo>>();
+  for (const [p, info] of Object.entries(targets)) {
+    const b = binFor(layout, p);
+    if (!m.has(b)) m.set(b, {});
+    m.get(b)![p] = info;
+  }
+  return m;
 }
 
 function sameKeys(a: RootSigned, b: RootSigned, role: OnlineRole): boolean {
