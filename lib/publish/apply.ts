@@ -4,10 +4,13 @@
 // back there). So at every instant the host holds only complete, checked files under
 // their real names, and a metadata file is never there before what it refers to.
 // Interrupted at any point, the same command re-plans and continues (resume = re-run).
+// Durability is per file for a few files, per batch for many (a directory host's flush:
+// one syncfs for the batch's bytes, one for its renames): a batch never spans a point of
+// the publishing order where a file refers to an earlier one.
 import { AirlockError } from '../core/errors.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { formatMode } from './host-modes.js';
-import { temporaryPath } from './layout.js';
+import { classifyPath, temporaryPath } from './layout.js';
 import { applyModeRepairs } from './mode-repair.js';
 import type { PublishItem, PublishPlan } from './plan.js';
 import type { RemoteDigest, Transport } from './transport.js';
@@ -16,7 +19,18 @@ export interface ApplyOptions {
   onEvent?: (e: PublishEvent) => void;
   /** Fault injection for tests: stop (as a dropped connection would) after this many files are in place. */
   failAfter?: number;
+  /** A run of more uploads than this goes up in batches, flushed once each, where the host can flush (default BATCH_AFTER_FILES). */
+  batchAfter?: number;
 }
+
+/**
+ * Past this many files in a run, a host that can flush in bulk (syncfs) gets batches: a
+ * few files flush faster one by one than with a syncfs, which writes back every dirty
+ * page of the file system (costly on a busy machine).
+ */
+export const BATCH_AFTER_FILES = 16;
+/** At most this many temporary files at once on the host (what an interrupted batch leaves for the next run to remove). */
+const BATCH_MAX_FILES = 2048;
 
 /** Emit file-progress at most this often per file, so --json output stays readable. */
 const PROGRESS_INTERVAL_MS = 200;
@@ -55,17 +69,48 @@ async function writeOneInPlace(item: PublishItem, transport: Transport, onProgre
   throw readBackMismatch(host, item, got);
 }
 
-async function uploadOne(item: PublishItem, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
-  const host = transport.host;
-  emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
+/** The file-progress callback of one upload: at most every PROGRESS_INTERVAL_MS, and at the end. */
+function progressOf(item: PublishItem, host: string, emit: (e: PublishEvent) => void): (bytes: number) => void {
   let last = 0;
-  const onProgress = (bytes: number) => {
+  return (bytes) => {
     const now = Date.now();
     if (now - last >= PROGRESS_INTERVAL_MS || bytes === item.length) {
       last = now;
       emit({ type: 'file-progress', host, path: item.path, bytes, length: item.length });
     }
   };
+}
+
+/** The temporary file holds exactly the planned bytes with the host's file mode, or this throws. */
+async function checkReadBack(item: PublishItem, tmp: string, fileMode: number, transport: Transport): Promise<void> {
+  const host = transport.host;
+  const got = await transport.digest(tmp);
+  if (!sameBytes(item, got)) throw readBackMismatch(host, item, got);
+  // A file the web server cannot read is not published, whatever its bytes.
+  if (got.mode !== undefined && got.mode !== fileMode) {
+    throw new AirlockError(
+      'E_PUBLISH_VERIFY',
+      `host ${host}: ${item.path} read back with mode ${formatMode(got.mode)}, not ${formatMode(fileMode)}; the host changes modes behind the publisher (an ACL, a mount option, sftp-server -m) — fix that on the host, then publish again`,
+      { details: { host, path: item.path, expectedMode: formatMode(fileMode), gotMode: formatMode(got.mode) } },
+    );
+  }
+}
+
+/** Renames a checked temporary file into place; an immutable path someone filled meanwhile must hold our bytes. */
+async function placeChecked(item: PublishItem, tmp: string, transport: Transport, durable: boolean): Promise<void> {
+  const result = await transport.rename(tmp, item.path, { overwrite: !item.immutable, durable });
+  if (result === 'exists') {
+    // Someone put the file there since the plan was made: fine if it is ours, byte for byte.
+    if (!sameBytes(item, await transport.digest(item.path))) throw immutableConflict(transport.host, item);
+    await transport.remove(tmp);
+  }
+}
+
+/** One file on its own: put (flushed), read back, rename (flushed). */
+async function uploadOne(item: PublishItem, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
+  const host = transport.host;
+  emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
+  const onProgress = progressOf(item, host, emit);
   if (transport.writeInPlace !== undefined) {
     await writeOneInPlace(item, transport, onProgress);
     emit({ type: 'file-done', host, path: item.path, length: item.length, sha256: item.sha256 });
@@ -74,22 +119,8 @@ async function uploadOne(item: PublishItem, fileMode: number, transport: Transpo
   const tmp = temporaryPath(item.path);
   try {
     await transport.put(item.local, tmp, onProgress);
-    const got = await transport.digest(tmp);
-    if (!sameBytes(item, got)) throw readBackMismatch(host, item, got);
-    // A file the web server cannot read is not published, whatever its bytes.
-    if (got.mode !== undefined && got.mode !== fileMode) {
-      throw new AirlockError(
-        'E_PUBLISH_VERIFY',
-        `host ${host}: ${item.path} read back with mode ${formatMode(got.mode)}, not ${formatMode(fileMode)}; the host changes modes behind the publisher (an ACL, a mount option, sftp-server -m) — fix that on the host, then publish again`,
-        { details: { host, path: item.path, expectedMode: formatMode(fileMode), gotMode: formatMode(got.mode) } },
-      );
-    }
-    const result = await transport.rename(tmp, item.path, { overwrite: !item.immutable });
-    if (result === 'exists') {
-      // Someone put the file there since the plan was made: fine if it is ours, byte for byte.
-      if (!sameBytes(item, await transport.digest(item.path))) throw immutableConflict(host, item);
-      await transport.remove(tmp);
-    }
+    await checkReadBack(item, tmp, fileMode, transport);
+    await placeChecked(item, tmp, transport, true);
   } catch (err) {
     await transport.remove(tmp).catch(() => undefined);
     throw err;
@@ -97,11 +128,85 @@ async function uploadOne(item: PublishItem, fileMode: number, transport: Transpo
   emit({ type: 'file-done', host, path: item.path, length: item.length, sha256: item.sha256 });
 }
 
+/**
+ * A run of uploads one stage allows in any order, made durable together (a host with
+ * flush): every file written under its temporary name without a flush, one flush, each
+ * read back and checked, each renamed into place in the plan's order, one more flush.
+ * So the host still shows only complete, checked files under real names, and the next
+ * batch's renames begin only once this batch's are durable. `placed` counts each file
+ * in place (the fault injection stops between renames, as a dropped connection would).
+ */
+async function uploadBatch(batch: readonly PublishItem[], fileMode: number, transport: Transport, emit: (e: PublishEvent) => void, placed: (item: PublishItem) => void): Promise<void> {
+  const host = transport.host;
+  const pending = new Map<PublishItem, string>();
+  try {
+    for (const item of batch) {
+      emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
+      const tmp = temporaryPath(item.path);
+      pending.set(item, tmp);
+      await transport.put(item.local, tmp, progressOf(item, host, emit), { durable: false });
+    }
+    await transport.flush!([...pending.values()]);
+    for (const [item, tmp] of pending) await checkReadBack(item, tmp, fileMode, transport);
+    const paths: string[] = [];
+    for (const [item, tmp] of pending) {
+      await placeChecked(item, tmp, transport, false);
+      pending.delete(item);
+      paths.push(item.path);
+      emit({ type: 'file-done', host, path: item.path, length: item.length, sha256: item.sha256 });
+      placed(item);
+    }
+    await transport.flush!(paths);
+  } catch (err) {
+    for (const tmp of pending.values()) await transport.remove(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Stages' runs of files that may go up in any order, and be made durable together: one
+ * stage, and inside it one rank (releases/ files before the SHA256SUMS that covers them;
+ * apt's indices before Release before InRelease; root versions in turn). In the stages
+ * whose rank is only a version (delegated, targets, snapshot) no file refers to another
+ * of its stage — snapshot names every version — so the whole stage is one run.
+ */
+function runsOf(items: readonly PublishItem[]): PublishItem[][] {
+  const runs: PublishItem[][] = [];
+  let key: string | undefined;
+  for (const item of items) {
+    const k = item.stage === 'delegated' || item.stage === 'targets' || item.stage === 'snapshot' ? item.stage : `${item.stage} ${classifyPath(item.path).rank.join(',')}`;
+    if (k !== key) runs.push([]);
+    key = k;
+    runs.at(-1)!.push(item);
+  }
+  return runs;
+}
+
+/** `run` over `items`, at most `limit` at once, launching none once `stop()` says so; the first failure is thrown once all in flight have ended. */
+async function eachBounded<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length && !stop()) {
+      const item = items[next++]!;
+      try {
+        await run(item);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  if (failure !== undefined) throw failure.err;
+}
+
 /** Uploads the plan's 'upload' items in order; throws an AirlockError at the first failure, leaving the host consistent. */
 export async function applyPublishPlan(plan: PublishPlan, transport: Transport, opts: ApplyOptions = {}): Promise<PublishReport> {
   const started = Date.now();
   const emit = opts.onEvent ?? (() => undefined);
+  const batchAfter = opts.batchAfter ?? BATCH_AFTER_FILES;
   let uploaded = 0;
+  let launched = 0;
   let bytes = 0;
   const injectFault = () => {
     if (opts.failAfter !== undefined && uploaded >= opts.failAfter) {
@@ -110,14 +215,33 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
       });
     }
   };
+  const placed = (item: PublishItem): void => {
+    uploaded++;
+    bytes += item.length;
+    injectFault();
+  };
   injectFault();
   await applyModeRepairs(transport, plan.modeRepairs);
   for (const r of plan.modeRepairs) emit({ type: 'mode-repaired', host: plan.host, path: r.path, kind: r.kind, from: r.from, to: r.to });
-  for (const item of plan.items) {
-    if (item.action !== 'upload') continue;
-    await uploadOne(item, plan.modes.file, transport, emit);
-    uploaded++;
-    bytes += item.length;
+  const batched = transport.flush !== undefined && transport.writeInPlace === undefined;
+  for (const run of runsOf(plan.items.filter((i) => i.action === 'upload'))) {
+    if (batched && run.length > batchAfter) {
+      for (let i = 0; i < run.length; i += BATCH_MAX_FILES) await uploadBatch(run.slice(i, i + BATCH_MAX_FILES), plan.modes.file, transport, emit, placed);
+      continue;
+    }
+    // Files of one run are independent: a host with round trips per file takes several at once.
+    const stop = () => opts.failAfter !== undefined && launched >= opts.failAfter;
+    await eachBounded(
+      run,
+      transport.parallelFiles ?? 1,
+      async (item) => {
+        launched++;
+        await uploadOne(item, plan.modes.file, transport, emit);
+        uploaded++;
+        bytes += item.length;
+      },
+      stop,
+    );
     injectFault();
   }
   for (const leftover of plan.leftovers ?? []) await transport.remove(leftover).catch(() => undefined);

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { classifyPath, isTemporaryPath } from './layout.js';
-import type { RemoteDigest, RemoteDirectory, RemoteFile, RenameOptions, Transport } from './transport.js';
+import type { PutOptions, RemoteDigest, RemoteDirectory, RemoteFile, RenameOptions, Transport } from './transport.js';
 
 interface Entry {
   length: number;
@@ -51,7 +51,12 @@ export class DigestCachingTransport implements Transport {
     if (inner.chmod) this.chmod = (path, mode) => inner.chmod!(path, mode);
     const write = inner.writeInPlace?.bind(inner);
     if (write) this.writeInPlace = write;
+    if (inner.flush) this.flush = (paths) => inner.flush!(paths);
+    if (inner.parallelFiles !== undefined) this.parallelFiles = inner.parallelFiles;
   }
+
+  readonly flush?: (paths: readonly string[]) => Promise<void>;
+  readonly parallelFiles?: number;
 
   get host(): string {
     return this.inner.host;
@@ -106,8 +111,8 @@ export class DigestCachingTransport implements Transport {
     return this.inner.readSmall(path, maxBytes);
   }
 
-  put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void> {
-    return this.inner.put(localFile, path, onProgress);
+  put(localFile: string, path: string, onProgress?: (bytesSent: number) => void, options?: PutOptions): Promise<void> {
+    return this.inner.put(localFile, path, onProgress, options);
   }
 
   async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {

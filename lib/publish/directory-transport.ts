@@ -14,24 +14,30 @@
 // Modes are set explicitly (host-modes.ts), never left to the umask: every file gets the
 // host's file mode with fchmod before it is flushed, every directory made gets its
 // directory mode.
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { syncDirectory } from '../core/atomic-file.js';
+import { syncDirectory, syncFileSystem } from '../core/atomic-file.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { walkTree } from '../core/file-tree.js';
 import { openRegularFile, readRegularFile } from '../core/regular-file.js';
 import { DEFAULT_HOST_MODES, permissionBits, type HostModes } from './host-modes.js';
-import { assertTreePath, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
+import { assertTreePath, type PutOptions, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
+
+/** Bytes copied (and hashed) per read. */
+const COPY_CHUNK = 1 << 20;
+/** Created exclusively, never through an existing file or symlink (O_EXCL with O_CREAT follows no link). */
+const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
 }
 
 export class DirectoryTransport implements Transport {
+  /** How many batch flushes this transport made (tests count them instead of timing). */
+  flushes = 0;
+
   constructor(
     readonly host: string,
     readonly root: string,
@@ -141,7 +147,7 @@ export class DirectoryTransport implements Transport {
     if (opened === undefined) return undefined;
     const { fh, st } = opened;
     try {
-      const { length, digests } = await hashStream(fh.createReadStream({ highWaterMark: 1 << 20, autoClose: false }), ['sha256']);
+      const { length, digests } = await hashStream(fh.createReadStream({ highWaterMark: Math.max(1, Math.min(COPY_CHUNK, st.size)), autoClose: false }), ['sha256']);
       return { length, sha256: digests.sha256!, mtime: Math.floor(st.mtimeMs / 1000), mode: permissionBits(st.mode) };
     } catch (err) {
       throw fromSystemError(err, `reading ${path} on host ${this.host}`);
@@ -164,30 +170,38 @@ export class DirectoryTransport implements Transport {
     throw this.refusedRead(path, read.refused);
   }
 
-  async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void> {
+  async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void, options: PutOptions = {}): Promise<void> {
     const dest = await this.safe(path);
+    let created = false;
     try {
       await this.makeParents(path);
-      let sent = 0;
-      const count = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          sent += chunk.length;
-          onProgress?.(sent);
-          cb(null, chunk);
-        },
-      });
-      // 'wx': created exclusively, never through an existing file or symlink.
-      await pipeline(createReadStream(localFile, { highWaterMark: 1 << 20 }), count, createWriteStream(dest, { flags: 'wx', mode: this.modes.file }));
-      const fh = await open(dest, constants.O_RDONLY | constants.O_NOFOLLOW);
+      const src = await open(localFile, constants.O_RDONLY);
       try {
-        // The umask narrowed the mode the file was created with; set it outright.
-        await fh.chmod(this.modes.file);
-        await fh.sync();
+        // Created exclusively, never through an existing file or symlink.
+        const fh = await open(dest, CREATE_EXCLUSIVE, this.modes.file);
+        created = true;
+        try {
+          // The umask narrowed the mode the file was created with; set it outright.
+          await fh.chmod(this.modes.file);
+          // A buffer the size of a small file, not a fixed 1 MiB: a tree is mostly small files.
+          const buf = Buffer.allocUnsafe(Math.max(1, Math.min(COPY_CHUNK, (await src.stat()).size)));
+          let sent = 0;
+          for (;;) {
+            const { bytesRead } = await src.read(buf, 0, buf.length, null);
+            if (bytesRead === 0) break;
+            for (let off = 0; off < bytesRead; ) off += (await fh.write(buf, off, bytesRead - off)).bytesWritten;
+            sent += bytesRead;
+            onProgress?.(sent);
+          }
+          if (options.durable !== false) await fh.sync();
+        } finally {
+          await fh.close();
+        }
       } finally {
-        await fh.close();
+        await src.close();
       }
     } catch (err) {
-      await unlink(dest).catch(() => undefined);
+      if (created) await unlink(dest).catch(() => undefined);
       throw fromSystemError(err, `writing ${path} on host ${this.host}`);
     }
   }
@@ -195,6 +209,7 @@ export class DirectoryTransport implements Transport {
   async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {
     const src = await this.safe(from);
     const dest = await this.safe(to);
+    const durable = options.durable !== false;
     try {
       await this.makeParents(to);
       if (options.overwrite) {
@@ -208,15 +223,41 @@ export class DirectoryTransport implements Transport {
           if (errno(err) !== 'EPERM' && errno(err) !== 'ENOTSUP' && errno(err) !== 'EOPNOTSUPP') throw err;
           if (await exists(dest)) return 'exists';
           await rename(src, dest);
-          await this.syncDir(dest);
+          if (durable) await this.syncDir(dest);
           return 'renamed';
         }
         await unlink(src);
       }
-      await this.syncDir(dest);
+      if (durable) await this.syncDir(dest);
       return 'renamed';
     } catch (err) {
       throw fromSystemError(err, `renaming ${from} to ${to} on host ${this.host}`);
+    }
+  }
+
+  /**
+   * One syncfs(2) of the host's file system for a whole batch; where that cannot run,
+   * each file and each directory naming one, once.
+   */
+  async flush(paths: readonly string[]): Promise<void> {
+    this.flushes++;
+    if (await syncFileSystem(this.root)) return;
+    const dirs = new Set<string>();
+    try {
+      for (const path of paths) {
+        const full = await this.safe(path);
+        const opened = await openRegularFile(full);
+        if ('refused' in opened) continue; // renamed away since (the batch's temporary names)
+        try {
+          await opened.fh.sync();
+        } finally {
+          await opened.fh.close();
+        }
+        dirs.add(dirname(full));
+      }
+      for (const dir of dirs) await syncDirectory(dir);
+    } catch (err) {
+      throw fromSystemError(err, `flushing writes to host ${this.host}`);
     }
   }
 

@@ -3,7 +3,9 @@
 // Keeping the surface this small is what lets the directory, SFTP and S3 transports be
 // tested against the same plan/apply code. A host where one write is already atomic per
 // file (an S3 PUT: an object appears whole or not at all) offers writeInPlace, and
-// publishing then needs no temporary name and no rename.
+// publishing then needs no temporary name and no rename. A host that can make many
+// writes durable at once (a directory: syncfs(2)) offers flush, and a large publish then
+// writes and renames without a flush per file and flushes once per batch.
 
 /** A regular file on the host, path relative to the host tree's root, posix separators. */
 export interface RemoteFile {
@@ -44,6 +46,13 @@ export interface RenameOptions {
    * never clobbered, even by a racing publish.
    */
   overwrite: boolean;
+  /** false: no flush of the directory entry here; the caller calls flush() for the batch. Default true. */
+  durable?: boolean;
+}
+
+export interface PutOptions {
+  /** false: the bytes are not flushed here; the caller calls flush() for the batch. Default true. */
+  durable?: boolean;
 }
 
 export interface WriteInPlaceOptions {
@@ -63,8 +72,19 @@ export interface Transport {
   /** The whole file, refused past maxBytes; undefined if absent. For small metadata only. */
   readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined>;
   /** Streams a local file to `path` on the host, creating parent directories. */
-  put(localFile: string, path: string, onProgress?: (bytesSent: number) => void): Promise<void>;
+  put(localFile: string, path: string, onProgress?: (bytesSent: number) => void, options?: PutOptions): Promise<void>;
   rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'>;
+  /**
+   * Present where many writes can be made durable at once: makes the files at `paths`
+   * (written or renamed with `durable: false`) and the directory entries naming them
+   * durable, in one flush where the host allows it.
+   */
+  flush?(paths: readonly string[]): Promise<void>;
+  /**
+   * How many files of one stage may be uploaded at once (put, read-back, rename each on
+   * its own): hosts where each file costs round trips (SFTP, S3). Absent: one at a time.
+   */
+  readonly parallelFiles?: number;
   /**
    * Present where one write is atomic per file: streams a local file to its real path,
    * never visible half-written. Publishing uses it instead of put + rename, and still

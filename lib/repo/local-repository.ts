@@ -1,12 +1,10 @@
 // The terminal's local copy of the host tree (docs/host-layout.md): reading the
 // current metadata of each role, and moving a staged change into it in the publishing
 // order, so that even the local copy is never seen half-updated.
-import { execFile } from 'node:child_process';
 import { constants, createReadStream, existsSync, lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { syncDirectory } from '../core/atomic-file.js';
+import { syncDirectory, syncFileSystem } from '../core/atomic-file.js';
 import { listRegularFiles } from '../core/file-tree.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
@@ -31,7 +29,6 @@ export interface SignedState extends CurrentMetadata {
 /** A local metadata file is at most this big (a bin of a few thousand targets is well under). */
 const MAX_LOCAL_METADATA_BYTES = 64 * 1024 * 1024;
 
-const execFileAsync = promisify(execFile);
 /** Past this many files a commit flushes with syncfs(2), twice, instead of one fsync per file and directory. */
 const SYNCFS_AFTER_FILES = 64;
 
@@ -153,20 +150,6 @@ export type KnownDigests = ReadonlyMap<string, { length: number; sha256: string 
 async function sha256Of(file: string): Promise<{ length: number; sha256: string }> {
   const { length, digests } = await hashStream(createReadStream(file, { highWaterMark: 1 << 16 }), ['sha256']);
   return { length, sha256: digests.sha256! };
-}
-
-/**
- * syncfs(2) — every dirty page and directory entry of the file system holding `path`, in
- * one call — through coreutils `sync --file-system` (node has no binding for it). False
- * when it cannot run: the caller flushes file by file instead.
- */
-async function syncFileSystem(path: string): Promise<boolean> {
-  try {
-    await execFileAsync('sync', ['--file-system', '--', path], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 120_000 });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function syncFile(file: string): Promise<void> {
