@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const extra = process.argv.slice(2);
 let failed = 0;
-for (const script of ['hash-archive.mjs', 'sign-release.mjs', 'verify-download.mjs', 'upload-sftp.mjs', 'upload-s3.mjs', 'scale.mjs']) {
+for (const script of ['hash-archive.mjs', 'sign-release.mjs', 'verify-download.mjs', 'upload-sftp.mjs', 'upload-s3.mjs', 'scale.mjs', 'publish-tree.mjs']) {
   process.stderr.write(`\n== ${script}\n`);
   const r = spawnSync(process.execPath, [join(here, script), ...extra], { stdio: 'inherit' });
   if (r.status !== 0) failed++;
