@@ -9,7 +9,16 @@
 // mtime has whole seconds, and an object replaced within the second keeps its length.
 // Format: { "formatVersion": 1, "files": { path: { length, mtime, sha256, version? } } },
 // one file per host, written atomically.
-import { readFile } from 'node:fs/promises';
+//
+// Cached digests answer only for a listed file, and an incremental publish (plan.ts: the
+// files added since the last publish, looked up by path) lists nothing: so the cache is
+// read at the first list(), not when opened — at 100,000 targets it is ~36 MB of JSON
+// that a one-target release read and rewrote whole (issue 19). What a publish learns
+// before any listing (the files it uploads) is appended to a journal beside the cache,
+// `<cache>.journal`: one JSON object a line, `{ path, length, mtime, sha256, version? }`,
+// or `{ path, removed: true }`; the next read folds it in, and the next rewrite of the
+// cache deletes it first (a crash in between loses entries: only a cache).
+import { appendFile, readFile, rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { classifyPath, isTemporaryPath } from './layout.js';
 import type { PutOptions, RemoteDigest, RemoteDirectory, RemoteFile, RenameOptions, Transport } from './transport.js';
@@ -19,6 +28,10 @@ interface Entry {
   mtime: number;
   sha256: string;
   version?: string;
+}
+
+function validEntry(e: Partial<Entry> | undefined): e is Entry {
+  return Number.isSafeInteger(e?.length) && Number.isSafeInteger(e?.mtime) && typeof e?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) && (e.version === undefined || typeof e.version === 'string');
 }
 
 function immutable(path: string): boolean {
@@ -35,6 +48,10 @@ export class DigestCachingTransport implements Transport {
   /** Digests of temporary files, carried over to their final name on rename. */
   private readonly pending = new Map<string, RemoteDigest>();
   private dirty = false;
+  /** The cache file has been read (at the first list()). */
+  private loaded = false;
+  /** Journal lines learned while the cache is not read, appended at close(). */
+  private readonly journalLines: string[] = [];
   /** A dry run's cache: read, never written. */
   readOnly = false;
 
@@ -68,20 +85,51 @@ export class DigestCachingTransport implements Transport {
   static async wrap(inner: Transport, file: string, opts: { ignoreCached?: boolean; readOnly?: boolean } = {}): Promise<DigestCachingTransport> {
     const t = new DigestCachingTransport(inner, file, Boolean(opts.ignoreCached));
     t.readOnly = Boolean(opts.readOnly);
+    return t;
+  }
+
+  private get journal(): string {
+    return `${this.file}.journal`;
+  }
+
+  /** Reads the cache and its journal; what this run learned before wins over both. */
+  private async load(): Promise<void> {
+    if (this.loaded) return;
+    this.loaded = true;
+    const files = new Map<string, Entry>();
     try {
-      const raw = JSON.parse(await readFile(file, 'utf8')) as { formatVersion?: unknown; files?: Record<string, Entry> };
+      const raw = JSON.parse(await readFile(this.file, 'utf8')) as { formatVersion?: unknown; files?: Record<string, Entry> };
       if (raw.formatVersion === 1 && raw.files && typeof raw.files === 'object') {
-        for (const [path, e] of Object.entries(raw.files)) {
-          if (Number.isSafeInteger(e?.length) && Number.isSafeInteger(e?.mtime) && typeof e?.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256) && (e.version === undefined || typeof e.version === 'string')) t.files.set(path, e);
-        }
+        for (const [path, e] of Object.entries(raw.files)) if (validEntry(e)) files.set(path, e);
       }
     } catch {
       // No cache yet, or a damaged one: start empty; it is only a cache.
     }
-    return t;
+    const journal = await readFile(this.journal, 'utf8').catch(() => '');
+    for (const line of journal.split('\n')) {
+      let e: (Partial<Entry> & { path?: unknown; removed?: unknown }) | undefined;
+      try {
+        e = line === '' ? undefined : (JSON.parse(line) as typeof e);
+      } catch {
+        continue; // a line torn by a crash during an append
+      }
+      if (typeof e?.path !== 'string') continue;
+      const { path, removed, ...entry } = e;
+      if (removed === true) files.delete(path);
+      else if (validEntry(entry)) files.set(path, entry);
+      this.dirty = true;
+    }
+    // What this run learned before the listing: its removals, then its digests.
+    for (const line of this.journalLines) {
+      const { path, removed } = JSON.parse(line) as { path: string; removed?: boolean };
+      if (removed === true && !this.files.has(path)) files.delete(path);
+    }
+    for (const [path, e] of this.files) files.set(path, e);
+    this.files = files;
   }
 
   async list(): Promise<RemoteFile[]> {
+    await this.load();
     const files = await this.inner.list();
     this.listed = new Map(files.map((f) => [f.path, f]));
     return files;
@@ -103,8 +151,10 @@ export class DigestCachingTransport implements Transport {
 
   private remember(path: string, d: RemoteDigest): void {
     if (d.mtime === undefined || !immutable(path)) return;
-    this.files.set(path, { length: d.length, mtime: d.mtime, sha256: d.sha256, ...(d.version !== undefined ? { version: d.version } : {}) });
+    const entry = { length: d.length, mtime: d.mtime, sha256: d.sha256, ...(d.version !== undefined ? { version: d.version } : {}) };
+    this.files.set(path, entry);
     this.dirty = true;
+    if (!this.loaded) this.journalLines.push(JSON.stringify({ path, ...entry }));
   }
 
   readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
@@ -127,14 +177,22 @@ export class DigestCachingTransport implements Transport {
   async remove(path: string): Promise<void> {
     this.pending.delete(path);
     if (this.files.delete(path)) this.dirty = true;
+    // The unread cache may list it.
+    if (!this.loaded && immutable(path)) this.journalLines.push(JSON.stringify({ path, removed: true }));
     await this.inner.remove(path);
   }
 
   async close(): Promise<void> {
     try {
-      if (this.dirty && !this.readOnly) {
+      if (this.readOnly) {
+        // A dry run leaves the terminal home as it was.
+      } else if (this.loaded && this.dirty) {
+        await rm(this.journal, { force: true });
         const files = Object.fromEntries([...this.files].sort(([a], [b]) => (a < b ? -1 : 1)));
         await writeFileAtomic(this.file, `${JSON.stringify({ formatVersion: 1, files })}\n`, { mode: 0o600 });
+      } else if (!this.loaded && this.journalLines.length > 0) {
+        // Led by a newline: a line torn by an earlier crash ends there instead of swallowing the first one.
+        await appendFile(this.journal, `\n${this.journalLines.join('\n')}\n`, { mode: 0o600 });
       }
     } finally {
       await this.inner.close();
