@@ -12,7 +12,7 @@ import type { PublishEvent, PublishReport } from './events.js';
 import { formatMode } from './host-modes.js';
 import { classifyPath, temporaryPath } from './layout.js';
 import { applyModeRepairs } from './mode-repair.js';
-import type { PublishItem, PublishPlan } from './plan.js';
+import { localPathOf, type PublishItem, type PublishPlan } from './plan.js';
 import type { RemoteDigest, Transport } from './transport.js';
 
 export interface ApplyOptions {
@@ -60,9 +60,9 @@ function immutableConflict(host: string, item: PublishItem): AirlockError {
  * have put their file there, and a publisher never deletes a published path — whoever
  * looks into the conflict needs to see what the host holds.
  */
-async function writeOneInPlace(item: PublishItem, transport: Transport, onProgress: (bytes: number) => void): Promise<void> {
+async function writeOneInPlace(item: PublishItem, local: string, transport: Transport, onProgress: (bytes: number) => void): Promise<void> {
   const host = transport.host;
-  const result = await transport.writeInPlace!(item.local, item.path, { overwrite: !item.immutable, length: item.length }, onProgress);
+  const result = await transport.writeInPlace!(local, item.path, { overwrite: !item.immutable, length: item.length }, onProgress);
   const got = await transport.digest(item.path);
   if (sameBytes(item, got)) return;
   if (result === 'exists' || item.immutable) throw immutableConflict(host, item);
@@ -107,18 +107,18 @@ async function placeChecked(item: PublishItem, tmp: string, transport: Transport
 }
 
 /** One file on its own: put (flushed), read back, rename (flushed). */
-async function uploadOne(item: PublishItem, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
+async function uploadOne(item: PublishItem, local: string, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
   const host = transport.host;
   emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
   const onProgress = progressOf(item, host, emit);
   if (transport.writeInPlace !== undefined) {
-    await writeOneInPlace(item, transport, onProgress);
+    await writeOneInPlace(item, local, transport, onProgress);
     emit({ type: 'file-done', host, path: item.path, length: item.length, sha256: item.sha256 });
     return;
   }
   const tmp = temporaryPath(item.path);
   try {
-    await transport.put(item.local, tmp, onProgress);
+    await transport.put(local, tmp, onProgress);
     await checkReadBack(item, tmp, fileMode, transport);
     await placeChecked(item, tmp, transport, true);
   } catch (err) {
@@ -136,7 +136,7 @@ async function uploadOne(item: PublishItem, fileMode: number, transport: Transpo
  * batch's renames begin only once this batch's are durable. `placed` counts each file
  * in place (the fault injection stops between renames, as a dropped connection would).
  */
-async function uploadBatch(batch: readonly PublishItem[], fileMode: number, transport: Transport, emit: (e: PublishEvent) => void, placed: (item: PublishItem) => void): Promise<void> {
+async function uploadBatch(batch: readonly PublishItem[], plan: PublishPlan, transport: Transport, emit: (e: PublishEvent) => void, placed: (item: PublishItem) => void): Promise<void> {
   const host = transport.host;
   const pending = new Map<PublishItem, string>();
   try {
@@ -144,10 +144,10 @@ async function uploadBatch(batch: readonly PublishItem[], fileMode: number, tran
       emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
       const tmp = temporaryPath(item.path);
       pending.set(item, tmp);
-      await transport.put(item.local, tmp, progressOf(item, host, emit), { durable: false });
+      await transport.put(localPathOf(plan, item), tmp, progressOf(item, host, emit), { durable: false });
     }
     await transport.flush!([...pending.values()]);
-    for (const [item, tmp] of pending) await checkReadBack(item, tmp, fileMode, transport);
+    for (const [item, tmp] of pending) await checkReadBack(item, tmp, plan.modes.file, transport);
     const paths: string[] = [];
     for (const [item, tmp] of pending) {
       await placeChecked(item, tmp, transport, false);
@@ -226,7 +226,7 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
   const batched = transport.flush !== undefined && transport.writeInPlace === undefined;
   for (const run of runsOf(plan.items.filter((i) => i.action === 'upload'))) {
     if (batched && run.length > batchAfter) {
-      for (let i = 0; i < run.length; i += BATCH_MAX_FILES) await uploadBatch(run.slice(i, i + BATCH_MAX_FILES), plan.modes.file, transport, emit, placed);
+      for (let i = 0; i < run.length; i += BATCH_MAX_FILES) await uploadBatch(run.slice(i, i + BATCH_MAX_FILES), plan, transport, emit, placed);
       continue;
     }
     // Files of one run are independent: a host with round trips per file takes several at once.
@@ -236,7 +236,7 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
       transport.parallelFiles ?? 1,
       async (item) => {
         launched++;
-        await uploadOne(item, plan.modes.file, transport, emit);
+        await uploadOne(item, localPathOf(plan, item), plan.modes.file, transport, emit);
         uploaded++;
         bytes += item.length;
       },

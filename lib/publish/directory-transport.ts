@@ -73,6 +73,14 @@ export class DirectoryTransport implements Transport {
     return new AirlockError('E_HOST_UNSAFE', `host ${this.host}: ${path} ${problem}`, { details: { host: this.host, path } });
   }
 
+  /**
+   * Directories below the root already found to be real directories (or made so), each
+   * checked once per batch rather than on every call: a large publish touches a few
+   * directories tens of thousands of times. Forgotten at every flush, so a directory
+   * swapped for a symlink is caught by the next batch at the latest.
+   */
+  private readonly checkedDirs = new Set<string>();
+
   /** abs(), refusing (E_HOST_UNSAFE) a path whose directories below the root include a symlink or non-directory. */
   private async safe(path: string): Promise<string> {
     const full = this.abs(path);
@@ -80,6 +88,7 @@ export class DirectoryTransport implements Transport {
     let dir = this.root;
     for (const part of parts.slice(0, -1)) {
       dir = join(dir, part);
+      if (this.checkedDirs.has(dir)) continue;
       let st;
       try {
         st = await lstat(dir);
@@ -90,6 +99,7 @@ export class DirectoryTransport implements Transport {
       if (st.isSymbolicLink() || !st.isDirectory()) {
         throw this.unsafe(dir, `is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`);
       }
+      this.checkedDirs.add(dir);
     }
     return full;
   }
@@ -99,6 +109,7 @@ export class DirectoryTransport implements Transport {
     let dir = this.root;
     for (const part of path.split('/').slice(0, -1)) {
       dir = join(dir, part);
+      if (this.checkedDirs.has(dir)) continue;
       try {
         await mkdir(dir);
       } catch (err) {
@@ -106,6 +117,7 @@ export class DirectoryTransport implements Transport {
         throw err;
       }
       await chmod(dir, this.modes.dir);
+      this.checkedDirs.add(dir);
     }
   }
 
@@ -241,6 +253,7 @@ export class DirectoryTransport implements Transport {
    */
   async flush(paths: readonly string[]): Promise<void> {
     this.flushes++;
+    this.checkedDirs.clear();
     if (await syncFileSystem(this.root)) return;
     const dirs = new Set<string>();
     try {

@@ -14,10 +14,8 @@ import { planModeRepairs, type ModeRepair } from './mode-repair.js';
 import type { RemoteFile, Transport } from './transport.js';
 
 export interface PublishItem {
-  /** Relative posix path in the host tree. */
+  /** Relative posix path in the host tree (in the terminal's local copy: localPathOf). */
   path: string;
-  /** Absolute path of the file in the terminal's local copy. */
-  local: string;
   length: number;
   sha256: string;
   stage: PublishStage;
@@ -27,6 +25,8 @@ export interface PublishItem {
 
 export interface PublishPlan {
   host: string;
+  /** The terminal's local copy the items are read from (each item's file: localPathOf). */
+  localRoot: string;
   /** Every file of the local tree, in publishing order. */
   items: PublishItem[];
   /** Temporary files an interrupted publish left on the host; removed after a successful apply. */
@@ -41,11 +41,29 @@ export interface PublishPlan {
 const TIMESTAMP_MAX_BYTES = 16 * 1024;
 const TIMESTAMP_PATH = `metadata/${metadataFileName('timestamp')}`;
 
+/** The local file of a plan's item (not stored per item: a large plan holds millions). */
+export function localPathOf(plan: Pick<PublishPlan, 'localRoot'>, item: { path: string }): string {
+  return join(plan.localRoot, ...item.path.split('/'));
+}
+
 interface LocalFile extends PathClass {
   path: string;
-  local: string;
   length: number;
   sha256: string;
+}
+
+/**
+ * One rank array per distinct rank, shared by every file that has it (classifyPath makes
+ * a new one per call: at a million files, a million small arrays).
+ */
+function rankInterner(): (c: PathClass) => PathClass {
+  const ranks = new Map<string, readonly number[]>();
+  return (c) => {
+    const key = c.rank.join(',');
+    let rank = ranks.get(key);
+    if (rank === undefined) ranks.set(key, (rank = c.rank));
+    return { stage: c.stage, immutable: c.immutable, rank };
+  };
 }
 
 /**
@@ -67,8 +85,9 @@ export interface PublishedMark {
 
 async function localView(localRepo: string, opts: { fullCheck?: boolean; since?: PublishedMark; hostTimestamp?: TimestampSeen }): Promise<{ files: LocalFile[]; mark?: ManifestMark; since: boolean }> {
   const files: LocalFile[] = [];
+  const intern = rankInterner();
   const add = (e: ManifestEntry): void => {
-    files.push({ path: e.path, local: join(localRepo, ...e.path.split('/')), length: e.length, sha256: e.sha256, ...classifyPath(e.path) });
+    files.push({ path: e.path, length: e.length, sha256: e.sha256, ...intern(classifyPath(e.path)) });
   };
   let mark: ManifestMark | undefined;
   let since = false;
@@ -92,9 +111,12 @@ async function localView(localRepo: string, opts: { fullCheck?: boolean; since?:
 /** What a host and the local tree hold, read once: the only input planPublish takes. */
 export interface HostObservation {
   host: string;
+  /** The terminal's local copy that was read. */
+  localRoot: string;
   /** Every regular file of the local tree with its digest (from the manifest), in publishing order. */
   local: LocalFile[];
-  remote: RemoteFile[];
+  /** The host's files by path (the listing, or in an incremental observation the files looked up). */
+  remote: Map<string, RemoteFile>;
   /** Digests of host files whose size matches the local file (read back, or from the digest cache); undefined: gone since the listing. */
   digests: Map<string, { length: number; sha256: string } | undefined>;
   /** timestamp.json on the host and in the local tree, parsed (absent, oversized or not metadata: undefined). */
@@ -149,21 +171,21 @@ export async function observeHost(localRepo: string, transport: Transport, opts:
   }
   const view = await localView(localRepo, opts);
   const local = view.files;
-  const remote = await transport.list();
-  const remoteByPath = new Map<string, RemoteFile>(remote.map((f) => [f.path, f]));
+  const remoteByPath = new Map<string, RemoteFile>();
+  for (const f of await transport.list()) remoteByPath.set(f.path, f);
   const digests = new Map<string, { length: number; sha256: string } | undefined>();
   for (const f of local) {
     const r = remoteByPath.get(f.path);
     if (r !== undefined && r.size === f.length) digests.set(f.path, await transport.digest(f.path));
   }
   const ts = local.find((f) => f.path === TIMESTAMP_PATH);
-  const obs: HostObservation = { host: transport.host, local, remote, digests, chmod: transport.chmod !== undefined, ...(view.mark ? { manifest: view.mark } : {}) };
+  const obs: HostObservation = { host: transport.host, localRoot: localRepo, local, remote: remoteByPath, digests, chmod: transport.chmod !== undefined, ...(view.mark ? { manifest: view.mark } : {}) };
   if (ts && remoteByPath.has(TIMESTAMP_PATH)) {
     const seen = await observeHostTimestamp(transport);
     if (seen) obs.hostTimestamp = seen;
   }
   if (ts) {
-    const seen = timestampSeen(await readFile(ts.local));
+    const seen = timestampSeen(await readFile(join(localRepo, ...ts.path.split('/'))));
     if (seen) obs.localTimestamp = seen;
   }
   if (transport.chmod !== undefined && transport.listDirectories !== undefined) obs.directories = await transport.listDirectories();
@@ -172,15 +194,15 @@ export async function observeHost(localRepo: string, transport: Transport, opts:
 
 /** The incremental observation: each local file looked up on the host by path (no listing). */
 async function observeFiles(localRepo: string, transport: Transport, local: LocalFile[], mark: ManifestMark | undefined, hostTimestamp: TimestampSeen | undefined): Promise<HostObservation> {
-  const remote: RemoteFile[] = [];
+  const remote = new Map<string, RemoteFile>();
   const digests = new Map<string, { length: number; sha256: string } | undefined>();
   for (const f of local) {
     const d = await transport.digest(f.path);
     if (d === undefined) continue;
-    remote.push({ path: f.path, size: d.length, ...(d.mtime !== undefined ? { mtime: d.mtime } : {}), ...(d.mode !== undefined ? { mode: d.mode } : {}) });
+    remote.set(f.path, { path: f.path, size: d.length, ...(d.mtime !== undefined ? { mtime: d.mtime } : {}), ...(d.mode !== undefined ? { mode: d.mode } : {}) });
     digests.set(f.path, d);
   }
-  const obs: HostObservation = { host: transport.host, local, remote, digests, chmod: transport.chmod !== undefined, incremental: true, ...(mark ? { manifest: mark } : {}) };
+  const obs: HostObservation = { host: transport.host, localRoot: localRepo, local, remote, digests, chmod: transport.chmod !== undefined, incremental: true, ...(mark ? { manifest: mark } : {}) };
   if (hostTimestamp) obs.hostTimestamp = hostTimestamp;
   const seen = timestampSeen(await readFile(join(localRepo, ...TIMESTAMP_PATH.split('/'))).catch(() => new Uint8Array()));
   if (seen) obs.localTimestamp = seen;
@@ -215,12 +237,12 @@ export function refuseHostAhead(host: string, hostTimestamp: TimestampSeen | und
  */
 export function planPublish(obs: HostObservation, opts: { modes?: HostModes } = {}): PublishPlan {
   const modes = opts.modes ?? DEFAULT_HOST_MODES;
-  const remote = new Map<string, RemoteFile>(obs.remote.map((f) => [f.path, f]));
+  const remote = obs.remote;
   const items: PublishItem[] = [];
   const conflicts: { path: string; local: { length: number; sha256: string }; host: { length: number; sha256?: string } }[] = [];
 
   for (const f of obs.local) {
-    const item: PublishItem = { path: f.path, local: f.local, length: f.length, sha256: f.sha256, stage: f.stage, immutable: f.immutable, action: 'upload' };
+    const item: PublishItem = { path: f.path, length: f.length, sha256: f.sha256, stage: f.stage, immutable: f.immutable, action: 'upload' };
     items.push(item);
     const r = remote.get(f.path);
     if (r === undefined) continue;
@@ -246,7 +268,9 @@ export function planPublish(obs: HostObservation, opts: { modes?: HostModes } = 
   if (items.find((i) => i.stage === 'timestamp')?.action === 'upload') refuseHostAhead(obs.host, obs.hostTimestamp, obs.localTimestamp);
 
   const modeRepairs = planModeRepairs(obs.chmod, modes, items.map((i) => i.path), remote, obs.directories);
-  return { host: obs.host, items, leftovers: obs.remote.filter((f) => isTemporaryPath(f.path)).map((f) => f.path), modes, modeRepairs };
+  const leftovers: string[] = [];
+  for (const path of remote.keys()) if (isTemporaryPath(path)) leftovers.push(path);
+  return { host: obs.host, localRoot: obs.localRoot, items, leftovers, modes, modeRepairs };
 }
 
 export function planSummary(plan: PublishPlan): { upload: number; skip: number; bytes: number } {

@@ -13,7 +13,7 @@ import { DirectoryTransport } from './directory-transport.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { hostModes } from './host-modes.js';
 import { parseHostUrl, type S3HostOptions } from './host-url.js';
-import { observeHost, planPublish, planSummary, type PublishedMark } from './plan.js';
+import { observeHost, planPublish, planSummary, type PublishedMark, type PublishPlan } from './plan.js';
 import type { S3TransportOptions } from './s3-transport.js';
 import type { Transport } from './transport.js';
 
@@ -94,6 +94,17 @@ async function writePublishedMark(file: string, mark: PublishedMark): Promise<vo
   await writeFileAtomic(file, `${JSON.stringify({ formatVersion: 1, ...mark })}\n`, { mode: 0o600 });
 }
 
+/**
+ * The host's plan, and the mark the host will have reached once it is applied. The
+ * observation (the local listing, the host's listing, the digests) is not kept: only the
+ * plan is held while it is applied.
+ */
+async function planHost(localRepo: string, transport: Transport, host: HostSpec, opts: PublishOptions, since: PublishedMark | undefined): Promise<{ plan: PublishPlan; reached?: PublishedMark }> {
+  const obs = await observeHost(localRepo, transport, { fullCheck: Boolean(opts.fullCheck), ...(since ? { since } : {}) });
+  const plan = planPublish(obs, { modes: hostModes(host) });
+  return obs.manifest && obs.localTimestamp ? { plan, reached: { manifest: obs.manifest, timestampSha256: obs.localTimestamp.sha256 } } : { plan };
+}
+
 async function publishOne(localRepo: string, host: HostSpec, opts: PublishOptions): Promise<PublishReport> {
   const started = Date.now();
   const emit = opts.onEvent ?? (() => undefined);
@@ -106,8 +117,7 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
     }
     const markFile = opts.digestCacheDir === undefined ? undefined : publishedMarkFileFor(opts.digestCacheDir, host);
     const since = markFile === undefined || opts.fullCheck ? undefined : await readPublishedMark(markFile);
-    const obs = await observeHost(localRepo, transport, { fullCheck: Boolean(opts.fullCheck), ...(since ? { since } : {}) });
-    const plan = planPublish(obs, { modes: hostModes(host) });
+    const { plan, reached } = await planHost(localRepo, transport, host, opts, since);
     const s = planSummary(plan);
     emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });
     if (opts.dryRun) {
@@ -116,7 +126,7 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
     const applyOpts = opts.failAfter === undefined ? { onEvent: emit } : { onEvent: emit, failAfter: opts.failAfter };
     const report = await applyPublishPlan(plan, transport, applyOpts);
     // The host now holds the copy as of this manifest state: the next publish looks only at what comes after.
-    if (markFile !== undefined && obs.manifest && obs.localTimestamp) await writePublishedMark(markFile, { manifest: obs.manifest, timestampSha256: obs.localTimestamp.sha256 });
+    if (markFile !== undefined && reached) await writePublishedMark(markFile, reached);
     return report;
   } catch (err) {
     const code = errorCodeOf(err);

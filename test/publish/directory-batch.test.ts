@@ -3,7 +3,7 @@
 // lands everything with the host's modes, flushes per batch (counted, not timed), never
 // shows or flushes metadata before what it refers to, resumes after a cut or a fault
 // mid-batch, and refuses an immutable conflict without replacing it.
-import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,5 +172,27 @@ describe('a large publish to a directory host goes up in batches', () => {
     expect(await readFile(join(host, planted!), 'utf8')).toBe('theirs');
     expect(await reachableTargets(host)).toEqual(old);
     expect((await listTree(host)).filter((p) => p.includes('.airlock-'))).toEqual([]);
+  });
+
+  it('checks the host’s directories again after every batch: one swapped for a symlink meanwhile is refused', async () => {
+    const { local, host, old } = await largeRelease();
+    const outside = await fresh('outside');
+    let swapped = false;
+    const wrap = (t: DirectoryTransport) =>
+      observed(t, {
+        flush: async () => {
+          if (swapped) return;
+          swapped = true;
+          // metadata/ was checked before this batch (timestamp.json was read); now it leads elsewhere.
+          await cp(join(host, 'metadata'), outside, { recursive: true });
+          await rm(join(host, 'metadata'), { recursive: true });
+          await symlink(outside, join(host, 'metadata'));
+        },
+      });
+    await expectCode(publishTo(local, host, { wrap }), 'E_HOST_UNSAFE');
+    expect((await readdir(outside)).sort()).toEqual((await readdir(join(host, 'metadata'))).sort());
+    await rm(join(host, 'metadata'));
+    await cp(outside, join(host, 'metadata'), { recursive: true });
+    expect(await reachableTargets(host)).toEqual(old);
   });
 });
