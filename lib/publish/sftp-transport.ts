@@ -30,6 +30,8 @@ import { assertTreePath, type RemoteDigest, type RemoteDirectory, type RemoteFil
 const CHUNK = 255 * 1024;
 /** Requests in flight per file: CHUNK × IN_FLIGHT (4 MiB) is the memory one transfer holds. */
 const IN_FLIGHT = 16;
+/** Files uploaded at once within a run of the plan (apply.ts). */
+const PARALLEL_FILES = 4;
 const STATUS = { EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3 } as const;
 
 type SftpLocation = Extract<HostLocation, { kind: 'sftp' }>;
@@ -51,6 +53,12 @@ function p<T>(fn: (cb: (err: Error | undefined | null, value?: T) => void) => vo
 
 export class SftpTransport implements Transport {
   private readonly madeDirs = new Set<string>();
+  /**
+   * Files of one run in flight at once: each small file costs several round trips (open,
+   * write, fsync, close, read back, rename), so a tree of small files is bound by latency;
+   * memory stays bounded (IN_FLIGHT writes of CHUNK per file).
+   */
+  parallelFiles = PARALLEL_FILES;
 
   private constructor(
     readonly host: string,
