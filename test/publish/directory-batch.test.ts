@@ -3,34 +3,22 @@
 // lands everything with the host's modes, flushes per batch (counted, not timed), never
 // shows or flushes metadata before what it refers to, resumes after a cut or a fault
 // mid-batch, and refuses an immutable conflict without replacing it.
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fromSystemError } from '../../lib/core/errors.js';
 import { applyPublishPlan, observeHost, planPublish, type PublishEvent } from '../../lib/publish/index.js';
 import { BATCH_AFTER_FILES } from '../../lib/publish/apply.js';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
 import { classifyPath, STAGE_ORDER } from '../../lib/publish/layout.js';
+import { scratchDirs } from '../support/scratch-dirs.js';
 import { listTree } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
 import { reachableTargets } from '../support/publish-host-check.js';
 import { addRelease, createFixtureRepo } from '../support/publish-tuf-fixture.js';
 
-let work: string;
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'airlock-publish-batch-'));
-});
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
-});
-
-let n = 0;
-async function fresh(name: string): Promise<string> {
-  const d = join(work, `${name}-${n++}`);
-  await mkdir(d, { recursive: true });
-  return d;
-}
+const scratch = scratchDirs('airlock-publish-batch-');
+const fresh = scratch.fresh;
 
 const MODES = { file: 0o640, dir: 0o750 };
 
@@ -120,7 +108,7 @@ describe('a large publish to a directory host goes up in batches', () => {
 
   it('shows the previous release or the whole new one when cut after any file of a batch, and a re-run completes it', async () => {
     const { local, host, old, next } = await largeRelease();
-    const before = join(work, `before-${n++}`);
+    const before = join(await fresh('before'), 'tree');
     await cp(host, before, { recursive: true });
     const t = await DirectoryTransport.open('batch', host, MODES);
     const uploads = planPublish(await observeHost(local, t), { modes: MODES }).items.filter((i) => i.action === 'upload').length;

@@ -1,30 +1,18 @@
 // Plan and apply against the directory transport: order, temporary names, read-back
 // checks, immutability, resume after an interruption at every step, mirrors.
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cp, mkdir, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyPublishPlan, observeHost, planPublish, publish, type PublishEvent } from '../../lib/publish/index.js';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
+import { scratchDirs } from '../support/scratch-dirs.js';
 import { listTree } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
 import { reachableTargets } from '../support/publish-host-check.js';
 import { addRelease, createFixtureRepo, rotateRootKey, type FixtureRepo } from '../support/publish-tuf-fixture.js';
 
-let work: string;
-beforeAll(async () => {
-  work = await mkdtemp(join(tmpdir(), 'airlock-publish-'));
-});
-afterAll(async () => {
-  await rm(work, { recursive: true, force: true });
-});
-
-let n = 0;
-async function fresh(name: string): Promise<string> {
-  const d = join(work, `${name}-${n++}`);
-  await mkdir(d, { recursive: true });
-  return d;
-}
+const scratch = scratchDirs('airlock-publish-');
+const fresh = scratch.fresh;
 
 async function publishAll(local: string, host: string, opts: { failAfter?: number; events?: PublishEvent[] } = {}) {
   const t = await DirectoryTransport.open('test', host);
@@ -72,7 +60,7 @@ describe('publishing to a directory', () => {
 
   it('shows a client the previous release or the whole new one when cut after any file, and a re-run completes it', async () => {
     const { local, host, old, next } = await twoReleases();
-    const before = join(work, `snapshot-${n++}`);
+    const before = join(await fresh('snapshot'), 'tree');
     await cp(host, before, { recursive: true });
     const t = await DirectoryTransport.open('test', host);
     const uploads = (planPublish(await observeHost(local, t))).items.filter((i) => i.action === 'upload').length;
