@@ -25,14 +25,15 @@ function hostHolding(state: { sha256: string; version?: string }, reads: string[
   } as Transport;
 }
 
+let work: string;
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'airlock-digest-cache-'));
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
 describe('the digest cache', () => {
-  let work: string;
-  beforeEach(async () => {
-    work = await mkdtemp(join(tmpdir(), 'airlock-digest-cache-'));
-  });
-  afterEach(async () => {
-    await rm(work, { recursive: true, force: true });
-  });
 
   async function digestOnce(inner: Transport): Promise<string | undefined> {
     const t = await DigestCachingTransport.wrap(inner, join(work, 'cache.json'));
@@ -74,13 +75,6 @@ describe('the digest cache', () => {
 // Issue 19: an incremental publish (no listing) never uses cached digests, so it neither
 // reads nor rewrites the cache (~36 MB at 100,000 targets); what it learns is journaled.
 describe('the digest cache without a listing', () => {
-  let work: string;
-  beforeEach(async () => {
-    work = await mkdtemp(join(tmpdir(), 'airlock-digest-journal-'));
-  });
-  afterEach(async () => {
-    await rm(work, { recursive: true, force: true });
-  });
 
   const MTIME = 1_700_000_000;
   const sha = (c: string): string => c.repeat(64);
