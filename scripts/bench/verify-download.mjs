@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Benchmark: a verified download by airlock-verify (dist/airlock-verify.mjs) of one large
 // target from a directory host, against `openssl dgst -sha256` of the same file, and
-// against `openssl dgst -sha256` + `cp` (what a careful user does by hand), paired
+// against `openssl dgst -sha256` + `cp` (what a careful user does by hand), and against
+// the same work by hand (`openssl dgst` of both listed digests + `cp`), paired
 // A B A B with medians. The target lists sha256 and sha512, as airlock's releases do,
 // so airlock-verify checks both. Also: the verifier's cold start (`--help` from an
 // empty directory) against `node -e 0`.
@@ -39,6 +40,8 @@ try {
   const removeOut = () => rmSync(out, { force: true });
   results.push({ name: 'airlock-verify download / openssl dgst -sha256', ...paired(download, `openssl dgst -sha256 ${q(hostFile)} > /dev/null`, { runs, before: removeOut }) });
   results.push({ name: 'airlock-verify download / openssl dgst -sha256 + cp', ...paired(download, `rm -f ${q(out)} && openssl dgst -sha256 ${q(hostFile)} > /dev/null && cp ${q(hostFile)} ${q(out)}`, { runs, before: removeOut }) });
+  // The same work by hand: both listed digests, and the copy.
+  results.push({ name: 'airlock-verify download / openssl sha256 + sha512 + cp', ...paired(download, `rm -f ${q(out)} && openssl dgst -sha256 ${q(hostFile)} > /dev/null && openssl dgst -sha512 ${q(hostFile)} > /dev/null && cp ${q(hostFile)} ${q(out)}`, { runs, before: removeOut }) });
   const empty = join(work, 'empty');
   mkdirSync(empty);
   results.push({ name: 'airlock-verify --help (cold start) / node -e 0', ...paired(`cd ${q(empty)} && ${node} ${q(verifier)} --help > /dev/null`, `cd ${q(empty)} && ${node} -e 0`, { runs: Math.max(runs, 10) }) });
