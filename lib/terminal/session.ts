@@ -14,6 +14,42 @@ import type { KeyNeed } from './plan.js';
 /** `keyIds`: the keys of that keystore the session opens (a prompt can check the passphrase against one and ask again). */
 export type PassphraseFor = (keystoreDir: string, keyIds: string[]) => Promise<Passphrase>;
 
+/**
+ * Software keys derive their sealing key with scrypt (128 MiB at the production cost) on
+ * the thread pool; a release opens six keys of one keystore, each under its own salt, so
+ * two derivations at once halve the unlock on a two-core terminal, while a bound keeps
+ * six from holding 768 MiB together. Token keys open one at a time: a token's login is
+ * shared by its sessions, and PKCS#11 modules differ on concurrent C_Login.
+ */
+const PARALLEL_SOFTWARE_UNLOCKS = 2;
+
+/**
+ * Unlocks `keys` and adds them to `into` in the order given (the order signers are
+ * returned, hence the order of signatures in metadata, stays what the plan says). If one
+ * fails, the ones opened are still added, so the caller's close() closes them, and the
+ * first failure is thrown once every derivation in flight has settled.
+ */
+async function unlockInOrder(keystore: Keystore, keys: readonly KeyNeed[], passphrase: Passphrase, into: Map<string, Signer>): Promise<void> {
+  const opened: (Signer | undefined)[] = new Array(keys.length);
+  let failure: { err: unknown } | undefined;
+  const open = async (i: number): Promise<void> => {
+    try {
+      opened[i] = await keystore.unlock(keys[i]!.keyId, passphrase);
+    } catch (err) {
+      failure ??= { err };
+    }
+  };
+  const software = keys.flatMap((k, i) => (k.kind === 'software' ? [i] : []));
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (failure === undefined && next < software.length) await open(software[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_SOFTWARE_UNLOCKS, software.length) }, lane));
+  for (const [i, k] of keys.entries()) if (k.kind !== 'software' && failure === undefined) await open(i);
+  for (const [i, k] of keys.entries()) if (opened[i] !== undefined) into.set(k.keyId, opened[i]!);
+  if (failure !== undefined) throw failure.err;
+}
+
 export class SigningSession {
   readonly #byId = new Map<string, Signer>();
   #closed = false;
@@ -34,7 +70,7 @@ export class SigningSession {
         const keystore = keystores.get(dir) ?? (await Keystore.open(dir));
         const passphrase = await passphraseFor(dir, keys.map((k) => k.keyId));
         try {
-          for (const k of keys) session.#byId.set(k.keyId, await keystore.unlock(k.keyId, passphrase));
+          await unlockInOrder(keystore, keys, passphrase, session.#byId);
         } finally {
           if (!options.keepPassphrases) passphrase.wipe();
         }
