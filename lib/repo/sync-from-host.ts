@@ -95,7 +95,10 @@ export function assertTargetPath(path: string): void {
 
 async function fetchTarget(source: Source, path: string, info: TargetFileInfo, file: string): Promise<void> {
   const controller = new AbortController();
-  const hashes = Object.keys(info.hashes).filter((a) => a === 'sha256' || a === 'sha512');
+  const hashes = Object.keys(info.hashes);
+  // As the verifier does: a listed hash that cannot be checked is refused, never skipped.
+  const unknown = hashes.filter((a) => a !== 'sha256' && a !== 'sha512');
+  if (unknown.length > 0) throw new AirlockError('E_METADATA_INVALID', `the signed metadata lists ${unknown.join(', ')} for ${path}, which airlock cannot check; do not sync from this host`, { details: { path } });
   if (!hashes.includes('sha256')) throw new AirlockError('E_METADATA_INVALID', `the targets metadata lists no sha256 for ${path}`, { details: { path } });
   const hs = hashes.map((a) => [a, createHash(a)] as const);
   await mkdir(dirname(file), { recursive: true });
@@ -104,11 +107,11 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
   const out = await open(file, 'wx', 0o644);
   let length = 0;
   try {
-    for await (const chunk of source.fetch({ path: path.split('/'), signal: controller.signal })) {
+    for await (const chunk of source.fetch({ path: path.split('/'), signal: controller.signal, maxBytes: info.length })) {
       length += chunk.length;
       if (length > info.length) {
         controller.abort();
-        throw new AirlockError('E_HASH', `${path} on ${source.name} is longer than the ${info.length} bytes its signed metadata lists`, { details: { path } });
+        throw new AirlockError('E_LENGTH', `${path} on ${source.name} is longer than the ${info.length} bytes its signed metadata lists`, { details: { path } });
       }
       for (const [, h] of hs) h.update(chunk);
       await out.write(chunk);
@@ -116,9 +119,12 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
   } finally {
     await out.close();
   }
+  if (length !== info.length) {
+    throw new AirlockError('E_LENGTH', `${path} on ${source.name} is ${length} bytes, not the ${info.length} its signed metadata lists; do not sync from this host`, { details: { path } });
+  }
   const bad = hs.filter(([a, h]) => h.digest('hex') !== info.hashes[a]!.toLowerCase()).map(([a]) => a);
-  if (length !== info.length || bad.length > 0) {
-    throw new AirlockError('E_HASH', `${path} on ${source.name} is not the file its signed metadata lists (${length !== info.length ? 'length' : bad.join(', ')} differ); do not sync from this host`, { details: { path } });
+  if (bad.length > 0) {
+    throw new AirlockError('E_HASH', `${path} on ${source.name} is not the file its signed metadata lists (${bad.join(', ')} differ); do not sync from this host`, { details: { path } });
   }
 }
 

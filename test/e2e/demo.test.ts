@@ -190,7 +190,8 @@ describe('an older timestamp.json served after a newer one was seen (rollback)',
     expect(await readFile(join(state, 'timestamp.json'))).toEqual(trustedBefore);
     const { updater: again } = await tufJsUpdater(server.url, join(out, 'trusted', 'root.json'), cache);
     await expect(again.refresh()).rejects.toThrow();
-  });
+    // A whole release with the demo's production-cost keystore: a minute on a loaded machine.
+  }, 180_000);
 });
 
 async function nextVersionSource(dir: string, version: string): Promise<{ dir: string; commit: string }> {

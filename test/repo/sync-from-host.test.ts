@@ -90,7 +90,7 @@ describe('sync from a host', () => {
     expect(await treeDigest(copy)).toEqual(before);
   });
 
-  it('refuses a host serving a target other than the metadata lists, writing nothing', async () => {
+  it('refuses a host serving a target other than the metadata lists (other bytes, other length), writing nothing', async () => {
     const copy = await copyOf('tampered');
     const host = await copyOf('host-tampered', repo.host);
     const dir = join(host, 'targets', SAMPLE_PROJECT, '1.1.0');
@@ -100,6 +100,13 @@ describe('sync from a host', () => {
     await writeFile(join(dir, file), bytes);
     const before = await treeDigest(copy);
     await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_HASH');
+    expect(await treeDigest(copy)).toEqual(before);
+
+    // Longer or shorter than listed: refused by its length, before any hash is judged.
+    await writeFile(join(dir, file), Buffer.concat([bytes, Buffer.from('more')]));
+    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_LENGTH');
+    await writeFile(join(dir, file), bytes.subarray(0, bytes.length - 1));
+    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_LENGTH');
     expect(await treeDigest(copy)).toEqual(before);
   });
 
