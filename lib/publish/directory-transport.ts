@@ -44,8 +44,13 @@ export class DirectoryTransport implements Transport {
     readonly modes: HostModes = DEFAULT_HOST_MODES,
   ) {}
 
-  /** Opens (and creates, for a first publish, with the host's directory mode) the host directory. */
-  static async open(host: string, root: string, modes: HostModes = DEFAULT_HOST_MODES): Promise<DirectoryTransport> {
+  /**
+   * Opens (and creates, for a first publish, with the host's directory mode) the host
+   * directory. `create: false` only reads: a host directory that does not exist yet is
+   * left so and reads as empty (a plan or a --dry-run writes nothing).
+   */
+  static async open(host: string, root: string, modes: HostModes = DEFAULT_HOST_MODES, options: { create?: boolean } = {}): Promise<DirectoryTransport> {
+    if (options.create === false && (await absent(root))) return new DirectoryTransport(host, root, modes);
     try {
       const made = await mkdir(root, { recursive: true });
       if (made !== undefined) {
@@ -144,6 +149,7 @@ export class DirectoryTransport implements Transport {
 
   async list(): Promise<RemoteFile[]> {
     const out: RemoteFile[] = [];
+    if (await absent(this.root)) return out;
     try {
       for await (const e of walkTree(this.root)) {
         if (e.kind === 'file') out.push({ path: e.path, size: e.stats.size, mtime: Math.floor(e.stats.mtimeMs / 1000), mode: permissionBits(e.stats.mode) });
@@ -291,6 +297,7 @@ export class DirectoryTransport implements Transport {
   /** Every directory of the tree, the root ('') included, with its permission bits. */
   async listDirectories(): Promise<RemoteDirectory[]> {
     const out: RemoteDirectory[] = [];
+    if (await absent(this.root)) return out;
     try {
       const st = await lstat(this.root);
       if (!st.isDirectory()) return out;
@@ -333,3 +340,13 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** The host directory does not exist (yet): nothing is on the host. */
+async function absent(root: string): Promise<boolean> {
+  try {
+    await lstat(root);
+    return false;
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return true;
+    throw fromSystemError(err, `reading ${root}`);
+  }
+}

@@ -35,6 +35,8 @@ export interface OpenTransportOptions {
   publishSigner?: Signer;
   /** SFTP connect/handshake timeout in milliseconds. */
   timeoutMs?: number;
+  /** Only reads (a plan, a --dry-run): a directory host that does not exist yet is not created. */
+  readOnly?: boolean;
   /** S3 hosts: credentials (default: the environment or the shared credentials file) and test knobs. */
   s3?: S3TransportOptions;
 }
@@ -47,7 +49,7 @@ export async function openTransport(host: HostSpec, opts: OpenTransportOptions =
     return S3Transport.open(host, loc, opts.s3);
   }
   const modes = hostModes(host);
-  if (loc.kind === 'directory') return DirectoryTransport.open(host.name, loc.path, modes);
+  if (loc.kind === 'directory') return DirectoryTransport.open(host.name, loc.path, modes, { create: !opts.readOnly });
   const { SftpTransport } = await import('./sftp-transport.js');
   return SftpTransport.connect(host, loc, { ...opts, modes });
 }
@@ -110,7 +112,7 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
   const emit = opts.onEvent ?? (() => undefined);
   let transport: Transport | undefined;
   try {
-    transport = await openTransport(host, opts);
+    transport = await openTransport(host, opts.dryRun ? { ...opts, readOnly: true } : opts);
     if (opts.digestCacheDir !== undefined) {
       // A dry run reads the cache and never writes it: it leaves the terminal home as it was.
       transport = await DigestCachingTransport.wrap(transport, cacheFileFor(opts.digestCacheDir, host), { ignoreCached: Boolean(opts.fullCheck), readOnly: Boolean(opts.dryRun) });

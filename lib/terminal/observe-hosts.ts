@@ -17,7 +17,7 @@ export interface HostTimestamp {
 export async function observeHostTimestamps(hosts: readonly HostSpec[], publishSigner: Signer | undefined): Promise<HostTimestamp[]> {
   const out: HostTimestamp[] = [];
   for (const host of hosts) {
-    const transport = await openTransport(host, publishSigner ? { publishSigner } : {});
+    const transport = await openTransport(host, publishSigner ? { publishSigner, readOnly: true } : { readOnly: true });
     try {
       out.push({ host: host.name, timestamp: await observeHostTimestamp(transport) });
     } finally {

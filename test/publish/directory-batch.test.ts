@@ -123,7 +123,8 @@ describe('a large publish to a directory host goes up in batches', () => {
       expect(resumed.report.uploaded).toBe(uploads - cut);
       expect(await reachableTargets(host)).toEqual(next);
     }
-  });
+    // Ten publishes, each flushing the file system (syncfs): slow when other writers share the disk.
+  }, 180_000);
 
   it('removes a batch’s temporary files when a write fails mid-batch, and a re-run finishes', async () => {
     const { local, host, old, next } = await largeRelease();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { applyPublishPlan, observeHost, planPublish, publish, type PublishEvent } from '../../lib/publish/index.js';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
+import { observeHostTimestamps } from '../../lib/terminal/observe-hosts.js';
 import { scratchDirs } from '../support/scratch-dirs.js';
 import { listTree } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
@@ -231,6 +232,20 @@ describe('publishing to a directory', () => {
     expect(report!.dryRun).toBe(true);
     expect(report!.plan!.items.filter((i) => i.action === 'upload' && !i.path.startsWith('keys/')).map((i) => i.path).slice(-2)).toEqual(['metadata/timestamp.json', 'metadata/2.root.json']);
     expect(await listTree(host)).toEqual(before);
+  });
+
+  it('creates no host directory on a dry run or a plan\'s read of the timestamp, and plans the whole tree for it', async () => {
+    const { local } = await twoReleases();
+    const parent = await fresh('not-yet');
+    const host = join(parent, 'www', 'repo');
+    const [report] = await publish(local, [{ name: 'h', url: host }], { dryRun: true });
+    expect(report!.ok, JSON.stringify(report!.error)).toBe(true);
+    expect(report!.plan!.items.every((i) => i.action === 'upload')).toBe(true);
+    expect(await observeHostTimestamps([{ name: 'h', url: host }], undefined)).toEqual([{ host: 'h', timestamp: undefined }]);
+    expect(await readdir(parent)).toEqual([]);
+    // A real publish creates it.
+    expect((await publish(local, [{ name: 'h', url: host }]))[0]!.ok).toBe(true);
+    expect(await readdir(parent)).toEqual(['www']);
   });
 });
 
