@@ -3,17 +3,14 @@
 // is flushed after the rename, so a reader (or a crash, or a power cut) sees the old
 // file or the new one (python-tuf `_persist_metadata`; rename(2) is atomic, but only a
 // directory fsync makes the new name durable).
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants, createWriteStream } from 'node:fs';
 import { link, lstat, mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
-import { fromSystemError } from './errors.js';
+import { AirlockError, fromSystemError } from './errors.js';
 
-const execFileAsync = promisify(execFile);
 
 export interface AtomicWriteOptions {
   /** File mode of the new file, 0o644 unless set; secret files pass 0o600. Set outright, whatever the umask. */
@@ -29,6 +26,12 @@ export interface AtomicWriteOptions {
    * runs. Default true.
    */
   durable?: boolean;
+  /**
+   * With `replace: false`, on a file system without hard links (FAT, exFAT): check that
+   * the name is free, then rename, instead of refusing (see placeWithoutReplacing). For
+   * files every reader re-verifies (a download), never for a key file. Default false.
+   */
+  checkThenRename?: boolean;
 }
 
 export function temporaryNameFor(path: string): string {
@@ -59,18 +62,22 @@ const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP']);
 /**
  * Gives `tmp` the name `path` only if `path` does not exist (EEXIST otherwise, as link(2)
  * fails). link(2) decides that atomically; on a file system without hard links — a USB
- * stick formatted FAT or exFAT, where a download often goes — it is a check and then a
- * rename: a file another process creates in between those two calls would be replaced,
- * a race no call Node offers can close there (renameat2's RENAME_NOREPLACE is not
- * exposed).
+ * stick formatted FAT or exFAT, where a download often goes — it is, with
+ * `checkThenRename`, a check and then a rename: a file another process creates in
+ * between those two calls would be replaced, a race no call Node offers can close there
+ * (renameat2's RENAME_NOREPLACE is not exposed). Without it, such a file system is
+ * refused by name (a key file is never put where it could replace another).
  */
-async function placeWithoutReplacing(tmp: string, path: string): Promise<void> {
+async function placeWithoutReplacing(tmp: string, path: string, checkThenRename: boolean): Promise<void> {
   try {
     await link(tmp, path);
     await rm(tmp, { force: true });
     return;
   } catch (err) {
     if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    if (!checkThenRename) {
+      throw new AirlockError('E_IO', `${path} is on a file system without hard links (FAT, exFAT?), where airlock cannot create it without the risk of replacing another file; put it on a Linux file system (ext4, xfs, btrfs)`, { cause: err });
+    }
   }
   const present = await lstat(path).then(
     () => true,
@@ -84,29 +91,12 @@ async function placeWithoutReplacing(tmp: string, path: string): Promise<void> {
 }
 
 /**
- * syncfs(2) — every dirty page and directory entry of the file system holding `path`, in
- * one call — through coreutils `sync --file-system` (node has no binding for it): what
- * makes a large batch of files durable at the cost of one flush instead of one per file
- * and directory. False when it cannot run: the caller flushes file by file instead.
- * Costly on a busy file system (it writes back everyone's dirty pages), so callers use it
- * past a count of files, not for a handful.
- */
-export async function syncFileSystem(path: string): Promise<boolean> {
-  try {
-    await execFileAsync('sync', ['--file-system', '--', path], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, timeout: 120_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
  * Puts a complete temporary file (same directory) in place: flushes it, renames (or,
  * with `replace: false`, links) it over `path`, flushes the directory (no flushes with
  * `durable: false`). The temporary
  * file is gone afterwards, whatever happened.
  */
-export async function commitTemporaryFile(tmp: string, path: string, options: Pick<AtomicWriteOptions, 'replace' | 'durable'> = {}): Promise<void> {
+export async function commitTemporaryFile(tmp: string, path: string, options: Pick<AtomicWriteOptions, 'replace' | 'durable' | 'checkThenRename'> = {}): Promise<void> {
   const durable = options.durable ?? true;
   try {
     if (durable) {
@@ -118,7 +108,7 @@ export async function commitTemporaryFile(tmp: string, path: string, options: Pi
       }
     }
     if (options.replace === false) {
-      await placeWithoutReplacing(tmp, path);
+      await placeWithoutReplacing(tmp, path, options.checkThenRename === true);
     } else {
       await rename(tmp, path);
     }
@@ -134,7 +124,7 @@ export async function commitTemporaryFile(tmp: string, path: string, options: Pi
  * close it, and may throw to refuse what it wrote), then commits it over `path`; on any
  * failure the temporary file is removed.
  */
-export async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>, options: Pick<AtomicWriteOptions, 'replace' | 'durable'> = {}): Promise<void> {
+export async function viaTemporaryFile(path: string, fill: (tmp: string) => Promise<void>, options: Pick<AtomicWriteOptions, 'replace' | 'durable' | 'checkThenRename'> = {}): Promise<void> {
   const tmp = temporaryNameFor(path);
   try {
     await mkdir(dirname(path), { recursive: true });

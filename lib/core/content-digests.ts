@@ -41,7 +41,7 @@ export class ContentHasher {
     return new ContentHasher(await DigestSet.open(ALGORITHMS, expectedBytes));
   }
 
-  /** The chunk is consumed before this returns (the promise only paces a worker): its buffer may be reused. */
+  /** The chunk's bytes must stay unchanged until the returned promise settles (hash workers may still read them); with no promise, they are consumed. */
   update(chunk: Uint8Array): Promise<void> | undefined {
     this.#length += chunk.byteLength;
     return this.#set.update(chunk);

@@ -17,7 +17,8 @@
 import { constants } from 'node:fs';
 import { chmod, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { syncDirectory, syncFileSystem } from '../core/atomic-file.js';
+import { syncDirectory } from '../core/atomic-file.js';
+import { syncFileSystem } from '../core/file-system-sync.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { walkTree } from '../core/file-tree.js';
@@ -81,19 +82,21 @@ export class DirectoryTransport implements Transport {
   /**
    * Directories below the root already found to be real directories (or made so), each
    * checked once per batch rather than on every call: a large publish touches a few
-   * directories tens of thousands of times. Forgotten at every flush, so a directory
-   * swapped for a symlink is caught by the next batch at the latest.
+   * directories tens of thousands of times. Only a batch's writes and renames (the calls
+   * made with `durable: false`) use it, and every flush forgets it, so a directory
+   * swapped for a symlink is caught at the batch's next step at the latest; a file sent
+   * on its own, and every read, checks each directory afresh.
    */
   private readonly checkedDirs = new Set<string>();
 
   /** abs(), refusing (E_HOST_UNSAFE) a path whose directories below the root include a symlink or non-directory. */
-  private async safe(path: string): Promise<string> {
+  private async safe(path: string, inBatch = false): Promise<string> {
     const full = this.abs(path);
     const parts = path.split('/');
     let dir = this.root;
     for (const part of parts.slice(0, -1)) {
       dir = join(dir, part);
-      if (this.checkedDirs.has(dir)) continue;
+      if (inBatch && this.checkedDirs.has(dir)) continue;
       let st;
       try {
         st = await lstat(dir);
@@ -104,17 +107,17 @@ export class DirectoryTransport implements Transport {
       if (st.isSymbolicLink() || !st.isDirectory()) {
         throw this.unsafe(dir, `is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`);
       }
-      this.checkedDirs.add(dir);
+      if (inBatch) this.checkedDirs.add(dir);
     }
     return full;
   }
 
   /** Makes the missing directories above `path` (already checked by safe()), each with the host's directory mode. */
-  private async makeParents(path: string): Promise<void> {
+  private async makeParents(path: string, inBatch: boolean): Promise<void> {
     let dir = this.root;
     for (const part of path.split('/').slice(0, -1)) {
       dir = join(dir, part);
-      if (this.checkedDirs.has(dir)) continue;
+      if (inBatch && this.checkedDirs.has(dir)) continue;
       try {
         await mkdir(dir);
       } catch (err) {
@@ -122,7 +125,7 @@ export class DirectoryTransport implements Transport {
         throw err;
       }
       await chmod(dir, this.modes.dir);
-      this.checkedDirs.add(dir);
+      if (inBatch) this.checkedDirs.add(dir);
     }
   }
 
@@ -189,10 +192,11 @@ export class DirectoryTransport implements Transport {
   }
 
   async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void, options: PutOptions = {}): Promise<void> {
-    const dest = await this.safe(path);
+    const inBatch = options.durable === false;
+    const dest = await this.safe(path, inBatch);
     let created = false;
     try {
-      await this.makeParents(path);
+      await this.makeParents(path, inBatch);
       const src = await open(localFile, constants.O_RDONLY);
       try {
         // Created exclusively, never through an existing file or symlink.
@@ -225,11 +229,11 @@ export class DirectoryTransport implements Transport {
   }
 
   async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {
-    const src = await this.safe(from);
-    const dest = await this.safe(to);
     const durable = options.durable !== false;
+    const src = await this.safe(from, !durable);
+    const dest = await this.safe(to, !durable);
     try {
-      await this.makeParents(to);
+      await this.makeParents(to, !durable);
       if (options.overwrite) {
         await rename(src, dest);
       } else {
@@ -260,7 +264,7 @@ export class DirectoryTransport implements Transport {
   async flush(paths: readonly string[]): Promise<void> {
     this.flushes++;
     this.checkedDirs.clear();
-    if (await syncFileSystem(this.root)) return;
+    if (await this.syncFileSystemsOf(paths)) return;
     const dirs = new Set<string>();
     try {
       for (const path of paths) {
@@ -278,6 +282,20 @@ export class DirectoryTransport implements Transport {
     } catch (err) {
       throw fromSystemError(err, `flushing writes to host ${this.host}`);
     }
+  }
+
+  /**
+   * One syncfs(2) for each file system the batch's files are on: the root's, and that of
+   * any directory below it that is another mount. False where syncfs cannot run.
+   */
+  private async syncFileSystemsOf(paths: readonly string[]): Promise<boolean> {
+    const byDevice = new Map<number, string>([[(await stat(this.root)).dev, this.root]]);
+    for (const dir of new Set(paths.map((p) => dirname(this.abs(p))))) {
+      const st = await stat(dir).catch(() => undefined);
+      if (st !== undefined && !byDevice.has(st.dev)) byDevice.set(st.dev, dir);
+    }
+    for (const where of byDevice.values()) if (!(await syncFileSystem(where))) return false;
+    return true;
   }
 
   /** The rename is durable only once the directory entry is flushed. */

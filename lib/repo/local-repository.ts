@@ -4,7 +4,8 @@
 import { constants, createReadStream, existsSync, lstatSync, mkdirSync, renameSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { syncDirectory, syncFileSystem } from '../core/atomic-file.js';
+import { syncDirectory } from '../core/atomic-file.js';
+import { syncFileSystem } from '../core/file-system-sync.js';
 import { listRegularFiles } from '../core/file-tree.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';

@@ -27,16 +27,17 @@ const PARALLEL_SOFTWARE_UNLOCKS = 2;
  * Unlocks `keys` and adds them to `into` in the order given (the order signers are
  * returned, hence the order of signatures in metadata, stays what the plan says). If one
  * fails, the ones opened are still added, so the caller's close() closes them, and the
- * first failure is thrown once every derivation in flight has settled.
+ * failure of the earliest key in the plan is thrown once every derivation in flight has settled.
  */
 async function unlockInOrder(keystore: Keystore, keys: readonly KeyNeed[], passphrase: Passphrase, into: Map<string, Signer>): Promise<void> {
   const opened: (Signer | undefined)[] = new Array(keys.length);
-  let failure: { err: unknown } | undefined;
+  // The refusal of the first key in the plan's order, whichever lane failed first: the error a user sees does not depend on timing.
+  let failure: { index: number; err: unknown } | undefined;
   const open = async (i: number): Promise<void> => {
     try {
       opened[i] = await keystore.unlock(keys[i]!.keyId, passphrase);
     } catch (err) {
-      failure ??= { err };
+      if (failure === undefined || i < failure.index) failure = { index: i, err };
     }
   };
   const software = keys.flatMap((k, i) => (k.kind === 'software' ? [i] : []));

@@ -175,7 +175,7 @@ export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedF
       // download several times slower than `openssl dgst` + `cp`, and durability buys
       // no safety here — `download` skips a file only after re-verifying its length and
       // hashes, and `check` re-verifies, so a file damaged by a power loss is fetched again.
-    }, { durable: false, replace });
+    }, { durable: false, replace, checkThenRename: true });
   } catch (err) {
     if (err instanceof AirlockError && (err.cause as NodeJS.ErrnoException | undefined)?.code === 'EEXIST') throw outputExists(outPath, err);
     throw err;

@@ -1,7 +1,8 @@
 // A download onto a file system without hard links (a USB stick formatted exFAT or FAT,
 // where link(2) answers EPERM): airlock-verify still places the verified file under its
 // name without ever replacing an existing one unless told (--force), and leaves no
-// temporary file behind. A real exFAT volume (test/support/exfat-volume.ts).
+// temporary file behind; a key file is refused there by name. A real exFAT volume
+// (test/support/exfat-volume.ts).
 import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import { writeFileAtomic } from '../../lib/core/atomic-file.js';
 import { mountExfat, type ExfatVolume } from '../support/exfat-volume.js';
 import { serveDirectory, type StaticServer } from '../support/static-http.js';
 import { RepoSimulator } from '../support/tuf-repo-simulator.js';
+import { expectCode } from '../support/error-codes.js';
 import { ensureBundle, runVerifyCli } from '../support/verify-clients.js';
 
 const TARGET = 'demo/1.0.0/demo-1.0.0.tar.gz';
@@ -68,13 +70,15 @@ describe('a download onto exFAT, which has no hard links', () => {
     expect(readdirSync(cwd)).toEqual(['demo-1.0.0.tar.gz']);
   }, 60_000);
 
-  it('writes a never-replacing file (a key file) there too, and refuses an existing name with EEXIST as its cause', async () => {
+  it('refuses a never-replacing file that is not a download (a key file) there by name, leaving nothing', async () => {
     const dir = fresh();
-    await writeFileAtomic(join(dir, 'k'), 'first', { replace: false });
-    expect(readFileSync(join(dir, 'k'), 'utf8')).toBe('first');
-    const err = await writeFileAtomic(join(dir, 'k'), 'second', { replace: false }).catch((e: unknown) => e);
+    await expectCode(writeFileAtomic(join(dir, 'k'), 'secret', { replace: false }), 'E_IO');
+    expect(readdirSync(dir)).toEqual([]);
+    // A download's check-then-rename still never replaces an existing name.
+    await writeFileAtomic(join(dir, 'd'), 'first', { replace: false, checkThenRename: true });
+    const err = await writeFileAtomic(join(dir, 'd'), 'second', { replace: false, checkThenRename: true }).catch((e: unknown) => e);
     expect((err as { cause?: { code?: string } }).cause?.code).toBe('EEXIST');
-    expect(readFileSync(join(dir, 'k'), 'utf8')).toBe('first');
-    expect(readdirSync(dir)).toEqual(['k']);
+    expect(readFileSync(join(dir, 'd'), 'utf8')).toBe('first');
+    expect(readdirSync(dir)).toEqual(['d']);
   });
 });
