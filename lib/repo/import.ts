@@ -214,6 +214,9 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
   const journal = resume.journal;
   const txOptions: TransactionOptions = { now: options.now, expiryDays: options.expiryDays, ...(options.hashBins ? { hashBins: options.hashBins } : {}) };
   const result: ImportResult = { releases: 0, targets: 0, signedTargets: 0, batches: 0, bins: 0, ...(resume.after ? { resumedAfter: resume.after } : {}) };
+  // Releases an interrupted batch may have left partly in the copy stay recorded until
+  // a batch has staged past them: a second interruption must not lose that.
+  if (resume.redoThrough) journal.pending = resume.redoThrough;
   if (resume.landed || !journal.staged) {
     // Nothing in the spill is waiting (a batch file an interruption left is written again).
     await writeImportJournal(journalPath, journal);
@@ -231,13 +234,16 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
     if (options.compat === 'signatures') await writeCompat(b, repoDir, signers, options);
     const spills = (journal.staged?.spills ?? 0) + 1;
     await writeSpill(spillDir, spills, b.additions);
-    journal.pending = { project: last.project, version: last.version };
+    const through = { project: last.project, version: last.version };
+    const redoLeft = resume.redoThrough !== undefined && compareReleases(resume.redoThrough, through) > 0;
+    journal.pending = redoLeft ? resume.redoThrough! : through;
     await writeImportJournal(journalPath, journal);
     // Content only: the files are in the copy (durably) before any metadata names them.
     await commitStaged(b.staging, repoDir, { known: knownDigests(b.additions) });
     journal.staged = { through: { project: last.project, version: last.version }, spills, targets: (journal.staged?.targets ?? 0) + b.targets, lastTarget: `${last.project}/${last.version}/${last.artifacts[0]}` };
     journal.batches++;
-    delete journal.pending;
+    if (redoLeft) journal.pending = resume.redoThrough!;
+    else delete journal.pending;
     await writeImportJournal(journalPath, journal);
     result.releases += b.releases.length;
     result.targets += b.targets;

@@ -158,6 +158,23 @@ describe('importArchive', () => {
     expect(Object.keys(await signedTargets())).toHaveLength(4);
   });
 
+  it('a batch to stage again survives a second interruption, also when it now spans several batches', async () => {
+    await writeArchive(archive, archiveOf(1, 4, 1));
+    const opts = await options({ batchTargets: 2 });
+    await importArchive(repoDir, staging, archive, signers, { ...opts, onBatch: (e) => { if (e.batch === 1) throw new Error('stop'); } }).catch(() => undefined);
+    const j = (await readImportJournal(opts.journal.path, opts.journal.source)) as ImportJournal;
+    // It died moving the second batch (1.2.0 and 1.3.0): both are partly in the copy.
+    await writeImportJournal(opts.journal.path, { ...j, pending: { project: 'proj0', version: '1.3.0' } });
+    await mkdir(join(repoDir, 'releases', 'proj0', '1.2.0'), { recursive: true });
+    await mkdir(join(repoDir, 'releases', 'proj0', '1.3.0'), { recursive: true });
+    // The re-run, one release a batch, is stopped after moving 1.2.0 alone: 1.3.0 is still to redo.
+    await importArchive(repoDir, staging, archive, signers, { ...opts, batchTargets: 1, onBatch: () => { throw new Error('stop again'); } }).catch(() => undefined);
+    expect(((await readImportJournal(opts.journal.path, opts.journal.source)) as ImportJournal).pending).toEqual({ project: 'proj0', version: '1.3.0' });
+    const r = await importArchive(repoDir, staging, archive, signers, { ...opts, batchTargets: 1 });
+    expect(r).toMatchObject({ releases: 1, signedTargets: 4 });
+    expect(Object.keys(await signedTargets())).toHaveLength(4);
+  });
+
   it('a second import fills the bins it touches, each once; one that outgrows them re-bins, keeping every target', async () => {
     await writeArchive(archive, archiveOf(1, 6, 2));
     await importArchive(repoDir, staging, archive, signers, await options());
