@@ -5,9 +5,7 @@
 // unlock keys and overwrite the kept build log before it said E_RELEASE_EXISTS).
 import type { AirlockTargetCustom } from '../core/tuf-metadata.js';
 import type { HostSpec } from '../publish/publish.js';
-import { join } from 'node:path';
-import { LocalRepository, type CurrentMetadata } from '../repo/local-repository.js';
-import { binFor, layoutOf } from '../repo/hash-bins.js';
+import type { CurrentMetadata } from '../repo/local-repository.js';
 import { checkRpmRelease, type RpmTools } from '../repo/compat/rpm-tools.js';
 import { checkNames, provenanceFileName, releaseCustom, releaseExists } from '../repo/release.js';
 import { metadataEdit } from '../repo/transaction.js';
@@ -16,7 +14,6 @@ import { listedKeys, newestKey, plannedHosts, publishKeyFor, refuseAbsentTokens,
 import { AirlockError } from '../core/errors.js';
 import { describeAptKeyTransition } from '../repo/compat/apt-key-transition.js';
 import { planAptKeys, type PlannedAptKeys } from './plan-apt-keys.js';
-import { pathExists } from './observe.js';
 
 export interface ReleaseRecipe {
   project: string;
@@ -63,7 +60,7 @@ export interface ReleasePlan {
 }
 
 /** The project/version pairs a targets map lists. */
-function releasedVersions(targets: Record<string, { custom?: { airlock?: { project: string; version: string } } }>): Set<string> {
+export function releasedVersions(targets: Record<string, { custom?: { airlock?: { project: string; version: string } } }>): Set<string> {
   const out = new Set<string>();
   for (const [path, info] of Object.entries(targets)) {
     const a = info.custom?.airlock;
@@ -75,31 +72,6 @@ function releasedVersions(targets: Record<string, { custom?: { airlock?: { proje
 /** The target paths a release of `recipe` adds: each artifact and the provenance. */
 export function releaseTargetPaths(recipe: ReleaseRecipe): string[] {
   return [...recipe.artifacts, provenanceFileName(recipe.project, recipe.version)].sort().map((n) => `${recipe.project}/${recipe.version}/${n}`);
-}
-
-/**
- * Whether the copy already holds `recipe`'s project and version, reading what the change
- * touches and never the whole signed state: its `releases/` or `targets/` directory (a
- * release and an import write both, and every signed target of the version has its
- * consistent-snapshot copy under `targets/<project>/<version>/`), and each target path the
- * release adds where it would be signed — the hash bin its path falls in (the transaction
- * refuses the same, E_RELEASE_EXISTS, before signing). Below the bins threshold
- * targets.json lists every version and is checked whole. Reading every bin to list the
- * released versions was the largest cost of a one-target release that grew with the
- * repository (issue 19: ~25 MB of bins parsed at 100,000 targets).
- */
-export async function observeReleased(repoDir: string, state: CurrentMetadata, recipe: ReleaseRecipe): Promise<boolean> {
-  const dir = `${recipe.project}/${recipe.version}`;
-  for (const top of ['releases', 'targets']) if (await pathExists(join(repoDir, top, ...dir.split('/')))) return true;
-  const layout = layoutOf(state.targets.signed.delegations);
-  if (!layout) return releasedVersions(state.targets.signed.targets).has(dir);
-  const repo = new LocalRepository(repoDir);
-  const paths = releaseTargetPaths(recipe);
-  for (const bin of new Set(paths.map((p) => binFor(layout, p)))) {
-    const env = await repo.readDelegated(state.snapshot.signed, bin);
-    if (env && paths.some((p) => env.signed.targets[p] !== undefined)) return true;
-  }
-  return false;
 }
 
 export function planRelease(input: ReleasePlanInput): ReleasePlan {

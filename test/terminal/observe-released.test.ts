@@ -12,7 +12,8 @@ import { allBinNames, binFor, layoutOf } from '../../lib/repo/hash-bins.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { releaseToRepository, type ReleaseInput } from '../../lib/repo/release.js';
-import { observeReleased, releaseTargetPaths, type ReleaseRecipe } from '../../lib/terminal/plan-release.js';
+import { observeReleased } from '../../lib/terminal/observe-released.js';
+import { releaseTargetPaths, type ReleaseRecipe } from '../../lib/terminal/plan-release.js';
 import { memorySigner } from '../support/memory-signer.js';
 
 const hashBins = { afterTargets: 4, layout: { bitLength: 4, namePrefix: 'bins' } };
