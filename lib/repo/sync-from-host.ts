@@ -268,7 +268,11 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
     if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
   }
   // rpm: the repodata the next release indexes on top of, and the signed packages it lists (sync-rpm.ts).
-  const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), keyring);
+  const ownRepomd = await readFile(join(repoDir, 'rpm', 'repodata', 'repomd.xml'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw fromSystemError(err, `reading ${join(repoDir, 'rpm', 'repodata', 'repomd.xml')}`);
+  });
+  const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), keyring, ownRepomd);
   for (const i of rpm.indices) {
     if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }

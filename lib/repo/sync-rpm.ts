@@ -82,7 +82,18 @@ export function parsePrimaryPackages(xml: string): { path: string; info: TargetF
  * `keyring`: the copy's keys/release-signing.asc (undefined when it has none: then no
  * repomd.xml is believed). A host without rpm/repodata/repomd.xml has no rpm repository.
  */
-export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<Uint8Array | undefined>, keyring: string | undefined): Promise<RpmFiles> {
+/** repomd.xml's <revision> (airlock writes the release date's Unix time there), or undefined. */
+export function repomdRevision(text: string): number | undefined {
+  const r = /<revision>(\d+)<\/revision>/.exec(text)?.[1];
+  return r === undefined ? undefined : Number(r);
+}
+
+/**
+ * `ownRepomd`: the copy's own rpm/repodata/repomd.xml, if it has one: a host's older
+ * repodata (a lower revision, though validly signed) is a rollback (E_ROLLBACK) — taking
+ * it would make the next release drop the packages released since.
+ */
+export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<Uint8Array | undefined>, keyring: string | undefined, ownRepomd?: string): Promise<RpmFiles> {
   const out: RpmFiles = { indices: [], packages: [] };
   const repomd = await fetch(REPOMD, MAX_REPOMD_BYTES);
   if (repomd === undefined) return out;
@@ -94,6 +105,11 @@ export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<U
       `the host's ${REPOMD} ${asc === undefined ? 'has no repomd.xml.asc' : 'is not signed by a key in keys/release-signing.asc'}; its rpm repository is not what this copy's pgp key signed — do not sync from this host`,
       { details: { path: REPOMD } },
     );
+  }
+  const own = ownRepomd === undefined ? undefined : repomdRevision(ownRepomd);
+  const theirs = repomdRevision(Buffer.from(repomd).toString('utf8'));
+  if (own !== undefined && (theirs === undefined || theirs < own)) {
+    throw new AirlockError('E_ROLLBACK', `the host's ${REPOMD} is older (revision ${theirs ?? 'none'}) than the copy's (${own}); do not sync from this host`, { details: { path: REPOMD, host: theirs ?? null, local: own } });
   }
   out.indices.push({ path: REPOMD, bytes: repomd }, { path: `${REPOMD}.asc`, bytes: asc });
   const seen = new Set<string>();

@@ -11,7 +11,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openpgpCertificate } from '../../lib/repo/compat/index.js';
 import { updateRpmRepository } from '../../lib/repo/compat/rpm-repository.js';
-import { parsePrimaryPackages, parseRepomd, rpmFilesOf } from '../../lib/repo/sync-rpm.js';
+import { parsePrimaryPackages, parseRepomd, repomdRevision, rpmFilesOf } from '../../lib/repo/sync-rpm.js';
 import { buildRpm } from '../support/compat-rpm.js';
 import { flipByte, tempDir } from '../support/compat-tools.js';
 import { codeOf } from '../support/error-codes.js';
@@ -89,6 +89,15 @@ describe('sync takes a host\'s rpm repository only through its signed repomd.xml
     await release(join(work.path, 'next-bare'), join(work.path, 'bare', 'rpm'), rpm12);
     expect(await listed(join(work.path, 'next-bare'))).toEqual(['rpm/Packages/hello-1.2.0-1.noarch.rpm']);
   }, 120_000);
+
+  it('refuses repodata older than the copy\'s own, though validly signed (E_ROLLBACK)', async () => {
+    const repomd = await readFile(join(host, 'rpm', 'repodata', 'repomd.xml'), 'utf8');
+    const revision = repomdRevision(repomd)!;
+    expect(revision).toBeGreaterThan(0);
+    expect((await rpmFilesOf(from(host), keyring, repomd)).packages).toHaveLength(2);
+    const newer = repomd.replace(`<revision>${revision}</revision>`, `<revision>${revision + 1}</revision>`);
+    expect(await codeOf(rpmFilesOf(from(host), keyring, newer))).toBe('E_ROLLBACK');
+  });
 
   it('finds nothing on a host without rpm/', async () => {
     expect(await rpmFilesOf(from(join(work.path, 'nothing')), keyring)).toEqual({ indices: [], packages: [] });
