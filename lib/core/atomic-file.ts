@@ -28,7 +28,7 @@ export interface AtomicWriteOptions {
   durable?: boolean;
   /**
    * With `replace: false`, on a file system without hard links (FAT, exFAT): check that
-   * the name is free, then rename, instead of refusing (see placeWithoutReplacing). For
+   * the name is free, then rename, instead of refusing (see renameWithoutReplacing). For
    * files every reader re-verifies (a download), never for a key file. Default false.
    */
   checkThenRename?: boolean;
@@ -60,34 +60,37 @@ export async function syncDirectory(dir: string): Promise<void> {
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP']);
 
 /**
- * Gives `tmp` the name `path` only if `path` does not exist (EEXIST otherwise, as link(2)
- * fails). link(2) decides that atomically; on a file system without hard links — a USB
- * stick formatted FAT or exFAT, where a download often goes — it is, with
- * `checkThenRename`, a check and then a rename: a file another process creates in
- * between those two calls would be replaced, a race no call Node offers can close there
- * (renameat2's RENAME_NOREPLACE is not exposed). Without it, such a file system is
- * refused by name (a key file is never put where it could replace another).
+ * Gives `from` the name `to` unless `to` exists ('exists' then, and `from` is left).
+ * link(2) decides that atomically; on a file system without hard links — a USB stick
+ * formatted FAT or exFAT, where a download often goes — it is, with `checkThenRename`, a
+ * check and then a rename: a file another process creates in between those two calls
+ * would be replaced, a race no call Node offers can close there (renameat2's
+ * RENAME_NOREPLACE is not exposed). Without it, such a file system is refused by name (a
+ * key file is never put where it could replace another). Used by directory hosts too.
  */
-async function placeWithoutReplacing(tmp: string, path: string, checkThenRename: boolean): Promise<void> {
+export async function renameWithoutReplacing(from: string, to: string, options: { checkThenRename: boolean }): Promise<'renamed' | 'exists'> {
   try {
-    await link(tmp, path);
-    await rm(tmp, { force: true });
-    return;
+    await link(from, to);
+    await rm(from, { force: true });
+    return 'renamed';
   } catch (err) {
-    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    if (!checkThenRename) {
-      throw new AirlockError('E_IO', `${path} is on a file system without hard links (FAT, exFAT?), where airlock cannot create it without the risk of replacing another file; put it on a Linux file system (ext4, xfs, btrfs)`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return 'exists';
+    if (!NO_HARD_LINKS.has(code)) throw err;
+    if (!options.checkThenRename) {
+      throw new AirlockError('E_IO', `${to} is on a file system without hard links (FAT, exFAT?), where airlock cannot create it without the risk of replacing another file; put it on a Linux file system (ext4, xfs, btrfs)`, { cause: err });
     }
   }
-  const present = await lstat(path).then(
+  const present = await lstat(to).then(
     () => true,
     (err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') return false;
       throw err;
     },
   );
-  if (present) throw Object.assign(new Error(`EEXIST: file already exists, ${path}`), { code: 'EEXIST', syscall: 'link', path });
-  await rename(tmp, path);
+  if (present) return 'exists';
+  await rename(from, to);
+  return 'renamed';
 }
 
 /**
@@ -108,7 +111,10 @@ export async function commitTemporaryFile(tmp: string, path: string, options: Pi
       }
     }
     if (options.replace === false) {
-      await placeWithoutReplacing(tmp, path, options.checkThenRename === true);
+      if ((await renameWithoutReplacing(tmp, path, { checkThenRename: options.checkThenRename === true })) === 'exists') {
+        // As link(2) fails: callers tell an existing name by this cause.
+        throw Object.assign(new Error(`EEXIST: file already exists, ${path}`), { code: 'EEXIST', syscall: 'link', path });
+      }
     } else {
       await rename(tmp, path);
     }

@@ -15,9 +15,9 @@
 // host's file mode with fchmod before it is flushed, every directory made gets its
 // directory mode.
 import { constants } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { syncDirectory } from '../core/atomic-file.js';
+import { renameWithoutReplacing, syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
@@ -237,18 +237,8 @@ export class DirectoryTransport implements Transport {
       if (options.overwrite) {
         await rename(src, dest);
       } else {
-        try {
-          await link(src, dest);
-        } catch (err) {
-          if (errno(err) === 'EEXIST') return 'exists';
-          // File systems without hard links: check, then rename (a narrow race, no link(2)).
-          if (errno(err) !== 'EPERM' && errno(err) !== 'ENOTSUP' && errno(err) !== 'EOPNOTSUPP') throw err;
-          if (await exists(dest)) return 'exists';
-          await rename(src, dest);
-          if (durable) await this.syncDir(dest);
-          return 'renamed';
-        }
-        await unlink(src);
+        // Published files, which every client verifies: on a host without hard links a check then rename.
+        if ((await renameWithoutReplacing(src, dest, { checkThenRename: true })) === 'exists') return 'exists';
       }
       if (durable) await this.syncDir(dest);
       return 'renamed';
@@ -347,15 +337,6 @@ export class DirectoryTransport implements Transport {
   }
 
   async close(): Promise<void> {}
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The host directory does not exist (yet): nothing is on the host. */
