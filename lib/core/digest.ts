@@ -1,5 +1,6 @@
 // Streaming digests: files of any size are hashed in constant memory, in one pass for
-// several algorithms at once (TUF target hashes carry sha256 and sha512).
+// several algorithms at once (a release's SHA-256, and the SHA-512 of `<file>.sha512` and
+// of older TUF targets).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';

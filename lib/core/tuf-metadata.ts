@@ -21,7 +21,7 @@ import { timestampFromJSON, type TimestampSigned } from './tuf-timestamp.js';
 export { formatExpires, isExpired, metaFileFor, parseExpires, SPEC_VERSION, type MetaFile, type RoleKeys, type SignedCommon } from './tuf-common.js';
 export { buildRoot, rootProblems, ROOT_FIELDS, TOP_LEVEL_ROLES, topLevelRoleVerification, type RoleAssignment, type RootSigned, type TopLevelRole } from './tuf-root.js';
 export { nextSnapshot, type SnapshotSigned } from './tuf-snapshot.js';
-export { nextTargets, type AirlockTargetCustom, type DelegatedRole, type Delegations, type SuccinctRoles, type TargetFileInfo, type TargetsSigned } from './tuf-targets.js';
+export { listedHashes, nextTargets, type AirlockTargetCustom, type DelegatedRole, type Delegations, type SuccinctRoles, type TargetFileInfo, type TargetsSigned } from './tuf-targets.js';
 export { nextTimestamp, type TimestampSigned } from './tuf-timestamp.js';
 export { thresholdResult, verifyThreshold, type RoleVerification, type SignedMessage, type ThresholdResult } from './tuf-threshold.js';
 

@@ -37,6 +37,18 @@ export interface TargetFileInfo {
   custom?: { airlock?: AirlockTargetCustom; [k: string]: unknown };
 }
 
+/**
+ * The hashes airlock lists for a target it signs: SHA-256 alone, as python-tuf's
+ * `TargetFile.from_file` does by default (PEP 458 lists one hash too). A second hash buys
+ * nothing while SHA-256 stands, yet every client must compute every listed hash (§5.7.3):
+ * SHA-512 beside it made a verified download of a large target cost two hash passes, and
+ * made every bin entry 40 % larger. Earlier targets keep the sha512 they were signed with;
+ * `<file>.sha512` beside a release still serves those who want SHA-512.
+ */
+export function listedHashes(digests: { sha256: string }): Record<string, string> {
+  return { sha256: digests.sha256 };
+}
+
 export interface DelegatedRole {
   name: string;
   keyids: string[];

@@ -23,7 +23,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import type { TargetFileInfo } from '../core/tuf-metadata.js';
+import { listedHashes, type TargetFileInfo } from '../core/tuf-metadata.js';
 import { compareReleases, walkArchive, type ArchivedRelease } from './import-archive.js';
 import { readImportJournal, resumePoint, writeImportJournal, type ReleaseRef } from './import-journal.js';
 import { readSpill, removeSpill, spillDirFor, writeSpill } from './import-spill.js';
@@ -136,13 +136,13 @@ export async function surveyArchive(repoDir: string, archive: string, journal: {
   return survey;
 }
 
-async function digestsOf(path: string): Promise<{ length: number; sha256: string; sha512: string }> {
+async function digestsOf(path: string): Promise<{ length: number; sha256: string }> {
   if (statSync(path).size > WHOLE_READ_BYTES) {
     const { length, digests } = await hashFile(path);
-    return { length, sha256: digests.sha256, sha512: digests.sha512 };
+    return { length, sha256: digests.sha256 };
   }
   const bytes = readFileSync(path);
-  return { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), sha512: createHash('sha512').update(bytes).digest('hex') };
+  return { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
 }
 
 /**
@@ -169,7 +169,7 @@ async function stageRelease(staging: string, rel: ArchivedRelease): Promise<Reco
       const d = await digestsOf(local);
       // TUF consistent snapshots: targets/<dir>/<sha256>.<name>, the same bytes as the release copy.
       linkSync(local, join(targetsDir, `${d.sha256}.${name}`));
-      additions[`${project}/${version}/${name}`] = { length: d.length, hashes: { sha256: d.sha256, sha512: d.sha512 }, custom };
+      additions[`${project}/${version}/${name}`] = { length: d.length, hashes: listedHashes(d), custom };
     }
   } catch (err) {
     throw fromSystemError(err, `importing ${join(rel.dir, name)}`);

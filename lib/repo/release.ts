@@ -9,7 +9,7 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { contentDigestsOf, copyWithContentDigests, type ContentDigests } from '../core/content-digests.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { openRegularFile } from '../core/regular-file.js';
-import type { AirlockTargetCustom, TargetFileInfo } from '../core/tuf-metadata.js';
+import { listedHashes, type AirlockTargetCustom, type TargetFileInfo } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
 import { openpgpCertificate, updateAllowedSigners, updateAptRepository, updateKeysFile, writeReleaseSignatures, type AptLayout } from './compat/index.js';
 import { keyIdentityChange, publishedKeyIds, writeKeyHistory, type PublishedKeyIdentity } from './compat/key-history.js';
@@ -268,9 +268,9 @@ export async function releaseToRepository(repoDir: string, stagingRoot: string, 
     const released: ReleasedTarget[] = [];
     for (const name of names) {
       const local = join(staging, releaseDir, name);
-      const { length, sha256, sha512 } = content.get(name)!;
+      const { length, sha256 } = content.get(name)!;
       const target = `${input.project}/${input.version}/${name}`;
-      additions[target] = { length, hashes: { sha256, sha512 }, custom: { airlock: custom } };
+      additions[target] = { length, hashes: listedHashes({ sha256 }), custom: { airlock: custom } };
       // TUF consistent snapshots: targets/<dir>/<sha256>.<name>, the same bytes as the release copy.
       const consistent = join(staging, 'targets', input.project, input.version, `${sha256}.${name}`);
       await mkdir(join(staging, 'targets', input.project, input.version), { recursive: true });

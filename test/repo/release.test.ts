@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha256Hex } from '../../lib/core/digest.js';
 import { AirlockError } from '../../lib/core/errors.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { minisignPublicKey, openpgpCertificate } from '../../lib/repo/compat/index.js';
@@ -77,6 +78,8 @@ describe('a repository made by airlock', () => {
     await updater.refresh();
     const info = await updater.getTargetInfo('hello/1.0.0/hello-1.0.0.tar.gz');
     expect(info?.custom).toMatchObject({ airlock: { project: 'hello', version: '1.0.0', commit: 'a'.repeat(40), provenance: 'hello/1.0.0/hello-1.0.0.intoto.jsonl' } });
+    // One listed hash, SHA-256 (listedHashes): every client computes every listed hash.
+    expect(info?.hashes).toEqual({ sha256: sha256Hex('tarball bytes') });
     const path = await updater.downloadTarget(info!, join(dir, 'got'));
     expect(await readFile(path, 'utf8')).toBe('tarball bytes');
     expect(await readFile(join(repoDir, 'releases/hello/1.0.0/hello-1.0.0.tar.gz'), 'utf8')).toBe('tarball bytes');
