@@ -188,11 +188,13 @@ export class RepoSimulator {
     return fresh;
   }
 
-  addTarget(path: string, bytes: Uint8Array | string, role = 'targets', custom?: Record<string, unknown>): void {
+  /** Lists sha256 and sha512 by default (what other TUF repositories often list); `algorithms` narrows it. */
+  addTarget(path: string, bytes: Uint8Array | string, role = 'targets', custom?: Record<string, unknown>, algorithms: readonly ('sha256' | 'sha512')[] = ['sha256', 'sha512']): void {
     const data = typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes;
     const t = this.targets.get(role);
     if (!t) throw new Error(`no targets role ${role}`);
-    t.targets[path] = { length: data.length, hashes: { sha256: sha256(data), sha512: createHash('sha512').update(data).digest('hex') }, ...(custom ? { custom } : {}) };
+    const hashes = Object.fromEntries(algorithms.map((a) => [a, createHash(a).update(data).digest('hex')]));
+    t.targets[path] = { length: data.length, hashes, ...(custom ? { custom } : {}) };
     this.targetBytes.set(path, data);
     this.dirty.add(role);
   }
