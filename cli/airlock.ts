@@ -274,7 +274,8 @@ jsonOption(
     .command('sync')
     .description("bring the terminal's repository copy up to date from a host, verified against the copy's own root like a client")
     .requiredOption('--from <host>', 'a registered directory host, a directory holding the host tree, or its http(s) URL')
-    .option('--dry-run', 'verify the host and print what would be brought in; write nothing'),
+    .option('--dry-run', 'verify the host and print what would be brought in; write nothing')
+    .option('--keystore <dir>', 'keystore whose newest pgp key must have signed the apt and rpm indices (default: $AIRLOCK_HOME/keystore)'),
 ).action(action(async (opts) => (await import('./commands/sync.js')).sync(opts)));
 
 // reproduce: rebuild a signed release with no keys and compare (lib/reproduce) ------

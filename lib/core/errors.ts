@@ -109,6 +109,7 @@ export const ERROR_KINDS = {
   E_HOST_UNSAFE: 'refused',
   E_SYNC_AHEAD: 'refused',
   E_SYNC_DIVERGED: 'refused',
+  E_SYNC_OLD_PGP_KEY: 'refused',
 
   // --- compatibility outputs (OpenPGP, minisign, SHA256SUMS, apt) -------------------
   E_ARTIFACT_NAME: 'usage',

@@ -10,7 +10,7 @@
 // beside releases, SHA256SUMS, keys/ other than root.json, the rpm .repo file) cannot be
 // verified this way and are not copied: the host keeps serving them. The apt and rpm
 // indices the next release builds on are checked through their own signatures
-// (sync-apt.ts, sync-rpm.ts).
+// (sync-apt.ts, sync-rpm.ts), signed by the current pgp key alone (sync-pgp-keys.ts).
 //
 // Refused: a host behind the copy (E_SYNC_AHEAD: publish instead), a host whose signed
 // snapshot lists any role at a version below the copy's (E_ROLLBACK), and a host whose
@@ -27,6 +27,7 @@ import { metadataFileName, type RootSigned, type SnapshotSigned, type TargetFile
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
+import { type ListedPgpKey, syncPgpKeys } from './sync-pgp-keys.js';
 import { rpmFilesOf } from './sync-rpm.js';
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -41,6 +42,15 @@ export interface SyncPlan {
   /** Files the copy gets, in host paths. */
   files: string[];
   bytes: number;
+}
+
+export interface SyncOptions {
+  /**
+   * The newest pgp key of the terminal's keystore (its public listing): the key the next
+   * release signs with, so the only one whose signature vouches for the host's apt and
+   * rpm indices. Without it, the first key of the copy's keys/release-signing.asc.
+   */
+  signingPgpKey?: ListedPgpKey;
 }
 
 export interface SyncResult extends SyncPlan {
@@ -153,7 +163,7 @@ function delegatedNames(role: TargetsSigned, listed: string[]): string[] {
 }
 
 /** Everything the host's verified metadata names, and whether the copy may take it. */
-async function verifyHost(repoDir: string, source: Source): Promise<{ plan: SyncPlan; wanted: Wanted[]; root: RootSigned }> {
+async function verifyHost(repoDir: string, source: Source, options: SyncOptions): Promise<{ plan: SyncPlan; wanted: Wanted[]; root: RootSigned }> {
   const local = new LocalRepository(repoDir);
   const current = await local.current();
   const rootVersion = current.root.signed.version;
@@ -255,12 +265,11 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
       if ((await localSha256(join(repoDir, path))) !== sha) wanted.push({ path, target: { from: consistent, info } });
     }
   }
+  // apt and rpm: vouched for by the current pgp key alone (sync-pgp-keys.ts), never older than the copy's own.
+  const keyring = await readOwn(repoDir, 'keys/release-signing.asc');
+  const pgpKeys = syncPgpKeys(keyring === undefined ? undefined : Buffer.from(keyring).toString('utf8'), options.signingPgpKey);
   // apt: the indices the next release extends, checked against Release and the verified .deb targets (sync-apt.ts).
-  const keyring = await readFile(join(repoDir, 'keys', 'release-signing.asc'), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `reading ${join(repoDir, 'keys', 'release-signing.asc')}`);
-  });
-  const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets, keyring);
+  const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets, pgpKeys, (path) => readOwn(repoDir, path));
   for (const i of apt.indices) {
     if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }
@@ -268,11 +277,8 @@ async function verifyHost(repoDir: string, source: Source): Promise<{ plan: Sync
     if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
   }
   // rpm: the repodata the next release indexes on top of, and the signed packages it lists (sync-rpm.ts).
-  const ownRepomd = await readFile(join(repoDir, 'rpm', 'repodata', 'repomd.xml'), 'utf8').catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `reading ${join(repoDir, 'rpm', 'repodata', 'repomd.xml')}`);
-  });
-  const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), keyring, ownRepomd);
+  const ownRepomd = await readOwn(repoDir, 'rpm/repodata/repomd.xml');
+  const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), pgpKeys, ownRepomd === undefined ? undefined : Buffer.from(ownRepomd).toString('utf8'));
   for (const i of rpm.indices) {
     if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }
@@ -314,13 +320,13 @@ function diverged(source: Source, what: string): AirlockError {
 }
 
 /** Verifies the host and returns what a sync would bring in; writes nothing. */
-export async function planSync(repoDir: string, source: Source): Promise<SyncPlan> {
-  return (await verifyHost(repoDir, source)).plan;
+export async function planSync(repoDir: string, source: Source, options: SyncOptions = {}): Promise<SyncPlan> {
+  return (await verifyHost(repoDir, source, options)).plan;
 }
 
 /** Verifies the host, stages everything it has that the copy lacks (each target checked), then commits it in publishing order. */
-export async function syncFromHost(repoDir: string, stagingRoot: string, source: Source): Promise<SyncResult> {
-  const { plan, wanted, root } = await verifyHost(repoDir, source);
+export async function syncFromHost(repoDir: string, stagingRoot: string, source: Source, options: SyncOptions = {}): Promise<SyncResult> {
+  const { plan, wanted, root } = await verifyHost(repoDir, source, options);
   if (plan.upToDate) return { ...plan, rootVersion: root.version };
   try {
     await stageAndCommit(repoDir, stagingRoot, source, wanted);
@@ -355,6 +361,17 @@ async function stageAndCommit(repoDir: string, stagingRoot: string, source: Sour
     await commitStaged(staging, repoDir);
   } finally {
     await rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** A file of the copy's own tree, or undefined when it has none. */
+async function readOwn(repoDir: string, path: string): Promise<Uint8Array | undefined> {
+  const file = join(repoDir, ...path.split('/'));
+  try {
+    return await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw fromSystemError(err, `reading ${file}`);
   }
 }
 

@@ -4,8 +4,9 @@
 // would lose every earlier one. The TUF metadata does not cover rpm/ (the packages there
 // carry a header signature the TUF targets do not), so the chain checked is the one dnf
 // checks (createrepo_c(8), https://createrepo.baseurl.org/): repodata/repomd.xml.asc is a
-// detached signature of repomd.xml by a key of the copy's own keys/release-signing.asc
-// (E_RPM_SIGNATURE otherwise); repomd.xml names each metadata file with its SHA-256 and
+// detached signature of repomd.xml by the CURRENT pgp key (sync-pgp-keys.ts: an earlier
+// key of keys/release-signing.asc alone is E_SYNC_OLD_PGP_KEY; a bad or missing signature
+// E_RPM_SIGNATURE), and repomd.xml is not older than the copy's own (E_ROLLBACK); repomd.xml names each metadata file with its SHA-256 and
 // size (checked, and the uncompressed primary's open-checksum too); primary names each
 // package with its SHA-256 and size, checked when the package is fetched. So every byte
 // the copy takes was vouched for by the pgp key before the next release re-signs it.
@@ -13,7 +14,8 @@ import { gunzipSync } from 'node:zlib';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import type { TargetFileInfo } from '../core/tuf-metadata.js';
-import { detachedSignatureVerifies, keyringKeys } from './compat/openpgp-verify.js';
+import { detachedSignatureSigners } from './compat/openpgp-verify.js';
+import { assertSignedByCurrentKey, type SyncPgpKeys } from './sync-pgp-keys.js';
 
 /** What the rpm part brings in: repodata bytes (checked) and packages to fetch, each with the length and SHA-256 primary lists. */
 export interface RpmFiles {
@@ -78,10 +80,6 @@ export function parsePrimaryPackages(xml: string): { path: string; info: TargetF
   return out;
 }
 
-/**
- * `keyring`: the copy's keys/release-signing.asc (undefined when it has none: then no
- * repomd.xml is believed). A host without rpm/repodata/repomd.xml has no rpm repository.
- */
 /** repomd.xml's <revision> (airlock writes the release date's Unix time there), or undefined. */
 export function repomdRevision(text: string): number | undefined {
   const r = /<revision>(\d+)<\/revision>/.exec(text)?.[1];
@@ -89,23 +87,23 @@ export function repomdRevision(text: string): number | undefined {
 }
 
 /**
- * `ownRepomd`: the copy's own rpm/repodata/repomd.xml, if it has one: a host's older
+ * `keys`: which pgp keys vouch (sync-pgp-keys.ts). A host without rpm/repodata/repomd.xml
+ * has no rpm repository. `ownRepomd`: the copy's own rpm/repodata/repomd.xml, if it has one: a host's older
  * repodata (a lower revision, though validly signed) is a rollback (E_ROLLBACK) — taking
  * it would make the next release drop the packages released since.
  */
-export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<Uint8Array | undefined>, keyring: string | undefined, ownRepomd?: string): Promise<RpmFiles> {
+export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<Uint8Array | undefined>, keys: SyncPgpKeys, ownRepomd?: string): Promise<RpmFiles> {
   const out: RpmFiles = { indices: [], packages: [] };
   const repomd = await fetch(REPOMD, MAX_REPOMD_BYTES);
-  if (repomd === undefined) return out;
-  const asc = await fetch(`${REPOMD}.asc`, MAX_REPOMD_BYTES);
-  const keys = keyring === undefined ? [] : keyringKeys(keyring);
-  if (asc === undefined || !detachedSignatureVerifies(Buffer.from(asc).toString('utf8'), repomd, keys)) {
-    throw new AirlockError(
-      'E_RPM_SIGNATURE',
-      `the host's ${REPOMD} ${asc === undefined ? 'has no repomd.xml.asc' : 'is not signed by a key in keys/release-signing.asc'}; its rpm repository is not what this copy's pgp key signed — do not sync from this host`,
-      { details: { path: REPOMD } },
-    );
+  if (repomd === undefined) {
+    if (ownRepomd !== undefined) throw new AirlockError('E_ROLLBACK', `the host has no ${REPOMD}, which the copy has; do not sync from this host`, { details: { path: REPOMD } });
+    return out;
   }
+  const asc = await fetch(`${REPOMD}.asc`, MAX_REPOMD_BYTES);
+  const unsigned = (what: string) =>
+    new AirlockError('E_RPM_SIGNATURE', `the host's ${REPOMD} ${what}; its rpm repository is not what this copy's pgp key signed — do not sync from this host`, { details: { path: REPOMD } });
+  if (asc === undefined) throw unsigned('has no repomd.xml.asc');
+  assertSignedByCurrentKey(`${REPOMD}.asc`, detachedSignatureSigners(Buffer.from(asc).toString('utf8'), repomd, keys.known), keys, unsigned);
   const own = ownRepomd === undefined ? undefined : repomdRevision(ownRepomd);
   const theirs = repomdRevision(Buffer.from(repomd).toString('utf8'));
   if (own !== undefined && (theirs === undefined || theirs < own)) {

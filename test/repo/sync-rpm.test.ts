@@ -1,6 +1,6 @@
 // The rpm part of `airlock sync` (lib/repo/sync-rpm.ts): a copy restored from an old
 // backup takes the host's rpm repodata and packages only through the chain dnf checks —
-// repomd.xml signed by a key of the copy's own keyring, each repodata file by the SHA-256
+// repomd.xml signed by the copy's current pgp key, each repodata file by the SHA-256
 // repomd.xml lists, each package by primary's SHA-256 — so that its next release indexes
 // the new package on top of every earlier one instead of publishing repodata that lists
 // the new package alone.
@@ -11,6 +11,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openpgpCertificate } from '../../lib/repo/compat/index.js';
 import { updateRpmRepository } from '../../lib/repo/compat/rpm-repository.js';
+import { keyringWith } from '../../lib/repo/compat/key-history.js';
+import { syncPgpKeys, type SyncPgpKeys } from '../../lib/repo/sync-pgp-keys.js';
 import { parsePrimaryPackages, parseRepomd, repomdRevision, rpmFilesOf } from '../../lib/repo/sync-rpm.js';
 import { buildRpm } from '../support/compat-rpm.js';
 import { flipByte, tempDir } from '../support/compat-tools.js';
@@ -21,6 +23,8 @@ const pgp = memorySigner('pgp');
 const date = new Date('2026-03-01T12:00:00Z');
 let work: { path: string; remove(): Promise<void> };
 let keyring: string;
+/** The copy's pgp keys: `pgp`, which signed the host's repodata, is current. */
+let keys: SyncPgpKeys;
 /** A host's tree with rpm/ holding hello 1.0.0 and 1.1.0, released one after the other. */
 let host: string;
 let rpm12: string;
@@ -52,6 +56,7 @@ async function releaseOnto(copyRpm: string, rpm: string, staging: string): Promi
 beforeAll(async () => {
   work = await tempDir('sync-rpm');
   keyring = await openpgpCertificate(pgp, 'Hello <r@example.org>');
+  keys = syncPgpKeys(keyring);
   host = join(work.path, 'host');
   const hostRpm = join(host, 'rpm');
   await mkdir(hostRpm, { recursive: true });
@@ -66,7 +71,7 @@ afterAll(async () => {
 
 describe('sync takes a host\'s rpm repository only through its signed repomd.xml', () => {
   it('lists repomd.xml, its signature, every repodata file and every package with the digest primary gives, and the next release then lists all packages', async () => {
-    const files = await rpmFilesOf(from(host), keyring);
+    const files = await rpmFilesOf(from(host), keys);
     const indexPaths = files.indices.map((i) => i.path);
     expect(indexPaths.slice(0, 2)).toEqual(['rpm/repodata/repomd.xml', 'rpm/repodata/repomd.xml.asc']);
     expect(indexPaths.filter((p) => /-(primary|filelists|other)\.xml\.gz$/.test(p))).toHaveLength(3);
@@ -94,13 +99,23 @@ describe('sync takes a host\'s rpm repository only through its signed repomd.xml
     const repomd = await readFile(join(host, 'rpm', 'repodata', 'repomd.xml'), 'utf8');
     const revision = repomdRevision(repomd)!;
     expect(revision).toBeGreaterThan(0);
-    expect((await rpmFilesOf(from(host), keyring, repomd)).packages).toHaveLength(2);
+    expect((await rpmFilesOf(from(host), keys, repomd)).packages).toHaveLength(2);
     const newer = repomd.replace(`<revision>${revision}</revision>`, `<revision>${revision + 1}</revision>`);
-    expect(await codeOf(rpmFilesOf(from(host), keyring, newer))).toBe('E_ROLLBACK');
+    expect(await codeOf(rpmFilesOf(from(host), keys, newer))).toBe('E_ROLLBACK');
   });
 
-  it('finds nothing on a host without rpm/', async () => {
-    expect(await rpmFilesOf(from(join(work.path, 'nothing')), keyring)).toEqual({ indices: [], packages: [] });
+  it('finds nothing on a host without rpm/, and refuses that when the copy has rpm repodata (E_ROLLBACK)', async () => {
+    expect(await rpmFilesOf(from(join(work.path, 'nothing')), keys)).toEqual({ indices: [], packages: [] });
+    const repomd = await readFile(join(host, 'rpm', 'repodata', 'repomd.xml'), 'utf8');
+    expect(await codeOf(rpmFilesOf(from(join(work.path, 'nothing')), keys, repomd))).toBe('E_ROLLBACK');
+  });
+
+  it('refuses repodata signed only by an earlier pgp key of the copy\'s keyring (E_SYNC_OLD_PGP_KEY): the key was rotated away', async () => {
+    // The copy's key changed since `pgp` signed the host's repodata; `pgp` stays in the keyring for old releases.
+    const next = memorySigner('pgp', new Date('2026-02-01T00:00:00Z'));
+    const rotated = syncPgpKeys(keyringWith(await openpgpCertificate(next, 'Hello <r@example.org>'), keyring).text);
+    expect(rotated.known.map((k) => k.fingerprint)).toContain(keys.current!.fingerprint);
+    expect(await codeOf(rpmFilesOf(from(host), rotated))).toBe('E_SYNC_OLD_PGP_KEY');
   });
 
   it('refuses a repomd.xml that is unsigned, tampered or signed by a key the copy does not hold (E_RPM_SIGNATURE)', async () => {
@@ -108,15 +123,15 @@ describe('sync takes a host\'s rpm repository only through its signed repomd.xml
     await cp(host, tampered, { recursive: true });
     const repomd = join(tampered, 'rpm', 'repodata', 'repomd.xml');
     await writeFile(repomd, flipByte(await readFile(repomd), 200));
-    expect(await codeOf(rpmFilesOf(from(tampered), keyring))).toBe('E_RPM_SIGNATURE');
+    expect(await codeOf(rpmFilesOf(from(tampered), keys))).toBe('E_RPM_SIGNATURE');
 
     const unsigned = join(work.path, 'unsigned');
     await cp(host, unsigned, { recursive: true });
     await writeFile(join(unsigned, 'rpm', 'repodata', 'repomd.xml.asc'), '');
-    expect(await codeOf(rpmFilesOf(from(unsigned), keyring))).toBe('E_RPM_SIGNATURE');
+    expect(await codeOf(rpmFilesOf(from(unsigned), keys))).toBe('E_RPM_SIGNATURE');
 
-    expect(await codeOf(rpmFilesOf(from(host), await openpgpCertificate(memorySigner('pgp'), 'Other <o@example.org>')))).toBe('E_RPM_SIGNATURE');
-    expect(await codeOf(rpmFilesOf(from(host), undefined))).toBe('E_RPM_SIGNATURE');
+    expect(await codeOf(rpmFilesOf(from(host), syncPgpKeys(await openpgpCertificate(memorySigner('pgp'), 'Other <o@example.org>'))))).toBe('E_RPM_SIGNATURE');
+    expect(await codeOf(rpmFilesOf(from(host), syncPgpKeys(undefined)))).toBe('E_RPM_SIGNATURE');
   });
 
   it('refuses repodata other than repomd.xml lists, and a missing one (E_HASH)', async () => {
@@ -126,12 +141,12 @@ describe('sync takes a host\'s rpm repository only through its signed repomd.xml
     await cp(host, other, { recursive: true });
     const evil = gunzipSync(await readFile(join(host, 'rpm', primary.href))).toString('utf8').replace(/pkgid="YES">[0-9a-f]{64}/, `pkgid="YES">${'0'.repeat(64)}`);
     await writeFile(join(other, 'rpm', primary.href), gzipSync(evil));
-    expect(await codeOf(rpmFilesOf(from(other), keyring))).toBe('E_HASH');
+    expect(await codeOf(rpmFilesOf(from(other), keys))).toBe('E_HASH');
 
     const missing = join(work.path, 'missing-primary');
     await cp(host, missing, { recursive: true });
     await rm(join(missing, 'rpm', primary.href));
-    expect(await codeOf(rpmFilesOf(from(missing), keyring))).toBe('E_HASH');
+    expect(await codeOf(rpmFilesOf(from(missing), keys))).toBe('E_HASH');
   });
 
   it('refuses entries that are not files airlock writes: a path out of repodata/ or Packages/, another checksum type (E_HASH)', async () => {
