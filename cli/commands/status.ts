@@ -11,6 +11,8 @@ import { describeKeyIdentity, keyIdentityChange, publishedKeyIds } from '../../l
 import { signingKeyIds } from '../../lib/terminal/key-identity.js';
 import { emit } from '../run.js';
 
+const LISTED_RELEASES = 20;
+
 function advice(r: RoleStatus): string {
   if (!r.warning) return '';
   const what = r.warning === 'expired' ? 'EXPIRED' : 'expires soon';
@@ -28,6 +30,13 @@ function binLines(bins: readonly BinStatus[]): string[] {
     `hash bins: ${bins.length} (versions ${Math.min(...bins.map((b) => b.version))}–${Math.max(...bins.map((b) => b.version))}), first to expire ${soonest.role} at ${soonest.expires} (${soonest.daysLeft} days left); --json lists each`,
     ...warned.map((b) => `  ${b.role} v${b.version} ${b.warning === 'expired' ? 'EXPIRED' : 'expires soon'} at ${b.expires}: run \`airlock refresh --resign targets\``),
   ];
+}
+
+/** Releases named while a few; past that a count (100k targets are ~10,000 releases: --json lists each). */
+function releasesLine(targets: number, releases: readonly string[]): string {
+  if (releases.length <= LISTED_RELEASES) return `${targets} targets in ${releases.length} releases${releases.length ? `: ${releases.join(', ')}` : ''}`;
+  const projects = new Set(releases.map((r) => r.slice(0, r.indexOf('/')))).size;
+  return `${targets} targets in ${releases.length} releases of ${projects} projects; --json lists each`;
 }
 
 export async function status(opts: { json?: boolean; warnDays?: number; keystore?: string }): Promise<number> {
@@ -54,7 +63,7 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
       (a) =>
         `apt ${a.dist.padEnd(6)} Release valid until ${a.validUntil ?? '(no Valid-Until)'}${a.daysLeft !== undefined ? ` (${a.daysLeft} days left)` : ''}${a.warning ? `   <-- ${a.warning === 'expired' ? 'EXPIRED' : 'expires soon'}: run \`airlock refresh\`` : ''}`,
     ),
-    `${result.targets} targets in ${result.releases.length} releases${result.releases.length ? `: ${result.releases.join(', ')}` : ''}`,
+    releasesLine(result.targets, result.releases),
     ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
     ...describeKeyIdentity(keys, 'changes at the next release (this keystore signs with another key than keys/ publishes)'),
     `expiry on signing: ${(['root', 'targets', 'snapshot', 'timestamp'] as const).map((r) => `${r} ${config.expiryDays[r]}d`).join(', ')}; warn ${warnDays}d before (airlock expiry to change)`,

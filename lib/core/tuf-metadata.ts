@@ -97,6 +97,31 @@ const FROM_JSON: { [K in MetadataType]: (p: Problems, s: Record<string, unknown>
  * `name` says which file it is for messages (e.g. "5.root.json").
  */
 export function parseMetadata<K extends MetadataType>(bytes: Uint8Array, type: K, name: string = metadataFileName(type)): ParsedMetadata<SignedOf<K>> {
+  const { p, rawSigned, signed, signatures } = parseShape(bytes, type, name);
+  let signedBytes: Uint8Array = new Uint8Array();
+  try {
+    signedBytes = canonicalBytes(rawSigned);
+  } catch (err) {
+    // Floats, unsafe integers, lone surrogates: nothing a TUF signer can have signed.
+    p.add('signed', `has no canonical JSON form (${(err as AirlockError).message})`);
+  }
+  p.done();
+  return { signed, signatures, signedBytes };
+}
+
+/**
+ * parseMetadata without the canonical bytes the signatures cover, for metadata whose
+ * signatures the reader does not check: the terminal's own copy, which it signed. The
+ * canonical form of a snapshot of 8,192 bins costs more than parsing it; whatever is
+ * re-signed from this is encoded (and refused if it has no canonical form) when signed.
+ */
+export function parseUnverifiedEnvelope<K extends MetadataType>(bytes: Uint8Array, type: K, name: string = metadataFileName(type)): Envelope<SignedOf<K>> {
+  const { p, signed, signatures } = parseShape(bytes, type, name);
+  p.done();
+  return { signed, signatures };
+}
+
+function parseShape<K extends MetadataType>(bytes: Uint8Array, type: K, name: string): { p: Problems; rawSigned: Record<string, unknown>; signed: SignedOf<K>; signatures: Signature[] } {
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -116,15 +141,7 @@ export function parseMetadata<K extends MetadataType>(bytes: Uint8Array, type: K
     p.done();
   }
   const signed = FROM_JSON[type](p, rawSigned as Record<string, unknown>) as SignedOf<K>;
-  let signedBytes: Uint8Array = new Uint8Array();
-  try {
-    signedBytes = canonicalBytes(rawSigned);
-  } catch (err) {
-    // Floats, unsafe integers, lone surrogates: nothing a TUF signer can have signed.
-    p.add('signed', `has no canonical JSON form (${(err as AirlockError).message})`);
-  }
-  p.done();
-  return { signed, signatures, signedBytes };
+  return { p, rawSigned: rawSigned as Record<string, unknown>, signed, signatures };
 }
 
 /** Parses and checks a root (convenience for callers that only handle roots). */

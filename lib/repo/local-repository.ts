@@ -7,11 +7,11 @@ import { dirname, join } from 'node:path';
 import { syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { listRegularFiles } from '../core/file-tree.js';
-import { hashStream } from '../core/digest.js';
+import { hashStream, sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { appendManifest, trustedManifest, type ManifestEntry } from '../core/copy-manifest.js';
 import { classifyPath, comparePublishOrder, type PathClass } from '../core/host-layout.js';
-import { metadataFileName, parseMetadata, type Envelope, type RootSigned, type Signed, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, parseUnverifiedEnvelope, type Envelope, type RootSigned, type Signed, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
 import { binNamesOf } from './hash-bins.js';
 
 export interface CurrentMetadata {
@@ -47,20 +47,26 @@ function damaged(path: string, why: string, cause?: unknown): AirlockError {
  * and never E_METADATA_INVALID, which says a host is serving bad data.
  */
 async function readMetadata<K extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(path: string, type: K, name: string): Promise<Envelope<Extract<Signed, { _type: K }>>> {
-  let bytes: Uint8Array;
+  return parseLocal(path, await readLocalBytes(path), type, name);
+}
+
+async function readLocalBytes(path: string): Promise<Uint8Array> {
   try {
     const s = await stat(path);
     if (!s.isFile()) throw damaged(path, 'is not a regular file');
     if (s.size > MAX_LOCAL_METADATA_BYTES) throw damaged(path, `is larger than ${MAX_LOCAL_METADATA_BYTES} bytes`);
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     if (isAirlockError(err)) throw err;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw damaged(path, 'is missing', err);
     throw fromSystemError(err, `reading ${path}`);
   }
+}
+
+function parseLocal<K extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(path: string, bytes: Uint8Array, type: K, name: string): Envelope<Extract<Signed, { _type: K }>> {
   try {
-    const parsed = parseMetadata(bytes, type, name);
-    return { signatures: parsed.signatures, signed: parsed.signed };
+    // Its own copy's signatures are not checked on reading: no canonical bytes to compute.
+    return parseUnverifiedEnvelope(bytes, type, name);
   } catch (err) {
     if (isAirlockError(err)) throw damaged(path, `is not valid ${type} metadata (${err.code})`, err);
     throw err;
@@ -111,6 +117,27 @@ export class LocalRepository {
     if (!meta) return undefined;
     const name = metadataFileName(role, meta.version);
     return readMetadata(join(this.metadataDir, name), 'targets', name);
+  }
+
+  /**
+   * A hash bin as the snapshot lists it: its bytes must have the length and SHA-256 the
+   * snapshot records (what a client checks, TUF §5.6.2), so what is read from it is what
+   * clients see. For readers that keep a summary of the bytes (bin-summary.ts).
+   */
+  async readListedBin(snapshot: SnapshotSigned, role: string): Promise<{ env: Envelope<TargetsSigned>; length: number; sha256: string }> {
+    const snapshotFile = join(this.metadataDir, metadataFileName('snapshot', snapshot.version));
+    const meta = snapshot.meta[metadataFileName(role)];
+    if (!meta) throw damaged(snapshotFile, `lists no ${role}.json although targets delegates to it`);
+    const name = metadataFileName(role, meta.version);
+    const path = join(this.metadataDir, name);
+    const bytes = await readLocalBytes(path);
+    const sha256 = sha256Hex(bytes);
+    if ((meta.length !== undefined && meta.length !== bytes.length) || (meta.hashes?.sha256 !== undefined && meta.hashes.sha256 !== sha256)) {
+      throw damaged(path, `is not the file ${metadataFileName('snapshot', snapshot.version)} lists (length or SHA-256 differs)`);
+    }
+    const env = parseLocal(path, bytes, 'targets', name);
+    if (env.signed.version !== meta.version) throw damaged(path, `says it is version ${env.signed.version}`);
+    return { env, length: bytes.length, sha256 };
   }
 
   async current(): Promise<CurrentMetadata> {

@@ -1,11 +1,14 @@
 // What the release manager must know before the terminal goes back in the drawer:
 // each role's version, expiry and keys, and what expires soon (a lapsed timestamp
 // freezes every client until `airlock refresh`; a lapsed root needs the ceremony).
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import type { TopLevelRole } from '../core/tuf-metadata.js';
+import { fromSystemError } from '../core/errors.js';
+import { binSummaries } from './bin-summary.js';
 import { aptDists } from './compat/index.js';
+import { binNamesOf } from './hash-bins.js';
 import { LocalRepository } from './local-repository.js';
 
 export interface RoleStatus {
@@ -38,6 +41,7 @@ export interface RepositoryStatus {
   bins: BinStatus[];
   /** Targets in targets.json and every bin. */
   targets: number;
+  /** `project/version` of each release directory the copy holds (releases/PROJECT/VERSION/), sorted. */
   releases: string[];
   /** SHA-256 of keys/root.json, the bootstrap root users pin. */
   rootFingerprint?: string;
@@ -57,7 +61,7 @@ function warningOf(expires: string, now: Date, warnDays: number): 'expired' | 'e
 }
 
 export async function repositoryStatus(repoDir: string, now: Date, warnDays: number, options: { heldKeyIds?: ReadonlySet<string> } = {}): Promise<RepositoryStatus> {
-  const current = await new LocalRepository(repoDir).signedState();
+  const current = await new LocalRepository(repoDir).current();
   const roles: RoleStatus[] = (['root', 'targets', 'snapshot', 'timestamp'] as const).map((role) => {
     const signed = current[role].signed;
     const daysLeft = daysLeftOf(signed.expires, now);
@@ -68,26 +72,43 @@ export async function repositoryStatus(repoDir: string, now: Date, warnDays: num
     if (warning) status.warning = warning;
     return status;
   });
-  const bins: BinStatus[] = [...current.bins].map(([role, env]) => {
-    const { version, expires } = env.signed;
-    const bin: BinStatus = { role, version, expires, daysLeft: daysLeftOf(expires, now), targets: Object.keys(env.signed.targets).length };
+  // Bins from their summary (bin-summary.ts), not parsed: at 1M targets they are ~500 MB.
+  const summaries = await binSummaries(repoDir, current.snapshot.signed, binNamesOf(current.targets.signed));
+  const bins: BinStatus[] = [...summaries].map(([role, { version, expires, targets }]) => {
+    const bin: BinStatus = { role, version, expires, daysLeft: daysLeftOf(expires, now), targets };
     const warning = warningOf(expires, now, warnDays);
     if (warning) bin.warning = warning;
     return bin;
   });
-  const all = [current.targets.signed.targets, ...[...current.bins.values()].map((b) => b.signed.targets)];
-  const releases = [...new Set(all.flatMap((t) => Object.values(t)).map((t) => {
-    const a = t.custom?.airlock;
-    return a ? `${a.project}/${a.version}` : undefined;
-  }).filter((r): r is string => r !== undefined))].sort();
+  const targets = Object.keys(current.targets.signed.targets).length + bins.reduce((n, b) => n + b.targets, 0);
+  const releases = await releaseDirectories(repoDir);
   const apt = (await aptDists(join(repoDir, 'apt'))).map(({ dist, validUntil }) => {
     if (!validUntil) return { dist };
     const expires = validUntil.toISOString().replace('.000Z', 'Z');
     const warning = warningOf(expires, now, warnDays);
     return { dist, validUntil: expires, daysLeft: daysLeftOf(expires, now), ...(warning ? { warning } : {}) };
   });
-  const result: RepositoryStatus = { roles, bins, targets: all.reduce((n, t) => n + Object.keys(t).length, 0), releases, apt };
+  const result: RepositoryStatus = { roles, bins, targets, releases, apt };
   const bootstrap = await readFile(join(repoDir, 'keys', 'root.json')).catch(() => undefined);
   if (bootstrap) result.rootFingerprint = sha256Hex(bootstrap);
   return result;
+}
+
+/**
+ * The releases the copy holds, by their directories (one readdir a project), not from the
+ * targets: naming each release from its targets means reading every bin.
+ */
+async function releaseDirectories(repoDir: string): Promise<string[]> {
+  const top = join(repoDir, 'releases');
+  const dirsIn = async (dir: string): Promise<string[]> => {
+    try {
+      return (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw fromSystemError(err, `listing ${dir}`);
+    }
+  };
+  const out: string[] = [];
+  for (const project of await dirsIn(top)) for (const version of await dirsIn(join(top, project))) out.push(`${project}/${version}`);
+  return out.sort();
 }

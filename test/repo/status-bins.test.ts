@@ -3,7 +3,7 @@
 // used to report 0 targets and never showed a bin). Also: a release into bins re-signs
 // only the bins its targets fall in, so an untouched bin can near its expiry while
 // targets.json is fresh; refresh plans targets (and so every bin) as due.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { planRefresh } from '../../lib/repo/refresh.js';
+import { BIN_SUMMARY_FILE } from '../../lib/repo/bin-summary.js';
 import { repositoryStatus } from '../../lib/repo/status.js';
 import { RepositoryTransaction } from '../../lib/repo/transaction.js';
 import { memorySigner } from '../support/memory-signer.js';
@@ -59,6 +60,25 @@ describe('status over hash bins', () => {
       expect(b.warning).toBeUndefined();
     }
     expect(Object.keys(state.targets.signed.targets)).toEqual([]);
+  });
+
+  it('reads the bins once: later runs take their summary, and say the same', async () => {
+    await rm(join(repoDir, BIN_SUMMARY_FILE), { force: true });
+    const first = await repositoryStatus(repoDir, now, 3);
+    const again = await repositoryStatus(repoDir, now, 3);
+    expect(again).toEqual(first);
+    expect(again.targets).toBe(2000);
+  });
+
+  it('names releases by the release directories the copy holds', async () => {
+    expect((await repositoryStatus(repoDir, now, 3)).releases).toEqual([]);
+    for (const r of ['b/2.0.0', 'a/1.0.0', 'a/1.1.0']) await mkdir(join(repoDir, 'releases', r), { recursive: true });
+    await writeFile(join(repoDir, 'releases', 'not-a-project'), '');
+    try {
+      expect((await repositoryStatus(repoDir, now, 3)).releases).toEqual(['a/1.0.0', 'a/1.1.0', 'b/2.0.0']);
+    } finally {
+      await rm(join(repoDir, 'releases'), { recursive: true, force: true });
+    }
   });
 
   it('warns on a bin near its expiry, and refresh plans targets (with every bin) as due', async () => {

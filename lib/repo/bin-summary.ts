@@ -1,0 +1,107 @@
+// The hash bins' summary: each bin's version, expiry and target count, so `airlock
+// status` reads the snapshot and one small file instead of parsing every bin (issue 19:
+// 1,024 bins and 50 MB of metadata at 100k targets, 8,192 bins and ~500 MB at 1M). It
+// lives in the copy as `.airlock-bins` (a dot file: never published, never in the
+// copy's manifest, lib/core/copy-manifest.ts).
+//
+// Format (JSON, written whole: temporary name, then rename):
+//   {"format":"airlock-bins 1",
+//    "bins":{"<role>":{"version":V,"length":L,"sha256":H,"expires":E,"targets":T}, …}}
+// An entry stands for the bytes with that length and SHA-256. It is used only while the
+// snapshot lists its bin at that version, length and SHA-256 — the bytes every client
+// fetches and checks (TUF §5.6.2) — so it can be stale, never wrong. Any other bin is
+// read (and checked against the snapshot) and the file rewritten. A missing or malformed
+// file is an empty summary: it is a cache of the signed metadata, never a source of trust.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../core/atomic-file.js';
+import { metadataFileName, type SnapshotSigned } from '../core/tuf-metadata.js';
+import { LocalRepository } from './local-repository.js';
+
+export const BIN_SUMMARY_FILE = '.airlock-bins';
+const FORMAT = 'airlock-bins 1';
+
+export interface BinSummary {
+  version: number;
+  length: number;
+  sha256: string;
+  expires: string;
+  targets: number;
+}
+
+/** Bins read at once when the summary misses them (1,024 at once after an import cost a thread-pool queue, one at a time mostly waiting). */
+const READ_AHEAD = 16;
+
+function isSummary(v: unknown): v is BinSummary {
+  if (typeof v !== 'object' || v === null) return false;
+  const e = v as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(e.version) &&
+    Number.isSafeInteger(e.length) &&
+    typeof e.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(e.sha256) &&
+    typeof e.expires === 'string' &&
+    !Number.isNaN(Date.parse(e.expires)) &&
+    Number.isSafeInteger(e.targets)
+  );
+}
+
+async function readSummaries(path: string): Promise<Map<string, BinSummary>> {
+  const out = new Map<string, BinSummary>();
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    return out; // missing or malformed: every bin is read again
+  }
+  if (typeof raw !== 'object' || raw === null || (raw as { format?: unknown }).format !== FORMAT) return out;
+  const bins = (raw as { bins?: unknown }).bins;
+  if (typeof bins !== 'object' || bins === null) return out;
+  for (const [role, e] of Object.entries(bins)) if (isSummary(e)) out.set(role, { version: e.version, length: e.length, sha256: e.sha256, expires: e.expires, targets: e.targets });
+  return out;
+}
+
+function listedAs(snapshot: SnapshotSigned, role: string, e: BinSummary): boolean {
+  const meta = snapshot.meta[metadataFileName(role)];
+  return meta !== undefined && meta.version === e.version && meta.length === e.length && meta.hashes?.sha256 === e.sha256;
+}
+
+/**
+ * The summary of each bin in `roles`, as the snapshot lists it: from `.airlock-bins` where
+ * it holds the listed bytes, else read from the bin (so after a release, only the bins it
+ * re-signed). Rewrites the file when it read any bin and the copy is writable.
+ */
+export async function binSummaries(repoDir: string, snapshot: SnapshotSigned, roles: readonly string[]): Promise<Map<string, BinSummary>> {
+  const path = join(repoDir, BIN_SUMMARY_FILE);
+  const known = await readSummaries(path);
+  const out = new Map<string, BinSummary>();
+  const missing: string[] = [];
+  for (const role of roles) {
+    const e = known.get(role);
+    if (e && listedAs(snapshot, role, e)) out.set(role, e);
+    else missing.push(role);
+  }
+  if (missing.length === 0) {
+    // Same roles in order, and nothing left over: the file needs no rewrite.
+    return known.size === roles.length ? new Map(roles.map((r) => [r, out.get(r)!])) : rewrite(path, roles, out);
+  }
+  const repo = new LocalRepository(repoDir);
+  for (let i = 0; i < missing.length; i += READ_AHEAD) {
+    const read = await Promise.all(missing.slice(i, i + READ_AHEAD).map((role) => repo.readListedBin(snapshot, role)));
+    missing.slice(i, i + READ_AHEAD).forEach((role, j) => {
+      const { env, length, sha256 } = read[j]!;
+      out.set(role, { version: env.signed.version, length, sha256, expires: env.signed.expires, targets: Object.keys(env.signed.targets).length });
+    });
+  }
+  return rewrite(path, roles, out);
+}
+
+async function rewrite(path: string, roles: readonly string[], summaries: Map<string, BinSummary>): Promise<Map<string, BinSummary>> {
+  const ordered = new Map(roles.map((r) => [r, summaries.get(r)!]));
+  try {
+    await writeFileAtomic(path, `${JSON.stringify({ format: FORMAT, bins: Object.fromEntries(ordered) })}\n`, { durable: false });
+  } catch {
+    // A read-only copy (a backup mounted to look at): status still answers, from the bins.
+  }
+  return ordered;
+}
