@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AirlockError, EXIT } from '../../lib/core/errors.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
 import { readPassphrase } from '../../lib/keys/passphrase.js';
-import { DEFAULT_BATCH_TARGETS, IMPORT_COMPAT, importArchive, surveyArchive, type ImportCompat } from '../../lib/repo/import.js';
+import { DEFAULT_BATCH_TARGETS, IMPORT_COMPAT, IMPORT_PARALLEL_UNLOCKS, importArchive, surveyArchive, type ImportCompat } from '../../lib/repo/import.js';
 import { importJournalPath } from '../../lib/repo/import-journal.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
 import { openpgpUserId, readConfig } from '../../lib/terminal/config.js';
@@ -40,7 +40,7 @@ export async function importReleases(dir: string, opts: ImportCommandOptions): P
     emit(opts, { ok: true, ...(opts.dryRun ? { dryRun: true } : {}), plan }, () => describeImportPlan(plan));
     return EXIT.ok;
   }
-  const session = await SigningSession.open(plan.keys, (d, keyIds) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${d}: `, { check: keystore.keystore.passphraseCheckFor(keyIds) }), new Map([[keystore.dir, keystore.keystore]]));
+  const session = await SigningSession.open(plan.keys, (d, keyIds) => readPassphrase({ fd: opts.passphraseFd }, `Passphrase for ${d}: `, { check: keystore.keystore.passphraseCheckFor(keyIds) }), new Map([[keystore.dir, keystore.keystore]]), { parallelUnlocks: IMPORT_PARALLEL_UNLOCKS });
   try {
     const started = Date.now();
     const result = await importArchive(

@@ -5,17 +5,25 @@
 // (temporary name + rename, flushed) before the journal counts the batch. A line per
 // target, `<SHA-256 of the path, hex>\t<JSON [path, TargetFileInfo]>`, sorted by that hash:
 // the order of hash bins whatever their number (TAP 15: a bin is a prefix of it). Reading
-// merges the batches' files, one line of each in memory, into one stream in that order
-// (transaction.ts StreamedTargets).
-import { createReadStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+// merges the batches' files into one stream in that order (transaction.ts
+// StreamedTargets) the way an external sort does: at most MERGE_FAN_IN files open at
+// once, each read through one small buffer, so a million-target import (100 batches)
+// reads in the memory of a small one. Past that many batches the first ones are merged
+// first into `merged-<n>.jsonl` runs beside them: derived files, written again by a
+// resumed commit, while the batches' own files — what the journal counts — stay until
+// the commit is in.
+import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import type { TargetFileInfo } from '../core/tuf-metadata.js';
 import { targetPathHash } from '../verify/delegations.js';
 import type { StreamedTargets } from './transaction.js';
+
+/** Files merged at once; a merge holds one read buffer (READ_BYTES) and one line per file. */
+export const MERGE_FAN_IN = 64;
+const READ_BYTES = 16 << 10;
+const WRITE_BYTES = 1 << 20;
 
 /** The spill directory of the import whose journal is `journalPath`. */
 export function spillDirFor(journalPath: string): string {
@@ -23,6 +31,7 @@ export function spillDirFor(journalPath: string): string {
 }
 
 const spillFile = (dir: string, n: number): string => join(dir, `${String(n).padStart(6, '0')}.jsonl`);
+const mergedFile = (dir: string, n: number): string => join(dir, `merged-${String(n).padStart(6, '0')}.jsonl`);
 
 /** Writes batch `n`'s targets, sorted by the hash of their paths; durable when it returns. */
 export async function writeSpill(dir: string, n: number, additions: Record<string, TargetFileInfo>): Promise<void> {
@@ -42,21 +51,53 @@ function damaged(file: string): AirlockError {
 
 interface Head {
   key: string;
+  line: string;
   entry: readonly [string, TargetFileInfo];
 }
 
-async function* spillLines(file: string): AsyncGenerator<Head> {
-  const lines = createInterface({ input: createReadStream(file, { highWaterMark: 1 << 16 }), crlfDelay: Infinity });
-  const it = lines[Symbol.asyncIterator]();
-  for (;;) {
-    let next: IteratorResult<string>;
-    try {
-      next = await it.next();
-    } catch (err) {
-      throw fromSystemError(err, `reading the import spill ${file}`);
+/** One file's lines through a buffer of READ_BYTES (grown only for a longer line): readline reads ahead a thousand lines per file. */
+async function* rawLines(file: string): AsyncGenerator<string> {
+  let fh: FileHandle;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    throw fromSystemError(err, `reading the import spill ${file}`);
+  }
+  try {
+    let buf = Buffer.allocUnsafe(READ_BYTES);
+    let filled = 0;
+    for (;;) {
+      if (filled === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, filled);
+        buf = bigger;
+      }
+      let n: number;
+      try {
+        ({ bytesRead: n } = await fh.read(buf, filled, buf.length - filled, null));
+      } catch (err) {
+        throw fromSystemError(err, `reading the import spill ${file}`);
+      }
+      if (n === 0) {
+        if (filled > 0) throw damaged(file); // every line ends with a newline
+        return;
+      }
+      filled += n;
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl >= 0 && nl < filled; nl = buf.indexOf(10, start)) {
+        yield buf.toString('utf8', start, nl);
+        start = nl + 1;
+      }
+      buf.copy(buf, 0, start, filled);
+      filled -= start;
     }
-    if (next.done) return;
-    const line = next.value;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* spillLines(file: string): AsyncGenerator<Head> {
+  for await (const line of rawLines(file)) {
     const tab = line.indexOf('\t');
     let entry: unknown;
     try {
@@ -66,28 +107,82 @@ async function* spillLines(file: string): AsyncGenerator<Head> {
     }
     const [path, info] = Array.isArray(entry) ? (entry as [unknown, TargetFileInfo]) : [];
     if (tab !== 64 || typeof path !== 'string' || typeof info?.length !== 'number' || typeof info.hashes?.sha256 !== 'string' || targetPathHash(path) !== line.slice(0, 64)) throw damaged(file);
-    yield { key: line.slice(0, 64), entry: [path, info] };
+    yield { key: line.slice(0, 64), line, entry: [path, info] };
   }
 }
 
-/** Batches 1..`spills`, merged into one stream in hash order (a k-way merge: one line per batch in memory). */
-export function readSpill(dir: string, spills: number, count: number): StreamedTargets {
+/** `files` (each in hash order) merged into one stream in hash order: one line of each in memory. */
+async function* merge(files: readonly string[]): AsyncGenerator<Head> {
+  const sources = files.map(spillLines);
+  const heads: (Head | undefined)[] = [];
+  try {
+    for (const s of sources) heads.push((await s.next()).value ?? undefined);
+    for (;;) {
+      let min = -1;
+      for (let i = 0; i < heads.length; i++) if (heads[i] && (min < 0 || heads[i]!.key < heads[min]!.key)) min = i;
+      if (min < 0) return;
+      yield heads[min]!;
+      heads[min] = (await sources[min]!.next()).value ?? undefined;
+    }
+  } finally {
+    for (const s of sources) await s.return(undefined);
+  }
+}
+
+/** `files` merged into `out` (a run read back once by this commit: not flushed). */
+async function writeRun(files: readonly string[], out: string): Promise<void> {
+  let fh: FileHandle;
+  try {
+    fh = await open(out, 'w', 0o600);
+  } catch (err) {
+    throw fromSystemError(err, `writing the import spill ${out}`);
+  }
+  try {
+    let pending: string[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      await fh.writeFile(pending.join(''));
+      pending = [];
+      bytes = 0;
+    };
+    for await (const h of merge(files)) {
+      pending.push(`${h.line}\n`);
+      bytes += h.line.length + 1;
+      if (bytes >= WRITE_BYTES) await flush();
+    }
+    await flush();
+  } catch (err) {
+    throw err instanceof AirlockError ? err : fromSystemError(err, `writing the import spill ${out}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Batches 1..`spills`, merged into one stream in hash order. Past `fanIn` batches, the
+ * first ones are merged into runs until `fanIn` files are left (the fewest lines written
+ * again: 37 of 100 batches at the default).
+ */
+export function readSpill(dir: string, spills: number, count: number, fanIn = MERGE_FAN_IN): StreamedTargets {
+  if (!Number.isSafeInteger(fanIn) || fanIn < 2) throw new Error('readSpill: fan-in below 2');
   return {
     count,
     async *entries() {
-      const sources = Array.from({ length: spills }, (_, i) => spillLines(spillFile(dir, i + 1)));
-      const heads: (Head | undefined)[] = [];
+      const runs = Array.from({ length: spills }, (_, i) => spillFile(dir, i + 1));
+      const written: string[] = [];
       try {
-        for (const s of sources) heads.push((await s.next()).value ?? undefined);
-        for (;;) {
-          let min = -1;
-          for (let i = 0; i < heads.length; i++) if (heads[i] && (min < 0 || heads[i]!.key < heads[min]!.key)) min = i;
-          if (min < 0) return;
-          yield heads[min]!.entry;
-          heads[min] = (await sources[min]!.next()).value ?? undefined;
+        while (runs.length > fanIn) {
+          const out = mergedFile(dir, written.length + 1);
+          const take = runs.splice(0, Math.min(fanIn, runs.length - fanIn + 1));
+          written.push(out);
+          await writeRun(take, out);
+          runs.push(out);
+          // A run merged again is not needed any more.
+          for (const f of take) if (written.includes(f)) await rm(f, { force: true });
         }
+        for await (const h of merge(runs)) yield h.entry;
       } finally {
-        for (const s of sources) await s.return(undefined);
+        for (const f of written) await rm(f, { force: true });
       }
     },
   };

@@ -29,7 +29,7 @@ const PARALLEL_SOFTWARE_UNLOCKS = 2;
  * fails, the ones opened are still added, so the caller's close() closes them, and the
  * failure of the earliest key in the plan is thrown once every derivation in flight has settled.
  */
-async function unlockInOrder(keystore: Keystore, keys: readonly KeyNeed[], passphrase: Passphrase, into: Map<string, Signer>): Promise<void> {
+async function unlockInOrder(keystore: Keystore, keys: readonly KeyNeed[], passphrase: Passphrase, into: Map<string, Signer>, parallel: number): Promise<void> {
   const opened: (Signer | undefined)[] = new Array(keys.length);
   // The refusal of the first key in the plan's order, whichever lane failed first: the error a user sees does not depend on timing.
   let failure: { index: number; err: unknown } | undefined;
@@ -45,7 +45,7 @@ async function unlockInOrder(keystore: Keystore, keys: readonly KeyNeed[], passp
   const lane = async (): Promise<void> => {
     while (failure === undefined && next < software.length) await open(software[next++]!);
   };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_SOFTWARE_UNLOCKS, software.length) }, lane));
+  await Promise.all(Array.from({ length: Math.min(parallel, software.length) }, lane));
   for (const [i, k] of keys.entries()) if (k.kind !== 'software' && failure === undefined) await open(i);
   for (const [i, k] of keys.entries()) if (opened[i] !== undefined) into.set(k.keyId, opened[i]!);
   if (failure !== undefined) throw failure.err;
@@ -61,8 +61,10 @@ export class SigningSession {
    * Unlocks every key of `needs`, asking each keystore's passphrase once. The session wipes
    * each passphrase once its keys are open, unless `keepPassphrases` (the caller read them
    * and still needs one, e.g. to seal a rotation's new key, and wipes them itself).
+   * `parallelUnlocks` (default PARALLEL_SOFTWARE_UNLOCKS) bounds the derivations at once:
+   * 1 where a second of unlocking matters less than 128 MiB of peak memory (an import).
    */
-  static async open(needs: readonly KeyNeed[], passphraseFor: PassphraseFor, keystores: ReadonlyMap<string, Keystore> = new Map(), options: { keepPassphrases?: boolean } = {}): Promise<SigningSession> {
+  static async open(needs: readonly KeyNeed[], passphraseFor: PassphraseFor, keystores: ReadonlyMap<string, Keystore> = new Map(), options: { keepPassphrases?: boolean; parallelUnlocks?: number } = {}): Promise<SigningSession> {
     const session = new SigningSession();
     try {
       for (const dir of [...new Set(needs.map((n) => n.keystore))]) {
@@ -71,7 +73,7 @@ export class SigningSession {
         const keystore = keystores.get(dir) ?? (await Keystore.open(dir));
         const passphrase = await passphraseFor(dir, keys.map((k) => k.keyId));
         try {
-          await unlockInOrder(keystore, keys, passphrase, session.#byId);
+          await unlockInOrder(keystore, keys, passphrase, session.#byId, Math.max(1, options.parallelUnlocks ?? PARALLEL_SOFTWARE_UNLOCKS));
         } finally {
           if (!options.keepPassphrases) passphrase.wipe();
         }

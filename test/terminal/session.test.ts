@@ -58,6 +58,14 @@ describe('a signing session unlocks a keystore\'s keys', () => {
     expect(seen.closed.sort()).toEqual(needs.map((n) => n.keyId).sort());
   });
 
+  it('one at a time when asked (parallelUnlocks: 1, an import: one scrypt\'s memory at a time)', async () => {
+    const { keystores, needs, seen } = await countedKeystore(['targets', 'snapshot', 'timestamp']);
+    const session = await SigningSession.open(needs, async () => testPassphrase(), keystores, { parallelUnlocks: 1 });
+    expect(seen.most).toBe(1);
+    expect(seen.opened).toEqual(needs.map((n) => n.keyId));
+    await session.close();
+  });
+
   it('closes every key it opened when one cannot be opened, and throws that key\'s refusal', async () => {
     const { keystores, needs, seen } = await countedKeystore(['targets', 'snapshot', 'timestamp', 'pgp']);
     const missing: KeyNeed = { role: 'minisign', keyId: 'f'.repeat(64), keystore: 'ks', kind: 'software', purpose: 'signs minisign' };
