@@ -28,10 +28,12 @@ export interface PublishOptions {
 function planLines(r: PublishReport): string[] {
   const plan = r.plan;
   if (!plan) return [`${r.host}: error ${r.error?.code}: ${r.error?.message}`];
-  const up = plan.items.filter((i) => i.action === 'upload');
+  const shown = plan.firstUploads;
   return [
-    `${r.host}: ${up.length} to upload (${formatSize(r.bytes)}), ${r.skipped} already there${plan.leftovers.length ? `, ${plan.leftovers.length} leftover temporary files to remove` : ''}`,
-    ...up.map((i) => `  ${String(up.indexOf(i) + 1).padStart(4)}  ${i.stage.padEnd(9)}  ${i.immutable ? 'new ' : 'set '}  ${i.path}  (${formatSize(i.length)})`),
+    `${r.host}: ${plan.upload} to upload (${formatSize(r.bytes)}), ${r.skipped} already there${plan.leftovers.length ? `, ${plan.leftovers.length} leftover temporary files to remove` : ''}`,
+    ...plan.stages.map((s) => `  ${s.stage.padEnd(9)}  ${String(s.upload).padStart(9)} file(s)  ${formatSize(s.bytes)}`),
+    ...shown.map((i, n) => `  ${String(n + 1).padStart(4)}  ${i.stage.padEnd(9)}  ${i.immutable ? 'new ' : 'set '}  ${i.path}  (${formatSize(i.length)})`),
+    ...(plan.upload > shown.length ? [`        … and ${plan.upload - shown.length} more (--json lists every one)`] : []),
     ...plan.modeRepairs.map((m) => `        mode  ${m.from} -> ${m.to}  ${m.path || '(host root)'}${m.kind === 'dir' ? '/' : ''}`),
   ];
 }

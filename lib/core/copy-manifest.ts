@@ -105,7 +105,7 @@ export function markOf(tail: ManifestTail): ManifestMark | undefined {
  * Reads the manifest's valid part forwards, calling `onImmutable` for each immutable
  * entry of each complete block. Undefined when the file is missing or is not a manifest.
  */
-async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void, start = 0): Promise<ManifestTail | undefined> {
+async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void | Promise<void>, start = 0): Promise<ManifestTail | undefined> {
   const file = manifestPathOf(repoDir);
   let size: number;
   try {
@@ -136,7 +136,7 @@ async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void, s
         if (Number(end[1]) !== blockStart || Number(end[2]) !== block.length || end[3] !== hash.digest('hex')) break;
         tail.mutable = new Map(block.filter((e) => !e.immutable).map((e) => [e.path, e]));
         tail.lastEnd = line;
-        for (const e of block) if (e.immutable) onImmutable?.(e);
+        for (const e of block) if (e.immutable) await onImmutable?.(e);
         offset += bytes;
         tail.validBytes = offset;
         blockStart = offset;
@@ -213,7 +213,7 @@ export async function readManifestTail(repoDir: string): Promise<ManifestTail | 
  * mutable file, when `mark` is still a point of this manifest (the `end` line it names
  * is there); undefined otherwise (a rebuilt manifest, another copy).
  */
-export async function readManifestSince(repoDir: string, tail: ManifestTail, mark: ManifestMark, onEntry: (e: ManifestEntry) => void): Promise<boolean> {
+export async function readManifestSince(repoDir: string, tail: ManifestTail, mark: ManifestMark, onEntry: (e: ManifestEntry) => void | Promise<void>): Promise<boolean> {
   const endBytes = Buffer.byteLength(mark.end) + 1;
   if (!Number.isSafeInteger(mark.offset) || mark.offset < endBytes || mark.offset > tail.validBytes) return false;
   const fh = await open(manifestPathOf(repoDir), constants.O_RDONLY | constants.O_NOFOLLOW);
@@ -225,7 +225,7 @@ export async function readManifestSince(repoDir: string, tail: ManifestTail, mar
     await fh.close();
   }
   if (mark.offset < tail.validBytes) await scan(repoDir, onEntry, mark.offset);
-  for (const e of tail.mutable.values()) onEntry(e);
+  for (const e of tail.mutable.values()) await onEntry(e);
   return true;
 }
 
@@ -233,9 +233,9 @@ export async function readManifestSince(repoDir: string, tail: ManifestTail, mar
  * Every file the manifest lists: immutable ones as they are read, then the mutable ones.
  * Constant memory in the number of files. Undefined when there is no usable manifest.
  */
-export async function readManifest(repoDir: string, onEntry: (e: ManifestEntry) => void): Promise<ManifestTail | undefined> {
+export async function readManifest(repoDir: string, onEntry: (e: ManifestEntry) => void | Promise<void>): Promise<ManifestTail | undefined> {
   const tail = await scan(repoDir, onEntry);
-  if (tail) for (const e of tail.mutable.values()) onEntry(e);
+  if (tail) for (const e of tail.mutable.values()) await onEntry(e);
   return tail;
 }
 

@@ -10,9 +10,9 @@
 import { AirlockError } from '../core/errors.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { formatMode } from './host-modes.js';
-import { classifyPath, temporaryPath } from './layout.js';
+import { temporaryPath } from './layout.js';
 import { applyModeRepairs } from './mode-repair.js';
-import { localPathOf, type PublishItem, type PublishPlan } from './plan.js';
+import { localPathOf, readRun, type PublishItem, type PublishPlan } from './plan.js';
 import type { RemoteDigest, Transport } from './transport.js';
 
 export interface ApplyOptions {
@@ -163,25 +163,6 @@ async function uploadBatch(batch: readonly PublishItem[], plan: PublishPlan, tra
   }
 }
 
-/**
- * Stages' runs of files that may go up in any order, and be made durable together: one
- * stage, and inside it one rank (releases/ files before the SHA256SUMS that covers them;
- * apt's indices before Release before InRelease; root versions in turn). In the stages
- * whose rank is only a version (delegated, targets, snapshot) no file refers to another
- * of its stage — snapshot names every version — so the whole stage is one run.
- */
-function runsOf(items: readonly PublishItem[]): PublishItem[][] {
-  const runs: PublishItem[][] = [];
-  let key: string | undefined;
-  for (const item of items) {
-    const k = item.stage === 'delegated' || item.stage === 'targets' || item.stage === 'snapshot' ? item.stage : `${item.stage} ${classifyPath(item.path).rank.join(',')}`;
-    if (k !== key) runs.push([]);
-    key = k;
-    runs.at(-1)!.push(item);
-  }
-  return runs;
-}
-
 /** `run` over `items`, at most `limit` at once, launching none once `stop()` says so; the first failure is thrown once all in flight have ended. */
 async function eachBounded<T>(items: readonly T[], limit: number, run: (item: T) => Promise<void>, stop: () => boolean): Promise<void> {
   let next = 0;
@@ -224,25 +205,29 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
   await applyModeRepairs(transport, plan.modeRepairs);
   for (const r of plan.modeRepairs) emit({ type: 'mode-repaired', host: plan.host, path: r.path, kind: r.kind, from: r.from, to: r.to });
   const batched = transport.flush !== undefined && transport.writeInPlace === undefined;
-  for (const run of runsOf(plan.items.filter((i) => i.action === 'upload'))) {
-    if (batched && run.length > batchAfter) {
-      for (let i = 0; i < run.length; i += BATCH_MAX_FILES) await uploadBatch(run.slice(i, i + BATCH_MAX_FILES), plan, transport, emit, placed);
+  // Each run read back from the plan's list a batch at a time: a first publish of millions
+  // of files holds one batch, never the plan.
+  for (const run of plan.runs) {
+    if (batched && run.files > batchAfter) {
+      for await (const batch of readRun(run, BATCH_MAX_FILES)) await uploadBatch(batch, plan, transport, emit, placed);
       continue;
     }
     // Files of one run are independent: a host with round trips per file takes several at once.
     const stop = () => opts.failAfter !== undefined && launched >= opts.failAfter;
-    await eachBounded(
-      run,
-      transport.parallelFiles ?? 1,
-      async (item) => {
-        launched++;
-        await uploadOne(item, localPathOf(plan, item), plan.modes.file, transport, emit);
-        uploaded++;
-        bytes += item.length;
-      },
-      stop,
-    );
-    injectFault();
+    for await (const batch of readRun(run, BATCH_MAX_FILES)) {
+      await eachBounded(
+        batch,
+        transport.parallelFiles ?? 1,
+        async (item) => {
+          launched++;
+          await uploadOne(item, localPathOf(plan, item), plan.modes.file, transport, emit);
+          uploaded++;
+          bytes += item.length;
+        },
+        stop,
+      );
+      injectFault();
+    }
   }
   for (const leftover of plan.leftovers ?? []) await transport.remove(leftover).catch(() => undefined);
   const report: PublishReport = {
@@ -250,7 +235,7 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
     ok: true,
     dryRun: false,
     uploaded,
-    skipped: plan.items.length - uploaded,
+    skipped: plan.skip + plan.upload - uploaded,
     bytes,
     modesRepaired: plan.modeRepairs.length,
     durationMs: Date.now() - started,

@@ -150,17 +150,15 @@ export class DirectoryTransport implements Transport {
     throw this.refusedRead(path, opened.refused);
   }
 
-  async list(): Promise<RemoteFile[]> {
-    const out: RemoteFile[] = [];
-    if (await absent(this.root)) return out;
+  async *list(): AsyncGenerator<RemoteFile> {
+    if (await absent(this.root)) return;
     try {
       for await (const e of walkTree(this.root)) {
-        if (e.kind === 'file') out.push({ path: e.path, size: e.stats.size, mtime: Math.floor(e.stats.mtimeMs / 1000), mode: permissionBits(e.stats.mode) });
+        if (e.kind === 'file') yield { path: e.path, size: e.stats.size, mtime: Math.floor(e.stats.mtimeMs / 1000), mode: permissionBits(e.stats.mode) };
       }
     } catch (err) {
       throw fromSystemError(err, `listing ${this.root} on host ${this.host}`);
     }
-    return out;
   }
 
   async digest(path: string): Promise<RemoteDigest | undefined> {

@@ -1,8 +1,8 @@
 export { applyPublishPlan, type ApplyOptions } from './apply.js';
-export type { PublishEvent, PublishReport } from './events.js';
+export type { PlanReport, PublishEvent, PublishReport } from './events.js';
 export { parseHostUrl, type HostLocation } from './host-url.js';
 export { classifyPath, STAGE_ORDER, type PublishStage } from './layout.js';
-export { observeHost, observeHostTimestamp, planPublish, planSummary, refuseHostAhead, type HostObservation, type PublishItem, type PublishPlan, type TimestampSeen } from './plan.js';
+export { disposePlan, observeHostTimestamp, planItems, planPublish, planSummary, readRun, refuseHostAhead, type PlanOptions, type PublishItem, type PublishPlan, type PublishRun, type TimestampSeen } from './plan.js';
 export { openTransport, publish, type HostSpec, type OpenTransportOptions, type PublishOptions } from './publish.js';
 export type { RemoteFile, Transport } from './transport.js';
 export { formatProgress, TransferProgress, type ProgressSnapshot } from './progress.js';

@@ -7,13 +7,14 @@ import { writeFileAtomic } from '../core/atomic-file.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError, errorCodeOf, isAirlockError } from '../core/errors.js';
 import { DigestCachingTransport } from './digest-cache.js';
+import { PLAN_REPORT_ITEMS, type PlanReport } from './events.js';
 import type { Signer } from '../keys/signer.js';
 import { applyPublishPlan } from './apply.js';
 import { DirectoryTransport } from './directory-transport.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { hostModes } from './host-modes.js';
 import { parseHostUrl, type S3HostOptions } from './host-url.js';
-import { observeHost, planPublish, planSummary, type PublishedMark, type PublishPlan } from './plan.js';
+import { disposePlan, planPublish, planSummary, readRun, type PublishedMark, type PublishItem, type PublishPlan } from './plan.js';
 import type { S3TransportOptions } from './s3-transport.js';
 import type { Transport } from './transport.js';
 
@@ -71,13 +72,17 @@ export interface PublishOptions extends OpenTransportOptions {
   fullCheck?: boolean;
 }
 
-function cacheFileFor(dir: string, host: HostSpec): string {
+function cacheNameFor(dir: string, host: HostSpec): string {
   // Keyed by name and URL, so a host moved to another URL starts with an empty cache.
-  return join(dir, `${sha256Hex(`${host.name}\n${host.url}`).slice(0, 32)}.json`);
+  return join(dir, sha256Hex(`${host.name}\n${host.url}`).slice(0, 32));
+}
+
+function cacheFileFor(dir: string, host: HostSpec): string {
+  return `${cacheNameFor(dir, host)}.digests`;
 }
 
 function publishedMarkFileFor(dir: string, host: HostSpec): string {
-  return cacheFileFor(dir, host).replace(/\.json$/, '.published.json');
+  return `${cacheNameFor(dir, host)}.published.json`;
 }
 
 /** What the last complete publish to a host left there (plan.ts PublishedMark); undefined when unknown or unreadable (a full plan then). */
@@ -96,21 +101,34 @@ async function writePublishedMark(file: string, mark: PublishedMark): Promise<vo
   await writeFileAtomic(file, `${JSON.stringify({ formatVersion: 1, ...mark })}\n`, { mode: 0o600 });
 }
 
-/**
- * The host's plan, and the mark the host will have reached once it is applied. The
- * observation (the local listing, the host's listing, the digests) is not kept: only the
- * plan is held while it is applied.
- */
-async function planHost(localRepo: string, transport: Transport, host: HostSpec, opts: PublishOptions, since: PublishedMark | undefined): Promise<{ plan: PublishPlan; reached?: PublishedMark }> {
-  const obs = await observeHost(localRepo, transport, { fullCheck: Boolean(opts.fullCheck), ...(since ? { since } : {}) });
-  const plan = planPublish(obs, { modes: hostModes(host) });
-  return obs.manifest && obs.localTimestamp ? { plan, reached: { manifest: obs.manifest, timestampSha256: obs.localTimestamp.sha256 } } : { plan };
+/** A dry run's plan for the report; every upload goes out as a plan-item event, in order, as it is read back. */
+async function planReport(plan: PublishPlan, emit: (e: PublishEvent) => void): Promise<PlanReport> {
+  const firstUploads: PublishItem[] = [];
+  for (const run of plan.runs) {
+    for await (const batch of readRun(run, 4096)) {
+      for (const i of batch) {
+        emit({ type: 'plan-item', host: plan.host, path: i.path, stage: i.stage, immutable: i.immutable, length: i.length, sha256: i.sha256 });
+        if (firstUploads.length < PLAN_REPORT_ITEMS) firstUploads.push(i);
+      }
+    }
+  }
+  const stages: PlanReport['stages'] = [];
+  for (const run of plan.runs) {
+    const last = stages.at(-1);
+    if (last?.stage === run.stage) {
+      last.upload += run.files;
+      last.bytes += run.bytes;
+    } else stages.push({ stage: run.stage, upload: run.files, bytes: run.bytes });
+  }
+  const { host, localRoot, upload, skip, bytes, leftovers, modes, modeRepairs } = plan;
+  return { host, localRoot, upload, skip, bytes, stages, firstUploads, leftovers, modes, modeRepairs };
 }
 
 async function publishOne(localRepo: string, host: HostSpec, opts: PublishOptions): Promise<PublishReport> {
   const started = Date.now();
   const emit = opts.onEvent ?? (() => undefined);
   let transport: Transport | undefined;
+  let plan: PublishPlan | undefined;
   try {
     transport = await openTransport(host, opts.dryRun ? { ...opts, readOnly: true } : opts);
     if (opts.digestCacheDir !== undefined) {
@@ -119,16 +137,17 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
     }
     const markFile = opts.digestCacheDir === undefined ? undefined : publishedMarkFileFor(opts.digestCacheDir, host);
     const since = markFile === undefined || opts.fullCheck ? undefined : await readPublishedMark(markFile);
-    const { plan, reached } = await planHost(localRepo, transport, host, opts, since);
+    const digestCache = transport instanceof DigestCachingTransport ? { cache: transport.cache, ignoreCached: transport.ignoreCached, write: !transport.readOnly } : undefined;
+    plan = await planPublish(localRepo, transport, { fullCheck: Boolean(opts.fullCheck), modes: hostModes(host), ...(since ? { since } : {}), ...(digestCache ? { digestCache } : {}) });
     const s = planSummary(plan);
     emit({ type: 'plan', host: host.name, upload: s.upload, skip: s.skip, bytes: s.bytes, leftovers: plan.leftovers.length });
     if (opts.dryRun) {
-      return { host: host.name, ok: true, dryRun: true, uploaded: 0, skipped: s.skip, bytes: s.bytes, durationMs: Date.now() - started, plan };
+      return { host: host.name, ok: true, dryRun: true, uploaded: 0, skipped: s.skip, bytes: s.bytes, durationMs: Date.now() - started, plan: await planReport(plan, emit) };
     }
     const applyOpts = opts.failAfter === undefined ? { onEvent: emit } : { onEvent: emit, failAfter: opts.failAfter };
     const report = await applyPublishPlan(plan, transport, applyOpts);
     // The host now holds the copy as of this manifest state: the next publish looks only at what comes after.
-    if (markFile !== undefined && reached) await writePublishedMark(markFile, reached);
+    if (markFile !== undefined && plan.reached) await writePublishedMark(markFile, plan.reached);
     return report;
   } catch (err) {
     const code = errorCodeOf(err);
@@ -138,6 +157,7 @@ async function publishOne(localRepo: string, host: HostSpec, opts: PublishOption
     if (isAirlockError(err) && err.details) error.details = err.details;
     return { host: host.name, ok: false, dryRun: Boolean(opts.dryRun), uploaded: 0, skipped: 0, bytes: 0, durationMs: Date.now() - started, error };
   } finally {
+    if (plan) await disposePlan(plan).catch(() => undefined);
     await transport?.close().catch(() => undefined);
   }
 }

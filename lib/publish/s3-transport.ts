@@ -204,8 +204,7 @@ export class S3Transport implements Transport {
     return this.prefix === '' ? path : `${this.prefix}/${path}`;
   }
 
-  async list(): Promise<RemoteFile[]> {
-    const out: RemoteFile[] = [];
+  async *list(): AsyncGenerator<RemoteFile> {
     const start = this.prefix === '' ? '' : `${this.prefix}/`;
     let token: string | undefined;
     do {
@@ -226,11 +225,10 @@ export class S3Transport implements Transport {
         const f: RemoteFile = { path, size: o.Size };
         if (o.LastModified) f.mtime = Math.floor(o.LastModified.getTime() / 1000);
         if (o.ETag) f.version = o.ETag;
-        out.push(f);
+        yield f;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
-    return out;
   }
 
   /** The object's body as a stream and its metadata; undefined if absent. */

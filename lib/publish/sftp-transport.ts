@@ -178,25 +178,21 @@ export class SftpTransport implements Transport {
     return entries.filter((e) => e.filename !== '.' && e.filename !== '..').map((e) => ({ path: rel === '' ? e.filename : `${rel}/${e.filename}`, attrs: e.attrs }));
   }
 
-  async list(): Promise<RemoteFile[]> {
-    const out: RemoteFile[] = [];
+  async *list(): AsyncGenerator<RemoteFile> {
+    // Depth first (only the directories still to read are held, not the files), a few
+    // directories at once: listing a large tree is latency-bound.
     const pending: string[] = [''];
-    const worker = async (): Promise<void> => {
-      for (let rel = pending.shift(); rel !== undefined; rel = pending.shift()) {
-        const entries = await this.readDirectory(rel);
+    while (pending.length > 0) {
+      const batch = pending.splice(-4);
+      const read = await Promise.all(batch.map((rel) => this.readDirectory(rel)));
+      for (const entries of read) {
         if (entries === undefined) return; // a first publish: the tree is made on upload
         for (const { path, attrs } of entries) {
           if (attrs.isDirectory()) pending.push(path);
-          else if (attrs.isFile()) out.push({ path, size: attrs.size, mtime: attrs.mtime, mode: permissionBits(attrs.mode) });
+          else if (attrs.isFile()) yield { path, size: attrs.size, mtime: attrs.mtime, mode: permissionBits(attrs.mode) };
         }
       }
-    };
-    // A few directories at once: listing a large tree is latency-bound.
-    for (;;) {
-      await Promise.all(Array.from({ length: 4 }, worker));
-      if (pending.length === 0) break;
     }
-    return out;
   }
 
   private async readAt(handle: Buffer, offset: number, length: number): Promise<Buffer> {

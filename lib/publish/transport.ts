@@ -65,8 +65,11 @@ export interface WriteInPlaceOptions {
 export interface Transport {
   /** The host's name (from the host registry) for reports and errors. */
   readonly host: string;
-  /** Every regular file under the tree's root (directories, symlinks and others left out). */
-  list(): Promise<RemoteFile[]>;
+  /**
+   * Every regular file under the tree's root (directories, symlinks and others left out),
+   * streamed in no particular order: a host of millions of files is never held whole.
+   */
+  list(): AsyncIterable<RemoteFile>;
   /** Length and hex SHA-256 of a file on the host, read as a stream; undefined if absent. */
   digest(path: string): Promise<RemoteDigest | undefined>;
   /** The whole file, refused past maxBytes; undefined if absent. For small metadata only. */

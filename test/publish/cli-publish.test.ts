@@ -74,7 +74,10 @@ describe.skipIf(!canRunSshd())('airlock host and airlock publish', () => {
     expect(plan.dryRun).toBe(true);
     // Publishing order: content, then metadata with timestamp.json after snapshot, N.root.json
     // after timestamp.json (a rotation's transition, docs/publishing.md), keys/ last.
-    const order = plan.plan.items.map((i: { path: string }) => i.path) as string[];
+    // Every upload is a plan-item event, streamed before the result, in publishing order; the result names the first ones.
+    const order = dry.stdout.split('\n').filter((l) => l.startsWith('{"type":"plan-item"')).map((l) => (JSON.parse(l) as { path: string }).path);
+    expect(plan.plan.firstUploads.map((i: { path: string }) => i.path)).toEqual(order);
+    expect(plan.plan.upload).toBe(order.length);
     const at = (p: string): number => order.indexOf(p);
     expect(at('metadata/timestamp.json')).toBeGreaterThan(at('metadata/1.snapshot.json'));
     expect(at('metadata/1.root.json')).toBeGreaterThan(at('metadata/timestamp.json'));

@@ -1,160 +1,156 @@
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DigestCachingTransport } from '../../lib/publish/digest-cache.js';
+import { applyPublishPlan } from '../../lib/publish/apply.js';
+import { disposePlan, planPublish } from '../../lib/publish/plan.js';
 import type { RemoteDigest, RemoteFile, Transport } from '../../lib/publish/transport.js';
 
-// A host whose one immutable object is replaced within the same second with bytes of the
-// same length, as S3 allows (its mtime has whole seconds): only its version name differs.
-function hostHolding(state: { sha256: string; version?: string }, reads: string[]): Transport {
-  const path = 'releases/demo/1.0/notes.txt';
-  const file = (): RemoteFile => ({ path, size: 5, mtime: 1_700_000_000, ...(state.version ? { version: state.version } : {}) });
+// The digest cache through the plan that reads it (plan.ts merges it with the host's
+// listing): which files a plan reads back from the host, and what the cache file and its
+// journal hold after.
+
+const MTIME = 1_700_000_000;
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
+
+/** A host of files (path → bytes, one mtime, an optional version name each); reads counted. */
+function host(files: Map<string, { bytes: string; version?: string }>, reads: string[]): Transport {
+  const digestOf = (p: string): RemoteDigest | undefined => {
+    const f = files.get(p);
+    return f === undefined ? undefined : { length: f.bytes.length, sha256: sha(f.bytes), mtime: MTIME, ...(f.version ? { version: f.version } : {}) };
+  };
   return {
     host: 'h',
-    list: async () => [file()],
-    digest: async (p): Promise<RemoteDigest> => {
+    async *list(): AsyncGenerator<RemoteFile> {
+      for (const [path, f] of files) yield { path, size: f.bytes.length, mtime: MTIME, ...(f.version ? { version: f.version } : {}) };
+    },
+    digest: async (p) => {
       reads.push(p);
-      return { length: 5, sha256: state.sha256, mtime: 1_700_000_000, ...(state.version ? { version: state.version } : {}) };
+      return digestOf(p);
     },
     readSmall: async () => undefined,
-    put: async () => undefined,
-    rename: async () => 'renamed',
-    remove: async () => undefined,
+    put: async (local, p) => {
+      files.set(p, { bytes: await readFile(local, 'utf8') });
+    },
+    rename: async (from, to) => {
+      files.set(to, files.get(from)!);
+      files.delete(from);
+      return 'renamed';
+    },
+    remove: async (p) => {
+      files.delete(p);
+    },
     close: async () => undefined,
-  } as Transport;
+  };
 }
 
 let work: string;
+let local: string;
+let cache: string;
 beforeEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'airlock-digest-cache-'));
+  local = join(work, 'local');
+  cache = join(work, 'cache', 'h.digests');
 });
 afterEach(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
+async function localFile(path: string, bytes: string): Promise<void> {
+  await mkdir(dirname(join(local, path)), { recursive: true });
+  await writeFile(join(local, path), bytes);
+}
+
+/** One full plan (applied unless dryRun) through the caching transport; the paths it read back. */
+async function publishOnce(inner: Transport, reads: string[], opts: { dryRun?: boolean; fullCheck?: boolean } = {}): Promise<string[]> {
+  reads.length = 0;
+  const t = await DigestCachingTransport.wrap(inner, cache, { ignoreCached: Boolean(opts.fullCheck), readOnly: Boolean(opts.dryRun) });
+  try {
+    const plan = await planPublish(local, t, { digestCache: { cache: t.cache, ignoreCached: t.ignoreCached, write: !t.readOnly } });
+    const planned = [...reads];
+    if (!opts.dryRun) await applyPublishPlan(plan, t);
+    await disposePlan(plan);
+    return planned;
+  } finally {
+    await t.close();
+  }
+}
+
 describe('the digest cache', () => {
+  const path = 'releases/demo/1.0/notes.txt';
 
-  async function digestOnce(inner: Transport): Promise<string | undefined> {
-    const t = await DigestCachingTransport.wrap(inner, join(work, 'cache.json'));
-    try {
-      const [f] = await t.list();
-      return (await t.digest(f!.path))?.sha256;
-    } finally {
-      await t.close();
-    }
-  }
-
-  it('reads an object again when the host names another version of it, even with the same length and second', async () => {
+  it('answers while length, mtime and version agree, and reads an object again under another version name', async () => {
+    await localFile(path, 'hello');
+    const files = new Map([[path, { bytes: 'hello', version: '"etag-1"' }]]);
     const reads: string[] = [];
-    const state = { sha256: 'a'.repeat(64), version: '"etag-1"' };
-    expect(await digestOnce(hostHolding(state, reads))).toBe('a'.repeat(64));
-    state.sha256 = 'b'.repeat(64);
-    state.version = '"etag-2"';
-    expect(await digestOnce(hostHolding(state, reads))).toBe('b'.repeat(64));
-    expect(reads).toHaveLength(2);
+    expect(await publishOnce(host(files, reads), reads)).toEqual([path]);
+    expect(await publishOnce(host(files, reads), reads)).toEqual([]);
+    // Replaced within the second with bytes of the same length, as S3 allows: only the version name differs.
+    files.set(path, { bytes: 'hello', version: '"etag-2"' });
+    expect(await publishOnce(host(files, reads), reads)).toEqual([path]);
   });
 
-  it('answers from the cache while length, mtime and version agree', async () => {
+  it('keeps rsync\'s quick check on hosts without version names, and --full-check reads everything again', async () => {
+    await localFile(path, 'hello');
+    const files = new Map([[path, { bytes: 'hello' }]]);
     const reads: string[] = [];
-    const state = { sha256: 'a'.repeat(64), version: '"etag-1"' };
-    await digestOnce(hostHolding(state, reads));
-    expect(await digestOnce(hostHolding(state, reads))).toBe('a'.repeat(64));
-    expect(reads).toHaveLength(1);
+    expect(await publishOnce(host(files, reads), reads)).toEqual([path]);
+    expect(await publishOnce(host(files, reads), reads)).toEqual([]);
+    expect(await publishOnce(host(files, reads), reads, { fullCheck: true })).toEqual([path]);
+    expect(await publishOnce(host(files, reads), reads)).toEqual([]);
   });
 
-  it('keeps rsync\'s quick check on hosts without version names', async () => {
+  it('a dry run reads the cache and writes nothing', async () => {
+    await localFile(path, 'hello');
+    const files = new Map([[path, { bytes: 'hello' }]]);
     const reads: string[] = [];
-    const state = { sha256: 'a'.repeat(64) };
-    await digestOnce(hostHolding(state, reads));
-    expect(await digestOnce(hostHolding(state, reads))).toBe('a'.repeat(64));
-    expect(reads).toHaveLength(1);
-  });
-});
-
-// Issue 19: an incremental publish (no listing) never uses cached digests, so it neither
-// reads nor rewrites the cache (~36 MB at 100,000 targets); what it learns is journaled.
-describe('the digest cache without a listing', () => {
-
-  const MTIME = 1_700_000_000;
-  const sha = (c: string): string => c.repeat(64);
-  /** A host of immutable files (path → sha256), all of length 5 and one mtime; reads counted. */
-  function host(files: Map<string, string>, reads: string[]): Transport {
-    return {
-      host: 'h',
-      list: async () => [...files.keys()].map((path) => ({ path, size: 5, mtime: MTIME })),
-      digest: async (p): Promise<RemoteDigest | undefined> => {
-        reads.push(p);
-        const d = files.get(p);
-        return d === undefined ? undefined : { length: 5, sha256: d, mtime: MTIME };
-      },
-      readSmall: async () => undefined,
-      put: async () => undefined,
-      rename: async (from, to) => {
-        files.set(to, files.get(from)!);
-        files.delete(from);
-        return 'renamed';
-      },
-      remove: async (p) => {
-        files.delete(p);
-      },
-      close: async () => undefined,
-    } as Transport;
-  }
-
-  it('journals an upload instead of rewriting the cache; the next listing answers from the journal and folds it in', async () => {
-    const cache = join(work, 'cache.json');
-    const files = new Map([['targets/a/1/x', sha('a')]]);
-    const reads: string[] = [];
-    // A full publish: the cache learns targets/a/1/x.
-    let t = await DigestCachingTransport.wrap(host(files, reads), cache);
-    await t.list();
-    await t.digest('targets/a/1/x');
-    await t.close();
-    const before = { bytes: await readFile(cache, 'utf8'), ino: (await stat(cache)).ino };
-    expect(before.bytes).toContain('targets/a/1/x');
-
-    // An incremental publish: a file put under a temporary name, checked, renamed; another removed.
-    files.set('targets/b/1/.y.airlock-0123456789ab.part', sha('b'));
-    t = await DigestCachingTransport.wrap(host(files, reads), cache);
-    expect((await t.digest('targets/b/1/.y.airlock-0123456789ab.part'))?.sha256).toBe(sha('b'));
-    await t.rename('targets/b/1/.y.airlock-0123456789ab.part', 'targets/b/1/y', { overwrite: false });
-    await t.remove('targets/a/1/x');
-    await t.close();
-    expect({ bytes: await readFile(cache, 'utf8'), ino: (await stat(cache)).ino }).toEqual(before);
-    const journal = (await readFile(`${cache}.journal`, 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { path: string; removed?: boolean });
-    expect(journal.map((e) => [e.path, e.removed === true])).toEqual([
-      ['targets/b/1/y', false],
-      ['targets/a/1/x', true],
-    ]);
-
-    // A listing reads cache and journal: y answers without a read, x is gone; the rewrite folds the journal in.
-    files.set('targets/a/1/x', sha('c'));
-    reads.length = 0;
-    t = await DigestCachingTransport.wrap(host(files, reads), cache);
-    await t.list();
-    expect((await t.digest('targets/b/1/y'))?.sha256).toBe(sha('b'));
-    expect((await t.digest('targets/a/1/x'))?.sha256).toBe(sha('c'));
-    await t.close();
-    expect(reads).toEqual(['targets/a/1/x']);
-    await expect(stat(`${cache}.journal`)).rejects.toThrow();
-    const folded = JSON.parse(await readFile(cache, 'utf8')) as { files: Record<string, { sha256: string }> };
-    expect(Object.fromEntries(Object.entries(folded.files).map(([p, e]) => [p, e.sha256]))).toEqual({ 'targets/a/1/x': sha('c'), 'targets/b/1/y': sha('b') });
+    expect(await publishOnce(host(files, reads), reads, { dryRun: true })).toEqual([path]);
+    await expect(stat(cache)).rejects.toThrow();
+    await expect(stat(dirname(cache))).rejects.toThrow();
   });
 
-  it('skips a journal line torn by a crash and keeps the entries after it', async () => {
-    const cache = join(work, 'cache.json');
-    await writeFile(`${cache}.journal`, `{"path":"targets/a/1/x","length":5,"mt\n${JSON.stringify({ path: 'targets/b/1/y', length: 5, mtime: MTIME, sha256: sha('b') })}\n`);
+  it('journals what an upload learns; the next plan answers from the journal, folds it in and drops it', async () => {
+    await localFile('targets/a/1/x', 'xxxxx');
+    const files = new Map<string, { bytes: string }>();
+    const reads: string[] = [];
+    await publishOnce(host(files, reads), reads);
+    expect([...files.keys()]).toEqual(['targets/a/1/x']);
+    const journal = (await readFile(`${cache}.journal`, 'utf8')).split('\n').filter(Boolean);
+    expect(journal).toEqual([`"targets/a/1/x"\t5 ${MTIME} ${sha('xxxxx')}`]);
+    await localFile('targets/b/1/y', 'yyyyy');
+    expect(await publishOnce(host(files, reads), reads)).toEqual([]);
+    expect((await readFile(cache, 'utf8')).split('\n')).toEqual(['airlock-digest-cache 2', `"targets/a/1/x"\t5 ${MTIME} ${sha('xxxxx')}`, '']);
+    // y was uploaded by that publish: journaled again, x folded into the cache.
+    expect(await readFile(`${cache}.journal`, 'utf8')).toContain('targets/b/1/y');
+  });
+
+  it('skips a journal line torn by a crash, lets a later line of a path win, and forgets a removed path', async () => {
+    await localFile('targets/a/1/x', 'xxxxx');
+    await localFile('targets/b/1/y', 'yyyyy');
     const files = new Map([
-      ['targets/a/1/x', sha('a')],
-      ['targets/b/1/y', sha('b')],
+      ['targets/a/1/x', { bytes: 'xxxxx' }],
+      ['targets/b/1/y', { bytes: 'yyyyy' }],
     ]);
+    await mkdir(dirname(cache), { recursive: true });
+    await writeFile(
+      `${cache}.journal`,
+      [`"targets/a/1/x"\t5 ${MTIME} ${sha('xxxxx')}`, `"targets/a/1/x"\t-`, `"targets/b/1/y"\t5 ${MTIME} ${'0'.repeat(64)}`, `"targets/b/1/y"\t5 ${MTIME} ${sha('yyyyy')}`, `"targets/c/1/z"\t5 17`].join('\n'),
+    );
     const reads: string[] = [];
-    const t = await DigestCachingTransport.wrap(host(files, reads), cache);
-    await t.list();
-    await t.digest('targets/a/1/x');
-    await t.digest('targets/b/1/y');
-    await t.close();
-    expect(reads).toEqual(['targets/a/1/x']);
+    expect(await publishOnce(host(files, reads), reads)).toEqual(['targets/a/1/x']);
+  });
+
+  it('reads a format-1 cache once and replaces it', async () => {
+    await localFile(path, 'hello');
+    const files = new Map([[path, { bytes: 'hello' }]]);
+    await mkdir(dirname(cache), { recursive: true });
+    const legacy = cache.replace(/\.digests$/, '.json');
+    await writeFile(legacy, JSON.stringify({ formatVersion: 1, files: { [path]: { length: 5, mtime: MTIME, sha256: sha('hello') } } }));
+    const reads: string[] = [];
+    expect(await publishOnce(host(files, reads), reads)).toEqual([]);
+    await expect(stat(legacy)).rejects.toThrow();
+    expect(await readFile(cache, 'utf8')).toContain(path);
   });
 });

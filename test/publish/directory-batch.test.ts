@@ -7,7 +7,7 @@ import { cp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/pro
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fromSystemError } from '../../lib/core/errors.js';
-import { applyPublishPlan, observeHost, planPublish, type PublishEvent } from '../../lib/publish/index.js';
+import { applyPublishPlan, planPublish, type PublishEvent } from '../../lib/publish/index.js';
 import { BATCH_AFTER_FILES } from '../../lib/publish/apply.js';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
 import { classifyPath, STAGE_ORDER } from '../../lib/publish/layout.js';
@@ -41,7 +41,7 @@ async function largeRelease(): Promise<{ local: string; host: string; old: strin
 async function publishTo(local: string, host: string, opts: { failAfter?: number; batchAfter?: number; events?: PublishEvent[]; wrap?: (t: DirectoryTransport) => DirectoryTransport } = {}) {
   const t = await DirectoryTransport.open('batch', host, MODES);
   const transport = opts.wrap ? opts.wrap(t) : t;
-  const plan = planPublish(await observeHost(local, transport), { modes: MODES });
+  const plan = (await planPublish(local, transport, { modes: MODES }));
   const report = await applyPublishPlan(plan, transport, {
     ...(opts.events ? { onEvent: (e: PublishEvent) => opts.events!.push(e) } : {}),
     ...(opts.failAfter === undefined ? {} : { failAfter: opts.failAfter }),
@@ -111,7 +111,7 @@ describe('a large publish to a directory host goes up in batches', () => {
     const before = join(await fresh('before'), 'tree');
     await cp(host, before, { recursive: true });
     const t = await DirectoryTransport.open('batch', host, MODES);
-    const uploads = planPublish(await observeHost(local, t), { modes: MODES }).items.filter((i) => i.action === 'upload').length;
+    const uploads = (await planPublish(local, t, { modes: MODES })).upload;
     for (const cut of [1, BATCH_AFTER_FILES, BATCH_AFTER_FILES + 9, uploads - 2, uploads - 1]) {
       await rm(host, { recursive: true });
       await cp(before, host, { recursive: true });

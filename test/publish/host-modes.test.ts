@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
 import { parseMode } from '../../lib/publish/host-modes.js';
-import { applyPublishPlan, observeHost, planPublish, publish } from '../../lib/publish/index.js';
+import { applyPublishPlan, planPublish, publish } from '../../lib/publish/index.js';
 import type { RemoteDigest } from '../../lib/publish/transport.js';
 import { airlockBin, ensureBuilt, listTree } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
@@ -138,7 +138,7 @@ describe('mode checks', () => {
       }
       const t = new NarrowingHost('narrow', join(work, 'host'));
       await mkdir(t.root);
-      const plan = planPublish(await observeHost(join(work, 'local'), t));
+      const plan = await planPublish(join(work, 'local'), t);
       await expectCode(() => applyPublishPlan(plan, t), 'E_PUBLISH_VERIFY');
       expect(await listTree(t.root)).toEqual([]); // nothing renamed into place
     } finally {

@@ -5,12 +5,13 @@
 // the old release or the whole new one. The 403 the cache kept for the next root
 // (every TUF client probes N+1.root.json) is still served after the publish and breaks
 // nothing; a new release is visible within the timestamp's max-age.
+import { LineSpill, SpillDir } from '../../lib/publish/line-spill.js';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyPublishPlan, observeHost, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
+import { applyPublishPlan, openTransport, planItems, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
 import type { Transport } from '../../lib/publish/transport.js';
 import { openpgpCertificate, updateAptRepository } from '../../lib/repo/compat/index.js';
 import { aptClient, buildDeb, type AptClient } from '../support/compat-apt.js';
@@ -121,15 +122,17 @@ describe.skipIf(!canRunCeph())('an S3 host behind a caching CDN (nginx proxy_cac
     try {
       // One plan per host, applied one upload at a time: exactly the states a publish cut
       // after every object, then resumed, leaves the host in.
-      const plans = await Promise.all(transports.map((t, h) => observeHost([local, aptLocal][h]!, t).then((o) => planPublish(o))));
-      const uploads = plans.map((p) => p.items.filter((i) => i.action === 'upload'));
+      const plans = await Promise.all(transports.map((t, h) => planPublish([local, aptLocal][h]!, t)));
+      const uploads = await Promise.all(plans.map((p) => planItems(p)));
       expect(uploads[0]!.length).toBeGreaterThan(8);
       aptWindow = uploads[1]!.filter((i) => i.stage === 'apt-index').length;
       for (let k = 0; k < Math.max(...uploads.map((u) => u.length)); k++) {
         for (const [h, t] of transports.entries()) {
           const item = uploads[h]![k];
           if (item === undefined) continue;
-          await applyPublishPlan({ ...plans[h]!, items: [item], leftovers: [] }, t);
+          const one = new LineSpill(new SpillDir());
+          await one.add(`${JSON.stringify(item.path)}\t${item.length} ${item.sha256}`);
+          await applyPublishPlan({ ...plans[h]!, runs: [{ stage: item.stage, rank: [], files: 1, bytes: item.length, uploads: one }], leftovers: [] }, t);
           if (t.host === 'tuf' && item.path === 'metadata/timestamp.json') timestampWrittenAt = Date.now();
         }
         cuts++;

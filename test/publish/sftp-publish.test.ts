@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import ssh2, { type AgentAuthMethod } from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { keysFromKnownHosts, fingerprintOf } from '../../lib/publish/host-key.js';
-import { applyPublishPlan, observeHost, openTransport, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
+import { applyPublishPlan, openTransport, planItems, planPublish, publish, type HostSpec } from '../../lib/publish/index.js';
 import { SignerAgent, openSshPublicKey } from '../../lib/publish/signer-agent.js';
 import { ensureBuilt, listTree, runCli } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
@@ -105,11 +105,11 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     // new plan and apply, exactly what the same command run again does after connecting.
     const t = await openTransport(host(), { publishSigner: signer });
     try {
-      const uploads = (planPublish(await observeHost(local, t))).items.filter((i) => i.action === 'upload').length;
+      const uploads = (await planPublish(local, t)).upload;
       expect(uploads).toBeGreaterThan(8);
       for (let cut = 0; cut < uploads; cut++) {
         await resetToOld();
-        await expectCode(applyPublishPlan(planPublish(await observeHost(local, t)), t, { failAfter: cut }), 'E_PUBLISH_INTERRUPTED');
+        await expectCode(applyPublishPlan((await planPublish(local, t)), t, { failAfter: cut }), 'E_PUBLISH_INTERRUPTED');
         const views = await Promise.all(
           [stateful.copy(), tufJsClient(repo.rootV1, nginx!.url)].map(async (made) => {
             const client = await made;
@@ -124,7 +124,7 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
           expect([old, next], `cut after ${cut} files`).toContainEqual(view.found);
           for (const f of view.found) expect(sha256(view.bytes.get(f)!)).toBe(sha256(repo.targets.get(f)!));
         }
-        const resumed = await applyPublishPlan(planPublish(await observeHost(local, t)), t);
+        const resumed = await applyPublishPlan((await planPublish(local, t)), t);
         expect(resumed.uploaded).toBe(uploads - cut);
         expect(await reachableTargets(sshd!.tree)).toEqual(next);
       }
@@ -235,7 +235,7 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
       await t.remove('releases/demo/1.0/.notes.txt.airlock-aaaaaaaaaaaa.part');
       // And the plan refuses before anything moves.
       await writeFile(join(sshd!.tree, victim), 'FIRST');
-      await expectCode(observeHost(local, t).then((o: Awaited<ReturnType<typeof observeHost>>) => planPublish(o)), 'E_PUBLISH_IMMUTABLE');
+      await expectCode(planPublish(local, t), 'E_PUBLISH_IMMUTABLE');
     } finally {
       await t.close();
     }
@@ -277,10 +277,10 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     await resetToOld();
     const t = await openTransport(host(), { publishSigner: signer });
     try {
-      const plan = planPublish(await observeHost(local, t));
+      const plan = (await planPublish(local, t));
       const report = await applyPublishPlan(plan, t);
-      expect(report.uploaded).toBe(plan.items.filter((i) => i.action === 'upload').length);
-      for (const i of plan.items) expect(await t.digest(i.path)).toMatchObject({ length: i.length, sha256: i.sha256 });
+      expect(report.uploaded).toBe(plan.upload);
+      for (const i of await planItems(plan)) expect(await t.digest(i.path)).toMatchObject({ length: i.length, sha256: i.sha256 });
     } finally {
       await t.close();
     }

@@ -51,7 +51,7 @@ async function publishToHost(opts: { fullCheck?: boolean } = {}): Promise<{ uplo
 
 async function manifestEntries(): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
-  await readManifest(repoDir, (e) => out.push(e));
+  await readManifest(repoDir, (e) => void out.push(e));
   return out.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../../lib/core/digest.js';
 import { isAirlockError } from '../../../lib/core/errors.js';
-import { applyPublishPlan, observeHost, planPublish } from '../../../lib/publish/index.js';
+import { applyPublishPlan, planItems, planPublish } from '../../../lib/publish/index.js';
 import { DirectoryTransport } from '../../../lib/publish/directory-transport.js';
 import { rotateKey } from '../../../lib/repo/rotation.js';
 import type { OnlineRole } from '../../../lib/repo/transaction.js';
@@ -49,8 +49,8 @@ async function publishCutAfterEveryFile(repo: LifecycleRepo, host: string, poll:
   let steps = 0;
   try {
     for (;;) {
-      const plan = planPublish(await observeHost(repo.repoDir, transport));
-      const next = plan.items.find((i) => i.action === 'upload');
+      const plan = (await planPublish(repo.repoDir, transport));
+      const [next] = await planItems(plan, 1);
       if (!next) break;
       await applyPublishPlan(plan, transport, { failAfter: 1 }).catch((err: unknown) => {
         if (!isAirlockError(err, 'E_PUBLISH_INTERRUPTED')) throw err;

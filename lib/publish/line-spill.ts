@@ -1,0 +1,206 @@
+// Lists a full publish plan cannot hold (issue 19: a million targets make two million
+// paths on each side — the copy's manifest, the host's listing, the digest cache, the
+// uploads still to do) are kept as lines, on disk once they grow past a bound: appended
+// and read back in order (LineSpill), or sorted by an external merge sort (LineSorter:
+// sorted chunks, then one k-way merge). Memory is one chunk per list, whatever its
+// length. Small lists never touch the disk. The files go to a private directory
+// (mkdtemp under the OS temporary directory, 0700) that the plan's owner removes
+// (SpillDir.remove); they hold paths, lengths and digests of public files, no secret.
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+/** Lines a sorter holds before it sorts them and writes them out (~150 bytes each: ~10 MiB). */
+export const SORT_CHUNK_LINES = 65536;
+/** Lines a spill holds before it appends them to its file. */
+const SPILL_BUFFER_LINES = 4096;
+
+/** How many lines all the spills and sorters of one plan hold in memory: the bound tests pin. */
+export interface HeldGauge {
+  now: number;
+  max: number;
+}
+
+function hold(gauge: HeldGauge | undefined, n: number): void {
+  if (!gauge) return;
+  gauge.now += n;
+  if (gauge.now > gauge.max) gauge.max = gauge.now;
+}
+
+/** The private directory a plan's spilled lists live in, made on the first spill. */
+export class SpillDir {
+  private dir: string | undefined;
+  private files = 0;
+
+  constructor(
+    readonly gauge?: HeldGauge,
+    readonly chunkLines = SORT_CHUNK_LINES,
+  ) {}
+
+  async file(): Promise<string> {
+    this.dir ??= await mkdtemp(join(tmpdir(), 'airlock-plan-'));
+    return join(this.dir, String(this.files++));
+  }
+
+  /** Whether anything went to disk (tests). */
+  get used(): boolean {
+    return this.dir !== undefined;
+  }
+
+  async remove(): Promise<void> {
+    if (this.dir !== undefined) await rm(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+}
+
+async function* linesOf(file: string): AsyncGenerator<string> {
+  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 }), crlfDelay: Infinity });
+  try {
+    for await (const line of rl) yield line;
+  } finally {
+    rl.close();
+  }
+}
+
+/** Lines (without newlines) appended, then read back in the same order, as often as needed. */
+export class LineSpill {
+  private buffer: string[] = [];
+  private file: string | undefined;
+  private fh: FileHandle | undefined;
+  count = 0;
+
+  constructor(private readonly dir: SpillDir) {}
+
+  async add(line: string): Promise<void> {
+    this.buffer.push(line);
+    this.count++;
+    hold(this.dir.gauge, 1);
+    if (this.buffer.length >= Math.min(SPILL_BUFFER_LINES, this.dir.chunkLines)) await this.writeOut();
+  }
+
+  private async writeOut(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    this.file ??= await this.dir.file();
+    this.fh ??= await open(this.file, 'wx', 0o600);
+    await this.fh.write(`${this.buffer.join('\n')}\n`);
+    hold(this.dir.gauge, -this.buffer.length);
+    this.buffer = [];
+  }
+
+  /** Writes every held line out (a sorted run: the merge reads it from its file). */
+  async finish(): Promise<void> {
+    await this.writeOut();
+    await this.fh?.close();
+    this.fh = undefined;
+  }
+
+  /** Every line added, in order: the file's, then those still held. */
+  async *lines(): AsyncGenerator<string> {
+    if (this.fh !== undefined) {
+      await this.fh.close();
+      this.fh = undefined;
+    }
+    if (this.file !== undefined) yield* linesOf(this.file);
+    yield* this.buffer;
+  }
+
+  /** The lines in groups of at most `size`. */
+  async *batches(size: number): AsyncGenerator<string[]> {
+    let batch: string[] = [];
+    for await (const line of this.lines()) {
+      batch.push(line);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+}
+
+/**
+ * Lines sorted by UTF-16 code units (JavaScript's default sort, the `<` of strings):
+ * chunks of `chunkLines` sorted in memory and written out, then merged. Equal lines
+ * keep no particular order: callers make lines unique (a key, and a sequence number
+ * where one key may come twice).
+ */
+export class LineSorter {
+  private chunk: string[] = [];
+  private readonly runs: LineSpill[] = [];
+
+  constructor(private readonly dir: SpillDir) {}
+
+  async add(line: string): Promise<void> {
+    this.chunk.push(line);
+    hold(this.dir.gauge, 1);
+    if (this.chunk.length >= this.dir.chunkLines) await this.writeChunk();
+  }
+
+  private async writeChunk(): Promise<void> {
+    const chunk = this.chunk.sort();
+    this.chunk = [];
+    const run = new LineSpill(this.dir);
+    for (const line of chunk) await run.add(line);
+    hold(this.dir.gauge, -chunk.length);
+    await run.finish();
+    this.runs.push(run);
+  }
+
+  async *sorted(): AsyncGenerator<string> {
+    if (this.runs.length === 0) {
+      yield* this.chunk.sort();
+      return;
+    }
+    await this.writeChunk();
+    const heads = await Promise.all(
+      this.runs.map(async (run) => {
+        const it = run.lines()[Symbol.asyncIterator]();
+        return { it, next: await it.next() };
+      }),
+    );
+    for (;;) {
+      let min: (typeof heads)[number] | undefined;
+      for (const h of heads) if (!h.next.done && (min === undefined || h.next.value < (min.next.value as string))) min = h;
+      if (min === undefined) return;
+      yield min.next.value as string;
+      min.next = await min.it.next();
+    }
+  }
+}
+
+/**
+ * Walks sorted keyed streams side by side (a merge join): for each key, in order, what
+ * each stream has for it. Each stream yields [key, rest] in ascending key order with each
+ * key at most once.
+ */
+export async function* mergeJoin(streams: AsyncIterable<[string, string]>[]): AsyncGenerator<[string, (string | undefined)[]]> {
+  const heads = await Promise.all(
+    streams.map(async (s) => {
+      const it = s[Symbol.asyncIterator]();
+      return { it, next: await it.next() };
+    }),
+  );
+  for (;;) {
+    let key: string | undefined;
+    for (const h of heads) if (!h.next.done && (key === undefined || h.next.value[0] < key)) key = h.next.value[0];
+    if (key === undefined) return;
+    const rests: (string | undefined)[] = [];
+    for (const h of heads) {
+      if (!h.next.done && h.next.value[0] === key) {
+        rests.push(h.next.value[1]);
+        h.next = await h.it.next();
+      } else rests.push(undefined);
+    }
+    yield [key, rests];
+  }
+}
+
+/** A sorted stream of `key\trest` lines as [key, rest] pairs (keys are JSON strings: no tab inside). */
+export async function* keyed(lines: AsyncIterable<string>): AsyncGenerator<[string, string]> {
+  for await (const line of lines) {
+    const tab = line.indexOf('\t');
+    yield tab < 0 ? [line, ''] : [line.slice(0, tab), line.slice(tab + 1)];
+  }
+}

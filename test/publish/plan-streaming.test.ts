@@ -1,0 +1,87 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { applyPublishPlan, planPublish, STAGE_ORDER, type PublishEvent } from '../../lib/publish/index.js';
+import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
+import { SpillDir, type HeldGauge } from '../../lib/publish/line-spill.js';
+import { expectCode } from '../support/error-codes.js';
+import { listTree } from '../support/e2e-cli.js';
+
+// Issue 19: a full plan holds a sort chunk per list, never the tree. With a chunk of 32
+// lines, a plan over ~1,000 paths must spill to disk and hold a few hundred lines at most,
+// and still publish in order, resume after a cut, and skip what the host has.
+
+const FILES = 1000;
+const CHUNK = 32;
+
+let work: string;
+beforeEach(async () => {
+  work = await mkdtemp(join(tmpdir(), 'airlock-plan-stream-'));
+});
+afterEach(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+async function tree(): Promise<string> {
+  const local = join(work, 'local');
+  for (let i = 0; i < FILES; i++) {
+    const dir = join(local, 'targets', (i % 37).toString(16), String(i));
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'f'), `file ${i}`);
+  }
+  await mkdir(join(local, 'metadata'), { recursive: true });
+  for (const v of [1, 2]) await writeFile(join(local, 'metadata', `${v}.targets.json`), `{"v":${v}}`);
+  await writeFile(join(local, 'metadata', '1.snapshot.json'), '{}');
+  await writeFile(join(local, 'metadata', 'timestamp.json'), 'not metadata: no version to compare');
+  await mkdir(join(local, 'keys'), { recursive: true });
+  await writeFile(join(local, 'keys', 'root.json'), '{}');
+  return local;
+}
+
+function stageIndexOf(path: string): number {
+  if (path.startsWith('targets/')) return STAGE_ORDER.indexOf('content');
+  if (path.startsWith('keys/')) return STAGE_ORDER.indexOf('keys');
+  if (path.endsWith('timestamp.json')) return STAGE_ORDER.indexOf('timestamp');
+  return STAGE_ORDER.indexOf(path.includes('snapshot') ? 'snapshot' : 'targets');
+}
+
+describe('a full plan in bounded memory', () => {
+  it('spills, holds a bounded number of lines, and publishes in order, resumably', async () => {
+    const local = await tree();
+    const host = join(work, 'host');
+    const t = await DirectoryTransport.open('h', host);
+    try {
+      const gauge: HeldGauge = { now: 0, max: 0 };
+      const spill = new SpillDir(gauge, CHUNK);
+      const plan = await planPublish(local, t, { spill });
+      expect(plan.upload).toBe(FILES + 5);
+      expect(spill.used).toBe(true);
+      expect(gauge.max).toBeLessThan(12 * CHUNK);
+      // Cut after 400 files (batches of the content run are renamed in order).
+      await expectCode(applyPublishPlan(plan, t, { failAfter: 400 }), 'E_PUBLISH_INTERRUPTED');
+      await spill.remove();
+
+      const events: PublishEvent[] = [];
+      const again = new SpillDir({ now: 0, max: 0 }, CHUNK);
+      const resumed = await planPublish(local, t, { spill: again });
+      expect(resumed.skip).toBe(400);
+      expect(resumed.upload).toBe(FILES + 5 - 400);
+      const report = await applyPublishPlan(resumed, t, { onEvent: (e) => events.push(e) });
+      await again.remove();
+      expect(report.uploaded).toBe(FILES + 5 - 400);
+      const done = events.flatMap((e) => (e.type === 'file-done' ? [e.path] : []));
+      expect(done).toHaveLength(FILES + 5 - 400);
+      const stages = done.map(stageIndexOf);
+      expect(stages).toEqual([...stages].sort((a, b) => a - b));
+      expect(done.slice(-2)).toEqual(['metadata/timestamp.json', 'keys/root.json']);
+      expect(await listTree(host)).toEqual(await listTree(local));
+
+      const last = await planPublish(local, t, { spill: new SpillDir(undefined, CHUNK) });
+      expect([last.upload, last.skip]).toEqual([0, FILES + 5]);
+      await last.spill.remove();
+    } finally {
+      await t.close();
+    }
+  });
+});
