@@ -277,8 +277,7 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
     if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
   }
   // rpm: the repodata the next release indexes on top of, and the signed packages it lists (sync-rpm.ts).
-  const ownRepomd = await readOwn(repoDir, 'rpm/repodata/repomd.xml');
-  const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), pgpKeys, ownRepomd === undefined ? undefined : Buffer.from(ownRepomd).toString('utf8'));
+  const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), pgpKeys, (path) => readOwn(repoDir, path));
   for (const i of rpm.indices) {
     if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }

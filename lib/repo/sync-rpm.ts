@@ -6,8 +6,9 @@
 // checks (createrepo_c(8), https://createrepo.baseurl.org/): repodata/repomd.xml.asc is a
 // detached signature of repomd.xml by the CURRENT pgp key (sync-pgp-keys.ts: an earlier
 // key of keys/release-signing.asc alone is E_SYNC_OLD_PGP_KEY; a bad or missing signature
-// E_RPM_SIGNATURE), and repomd.xml is not older than the copy's own (E_ROLLBACK); repomd.xml names each metadata file with its SHA-256 and
-// size (checked, and the uncompressed primary's open-checksum too); primary names each
+// E_RPM_SIGNATURE), and the repodata is no older than the copy's own (E_ROLLBACK: by
+// revision, and by the packages its primary keeps); repomd.xml names each metadata file
+// with its SHA-256 and size (checked, and the uncompressed primary's open-checksum too); primary names each
 // package with its SHA-256 and size, checked when the package is fetched. So every byte
 // the copy takes was vouched for by the pgp key before the next release re-signs it.
 import { gunzipSync } from 'node:zlib';
@@ -88,12 +89,19 @@ export function repomdRevision(text: string): number | undefined {
 
 /**
  * `keys`: which pgp keys vouch (sync-pgp-keys.ts). A host without rpm/repodata/repomd.xml
- * has no rpm repository. `ownRepomd`: the copy's own rpm/repodata/repomd.xml, if it has one: a host's older
- * repodata (a lower revision, though validly signed) is a rollback (E_ROLLBACK) — taking
+ * has no rpm repository. `own` reads the copy's own files: a host's repodata older than
+ * the copy's (a lower repomd.xml revision, though validly signed; none where the copy has
+ * one; a primary without a package the copy's lists) is a rollback (E_ROLLBACK) — taking
  * it would make the next release drop the packages released since.
  */
-export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<Uint8Array | undefined>, keys: SyncPgpKeys, ownRepomd?: string): Promise<RpmFiles> {
+export async function rpmFilesOf(
+  fetch: (path: string, max: number) => Promise<Uint8Array | undefined>,
+  keys: SyncPgpKeys,
+  own: (path: string) => Promise<Uint8Array | undefined> = async () => undefined,
+): Promise<RpmFiles> {
   const out: RpmFiles = { indices: [], packages: [] };
+  const ownBytes = await own(REPOMD);
+  const ownRepomd = ownBytes === undefined ? undefined : Buffer.from(ownBytes).toString('utf8');
   const repomd = await fetch(REPOMD, MAX_REPOMD_BYTES);
   if (repomd === undefined) {
     if (ownRepomd !== undefined) throw new AirlockError('E_ROLLBACK', `the host has no ${REPOMD}, which the copy has; do not sync from this host`, { details: { path: REPOMD } });
@@ -104,10 +112,12 @@ export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<U
     new AirlockError('E_RPM_SIGNATURE', `the host's ${REPOMD} ${what}; its rpm repository is not what this copy's pgp key signed — do not sync from this host`, { details: { path: REPOMD } });
   if (asc === undefined) throw unsigned('has no repomd.xml.asc');
   assertSignedByCurrentKey(`${REPOMD}.asc`, detachedSignatureSigners(Buffer.from(asc).toString('utf8'), repomd, keys.known), keys, unsigned);
-  const own = ownRepomd === undefined ? undefined : repomdRevision(ownRepomd);
+  const ownRevision = ownRepomd === undefined ? undefined : repomdRevision(ownRepomd);
   const theirs = repomdRevision(Buffer.from(repomd).toString('utf8'));
-  if (own !== undefined && (theirs === undefined || theirs < own)) {
-    throw new AirlockError('E_ROLLBACK', `the host's ${REPOMD} is older (revision ${theirs ?? 'none'}) than the copy's (${own}); do not sync from this host`, { details: { path: REPOMD, host: theirs ?? null, local: own } });
+  if (ownRevision !== undefined && (theirs === undefined || theirs < ownRevision)) {
+    throw new AirlockError('E_ROLLBACK', `the host's ${REPOMD} is older (revision ${theirs ?? 'none'}) than the copy's (${ownRevision}); do not sync from this host`, {
+      details: { path: REPOMD, host: theirs ?? null, local: ownRevision },
+    });
   }
   out.indices.push({ path: REPOMD, bytes: repomd }, { path: `${REPOMD}.asc`, bytes: asc });
   const seen = new Set<string>();
@@ -131,5 +141,34 @@ export async function rpmFilesOf(fetch: (path: string, max: number) => Promise<U
       out.packages.push(p);
     }
   }
+  if (ownRepomd !== undefined) {
+    const theirPackages = new Map(out.packages.map((p) => [p.path, p.info.hashes.sha256]));
+    const missing = (await ownPackages(ownRepomd, own)).filter((p) => theirPackages.get(p.path) !== p.info.hashes.sha256).map((p) => p.path);
+    if (missing.length > 0) {
+      throw new AirlockError('E_ROLLBACK', `the host's rpm repodata lacks ${missing.length} package(s) the copy's lists (${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}); do not sync from this host`, {
+        details: { path: REPOMD, missing: missing.slice(0, 100) },
+      });
+    }
+  }
   return out;
+}
+
+/** The packages the copy's own primary lists (none when the copy lacks its primary: the next release reports that). */
+async function ownPackages(ownRepomd: string, own: (path: string) => Promise<Uint8Array | undefined>): Promise<{ path: string; info: TargetFileInfo }[]> {
+  const damaged = (what: string) => new AirlockError('E_REPOSITORY_DAMAGED', `the copy's own ${REPOMD} ${what}; restore the repository copy from a backup`, { details: { path: REPOMD } });
+  let primary;
+  try {
+    primary = parseRepomd(ownRepomd).find((e) => e.type === 'primary');
+  } catch {
+    throw damaged('is not repodata airlock writes');
+  }
+  if (primary === undefined) return [];
+  const bytes = await own(`rpm/${primary.href}`);
+  if (bytes === undefined) return [];
+  try {
+    const open = primary.href.endsWith('.gz') ? gunzipSync(bytes, { maxOutputLength: MAX_REPODATA_BYTES }) : Buffer.from(bytes);
+    return parsePrimaryPackages(open.toString('utf8'));
+  } catch {
+    throw damaged(`lists ${primary.href}, which is not a primary airlock writes`);
+  }
 }

@@ -30,7 +30,7 @@ let host: string;
 let rpm12: string;
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
-const from = (dir: string) => async (path: string, max: number) => {
+const from = (dir: string) => async (path: string, max = Infinity) => {
   const bytes = await readFile(join(dir, ...path.split('/'))).catch(() => undefined);
   if (bytes !== undefined && bytes.length > max) throw new Error(`${path} over ${max}`);
   return bytes;
@@ -39,6 +39,9 @@ const from = (dir: string) => async (path: string, max: number) => {
 async function release(rpmDir: string, publishedRpmDir: string, rpm: string): Promise<void> {
   await updateRpmRepository({ rpmDir, publishedRpmDir, rpms: [rpm], pgp, date, project: 'hello', name: 'Hello', publicUrl: 'http://127.0.0.1/', publishedKeys: keyring });
 }
+
+/** A copy whose own rpm/ is just this repomd.xml. */
+const ownRepomd = (text: string) => async (path: string) => (path === 'rpm/repodata/repomd.xml' ? Buffer.from(text) : undefined);
 
 /** The packages a repository's primary lists, by file name. */
 async function listed(rpmDir: string): Promise<string[]> {
@@ -99,15 +102,27 @@ describe('sync takes a host\'s rpm repository only through its signed repomd.xml
     const repomd = await readFile(join(host, 'rpm', 'repodata', 'repomd.xml'), 'utf8');
     const revision = repomdRevision(repomd)!;
     expect(revision).toBeGreaterThan(0);
-    expect((await rpmFilesOf(from(host), keys, repomd)).packages).toHaveLength(2);
+    expect((await rpmFilesOf(from(host), keys, from(host))).packages).toHaveLength(2);
     const newer = repomd.replace(`<revision>${revision}</revision>`, `<revision>${revision + 1}</revision>`);
-    expect(await codeOf(rpmFilesOf(from(host), keys, newer))).toBe('E_ROLLBACK');
+    expect(await codeOf(rpmFilesOf(from(host), keys, ownRepomd(newer)))).toBe('E_ROLLBACK');
+  });
+
+  it('refuses repodata of the same or a later revision whose primary lacks a package the copy\'s lists (E_ROLLBACK)', async () => {
+    // The copy holds hello 1.0.0 and 1.1.0; a host whose repodata, signed by the current key, lists 1.1.0 alone.
+    const dropped = join(work.path, 'dropped');
+    await mkdir(join(dropped, 'rpm'), { recursive: true });
+    await releaseOnto(join(dropped, 'rpm'), await buildRpm(join(work.path, 'b11-again'), 'hello', '1.1.0'), join(work.path, 's11-again'));
+    expect((await rpmFilesOf(from(dropped), keys)).packages.map((p) => p.path)).toEqual(['rpm/Packages/hello-1.1.0-1.noarch.rpm']);
+    expect(repomdRevision(await readFile(join(dropped, 'rpm', 'repodata', 'repomd.xml'), 'utf8'))).toBeGreaterThanOrEqual(repomdRevision(await readFile(join(host, 'rpm', 'repodata', 'repomd.xml'), 'utf8'))!);
+    expect(await codeOf(rpmFilesOf(from(dropped), keys, from(host)))).toBe('E_ROLLBACK');
+    // The other way round (the host keeps everything the copy lists, and more) is the ordinary sync.
+    expect((await rpmFilesOf(from(host), keys, from(dropped))).packages).toHaveLength(2);
   });
 
   it('finds nothing on a host without rpm/, and refuses that when the copy has rpm repodata (E_ROLLBACK)', async () => {
     expect(await rpmFilesOf(from(join(work.path, 'nothing')), keys)).toEqual({ indices: [], packages: [] });
     const repomd = await readFile(join(host, 'rpm', 'repodata', 'repomd.xml'), 'utf8');
-    expect(await codeOf(rpmFilesOf(from(join(work.path, 'nothing')), keys, repomd))).toBe('E_ROLLBACK');
+    expect(await codeOf(rpmFilesOf(from(join(work.path, 'nothing')), keys, ownRepomd(repomd)))).toBe('E_ROLLBACK');
   });
 
   it('refuses repodata signed only by an earlier pgp key of the copy\'s keyring (E_SYNC_OLD_PGP_KEY): the key was rotated away', async () => {
