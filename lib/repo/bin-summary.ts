@@ -12,10 +12,12 @@
 // fetches and checks (TUF §5.6.2) — so it can be stale, never wrong. Any other bin is
 // read (and checked against the snapshot) and the file rewritten. A missing or malformed
 // file is an empty summary: it is a cache of the signed metadata, never a source of trust.
+// The transaction records the bins it signs once they are in the copy
+// (recordBinSummaries), so status after an import or a release reads no bin at all.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
-import { metadataFileName, type SnapshotSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, type Envelope, type MetaFile, type SnapshotSigned, type TargetsSigned } from '../core/tuf-metadata.js';
 import { LocalRepository } from './local-repository.js';
 
 export const BIN_SUMMARY_FILE = '.airlock-bins';
@@ -104,4 +106,22 @@ async function rewrite(path: string, roles: readonly string[], summaries: Map<st
     // A read-only copy (a backup mounted to look at): status still answers, from the bins.
   }
   return ordered;
+}
+
+/** A bin as a transaction signs it: from its envelope and the snapshot's entry for its bytes. */
+export function summaryOf(env: Envelope<TargetsSigned>, meta: MetaFile): BinSummary {
+  return { version: env.signed.version, length: meta.length!, sha256: meta.hashes!.sha256!, expires: env.signed.expires, targets: Object.keys(env.signed.targets).length };
+}
+
+/**
+ * Adds the bins a commit moved into the copy to the summary (called after the move: an
+ * entry for bytes not yet in the copy would only be unused, but never claim them early).
+ * A failure to write is left for status to repair: the commit has happened.
+ */
+export async function recordBinSummaries(repoDir: string, signed: ReadonlyMap<string, BinSummary>): Promise<void> {
+  if (signed.size === 0) return;
+  const path = join(repoDir, BIN_SUMMARY_FILE);
+  const all = await readSummaries(path);
+  for (const [role, e] of signed) all.set(role, e);
+  await rewrite(path, [...all.keys()], all);
 }

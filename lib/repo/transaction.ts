@@ -22,6 +22,7 @@ import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { metadataFileName, metaFileFor, nextSnapshot, nextTargets, nextTimestamp, SPEC_VERSION, thresholdResult, topLevelRoleVerification, type Envelope, type MetaFile, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
 import type { Signer } from '../keys/signer.js';
+import { recordBinSummaries, summaryOf, type BinSummary } from './bin-summary.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
 import { allBinNames, binFor, bitLengthFor, DEFAULT_BIN_LAYOUT, layoutOf, rebinnedLayout, succinctDelegations, type BinLayout } from './hash-bins.js';
 import { commitStaged, LocalRepository, type CurrentMetadata, type KnownDigests } from './local-repository.js';
@@ -112,6 +113,8 @@ export class RepositoryTransaction {
   readonly #files: { path: string; bytes: Uint8Array }[] = [];
   #root: Envelope<RootSigned> | undefined;
   #closed = false;
+  /** The bins this commit signs, for the copy's bin summary (bin-summary.ts: what status reads). */
+  readonly #signedBins = new Map<string, BinSummary>();
 
   private constructor(
     readonly repo: LocalRepository,
@@ -295,6 +298,7 @@ export class RepositoryTransaction {
         const bytes = envelopeBytes(env);
         await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
         snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
+        this.#signedBins.set(bin, summaryOf(env, snapshotMeta[metadataFileName(bin)]!));
         result.bins.push(bin);
       }
       if (!head.done) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
@@ -388,6 +392,7 @@ export class RepositoryTransaction {
           // Written now, not held: a batch's bins are the whole repository's metadata (import).
           await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
           snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
+          this.#signedBins.set(bin, summaryOf(env, snapshotMeta[metadataFileName(bin)]!));
           result.bins.push(bin);
         }
       }
@@ -416,6 +421,7 @@ export class RepositoryTransaction {
     // Flushed once, with everything else staged, when the commit moves it (commitStaged).
     for (const f of staged) await writeFileAtomic(join(this.stagingDir, ...f.path.split('/')), f.bytes, { durable: false });
     const committed = await commitStaged(this.stagingDir, this.repo.dir, { known: this.#knownDigests() });
+    await recordBinSummaries(this.repo.dir, this.#signedBins);
     result.files = committed.moved;
     result.staged = committed.staged;
     result.next = { root: this.#root ?? cur!.root, targets: targets!, snapshot: snapshot!, timestamp: timestamp! };

@@ -60,6 +60,16 @@ afterAll(async () => {
 });
 
 describe('the hash bins summary', () => {
+  it('is written by the commit that signs the bins (crossing into bins: every one), so status reads none', async () => {
+    const file = JSON.parse(await readFile(join(repoDir, BIN_SUMMARY_FILE), 'utf8'));
+    const bins = await fromBins();
+    expect(new Map(Object.entries(file.bins).map(([role, e]) => { const { version, expires, targets } = e as { version: number; expires: string; targets: number }; return [role, { version, expires, targets }]; }))).toEqual(bins);
+    const { snapshot } = await new LocalRepository(repoDir).current();
+    for (const [role, e] of Object.entries(file.bins) as [string, { length: number; sha256: string }][]) {
+      expect(snapshot.signed.meta[`${role}.json`]).toMatchObject({ length: e.length, hashes: { sha256: e.sha256 } });
+    }
+  });
+
   it('is written on first use and says what the bins say', async () => {
     await rm(join(repoDir, BIN_SUMMARY_FILE), { force: true });
     expect(plain(await summaries())).toEqual(await fromBins());
@@ -102,13 +112,16 @@ describe('the hash bins summary', () => {
     expect(plain(await summaries())).toEqual(await fromBins());
   });
 
-  it('after a release, re-reads only the bins it re-signed and agrees with them', async () => {
+  it('a release records the bin it re-signed, and the summary agrees with the bins', async () => {
     await summaries();
     const before = await fromBins();
+    await rm(join(repoDir, BIN_SUMMARY_FILE));
     await addTargets(40, 1);
     const after = await fromBins();
     const changed = [...after].filter(([role, s]) => before.get(role)!.version !== s.version).map(([role]) => role);
     expect(changed).toHaveLength(1);
+    const file = JSON.parse(await readFile(join(repoDir, BIN_SUMMARY_FILE), 'utf8'));
+    expect(Object.keys(file.bins)).toEqual(changed);
     expect(plain(await summaries())).toEqual(after);
     expect([...after.values()].reduce((n, s) => n + s.targets, 0)).toBe(41);
   });

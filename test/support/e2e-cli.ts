@@ -7,6 +7,7 @@ import { closeSync, existsSync, openSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MANIFEST_FILE } from '../../lib/core/copy-manifest.js';
+import { BIN_SUMMARY_FILE } from '../../lib/repo/bin-summary.js';
 
 export const projectRoot = resolve(import.meta.dirname, '../..');
 export const airlockBin = join(projectRoot, 'dist', 'cli', 'airlock.js');
@@ -113,12 +114,12 @@ export function runAirlock(args: string[], opts: AirlockRunOptions = {}): Airloc
   }
 }
 
-/** Relative path of every file below `dir`, sorted; the repository copy's manifest is not host content and is left out. */
+/** Relative path of every file below `dir`, sorted; the repository copy's manifest and bin summary are not host content and are left out. */
 export async function listTree(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string, rel: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
-      if (rel === '' && e.name === MANIFEST_FILE) continue;
+      if (rel === '' && (e.name === MANIFEST_FILE || e.name === BIN_SUMMARY_FILE)) continue;
       if (e.isDirectory()) await walk(join(d, e.name), `${rel}${e.name}/`);
       else out.push(`${rel}${e.name}`);
     }
