@@ -18,7 +18,10 @@ import type { Signer } from '../../lib/keys/signer.js';
 import { DirectorySource } from '../../lib/verify/index.js';
 import { buildDeb } from '../support/compat-apt.js';
 import { run, tempDir } from '../support/compat-tools.js';
-import { treeDigest } from '../support/e2e-cli.js';
+import { runAirlock, treeDigest } from '../support/e2e-cli.js';
+import { testPassphrase, TEST_ONLY_KDF } from '../support/keys-fixtures.js';
+import { Keystore } from '../../lib/keys/keystore.js';
+import { pgpFingerprintOf } from '../../lib/terminal/key-identity.js';
 import { expectCode } from '../support/error-codes.js';
 import { lifecycleRepo, type LifecycleRepo } from '../support/lifecycle-repo.js';
 import { memorySigner, type MemorySigner } from '../support/memory-signer.js';
@@ -146,6 +149,26 @@ describe('sync after a pgp key rotation', () => {
     // Before the key changed, the same sync is the ordinary one.
     await syncFromHost(copy.repository, copy.staging, new DirectorySource(after['1.1.0']!), keystoreNewest(oldKey));
     expect(await readFile(join(copy.repository, RELEASE))).toEqual(await readFile(join(after['1.1.0']!, RELEASE)));
+  });
+});
+
+describe('`airlock sync` takes the current key from the terminal keystore', () => {
+  it('refuses the old key\'s host once `airlock key generate pgp` made a new key, and takes it before (exit 1, home unchanged)', async () => {
+    const h = await home(after['1.0.0']!);
+    const sync = () => runAirlock(['sync', '--from', after['1.1.0']!, '--json'], { env: { AIRLOCK_HOME: h.dir } });
+    const keystore = await Keystore.create(join(h.dir, 'keystore'), TEST_ONLY_KDF);
+    // A keystore without a pgp key: the copy's keyring names the current key (the old one).
+    await keystore.generate('minisign', testPassphrase());
+    const dry = runAirlock(['sync', '--from', after['1.1.0']!, '--dry-run', '--json'], { env: { AIRLOCK_HOME: h.dir } });
+    expect(dry.status, dry.stderr).toBe(0);
+    const made = await keystore.generate('pgp', testPassphrase());
+    expect(pgpFingerprintOf(made)).not.toBe(OLD);
+    const before = await treeDigest(h.dir);
+    const refused = sync();
+    expect(refused.status, refused.stderr).toBe(1);
+    expect(refused.code).toBe('E_SYNC_OLD_PGP_KEY');
+    expect(refused.json.error.details).toMatchObject({ current: pgpFingerprintOf(made), signers: [OLD] });
+    expect(await treeDigest(h.dir)).toEqual(before);
   });
 });
 
