@@ -10,18 +10,17 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../lib/core/hex.js';
-import { openpgpCertificate, openpgpFingerprint } from '../../lib/repo/compat/index.js';
+import { openpgpFingerprint } from '../../lib/repo/compat/index.js';
 import { signRelease } from '../../lib/repo/compat/apt-release.js';
-import { releaseToRepository } from '../../lib/repo/release.js';
 import { syncFromHost, type SyncOptions } from '../../lib/repo/sync-from-host.js';
+import { Keystore } from '../../lib/keys/keystore.js';
 import type { Signer } from '../../lib/keys/signer.js';
+import { pgpFingerprintOf } from '../../lib/terminal/key-identity.js';
 import { DirectorySource } from '../../lib/verify/index.js';
-import { buildDeb } from '../support/compat-apt.js';
+import { gpgvSigners, pgpKeyFiles, releaseHelloDeb } from '../support/compat-apt.js';
 import { run, tempDir } from '../support/compat-tools.js';
 import { runAirlock, treeDigest } from '../support/e2e-cli.js';
 import { testPassphrase, TEST_ONLY_KDF } from '../support/keys-fixtures.js';
-import { Keystore } from '../../lib/keys/keystore.js';
-import { pgpFingerprintOf } from '../../lib/terminal/key-identity.js';
 import { expectCode } from '../support/error-codes.js';
 import { lifecycleRepo, type LifecycleRepo } from '../support/lifecycle-repo.js';
 import { memorySigner, type MemorySigner } from '../support/memory-signer.js';
@@ -42,15 +41,8 @@ const base = Date.now();
 const keystoreNewest = (k: MemorySigner): SyncOptions => ({ signingPgpKey: { role: 'pgp', publicKey: toHex(k.publicKey), createdAt: k.createdAt.toISOString(), keyType: k.keyType } });
 
 async function release(version: string, hour: number, pgp: Signer, aptCosigners: Signer[]): Promise<void> {
-  const deb = await buildDeb(work.path, { package: 'hello', version, architecture: 'all' });
-  await releaseToRepository(
-    repo.repoDir,
-    repo.staging,
-    { project: 'hello', version, commit: 'c'.repeat(40), branch: `release/${version}`, sourceDateEpoch: 1768478400, artifacts: [{ name: `hello_${version}_all.deb`, path: deb }], provenance: new TextEncoder().encode('{}') },
-    { ...repo.online, pgp, minisign: memorySigner('minisign'), aptCosigners },
-    // An hour apart: each Release's Date is later than the one before.
-    { now: new Date(base + hour * 3_600_000), expiryDays: repo.expiryDays, name: 'Hello Releases' },
-  );
+  // An hour apart: each Release's Date is later than the one before.
+  await releaseHelloDeb(repo, work.path, version, pgp, aptCosigners, new Date(base + hour * 3_600_000));
   after[version] = join(work.path, `after-${version}`);
   await cp(repo.repoDir, after[version]!, { recursive: true });
 }
@@ -69,12 +61,6 @@ async function hostFrom(from: string, name: string): Promise<string> {
   return dir;
 }
 
-/** The keys whose signatures gpgv finds valid on `file` (with `keyring`, a dearmored key). */
-function gpgvSigners(file: string, keyring: string): string[] {
-  const v = run('gpgv', ['--keyring', keyring, '--status-fd', '1', file, ...(file.endsWith('.gpg') ? [file.replace(/\.gpg$/, '')] : [])]);
-  return [...v.stdout.matchAll(/^\[GNUPG:\] VALIDSIG ([0-9A-F]{40})/gm)].map((m) => m[1]!);
-}
-
 async function refusedUnchanged(h: { dir: string; repository: string; staging: string }, host: string, code: Parameters<typeof expectCode>[1], options: SyncOptions = {}): Promise<void> {
   const before = await treeDigest(h.dir);
   await expectCode(syncFromHost(h.repository, h.staging, new DirectorySource(host), options), code);
@@ -84,10 +70,7 @@ async function refusedUnchanged(h: { dir: string; repository: string; staging: s
 beforeAll(async () => {
   repo = await lifecycleRepo({ rootKeys: 1, threshold: 1 });
   work = await tempDir('sync-pgp-rotation');
-  for (const [name, key] of [['old', oldKey], ['new', newKey]] as const) {
-    await writeFile(join(work.path, `${name}.asc`), await openpgpCertificate(key, 'Hello Releases'));
-    expect(run('gpg', ['--batch', '--yes', '--dearmor', '-o', join(work.path, `${name}.gpg`), join(work.path, `${name}.asc`)]).status).toBe(0);
-  }
+  for (const [name, key] of [['old', oldKey], ['new', newKey]] as const) await pgpKeyFiles(work.path, name, key);
   await release('1.0.0', 0, oldKey, []);
   await release('1.1.0', 1, oldKey, []);
   // The key changes: the first Release by the new key is co-signed by the old one (the transition) …

@@ -4,7 +4,12 @@
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Signer } from '../../lib/keys/signer.js';
+import { openpgpCertificate } from '../../lib/repo/compat/index.js';
+import { releaseToRepository } from '../../lib/repo/release.js';
 import { run, type RunResult } from './compat-tools.js';
+import type { LifecycleRepo } from './lifecycle-repo.js';
+import { memorySigner } from './memory-signer.js';
 
 export interface AptClient {
   root: string;
@@ -71,4 +76,29 @@ export async function buildDeb(workDir: string, fields: { package: string; versi
   const r = run('sh', ['-c', 'umask 022 && chmod -R u=rwX,go=rX "$1" && dpkg-deb --root-owner-group -Zgzip --build "$1" "$2"', 'sh', tree, out], { env: { SOURCE_DATE_EPOCH: '1767225600' } });
   if (r.status !== 0) throw new Error(`dpkg-deb failed: ${r.stderr}`);
   return out;
+}
+
+/** Releases hello `version` as a .deb (dpkg-deb) into a lifecycle repository, its apt Release signed by `pgp` and co-signed by `aptCosigners`. */
+export async function releaseHelloDeb(repo: LifecycleRepo, workDir: string, version: string, pgp: Signer, aptCosigners: Signer[], now = new Date()): Promise<void> {
+  const deb = await buildDeb(workDir, { package: 'hello', version, architecture: 'all' });
+  await releaseToRepository(
+    repo.repoDir,
+    repo.staging,
+    { project: 'hello', version, commit: 'c'.repeat(40), branch: `release/${version}`, sourceDateEpoch: 1768478400, artifacts: [{ name: `hello_${version}_all.deb`, path: deb }], provenance: new TextEncoder().encode('{}') },
+    { ...repo.online, pgp, minisign: memorySigner('minisign'), aptCosigners },
+    { now, expiryDays: repo.expiryDays, name: 'Hello Releases' },
+  );
+}
+
+/** Writes `<name>.asc` (the key's certificate) and `<name>.gpg` (dearmored, for gpgv --keyring) into `dir`. */
+export async function pgpKeyFiles(dir: string, name: string, key: Signer): Promise<void> {
+  await writeFile(join(dir, `${name}.asc`), await openpgpCertificate(key, 'Hello Releases'));
+  const r = run('gpg', ['--batch', '--yes', '--dearmor', '-o', join(dir, `${name}.gpg`), join(dir, `${name}.asc`)]);
+  if (r.status !== 0) throw new Error(`gpg --dearmor failed: ${r.stderr}`);
+}
+
+/** The keys whose signatures gpgv finds valid on `file` (InRelease, or X.gpg beside X) with `keyring` (a dearmored key). */
+export function gpgvSigners(file: string, keyring: string): string[] {
+  const v = run('gpgv', ['--keyring', keyring, '--status-fd', '1', file, ...(file.endsWith('.gpg') ? [file.replace(/\.gpg$/, '')] : [])]);
+  return [...v.stdout.matchAll(/^\[GNUPG:\] VALIDSIG ([0-9A-F]{40})/gm)].map((m) => m[1]!);
 }

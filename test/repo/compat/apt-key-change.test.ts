@@ -8,12 +8,11 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { aptKeyTransition } from '../../../lib/repo/compat/apt-key-transition.js';
-import { openpgpCertificate, openpgpFingerprint } from '../../../lib/repo/compat/index.js';
+import { openpgpFingerprint } from '../../../lib/repo/compat/index.js';
 import { refreshRepository } from '../../../lib/repo/refresh.js';
-import { releaseToRepository } from '../../../lib/repo/release.js';
 import { observeAptSignedBy } from '../../../lib/terminal/plan-apt-keys.js';
 import type { Signer } from '../../../lib/keys/signer.js';
-import { aptClient, buildDeb, type AptClient } from '../../support/compat-apt.js';
+import { aptClient, gpgvSigners, pgpKeyFiles, releaseHelloDeb, type AptClient } from '../../support/compat-apt.js';
 import { run, tempDir } from '../../support/compat-tools.js';
 import { lifecycleRepo, type LifecycleRepo } from '../../support/lifecycle-repo.js';
 import { memorySigner } from '../../support/memory-signer.js';
@@ -32,14 +31,7 @@ let pinsOld: AptClient;
 let pinsNew: AptClient;
 
 async function release(version: string, pgp: Signer, aptCosigners: Signer[]): Promise<void> {
-  const deb = await buildDeb(work.path, { package: 'hello', version, architecture: 'all' });
-  await releaseToRepository(
-    repo.repoDir,
-    repo.staging,
-    { project: 'hello', version, commit: 'c'.repeat(40), branch: `release/${version}`, sourceDateEpoch: 1768478400, artifacts: [{ name: `hello_${version}_all.deb`, path: deb }], provenance: new TextEncoder().encode('{}') },
-    { ...repo.online, pgp, minisign: memorySigner('minisign'), aptCosigners },
-    { now: new Date(), expiryDays: repo.expiryDays, name: 'Hello Releases' },
-  );
+  await releaseHelloDeb(repo, work.path, version, pgp, aptCosigners);
 }
 
 /** Who co-signs now, decided as the plan does: from the copy's Signed-By, the keys held and airlock.json's retiredKeys. */
@@ -63,18 +55,10 @@ async function update(c: AptClient): Promise<{ ok: boolean; output: string; vers
   return { ok, output, versions: [...new Set([...policy.stdout.matchAll(/\|\s*(\S+)\s*\|/g)].map((m) => m[1]!))] };
 }
 
-function signersOf(file: string, keyring: string): string[] {
-  const v = run('gpgv', ['--keyring', keyring, '--status-fd', '1', file, ...(file.endsWith('.gpg') ? [file.replace(/\.gpg$/, '')] : [])]);
-  return [...v.stdout.matchAll(/^\[GNUPG:\] VALIDSIG ([0-9A-F]{40})/gm)].map((m) => m[1]!);
-}
-
 beforeAll(async () => {
   repo = await lifecycleRepo({ rootKeys: 1, threshold: 1 });
   work = await tempDir('apt-key-change');
-  for (const [name, key] of [['old', oldKey], ['new', newKey]] as const) {
-    await writeFile(join(work.path, `${name}.asc`), await openpgpCertificate(key, 'Hello Releases'));
-    expect(run('gpg', ['--batch', '--yes', '--dearmor', '-o', join(work.path, `${name}.gpg`), join(work.path, `${name}.asc`)]).status).toBe(0);
-  }
+  for (const [name, key] of [['old', oldKey], ['new', newKey]] as const) await pgpKeyFiles(work.path, name, key);
   server = await repo.serve(repo.repoDir);
   await release('1.0.0', oldKey, await cosigners());
   pinsOld = await client('pins-old', join(work.path, 'old.asc'));
@@ -100,8 +84,8 @@ describe('apt signed-by across a pgp key change', () => {
     await release('1.0.1', newKey, co);
     const dist = join(repo.repoDir, 'apt/dists/stable');
     for (const f of ['InRelease', 'Release.gpg']) {
-      expect(signersOf(join(dist, f), join(work.path, 'old.gpg'))).toEqual([OLD]);
-      expect(signersOf(join(dist, f), join(work.path, 'new.gpg'))).toEqual([NEW]);
+      expect(gpgvSigners(join(dist, f), join(work.path, 'old.gpg'))).toEqual([OLD]);
+      expect(gpgvSigners(join(dist, f), join(work.path, 'new.gpg'))).toEqual([NEW]);
     }
     // Signed-By tells apt (and anyone reading the InRelease apt keeps) which keys sign: the new one first.
     expect(await readFile(join(dist, 'Release'), 'utf8')).toMatch(new RegExp(`^Signed-By: ${NEW}, ${OLD}$`, 'm'));
@@ -125,7 +109,7 @@ describe('apt signed-by across a pgp key change', () => {
     expect(co).toEqual([oldKey]);
     const signers = { targets: [repo.online.targets], snapshot: [repo.online.snapshot], timestamp: [repo.online.timestamp] };
     await refreshRepository(repo.repoDir, repo.staging, signers, { now: new Date(), expiryDays: repo.expiryDays, marginDays: 3, aptPgp: [newKey, ...co] });
-    expect(signersOf(join(repo.repoDir, 'apt/dists/stable/InRelease'), join(work.path, 'old.gpg'))).toEqual([OLD]);
+    expect(gpgvSigners(join(repo.repoDir, 'apt/dists/stable/InRelease'), join(work.path, 'old.gpg'))).toEqual([OLD]);
     expect((await update(pinsOld)).ok).toBe(true);
   });
 
@@ -134,8 +118,8 @@ describe('apt signed-by across a pgp key change', () => {
     expect(t).toMatchObject({ cosigners: [], retiring: [OLD], missing: [] });
     await release('1.0.2', newKey, await cosigners([OLD]));
     const dist = join(repo.repoDir, 'apt/dists/stable');
-    expect(signersOf(join(dist, 'InRelease'), join(work.path, 'old.gpg'))).toEqual([]);
-    expect(signersOf(join(dist, 'InRelease'), join(work.path, 'new.gpg'))).toEqual([NEW]);
+    expect(gpgvSigners(join(dist, 'InRelease'), join(work.path, 'old.gpg'))).toEqual([]);
+    expect(gpgvSigners(join(dist, 'InRelease'), join(work.path, 'new.gpg'))).toEqual([NEW]);
     expect(await observeAptSignedBy(repo.repoDir)).toEqual([NEW]);
     // A retired key never comes back: the Release no longer names it.
     expect(await cosigners()).toEqual([]);
