@@ -22,11 +22,9 @@
 // replaced; a damaged line is a miss (only a cache).
 import { access, appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { temporaryNameFor } from '../core/atomic-file.js';
 import { classifyPath, isTemporaryPath } from './layout.js';
-import { keyed, LineSorter, mergeJoin, type SpillDir } from './line-spill.js';
+import { keyed, LineSorter, linesOf, mergeJoin, type SpillDir } from './line-spill.js';
 import type { PutOptions, RemoteDigest, RemoteDirectory, RemoteFile, RenameOptions, Transport } from './transport.js';
 
 const HEADER = 'airlock-digest-cache 2';
@@ -77,12 +75,7 @@ async function* fileLines(file: string): AsyncGenerator<string> {
   } catch {
     return; // no cache yet
   }
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16 }), crlfDelay: Infinity });
-  try {
-    for await (const line of rl) yield line;
-  } finally {
-    rl.close();
-  }
+  yield* linesOf(file);
 }
 
 /** One host's digest cache file and its journal. */
