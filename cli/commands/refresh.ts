@@ -9,7 +9,7 @@ import { aptReleasesDue, refreshRepository } from '../../lib/repo/refresh.js';
 import { ONLINE_ROLES, type OnlineRole } from '../../lib/repo/transaction.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { hostNeedsKey, refuseStaleCopy } from '../../lib/terminal/observe-hosts.js';
-import { listKeystore, observeTerminal } from '../../lib/terminal/observe.js';
+import { listKeystore, observeTerminalExpiries } from '../../lib/terminal/observe.js';
 import { describeKeys } from '../../lib/terminal/plan.js';
 import { planRefresh } from '../../lib/terminal/plan-refresh.js';
 import { aptSignersOf } from '../../lib/terminal/plan-apt-keys.js';
@@ -33,7 +33,7 @@ export async function refresh(opts: RefreshCommandOptions): Promise<number> {
     if (!(ONLINE_ROLES as readonly string[]).includes(r)) throw new AirlockError('E_USAGE', `--resign takes targets, snapshot or timestamp; root is renewed by the ceremony (airlock root propose)`);
   }
   const paths = terminalPaths();
-  const { config, state } = await observeTerminal(paths);
+  const { config, state } = await observeTerminalExpiries(paths);
   const keystore = await listKeystore(keystoreDirFor(opts));
   const hosts = await hostsFor(paths, opts);
   const now = new Date();

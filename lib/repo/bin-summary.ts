@@ -18,7 +18,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { metadataFileName, type Envelope, type MetaFile, type SnapshotSigned, type TargetsSigned } from '../core/tuf-metadata.js';
-import { LocalRepository } from './local-repository.js';
+import { binNamesOf } from './hash-bins.js';
+import { LocalRepository, type CurrentMetadata } from './local-repository.js';
 
 export const BIN_SUMMARY_FILE = '.airlock-bins';
 const FORMAT = 'airlock-bins 1';
@@ -124,4 +125,10 @@ export async function recordBinSummaries(repoDir: string, signed: ReadonlyMap<st
   const all = await readSummaries(path);
   for (const [role, e] of signed) all.set(role, e);
   await rewrite(path, [...all.keys()], all);
+}
+
+/** Each bin's expiry as the snapshot lists it, by the summary: what refresh plans from (TUF: every bin carries its own). */
+export async function binExpiries(repoDir: string, current: Pick<CurrentMetadata, 'snapshot' | 'targets'>): Promise<Map<string, { signed: { expires: string } }>> {
+  const summaries = await binSummaries(repoDir, current.snapshot.signed, binNamesOf(current.targets.signed));
+  return new Map([...summaries].map(([role, e]) => [role, { signed: { expires: e.expires } }]));
 }

@@ -7,6 +7,7 @@ import { parseExpires } from '../core/tuf-metadata.js';
 import { aptDists, resignAptRelease } from './compat/index.js';
 import type { AptDist, AptSigners } from './compat/apt-release.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
+import { binExpiries } from './bin-summary.js';
 import type { CurrentMetadata } from './local-repository.js';
 import { ONLINE_ROLES, RepositoryTransaction, withDependents, type OnlineRole, type RoleSigners } from './transaction.js';
 
@@ -84,7 +85,9 @@ export async function aptReleasesDue(repoDir: string): Promise<AptDist[]> {
 export async function refreshRepository(repoDir: string, stagingRoot: string, signers: RoleSigners, options: RefreshOptions & { aptPgp?: AptSigners }): Promise<RefreshResult> {
   const tx = await RepositoryTransaction.open(repoDir, stagingRoot, options);
   try {
-    const plan = planRefresh(await tx.repo.signedState(), options);
+    // Bins' expiries from the copy's summary: a refresh that renews only the timestamp reads no bin.
+    const current = await tx.repo.current();
+    const plan = planRefresh({ ...current, bins: await binExpiries(repoDir, current) }, options);
     tx.resign(plan.resign);
     if (options.aptPgp) {
       const validUntil = new Date(expiresAt('timestamp', options.now, options.expiryDays));

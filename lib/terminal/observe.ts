@@ -5,6 +5,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Keystore } from '../keys/keystore.js';
 import { observeTokenPresence } from '../keys/pkcs11/index.js';
+import { binExpiries } from '../repo/bin-summary.js';
 import { LocalRepository, type CurrentMetadata, type SignedState } from '../repo/local-repository.js';
 import { readConfig, type TerminalConfig } from './config.js';
 import type { TerminalPaths } from './home.js';
@@ -26,6 +27,13 @@ export async function observeTerminalCurrent(paths: TerminalPaths): Promise<{ co
   const config = await readConfig(paths);
   const state = await new LocalRepository(paths.repository).current();
   return { config, state };
+}
+
+/** The config, the current metadata and each hash bin's expiry from the copy's bin summary (refresh: no bin parsed). */
+export async function observeTerminalExpiries(paths: TerminalPaths): Promise<{ config: TerminalConfig; state: CurrentMetadata & { bins: Map<string, { signed: { expires: string } }> } }> {
+  const config = await readConfig(paths);
+  const current = await new LocalRepository(paths.repository).current();
+  return { config, state: { ...current, bins: await binExpiries(paths.repository, current) } };
 }
 
 /**

@@ -5,7 +5,7 @@
 // and leave two timestamps of one version in the world.
 import type { TimestampSeen } from '../publish/plan.js';
 import type { HostSpec } from '../publish/publish.js';
-import type { SignedState } from '../repo/local-repository.js';
+import type { CurrentMetadata } from '../repo/local-repository.js';
 import { planRefresh as dueRoles, type RefreshPlan as DueRoles } from '../repo/refresh.js';
 import { metadataEdit, type OnlineRole } from '../repo/transaction.js';
 import type { TerminalConfig } from './config.js';
@@ -14,7 +14,8 @@ import { planAptKeys, type PlannedAptKeys } from './plan-apt-keys.js';
 import { listedKeys, localTimestamp, newestKey, plannedHosts, publishKeyFor, refuseAbsentTokens, type KeyNeed, type KeystoreListing, type PlannedHost } from './plan.js';
 
 export interface RefreshPlanInput {
-  state: SignedState;
+  /** The current metadata and each bin's expiry (observeTerminalExpiries: from the copy's bin summary). */
+  state: CurrentMetadata & { bins: ReadonlyMap<string, { signed: { expires: string } }> };
   config: TerminalConfig;
   keystore: KeystoreListing;
   hosts: readonly HostSpec[];

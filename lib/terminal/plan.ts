@@ -46,7 +46,7 @@ export function plannedHosts(hosts: readonly HostSpec[]): PlannedHost[] {
 }
 
 /** The copy's timestamp as a host is compared with it (a host ahead refuses a command that signs). */
-export function localTimestamp(state: SignedState): TimestampSeen {
+export function localTimestamp(state: Pick<SignedState, 'timestamp'>): TimestampSeen {
   return { version: state.timestamp.signed.version, sha256: sha256Hex(envelopeBytes(state.timestamp)) };
 }
 

@@ -3,16 +3,16 @@
 // used to report 0 targets and never showed a bin). Also: a release into bins re-signs
 // only the bins its targets fall in, so an untouched bin can near its expiry while
 // targets.json is fresh; refresh plans targets (and so every bin) as due.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TargetFileInfo } from '../../lib/core/tuf-metadata.js';
+import { metadataFileName, type TargetFileInfo } from '../../lib/core/tuf-metadata.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { planRefresh } from '../../lib/repo/refresh.js';
-import { BIN_SUMMARY_FILE } from '../../lib/repo/bin-summary.js';
+import { planRefresh, refreshRepository } from '../../lib/repo/refresh.js';
+import { BIN_SUMMARY_FILE, binExpiries } from '../../lib/repo/bin-summary.js';
 import { repositoryStatus } from '../../lib/repo/status.js';
 import { RepositoryTransaction } from '../../lib/repo/transaction.js';
 import { memorySigner } from '../support/memory-signer.js';
@@ -88,5 +88,29 @@ describe('status over hash bins', () => {
     const state = await new LocalRepository(repoDir).signedState();
     const plan = planRefresh(state, { now: later, expiryDays: DEFAULT_EXPIRY_DAYS, marginDays: 3 });
     expect(plan.resign).toEqual(['targets', 'snapshot', 'timestamp']);
+  });
+
+  it('refresh plans from the bins\' summary: the plan parsing every bin gives', async () => {
+    const state = await new LocalRepository(repoDir).signedState();
+    const summarised = { ...(await new LocalRepository(repoDir).current()), bins: await binExpiries(repoDir, state) };
+    for (const at of [now, new Date(now.getTime() + (DEFAULT_EXPIRY_DAYS.targets - 2) * 86_400_000)]) {
+      const options = { now: at, expiryDays: DEFAULT_EXPIRY_DAYS, marginDays: 3 };
+      expect(planRefresh(summarised, options)).toEqual(planRefresh(state, options));
+    }
+  });
+
+  it('a refresh that renews the timestamp alone reads no bin', async () => {
+    const { snapshot } = await new LocalRepository(repoDir).current();
+    await repositoryStatus(repoDir, now, 3);
+    const bin = join(repoDir, 'metadata', metadataFileName('bins-7', snapshot.signed.meta['bins-7.json']!.version));
+    const saved = await readFile(bin);
+    await rm(bin);
+    try {
+      const later = new Date(now.getTime() + 6 * 86_400_000);
+      const r = await refreshRepository(repoDir, join(work, 'staging'), online, { now: later, expiryDays: DEFAULT_EXPIRY_DAYS, marginDays: 3 });
+      expect(r.plan.resign).toEqual(['timestamp']);
+    } finally {
+      await writeFile(bin, saved);
+    }
   });
 });
