@@ -11,6 +11,7 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { collectGarbage } from '../core/garbage.js';
 
 /**
  * Lines a sorter holds before it sorts them and writes them out. A line is ~200 bytes,
@@ -120,6 +121,7 @@ export class LineSpill {
       if (batch.length >= size) {
         yield batch;
         batch = [];
+        collectGarbage(); // the batch is done with: see writeChunk
       }
     }
     if (batch.length > 0) yield batch;
@@ -152,6 +154,9 @@ export class LineSorter {
     hold(this.dir.gauge, -chunk.length);
     await run.finish();
     this.runs.push(run);
+    // The chunk is garbage now: collected here, the heap stays near one chunk (lib/core/garbage.ts).
+    chunk.length = 0;
+    collectGarbage();
   }
 
   async *sorted(): AsyncGenerator<string> {

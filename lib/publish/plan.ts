@@ -20,7 +20,8 @@ import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
-import { keyed, LineSorter, LineSpill, mergeJoin, SpillDir } from './line-spill.js';
+import { keyed, LineSorter, LineSpill, mergeJoin, SORT_CHUNK_LINES, SpillDir } from './line-spill.js';
+import { collectGarbage } from '../core/garbage.js';
 import type { ModeRepair } from './mode-repair.js';
 import type { RemoteDigest, RemoteFile, Transport } from './transport.js';
 
@@ -371,7 +372,10 @@ async function planFull(localRepo: string, transport: Transport, opts: PlanOptio
   const cached: AsyncIterable<[string, string]> = dc && !dc.ignoreCached ? dc.cache.entries(spill) : (async function* () {})();
   const rewrite = dc?.write ? await dc.cache.rewrite() : undefined;
   try {
+    let walked = 0;
     for await (const [key, [l, r, c]] of mergeJoin([keyed(local.sorted()), keyed(remote.sorted()), cached])) {
+      // The walk's garbage, collected as the sorter's chunks are (line-spill.ts).
+      if (++walked % SORT_CHUNK_LINES === 0) collectGarbage();
       const path = JSON.parse(key) as string;
       const listed = r === undefined ? undefined : parseRemote(path, r);
       if (l === undefined) {

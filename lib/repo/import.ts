@@ -21,9 +21,8 @@ import { createHash } from 'node:crypto';
 import { constants, copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { hashFile } from '../core/digest.js';
+import { collectGarbage } from '../core/garbage.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { listedHashes, type TargetFileInfo } from '../core/tuf-metadata.js';
 import { compareReleases, walkArchive, type ArchivedRelease } from './import-archive.js';
@@ -186,24 +185,6 @@ async function stageRelease(staging: string, rel: ArchivedRelease): Promise<Reco
   return additions;
 }
 
-/**
- * A full garbage collection once a batch is in, while nothing of it is live. V8 sizes its
- * heap from what is live when it collects — mid-batch, that is a batch's targets, staged
- * paths and manifest block (~40 MB of a 10,000-target batch) — and let the heap of a long
- * import swing to ~150 MB of garbage over ~15 MB live; collected between batches, it stays
- * near one batch's worth. Needs V8's gc(), exposed on demand (node's --expose-gc).
- */
-let fullGc: (() => void) | null | undefined;
-function collectBatchGarbage(): void {
-  if (fullGc === undefined) {
-    setFlagsFromString('--expose-gc');
-    const gc: unknown = runInNewContext('typeof gc === "function" ? gc : null');
-    // Where the flag cannot take effect now (a worker thread), V8 collects on its own schedule.
-    fullGc = typeof gc === 'function' ? (gc as () => void) : null;
-  }
-  fullGc?.();
-}
-
 interface Batch {
   staging: string;
   additions: Record<string, TargetFileInfo>;
@@ -275,7 +256,8 @@ export async function importArchive(repoDir: string, stagingRoot: string, archiv
     result.releases += b.releases.length;
     result.targets += b.targets;
     result.batches++;
-    collectBatchGarbage();
+    // A full garbage collection once a batch is in, while nothing of it is live (lib/core/garbage.ts).
+    collectGarbage();
     await options.onBatch?.({ batch: journal.batches, releases: b.releases.length, targets: b.targets, totalTargets: journal.targets + journal.staged.targets, last: journal.staged.through });
   };
 
