@@ -384,7 +384,10 @@ async function planFull(localRepo: string, transport: Transport, opts: PlanOptio
       }
       const [length, sha256] = l.split(' ') as [string, string];
       await b.file(path, Number(length), sha256, listed, async () => {
-        const hit = c === undefined || listed?.mtime === undefined ? undefined : parseCachedDigest(c);
+        // Only an immutable path's cached digest is trusted, whatever the cache holds: a
+        // mutable file (timestamp.json, snapshot, Release, InRelease) is re-signed in place,
+        // often with the same length within the same second, so a stray entry would skip it.
+        const hit = c === undefined || listed?.mtime === undefined || !cacheableImmutable(path) ? undefined : parseCachedDigest(c);
         let d: RemoteDigest | CachedDigest | undefined;
         if (hit && hit.length === listed!.size && hit.mtime === listed!.mtime && (listed!.version === undefined || hit.version === listed!.version)) d = hit;
         else d = await transport.digest(path);

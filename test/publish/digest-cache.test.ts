@@ -142,6 +142,25 @@ describe('the digest cache', () => {
     expect(await publishOnce(host(files, reads), reads)).toEqual(['targets/a/1/x']);
   });
 
+  it('trusts no cached digest of a mutable path: a planted entry for timestamp.json or InRelease is read back and uploaded', async () => {
+    const mutable = ['dists/stable/InRelease', 'metadata/timestamp.json'];
+    // Re-signed in place: the same length, the same mtime second, other bytes.
+    for (const p of mutable) await localFile(p, 'new!!');
+    await localFile(path, 'hello');
+    const files = new Map<string, { bytes: string }>([...mutable.map((p) => [p, { bytes: 'old!!' }] as const), [path, { bytes: 'hello' }]]);
+    await mkdir(dirname(cache), { recursive: true });
+    // Entries the writers never make (they store immutable paths only), claiming the local bytes.
+    const planted = [...mutable.map((p) => `${JSON.stringify(p)}\t5 ${MTIME} ${sha('new!!')}`), `${JSON.stringify(path)}\t5 ${MTIME} ${sha('hello')}`].sort();
+    await writeFile(cache, ['airlock-digest-cache 2', ...planted, ''].join('\n'));
+    const reads: string[] = [];
+    expect((await publishOnce(host(files, reads), reads)).sort()).toEqual(mutable);
+    for (const p of mutable) expect(files.get(p)?.bytes).toBe('new!!');
+    // The immutable entry was trusted; the rewritten cache keeps it and drops the planted ones.
+    const kept = await readFile(cache, 'utf8');
+    expect(kept).toContain(path);
+    for (const p of mutable) expect(kept).not.toContain(p);
+  });
+
   it('reads a format-1 cache once and replaces it', async () => {
     await localFile(path, 'hello');
     const files = new Map([[path, { bytes: 'hello' }]]);
