@@ -1,15 +1,9 @@
 // `airlock sync --from HOST [--dry-run]`: verify a host's tree against the repository
-// copy's own root and bring the copy up to date (lib/repo/sync-from-host.ts). HOST is a
-// registered directory host, a directory, or an http(s) URL — an SFTP host is read
-// through its web server's URL, since publishing keys are for writing, not reading.
-import { AirlockError, isAirlockError } from '../../lib/core/errors.js';
-import { Keystore } from '../../lib/keys/keystore.js';
-import { keystoreDirFor } from '../../lib/keys/location.js';
-import { parseHostUrl } from '../../lib/publish/host-url.js';
-import { readHosts } from '../../lib/publish/hosts.js';
-import { planSync, syncFromHost, type SyncOptions as LibSyncOptions } from '../../lib/repo/sync-from-host.js';
-import { signingPgpKey } from '../../lib/repo/sync-pgp-keys.js';
+// copy's own root and bring the copy up to date (lib/repo/sync-from-host.ts). What HOST
+// names and which pgp key vouches for its apt and rpm indices: lib/terminal/observe-sync.ts.
+import { planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
+import { observeSyncKeys, observeSyncSource } from '../../lib/terminal/observe-sync.js';
 import { openSource } from '../../lib/verify/index.js';
 import { emit } from '../run.js';
 
@@ -20,35 +14,10 @@ export interface SyncOptions {
   keystore?: string;
 }
 
-/** The keystore's newest pgp key (public listing, no passphrase): the only key whose signature vouches for the host's apt and rpm indices. */
-async function signingKeyOf(opts: SyncOptions): Promise<LibSyncOptions> {
-  const listing = await Keystore.open(keystoreDirFor(opts))
-    .then((ks) => ks.list())
-    .catch((err: unknown) => {
-      // A home without a keystore: the copy's published keyring names the current key. A
-      // keystore named with --keystore must open.
-      if (opts.keystore === undefined && isAirlockError(err, 'E_NOT_INITIALISED')) return [];
-      throw err;
-    });
-  const key = signingPgpKey(listing);
-  return key === undefined ? {} : { signingPgpKey: key };
-}
-
-async function sourceFor(hostsFile: string, from: string): Promise<string> {
-  const known = (await readHosts(hostsFile)).find((h) => h.name === from);
-  if (known === undefined) {
-    if (/^https?:\/\//i.test(from) || from.startsWith('/')) return from;
-    throw new AirlockError('E_HOST_UNKNOWN', `no host named ${from}; give a registered directory host, an absolute directory or the host's http(s) URL`);
-  }
-  const loc = parseHostUrl(known.url);
-  if (loc.kind !== 'directory') throw new AirlockError('E_USAGE', `host ${from} is written over SFTP; sync reads it through its web server: --from https://…`);
-  return loc.path;
-}
-
 export async function sync(opts: SyncOptions): Promise<void> {
   const paths = terminalPaths();
-  const source = openSource(await sourceFor(paths.hosts, opts.from));
-  const keys = await signingKeyOf(opts);
+  const source = openSource(await observeSyncSource(paths.hosts, opts.from));
+  const keys = await observeSyncKeys(opts);
   if (opts.dryRun) {
     const plan = await planSync(paths.repository, source, keys);
     emit(opts, { ok: true, dryRun: true, ...plan }, () =>

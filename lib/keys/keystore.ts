@@ -66,6 +66,16 @@ function policyFor(testOnly: KeystoreTestOnly | undefined): KdfPolicy {
   return testOnly === undefined ? PRODUCTION_KDF_POLICY : { write: testOnly.kdf, floor: testOnly.kdf };
 }
 
+/**
+ * The key in use of a role root does not govern (pgp, minisign, ssh, publish): the newest
+ * of a listing — adding a key (a rotation, a key moved into a token) replaces the old one.
+ * Every choice of that key goes through here, so the key a release signs with and the key
+ * `airlock sync` holds a host's apt and rpm indices to cannot drift apart.
+ */
+export function newestKeyOf<K extends { role: string; createdAt: string }>(listing: readonly K[], role: 'pgp' | 'minisign' | 'ssh' | 'publish'): K | undefined {
+  return listing.filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+}
+
 function infoOf(record: KeyRecord, file: string): KeyInfo {
   return { keyId: record.keyId, role: record.role, keyType: keyTypeOf(record), publicKey: record.publicKey, createdAt: record.createdAt, kind: record.kind, file, ...(record.kind === 'pkcs11' ? { token: { ...record.token } } : {}) };
 }

@@ -34,12 +34,7 @@ export interface ListedPgpKey {
   keyType: KeyType;
 }
 
-/** The newest pgp key of a keystore's listing: the one its next release signs with (terminal/plan.ts newestKey). */
-export function signingPgpKey(listing: readonly ListedPgpKey[]): ListedPgpKey | undefined {
-  return listing.filter((k) => k.role === 'pgp').sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
-}
-
-/** `keyring`: the copy's keys/release-signing.asc; `signing`: the keystore's newest pgp key, when there is one. */
+/** `keyring`: the copy's keys/release-signing.asc; `signing`: the keystore's newest pgp key (lib/keys newestKeyOf, chosen by lib/terminal observeSyncKeys), when there is one. */
 export function syncPgpKeys(keyring: string | undefined, signing?: ListedPgpKey): SyncPgpKeys {
   const published = keyring === undefined ? [] : keyringKeys(keyring);
   const current = signing === undefined ? published[0] : keyringKeyOf(fromHex(signing.publicKey), new Date(signing.createdAt), signing.keyType);

@@ -3,7 +3,7 @@
 // `status` and `key generate` can say, without a passphrase, when the next release
 // publishes another key than keys/ does.
 import { fromHex, toHex } from '../core/hex.js';
-import type { KeyInfo } from '../keys/keystore.js';
+import { newestKeyOf, type KeyInfo } from '../keys/keystore.js';
 import { minisignKeyIdHex, minisignKeyNumber } from '../repo/compat/minisign.js';
 import { pgpPublicKey } from '../repo/compat/openpgp-packet.js';
 
@@ -12,13 +12,9 @@ export function pgpFingerprintOf(k: Pick<KeyInfo, 'publicKey' | 'createdAt' | 'k
   return toHex(pgpPublicKey(fromHex(k.publicKey), new Date(k.createdAt), k.keyType).fingerprint).toUpperCase();
 }
 
-function newest(keys: readonly KeyInfo[], role: 'pgp' | 'minisign'): KeyInfo | undefined {
-  return keys.filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
-}
-
 /** The OpenPGP fingerprint and minisign key id the next release signs with (absent roles: absent fields). */
 export function signingKeyIds(keys: readonly KeyInfo[]): { openpgp?: string; minisign?: string } {
-  const pgp = newest(keys, 'pgp');
-  const mini = newest(keys, 'minisign');
+  const pgp = newestKeyOf(keys, 'pgp');
+  const mini = newestKeyOf(keys, 'minisign');
   return { ...(pgp ? { openpgp: pgpFingerprintOf(pgp) } : {}), ...(mini ? { minisign: minisignKeyIdHex(minisignKeyNumber(fromHex(mini.publicKey))) } : {}) };
 }

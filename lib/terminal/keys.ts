@@ -7,7 +7,7 @@ import { fromHex, isHex } from '../core/hex.js';
 import { isRawPublicKey, tufKeyFor, type KeyType } from '../core/key-type.js';
 import type { TufKey } from '../core/tuf-key.js';
 import type { RootSigned, TopLevelRole } from '../core/tuf-metadata.js';
-import type { KeyInfo, Keystore } from '../keys/keystore.js';
+import { newestKeyOf, type KeyInfo, type Keystore } from '../keys/keystore.js';
 import type { Passphrase } from '../keys/passphrase.js';
 import type { Signer } from '../keys/signer.js';
 
@@ -34,12 +34,9 @@ export async function unlockListed(keystore: Keystore, root: RootSigned, role: T
   return unlockKeys(keystore, await keysListedBy(keystore, root, role), passphrase);
 }
 
-/**
- * For the roles root does not govern (pgp, minisign, ssh, publish) the newest key of the role
- * is the one in use: adding a key (say, in a hardware token) replaces the old one.
- */
+/** Unlocks the key in use of a role root does not govern (lib/keys newestKeyOf). */
 export async function unlockNewest(keystore: Keystore, role: 'pgp' | 'minisign' | 'ssh' | 'publish', passphrase: Passphrase): Promise<Signer | undefined> {
-  const newest = (await keystore.list()).filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+  const newest = newestKeyOf(await keystore.list(), role);
   return newest ? keystore.unlock(newest.keyId, passphrase) : undefined;
 }
 

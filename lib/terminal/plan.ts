@@ -7,7 +7,7 @@
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError } from '../core/errors.js';
 import type { RootSigned } from '../core/tuf-metadata.js';
-import type { KeyInfo } from '../keys/keystore.js';
+import { newestKeyOf, type KeyInfo } from '../keys/keystore.js';
 import type { TokenPresence } from '../keys/pkcs11/index.js';
 import type { KeyRole } from '../keys/signer.js';
 import { parseHostUrl } from '../publish/host-url.js';
@@ -113,9 +113,9 @@ function tokenAbsent(listing: KeystoreListing, keyId: string): boolean {
   return listing.tokens?.some((t) => t.keyId === keyId && !t.present) ?? false;
 }
 
-/** For the roles root does not govern (pgp, minisign, ssh, publish) the newest key of the role is the one in use. */
+/** For the roles root does not govern (pgp, minisign, ssh, publish) the newest key of the role is the one in use (lib/keys newestKeyOf). */
 export function newestKey(listing: KeystoreListing, role: 'pgp' | 'minisign' | 'ssh' | 'publish', purpose: string): KeyNeed | undefined {
-  const newest = listing.keys.filter((k) => k.role === role).sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt))[0];
+  const newest = newestKeyOf(listing.keys, role);
   return newest ? need(newest, listing.dir, purpose) : undefined;
 }
 

@@ -7,11 +7,12 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { toHex } from '../../lib/core/hex.js';
+import { newestKeyOf } from '../../lib/keys/keystore.js';
 import { openpgpCertificate, openpgpClearsign, openpgpDetachedSignature } from '../../lib/repo/compat/index.js';
 import { keyringWith } from '../../lib/repo/compat/key-history.js';
 import type { TargetFileInfo } from '../../lib/core/tuf-metadata.js';
 import { aptFilesOf } from '../../lib/repo/sync-apt.js';
-import { signingPgpKey, syncPgpKeys, type SyncPgpKeys } from '../../lib/repo/sync-pgp-keys.js';
+import { syncPgpKeys, type SyncPgpKeys } from '../../lib/repo/sync-pgp-keys.js';
 import { codeOf } from '../support/error-codes.js';
 import { memorySigner, type MemorySigner } from '../support/memory-signer.js';
 
@@ -73,8 +74,8 @@ describe('sync takes a host\'s apt Release only signed by the current pgp key', 
     const published = memorySigner('pgp', new Date('2026-01-01T00:00:00Z'));
     const made = memorySigner('pgp', new Date('2026-02-01T00:00:00Z'), 'ecdsa-p256');
     const listing = [listed(published), { ...listed(made), role: 'pgp' }, { role: 'minisign', publicKey: '00', createdAt: '2026-03-01T00:00:00Z', keyType: 'ed25519' as const }];
-    expect(signingPgpKey(listing)?.publicKey).toBe(toHex(made.publicKey));
-    const keys = syncPgpKeys(await keyring(published), signingPgpKey(listing));
+    expect(newestKeyOf(listing, 'pgp')?.publicKey).toBe(toHex(made.publicKey));
+    const keys = syncPgpKeys(await keyring(published), newestKeyOf(listing, 'pgp'));
     expect(keys.current?.fingerprint).not.toBe(syncPgpKeys(await keyring(published)).current?.fingerprint);
     // The key the copy last published now vouches for nothing alone: the next release signs with the new one.
     expect(await codeOf(apt(await hostFiles(published), keys))).toBe('E_SYNC_OLD_PGP_KEY');
