@@ -2,8 +2,8 @@
 // paths on each side — the copy's manifest, the host's listing, the digest cache, the
 // uploads still to do) are kept as lines, on disk once they grow past a bound: appended
 // and read back in order (LineSpill), or sorted by an external merge sort (LineSorter:
-// sorted chunks, then one k-way merge). Memory is one chunk per list, whatever its
-// length. Small lists never touch the disk. The files go to a private directory
+// sorted chunks, merged at most MERGE_FAN_IN at a time). Memory is one chunk per list,
+// and at most MERGE_FAN_IN open files and read buffers per list, whatever its length. Small lists never touch the disk. The files go to a private directory
 // (mkdtemp under the OS temporary directory, 0700) that the plan's owner removes
 // (SpillDir.remove); they hold paths, lengths and digests of public files, no secret.
 import { createReadStream } from 'node:fs';
@@ -16,10 +16,16 @@ import { collectGarbage } from '../core/garbage.js';
 /**
  * Lines a sorter holds before it sorts them and writes them out. A line is ~200 bytes,
  * but until the sort flattens it, it also keeps alive the strings it was built from
- * (~600 bytes in all): 16,384 lines are ~10 MiB. At two million paths that is ~120 runs
- * to merge, each read through a 16 KiB buffer.
+ * (~600 bytes in all): 16,384 lines are ~10 MiB. At two million paths that is ~120 runs.
  */
 export const SORT_CHUNK_LINES = 16384;
+/**
+ * Sorted runs a merge reads at once, each through a 16 KiB buffer and one open file: a
+ * plan merges three lists at once (copy, host, cache), so ~48 files whatever the
+ * repository's size. Past that many runs the first ones are merged into one run first
+ * (written to the spill directory, their files removed).
+ */
+export const MERGE_FAN_IN = 16;
 /** Lines a spill holds before it appends them to its file. */
 const SPILL_BUFFER_LINES = 4096;
 
@@ -39,11 +45,16 @@ function hold(gauge: HeldGauge | undefined, n: number): void {
 export class SpillDir {
   private dir: string | undefined;
   private files = 0;
+  /** Spilled files being read at once, now and at most (the merge's bound: tests pin it). */
+  readonly reading: HeldGauge = { now: 0, max: 0 };
 
   constructor(
     readonly gauge?: HeldGauge,
     readonly chunkLines = SORT_CHUNK_LINES,
-  ) {}
+    readonly fanIn = MERGE_FAN_IN,
+  ) {
+    if (fanIn < 2) throw new RangeError('a merge reads at least two runs at once');
+  }
 
   async file(): Promise<string> {
     this.dir ??= await mkdtemp(join(tmpdir(), 'airlock-plan-'));
@@ -109,8 +120,26 @@ export class LineSpill {
       await this.fh.close();
       this.fh = undefined;
     }
-    if (this.file !== undefined) yield* linesOf(this.file);
+    if (this.file !== undefined) {
+      hold(this.dir.reading, 1);
+      try {
+        yield* linesOf(this.file);
+      } finally {
+        hold(this.dir.reading, -1);
+      }
+    }
     yield* this.buffer;
+  }
+
+  /** Deletes the list's file (a run merged into another); the spill is empty after. */
+  async remove(): Promise<void> {
+    await this.fh?.close();
+    this.fh = undefined;
+    if (this.file !== undefined) await rm(this.file, { force: true });
+    this.file = undefined;
+    hold(this.dir.gauge, -this.buffer.length);
+    this.buffer = [];
+    this.count = 0;
   }
 
   /** The lines in groups of at most `size`. */
@@ -130,7 +159,7 @@ export class LineSpill {
 
 /**
  * Lines sorted by UTF-16 code units (JavaScript's default sort, the `<` of strings):
- * chunks of `chunkLines` sorted in memory and written out, then merged. Equal lines
+ * chunks of `chunkLines` sorted in memory and written out, then merged (`fanIn` at a time). Equal lines
  * keep no particular order: callers make lines unique (a key, and a sequence number
  * where one key may come twice).
  */
@@ -165,19 +194,63 @@ export class LineSorter {
       return;
     }
     await this.writeChunk();
-    const heads = await Promise.all(
-      this.runs.map(async (run) => {
-        const it = run.lines()[Symbol.asyncIterator]();
-        return { it, next: await it.next() };
-      }),
-    );
-    for (;;) {
-      let min: (typeof heads)[number] | undefined;
-      for (const h of heads) if (!h.next.done && (min === undefined || h.next.value < (min.next.value as string))) min = h;
-      if (min === undefined) return;
-      yield min.next.value as string;
-      min.next = await min.it.next();
+    // Too many runs for one merge: merge the first ones into one run, as few as bring the
+    // count down to the fan-in (merged runs go last, so no line is rewritten twice until
+    // the runs outnumber fanIn²: ~4M lines at the default chunk and fan-in).
+    const fanIn = this.dir.fanIn;
+    while (this.runs.length > fanIn) {
+      const group = this.runs.splice(0, Math.min(fanIn, this.runs.length - fanIn + 1));
+      const merged = new LineSpill(this.dir);
+      for await (const line of mergeRuns(group)) await merged.add(line);
+      await merged.finish();
+      for (const run of group) await run.remove();
+      this.runs.push(merged);
+      collectGarbage();
     }
+    yield* mergeRuns(this.runs);
+  }
+}
+
+interface Head {
+  line: string;
+  it: AsyncIterator<string>;
+}
+
+/** Sorted runs merged into one sorted stream: a binary heap of each run's next line. */
+async function* mergeRuns(runs: readonly LineSpill[]): AsyncGenerator<string> {
+  const its = runs.map((run) => run.lines()[Symbol.asyncIterator]());
+  const heap: Head[] = [];
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && heap[l]!.line < heap[m]!.line) m = l;
+      if (r < heap.length && heap[r]!.line < heap[m]!.line) m = r;
+      if (m === i) return;
+      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+      i = m;
+    }
+  };
+  try {
+    for (const it of its) {
+      const next = await it.next();
+      if (!next.done) heap.push({ line: next.value, it });
+    }
+    for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
+    while (heap.length > 0) {
+      const top = heap[0]!;
+      yield top.line;
+      const next = await top.it.next();
+      if (next.done) {
+        const last = heap.pop()!;
+        if (last !== top) heap[0] = last;
+      } else top.line = next.value;
+      down(0);
+    }
+  } finally {
+    // A consumer that stops early closes every run's file.
+    await Promise.all(its.map((it) => it.return?.(undefined)));
   }
 }
 

@@ -58,6 +58,8 @@ describe('a full plan in bounded memory', () => {
       expect(plan.upload).toBe(FILES + 5);
       expect(spill.used).toBe(true);
       expect(gauge.max).toBeLessThan(12 * CHUNK);
+      // ~32 runs per list: merged in passes, at most the fan-in of each of the three lists open at once.
+      expect(spill.reading.max).toBeLessThanOrEqual(3 * spill.fanIn);
       // Cut after 400 files (batches of the content run are renamed in order).
       await expectCode(applyPublishPlan(plan, t, { failAfter: 400 }), 'E_PUBLISH_INTERRUPTED');
       await spill.remove();

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { LineSorter, SpillDir } from '../../lib/publish/line-spill.js';
+
+// The external sort's merge: in order, whatever the number of runs, with at most the
+// fan-in of spilled runs open at once (a plan at millions of paths makes hundreds).
+
+/** `n` lines in a scrambled order, some repeated. */
+function scrambled(n: number): string[] {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) lines.push(`"p/${(i * 7919) % 613}"\t${i % 5}`);
+  return lines;
+}
+
+async function sortAll(dir: SpillDir, lines: readonly string[]): Promise<string[]> {
+  const sorter = new LineSorter(dir);
+  for (const line of lines) await sorter.add(line);
+  const out: string[] = [];
+  for await (const line of sorter.sorted()) out.push(line);
+  return out;
+}
+
+describe('LineSorter', () => {
+  it('merges many runs in order, never reading more than the fan-in at once', async () => {
+    // 250 runs of 4 lines, fan-in 3: merged in passes, merged runs merged again (250 > 3²).
+    const lines = scrambled(1000);
+    const dir = new SpillDir(undefined, 4, 3);
+    try {
+      expect(await sortAll(dir, lines)).toEqual([...lines].sort());
+      expect(dir.reading.max).toBe(3);
+      expect(dir.reading.now).toBe(0);
+    } finally {
+      await dir.remove();
+    }
+  });
+
+  it('merges a few runs at once, and sorts a short list in memory', async () => {
+    const lines = scrambled(40);
+    const few = new SpillDir(undefined, 8, 16);
+    const short = new SpillDir(undefined, 64, 16);
+    try {
+      expect(await sortAll(few, lines)).toEqual([...lines].sort());
+      expect(few.reading.max).toBe(5);
+      expect(await sortAll(short, lines)).toEqual([...lines].sort());
+      expect([short.used, short.reading.max]).toEqual([false, 0]);
+    } finally {
+      await few.remove();
+      await short.remove();
+    }
+  });
+
+  it('closes every run when the reader stops early', async () => {
+    const dir = new SpillDir(undefined, 4, 3);
+    try {
+      const sorter = new LineSorter(dir);
+      for (const line of scrambled(100)) await sorter.add(line);
+      let seen = 0;
+      for await (const _ of sorter.sorted()) if (++seen === 10) break;
+      expect(dir.reading.now).toBe(0);
+    } finally {
+      await dir.remove();
+    }
+  });
+});
