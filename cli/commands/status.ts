@@ -51,7 +51,7 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
   const published = await publishedKeyIds(join(paths.repository, 'keys'));
   const keys = keyIdentityChange(published, listed ? signingKeyIds(listed) : published);
   const warnDays = opts.warnDays ?? config.warnDays;
-  const result = await repositoryStatus(paths.repository, new Date(), warnDays, held ? { heldKeyIds: held } : {});
+  const result = await repositoryStatus(paths.repository, new Date(), warnDays, { importsDir: join(paths.home, 'imports'), ...(held ? { heldKeyIds: held } : {}) });
   emit(opts, { ok: true, ...result, keys, expiryDays: config.expiryDays, warnDays }, () => [
     'role       version  expires               days left  threshold  keys (* = in this keystore)',
     ...result.roles.map(
@@ -64,6 +64,10 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
         `apt ${a.dist.padEnd(6)} Release valid until ${a.validUntil ?? '(no Valid-Until)'}${a.daysLeft !== undefined ? ` (${a.daysLeft} days left)` : ''}${a.warning ? `   <-- ${a.warning === 'expired' ? 'EXPIRED' : 'expires soon'}: run \`airlock refresh\`` : ''}`,
     ),
     releasesLine(result.targets, result.releases),
+    ...result.unfinishedImports.map(
+      (i) =>
+        `WARNING: an unfinished import of ${i.source} moved releases ${i.signedThrough ? `after ${i.signedThrough.project}/${i.signedThrough.version} ` : ''}through ${i.movedThrough.project}/${i.movedThrough.version} into the copy without signing them (not counted above); run \`airlock import ${i.source}\` again to finish it`,
+    ),
     ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
     ...describeKeyIdentity(keys, 'changes at the next release (this keystore signs with another key than keys/ publishes)'),
     `expiry on signing: ${(['root', 'targets', 'snapshot', 'timestamp'] as const).map((r) => `${r} ${config.expiryDays[r]}d`).join(', ')}; warn ${warnDays}d before (airlock expiry to change)`,

@@ -12,14 +12,19 @@
 // fetches and checks (TUF §5.6.2) — so it can be stale, never wrong. Any other bin is
 // read (and checked against the snapshot) and the file rewritten. A missing or malformed
 // file is an empty summary: it is a cache of the signed metadata, never a source of trust.
+// A bin taken from the summary is still looked at (lstat: a regular file of the length the
+// snapshot lists), so a bin deleted or cut short is E_REPOSITORY_DAMAGED here as in
+// signedState; a bin garbled at the same length is found only by reading it (doctor).
 // The transaction records the bins it signs once they are in the copy
-// (recordBinSummaries), so status after an import or a release reads no bin at all.
-import { readFile } from 'node:fs/promises';
+// (recordBinSummaries), so status after an import or a release reads no bin when the file
+// was there before. Status rewrites it too: concurrent writers cost speed, never correctness.
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { metadataFileName, type Envelope, type MetaFile, type SnapshotSigned, type TargetsSigned } from '../core/tuf-metadata.js';
+import { fromSystemError } from '../core/errors.js';
 import { binNamesOf } from './hash-bins.js';
-import { LocalRepository, type CurrentMetadata } from './local-repository.js';
+import { damaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
 
 export const BIN_SUMMARY_FILE = '.airlock-bins';
 const FORMAT = 'airlock-bins 1';
@@ -34,6 +39,8 @@ export interface BinSummary {
 
 /** Bins read at once when the summary misses them (1,024 at once after an import cost a thread-pool queue, one at a time mostly waiting). */
 const READ_AHEAD = 16;
+/** Bins looked at (lstat) at once: 8,192 one at a time mostly wait on the thread pool. */
+const LSTAT_AHEAD = 64;
 
 function isSummary(v: unknown): v is BinSummary {
   if (typeof v !== 'object' || v === null) return false;
@@ -84,6 +91,7 @@ export async function binSummaries(repoDir: string, snapshot: SnapshotSigned, ro
     if (e && listedAs(snapshot, role, e)) out.set(role, e);
     else missing.push(role);
   }
+  await checkPresent(repoDir, snapshot, [...out.keys()]);
   if (missing.length === 0) {
     // Same roles in order, and nothing left over: the file needs no rewrite.
     return known.size === roles.length ? new Map(roles.map((r) => [r, out.get(r)!])) : rewrite(path, roles, out);
@@ -97,6 +105,26 @@ export async function binSummaries(repoDir: string, snapshot: SnapshotSigned, ro
     });
   }
   return rewrite(path, roles, out);
+}
+
+/**
+ * Each bin the summary stands for is in the copy: a regular file (not a symlink) of the
+ * length the snapshot lists — what signedState would refuse when it is gone or cut short.
+ * One lstat a bin, no read: a bin garbled at the same length passes (doctor reads it).
+ */
+async function checkPresent(repoDir: string, snapshot: SnapshotSigned, roles: readonly string[]): Promise<void> {
+  const metadataDir = join(repoDir, 'metadata');
+  const check = async (role: string): Promise<void> => {
+    const meta = snapshot.meta[metadataFileName(role)]!;
+    const path = join(metadataDir, metadataFileName(role, meta.version));
+    const s = await lstat(path).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw damaged(path, 'is missing');
+      throw fromSystemError(err, `reading ${path}`);
+    });
+    if (!s.isFile()) throw damaged(path, 'is not a regular file');
+    if (s.size !== meta.length) throw damaged(path, `is not the file ${metadataFileName('snapshot', snapshot.version)} lists (its length differs)`);
+  };
+  for (let i = 0; i < roles.length; i += LSTAT_AHEAD) await Promise.all(roles.slice(i, i + LSTAT_AHEAD).map(check));
 }
 
 async function rewrite(path: string, roles: readonly string[], summaries: Map<string, BinSummary>): Promise<Map<string, BinSummary>> {

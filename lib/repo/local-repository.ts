@@ -33,7 +33,8 @@ const MAX_LOCAL_METADATA_BYTES = 64 * 1024 * 1024;
 /** Past this many files a commit flushes with syncfs(2), twice, instead of one fsync per file and directory. */
 const SYNCFS_AFTER_FILES = 64;
 
-function damaged(path: string, why: string, cause?: unknown): AirlockError {
+/** The terminal's copy is damaged (exit 3: restore it); also what bin-summary.ts says of a bin gone. */
+export function damaged(path: string, why: string, cause?: unknown): AirlockError {
   return new AirlockError(
     'E_REPOSITORY_DAMAGED',
     `${path} ${why}; the terminal's repository copy is damaged — nothing was signed. Restore it from a backup, or from a host that holds the same repository`,

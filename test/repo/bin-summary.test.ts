@@ -1,12 +1,12 @@
 // The bins' summary (.airlock-bins) that lets `airlock status` skip parsing every bin:
 // it is used only for the exact bytes the snapshot lists, so a stale or forged entry
 // never reaches status, and a bin that is not what the snapshot lists is a damaged copy.
-import { readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
+import { readFile, rm, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metadataFileName, type TargetFileInfo } from '../../lib/core/tuf-metadata.js';
-import { BIN_SUMMARY_FILE, binSummaries } from '../../lib/repo/bin-summary.js';
+import { BIN_SUMMARY_FILE, binExpiries, binSummaries } from '../../lib/repo/bin-summary.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { binNamesOf } from '../../lib/repo/hash-bins.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
@@ -77,12 +77,32 @@ describe('the hash bins summary', () => {
     expect(Object.keys(file.bins)).toEqual(Array.from({ length: 8 }, (_, i) => `bins-${i}`));
   });
 
-  it('is what status reads while the snapshot lists the same bytes (a bin file is not opened)', async () => {
+  it('is what status reads while the snapshot lists the same bytes, yet a bin gone, cut or a symlink is a damaged copy (as signedState says)', async () => {
     await summaries();
-    const { snapshot } = await new LocalRepository(repoDir).current();
-    const bin0 = join(repoDir, 'metadata', metadataFileName('bins-0', snapshot.signed.meta['bins-0.json']!.version));
+    const current = await new LocalRepository(repoDir).current();
+    const bin0 = join(repoDir, 'metadata', metadataFileName('bins-0', current.snapshot.signed.meta['bins-0.json']!.version));
     const saved = await readFile(bin0);
-    await rm(bin0);
+    const damagedCopy = async (): Promise<void> => {
+      await expect(summaries()).rejects.toMatchObject({ code: 'E_REPOSITORY_DAMAGED' });
+      // Refresh plans from the same summary: it must not plan past a bin that is gone.
+      await expect(binExpiries(repoDir, current)).rejects.toMatchObject({ code: 'E_REPOSITORY_DAMAGED' });
+      await expect(new LocalRepository(repoDir).signedState()).rejects.toMatchObject({ code: 'E_REPOSITORY_DAMAGED' });
+    };
+    try {
+      await rm(bin0);
+      await damagedCopy();
+      await writeFile(bin0, saved.subarray(0, saved.length - 1)); // garbled: cut short
+      await damagedCopy();
+      await writeFile(join(work, 'bin0-elsewhere'), saved);
+      await rm(bin0);
+      await symlink(join(work, 'bin0-elsewhere'), bin0);
+      await expect(summaries()).rejects.toMatchObject({ code: 'E_REPOSITORY_DAMAGED' });
+    } finally {
+      await rm(bin0, { force: true });
+      await writeFile(bin0, saved);
+    }
+    // Garbled at the same length: an lstat cannot tell (publish --full-check and doctor read it).
+    await writeFile(bin0, Buffer.alloc(saved.length, 0x20));
     try {
       expect(plain(await summaries()).get('bins-0')!.targets).toBeGreaterThan(0);
     } finally {

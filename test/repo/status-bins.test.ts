@@ -72,7 +72,10 @@ describe('status over hash bins', () => {
 
   it('names releases by the release directories the copy holds', async () => {
     expect((await repositoryStatus(repoDir, now, 3)).releases).toEqual([]);
-    for (const r of ['b/2.0.0', 'a/1.0.0', 'a/1.1.0']) await mkdir(join(repoDir, 'releases', r), { recursive: true });
+    for (const r of ['b/2.0.0', 'a/1.0.0', 'a/1.1.0']) {
+      await mkdir(join(repoDir, 'releases', r), { recursive: true });
+      await writeFile(join(repoDir, 'releases', r, 'file.txt'), r);
+    }
     await writeFile(join(repoDir, 'releases', 'not-a-project'), '');
     try {
       expect((await repositoryStatus(repoDir, now, 3)).releases).toEqual(['a/1.0.0', 'a/1.1.0', 'b/2.0.0']);
@@ -99,15 +102,20 @@ describe('status over hash bins', () => {
     }
   });
 
-  it('a refresh that renews the timestamp alone reads no bin', async () => {
-    const { snapshot } = await new LocalRepository(repoDir).current();
+  it('a refresh that renews the timestamp alone reads no bin, yet refuses one that is gone (E_REPOSITORY_DAMAGED, nothing signed)', async () => {
+    const { snapshot, timestamp } = await new LocalRepository(repoDir).current();
     await repositoryStatus(repoDir, now, 3);
     const bin = join(repoDir, 'metadata', metadataFileName('bins-7', snapshot.signed.meta['bins-7.json']!.version));
     const saved = await readFile(bin);
+    const later = new Date(now.getTime() + 6 * 86_400_000);
+    const refresh = () => refreshRepository(repoDir, join(work, 'staging'), online, { now: later, expiryDays: DEFAULT_EXPIRY_DAYS, marginDays: 3 });
     await rm(bin);
     try {
-      const later = new Date(now.getTime() + 6 * 86_400_000);
-      const r = await refreshRepository(repoDir, join(work, 'staging'), online, { now: later, expiryDays: DEFAULT_EXPIRY_DAYS, marginDays: 3 });
+      await expect(refresh()).rejects.toMatchObject({ code: 'E_REPOSITORY_DAMAGED' });
+      expect((await new LocalRepository(repoDir).current()).timestamp.signed.version).toBe(timestamp.signed.version);
+      // Unreadable at the same length: only an lstat looks at it, so the plan stands.
+      await writeFile(bin, Buffer.alloc(saved.length, 0x20));
+      const r = await refresh();
       expect(r.plan.resign).toEqual(['timestamp']);
     } finally {
       await writeFile(bin, saved);
