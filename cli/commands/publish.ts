@@ -35,6 +35,7 @@ function planLines(r: PublishReport): string[] {
     ...shown.map((i, n) => `  ${String(n + 1).padStart(4)}  ${i.stage.padEnd(9)}  ${i.immutable ? 'new ' : 'set '}  ${i.path}  (${formatSize(i.length)})`),
     ...(plan.upload > shown.length ? [`        … and ${plan.upload - shown.length} more (--json lists every one)`] : []),
     ...plan.modeRepairs.map((m) => `        mode  ${m.from} -> ${m.to}  ${m.path || '(host root)'}${m.kind === 'dir' ? '/' : ''}`),
+    ...(plan.modeRepairCount > plan.modeRepairs.length ? [`        … and ${plan.modeRepairCount - plan.modeRepairs.length} more mode repair(s)`] : []),
   ];
 }
 

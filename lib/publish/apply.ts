@@ -12,7 +12,7 @@ import type { PublishEvent, PublishReport } from './events.js';
 import { formatMode } from './host-modes.js';
 import { temporaryPath } from './layout.js';
 import { applyModeRepairs } from './mode-repair.js';
-import { localPathOf, readRun, type PublishItem, type PublishPlan } from './plan.js';
+import { localPathOf, readModeRepairs, readRun, type PublishItem, type PublishPlan } from './plan.js';
 import type { RemoteDigest, Transport } from './transport.js';
 
 export interface ApplyOptions {
@@ -202,8 +202,10 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
     injectFault();
   };
   injectFault();
-  await applyModeRepairs(transport, plan.modeRepairs);
-  for (const r of plan.modeRepairs) emit({ type: 'mode-repaired', host: plan.host, path: r.path, kind: r.kind, from: r.from, to: r.to });
+  for await (const repairs of readModeRepairs(plan, BATCH_MAX_FILES)) {
+    await applyModeRepairs(transport, repairs);
+    for (const r of repairs) emit({ type: 'mode-repaired', host: plan.host, path: r.path, kind: r.kind, from: r.from, to: r.to });
+  }
   const batched = transport.flush !== undefined && transport.writeInPlace === undefined;
   // Each run read back from the plan's list a batch at a time: a first publish of millions
   // of files holds one batch, never the plan.
@@ -237,7 +239,7 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
     uploaded,
     skipped: plan.skip + plan.upload - uploaded,
     bytes,
-    modesRepaired: plan.modeRepairs.length,
+    modesRepaired: plan.modeRepairCount,
     durationMs: Date.now() - started,
   };
   emit({ type: 'host-done', host: plan.host, uploaded, skipped: report.skipped, bytes, durationMs: report.durationMs });

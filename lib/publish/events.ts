@@ -49,7 +49,10 @@ export interface PlanReport {
   firstUploads: PublishItem[];
   leftovers: string[];
   modes: HostModes;
+  /** The first mode repairs in the order they are made (at most PLAN_REPORT_ITEMS). */
   modeRepairs: ModeRepair[];
+  /** Every mode repair of the plan. */
+  modeRepairCount: number;
 }
 
 /** Uploads a dry run's report names (the human listing); the rest are counted. */

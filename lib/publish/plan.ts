@@ -8,8 +8,8 @@
 // the host's digest cache are each sorted on disk by one key (the path as JSON,
 // line-spill.ts) and walked side by side, one path at a time; the uploads go to one
 // spilled list per run of the publishing order (a stage, and a rank in it), which
-// apply.ts reads back in batches. What is held is a sort chunk per list and the mode
-// repairs, never the tree. The incremental plan (only what the copy added since the last
+// apply.ts reads back in batches, as are the files' mode repairs. What is held is a sort
+// chunk per list and the directories holding published files, never the tree. The incremental plan (only what the copy added since the last
 // complete publish, each looked up on the host by path) is small and stays in memory.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -61,8 +61,12 @@ export interface PublishPlan {
   leftovers: string[];
   /** The permission bits files and directories get on this host (host-modes.ts). */
   modes: HostModes;
-  /** Files and directories already on the host that a web server may not read: their modes are set. */
+  /** Directories already on the host that a web server may not read, top down: their modes are set first (readModeRepairs). */
   modeRepairs: ModeRepair[];
+  /** Files already on the host that a web server may not read, `<JSON path>\t<mode now>` a line: on disk past a bound (a host published under umask 077 has millions). */
+  fileModeRepairs: LineSpill;
+  /** Every mode repair of the plan: directories and files. */
+  modeRepairCount: number;
   /** Where the runs' lists are kept; disposePlan removes it. */
   spill: SpillDir;
   /** The manifest state and timestamp the host holds once this plan is applied (undefined: the copy was walked). */
@@ -206,7 +210,7 @@ class PlanBuilder {
   bytes = 0;
   private readonly runs = new Map<string, PublishRun>();
   readonly leftovers: string[] = [];
-  private readonly fileRepairs: ModeRepair[] = [];
+  private readonly fileRepairs: LineSpill;
   /** Directories holding files of the plan (far fewer than files). */
   private readonly dirs = new Set<string>();
   private conflicts: { path: string; local: { length: number; sha256: string }; host: { length: number; sha256?: string } }[] = [];
@@ -221,7 +225,9 @@ class PlanBuilder {
     readonly modes: HostModes,
     readonly spill: SpillDir,
     private readonly chmod: boolean,
-  ) {}
+  ) {
+    this.fileRepairs = new LineSpill(spill);
+  }
 
   /** One local file, what the host has at its path (remote: listed; digest: its bytes, read or cached). */
   async file(path: string, length: number, sha256: string, remote: RemoteFile | undefined, digest: () => Promise<{ length: number; sha256: string } | undefined>): Promise<void> {
@@ -238,7 +244,7 @@ class PlanBuilder {
         if (d !== undefined && d.length === length && d.sha256 === sha256) upload = false;
         else if (d !== undefined && c.immutable) this.conflict({ path, local: { length, sha256 }, host: { length: d.length, sha256: d.sha256 } });
       }
-      if (this.chmod && remote.mode !== undefined && remote.mode !== this.modes.file) this.fileRepairs.push({ path, kind: 'file', from: formatMode(remote.mode), to: formatMode(this.modes.file) });
+      if (this.chmod && remote.mode !== undefined && remote.mode !== this.modes.file) await this.fileRepairs.add(`${JSON.stringify(path)}\t${formatMode(remote.mode)}`);
     }
     if (this.chmod) for (const d of parentsOf(path)) this.dirs.add(d);
     if (!upload) {
@@ -305,7 +311,9 @@ class PlanBuilder {
       runs,
       leftovers: this.leftovers,
       modes: this.modes,
-      modeRepairs: [...dirRepairs, ...this.fileRepairs],
+      modeRepairs: dirRepairs,
+      fileModeRepairs: this.fileRepairs,
+      modeRepairCount: dirRepairs.length + this.fileRepairs.count,
       spill: this.spill,
       ...extra,
     };
@@ -416,6 +424,18 @@ export async function* readRun(run: PublishRun, size: number): AsyncGenerator<Pu
       const [length, sha256] = line.slice(tab + 1).split(' ') as [string, string];
       const path = JSON.parse(line.slice(0, tab)) as string;
       return { path, length: Number(length), sha256, stage: run.stage, immutable: classifyPath(path).immutable, action: 'upload' as const };
+    });
+  }
+}
+
+/** A plan's mode repairs in the order they are made (directories top down, then files), at most `size` at a time. */
+export async function* readModeRepairs(plan: PublishPlan, size: number): AsyncGenerator<ModeRepair[]> {
+  for (let i = 0; i < plan.modeRepairs.length; i += size) yield plan.modeRepairs.slice(i, i + size);
+  const to = formatMode(plan.modes.file);
+  for await (const lines of plan.fileModeRepairs.batches(size)) {
+    yield lines.map((line) => {
+      const tab = line.indexOf('\t');
+      return { path: JSON.parse(line.slice(0, tab)) as string, kind: 'file' as const, from: line.slice(tab + 1), to };
     });
   }
 }

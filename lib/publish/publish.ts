@@ -14,7 +14,8 @@ import { DirectoryTransport } from './directory-transport.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { hostModes } from './host-modes.js';
 import { parseHostUrl, type S3HostOptions } from './host-url.js';
-import { disposePlan, planPublish, planSummary, readRun, type PublishedMark, type PublishItem, type PublishPlan } from './plan.js';
+import { disposePlan, planPublish, planSummary, readModeRepairs, readRun, type PublishedMark, type PublishItem, type PublishPlan } from './plan.js';
+import type { ModeRepair } from './mode-repair.js';
 import type { S3TransportOptions } from './s3-transport.js';
 import type { Transport } from './transport.js';
 
@@ -120,8 +121,14 @@ async function planReport(plan: PublishPlan, emit: (e: PublishEvent) => void): P
       last.bytes += run.bytes;
     } else stages.push({ stage: run.stage, upload: run.files, bytes: run.bytes });
   }
-  const { host, localRoot, upload, skip, bytes, leftovers, modes, modeRepairs } = plan;
-  return { host, localRoot, upload, skip, bytes, stages, firstUploads, leftovers, modes, modeRepairs };
+  // The mode repairs named are capped as the uploads are (a host published under umask 077 has one per file).
+  const modeRepairs: ModeRepair[] = [];
+  for await (const batch of readModeRepairs(plan, PLAN_REPORT_ITEMS)) {
+    modeRepairs.push(...batch.slice(0, PLAN_REPORT_ITEMS - modeRepairs.length));
+    if (modeRepairs.length >= PLAN_REPORT_ITEMS) break;
+  }
+  const { host, localRoot, upload, skip, bytes, leftovers, modes, modeRepairCount } = plan;
+  return { host, localRoot, upload, skip, bytes, stages, firstUploads, leftovers, modes, modeRepairs, modeRepairCount };
 }
 
 async function publishOne(localRepo: string, host: HostSpec, opts: PublishOptions): Promise<PublishReport> {

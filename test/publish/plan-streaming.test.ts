@@ -1,8 +1,9 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyPublishPlan, planPublish, STAGE_ORDER, type PublishEvent } from '../../lib/publish/index.js';
+import { applyPublishPlan, planPublish, publish, STAGE_ORDER, type PublishEvent } from '../../lib/publish/index.js';
+import { PLAN_REPORT_ITEMS } from '../../lib/publish/events.js';
 import { DirectoryTransport } from '../../lib/publish/directory-transport.js';
 import { SpillDir, type HeldGauge } from '../../lib/publish/line-spill.js';
 import { expectCode } from '../support/error-codes.js';
@@ -82,6 +83,20 @@ describe('a full plan in bounded memory', () => {
       const last = await planPublish(local, t, { spill: new SpillDir(undefined, CHUNK) });
       expect([last.upload, last.skip]).toEqual([0, FILES + 5]);
       await last.spill.remove();
+
+      // Every file unreadable to a web server (a publish under umask 077): the repairs spill too.
+      for (const f of await listTree(host)) await chmod(join(host, f), 0o600);
+      // A dry run names the first repairs, as it does the uploads, and counts them all.
+      const [dry] = await publish(local, [{ name: 'h', url: host }], { dryRun: true });
+      expect([dry!.plan!.modeRepairs.length, dry!.plan!.modeRepairCount]).toEqual([PLAN_REPORT_ITEMS, FILES + 5]);
+      const held: HeldGauge = { now: 0, max: 0 };
+      const repairing = await planPublish(local, t, { spill: new SpillDir(held, CHUNK) });
+      expect([repairing.upload, repairing.modeRepairCount, repairing.modeRepairs]).toEqual([0, FILES + 5, []]);
+      expect(held.max).toBeLessThan(12 * CHUNK);
+      const repaired = await applyPublishPlan(repairing, t);
+      await repairing.spill.remove();
+      expect(repaired.modesRepaired).toBe(FILES + 5);
+      for (const f of await listTree(host)) expect([f, (await stat(join(host, f))).mode & 0o777]).toEqual([f, 0o644]);
     } finally {
       await t.close();
     }
