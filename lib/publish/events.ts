@@ -47,6 +47,8 @@ export interface PlanReport {
   stages: { stage: PublishStage; upload: number; bytes: number }[];
   /** The first uploads in publishing order (at most PLAN_REPORT_ITEMS). */
   firstUploads: PublishItem[];
+  /** A small plan (at most PLAN_REPORT_ITEMS files, uploads and skipped), whole: the uploads in publishing order, then the files already there. */
+  items?: PublishItem[];
   leftovers: string[];
   modes: HostModes;
   /** The first mode repairs in the order they are made (at most PLAN_REPORT_ITEMS). */

@@ -67,6 +67,8 @@ export interface PublishPlan {
   fileModeRepairs: LineSpill;
   /** Every mode repair of the plan: directories and files. */
   modeRepairCount: number;
+  /** The files already on the host, while there are at most SKIPPED_NAMED (a small plan's report lists them); else empty. */
+  skipped: PublishItem[];
   /** Where the runs' lists are kept; disposePlan removes it. */
   spill: SpillDir;
   /** The manifest state and timestamp the host holds once this plan is applied (undefined: the copy was walked). */
@@ -80,6 +82,8 @@ const TIMESTAMP_MAX_BYTES = 16 * 1024;
 const TIMESTAMP_PATH = `metadata/${metadataFileName('timestamp')}`;
 /** At most this many immutable conflicts are named in E_PUBLISH_IMMUTABLE's details (the count is always there). */
 const CONFLICTS_NAMED = 100;
+/** Files already on the host a plan names while there are at most this many (events.ts PLAN_REPORT_ITEMS). */
+const SKIPPED_NAMED = 200;
 
 /** The local file of a plan's item (not stored per item: a large plan holds millions). */
 export function localPathOf(plan: Pick<PublishPlan, 'localRoot'>, item: { path: string }): string {
@@ -210,6 +214,7 @@ class PlanBuilder {
   bytes = 0;
   private readonly runs = new Map<string, PublishRun>();
   readonly leftovers: string[] = [];
+  private skipped: PublishItem[] = [];
   private readonly fileRepairs: LineSpill;
   /** Directories holding files of the plan (far fewer than files). */
   private readonly dirs = new Set<string>();
@@ -249,6 +254,8 @@ class PlanBuilder {
     if (this.chmod) for (const d of parentsOf(path)) this.dirs.add(d);
     if (!upload) {
       this.skip++;
+      if (this.skip <= SKIPPED_NAMED) this.skipped.push({ path, length, sha256, stage: c.stage, immutable: c.immutable, action: 'skip' });
+      else this.skipped = [];
       return;
     }
     if (path === TIMESTAMP_PATH) this.timestampUpload = true;
@@ -312,6 +319,7 @@ class PlanBuilder {
       leftovers: this.leftovers,
       modes: this.modes,
       modeRepairs: dirRepairs,
+      skipped: this.skipped,
       fileModeRepairs: this.fileRepairs,
       modeRepairCount: dirRepairs.length + this.fileRepairs.count,
       spill: this.spill,

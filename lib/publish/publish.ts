@@ -128,7 +128,8 @@ async function planReport(plan: PublishPlan, emit: (e: PublishEvent) => void): P
     if (modeRepairs.length >= PLAN_REPORT_ITEMS) break;
   }
   const { host, localRoot, upload, skip, bytes, leftovers, modes, modeRepairCount } = plan;
-  return { host, localRoot, upload, skip, bytes, stages, firstUploads, leftovers, modes, modeRepairs, modeRepairCount };
+  const items = upload + skip <= PLAN_REPORT_ITEMS ? { items: [...firstUploads, ...plan.skipped] } : {};
+  return { host, localRoot, upload, skip, bytes, stages, firstUploads, ...items, leftovers, modes, modeRepairs, modeRepairCount };
 }
 
 async function publishOne(localRepo: string, host: HostSpec, opts: PublishOptions): Promise<PublishReport> {

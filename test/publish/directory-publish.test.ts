@@ -232,6 +232,11 @@ describe('publishing to a directory', () => {
     expect(report!.dryRun).toBe(true);
     expect(report!.plan!.firstUploads.filter((i) => !i.path.startsWith('keys/')).map((i) => i.path).slice(-2)).toEqual(['metadata/timestamp.json', 'metadata/2.root.json']);
     expect(await listTree(host)).toEqual(before);
+    // A small plan keeps the whole list of files, as before the plan streamed: uploads, then those already there.
+    const { items, upload, skip } = report!.plan!;
+    expect(items!.length).toBe(upload + skip);
+    expect(items!.filter((i) => i.action === 'upload')).toEqual(report!.plan!.firstUploads);
+    expect(items!.filter((i) => i.action === 'skip').length).toBe(skip);
   });
 
   it('creates no host directory on a dry run or a plan\'s read of the timestamp, and plans the whole tree for it', async () => {
