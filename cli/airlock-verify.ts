@@ -3,6 +3,7 @@
 // one file (dist/airlock-verify.mjs) that runs with plain node, so it imports only
 // lib/verify, lib/core and node built-ins, and parses its flags with node:util
 // (docs/verifier.md). This file only parses and dispatches.
+import { writeSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { AirlockError } from '../lib/core/errors.js';
 import type { Limits } from '../lib/verify/index.js';
@@ -95,6 +96,21 @@ function limitsFrom(values: Record<string, unknown>): Partial<Limits> {
   return { idleTimeoutMs: number('idle-timeout'), minBytesPerSecond: number('min-rate'), rateWindowMs: number('rate-window') };
 }
 
+/**
+ * Help and version leave in plain write(2) calls: opening the stdout stream loads the
+ * stream modules, a twentieth of the verifier's whole start-up (docs/verifier.md).
+ */
+function printNow(text: string): void {
+  const bytes = Buffer.from(text);
+  let done = 0;
+  try {
+    while (done < bytes.length) done += writeSync(1, bytes, done);
+  } catch {
+    // A non-blocking pipe that is full (EAGAIN): the stream waits for it as usual.
+    process.stdout.write(bytes.subarray(done));
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   if (command === undefined) {
@@ -106,11 +122,11 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(USAGE);
+    printNow(USAGE);
     return;
   }
   if (command === '--version') {
-    process.stdout.write(`${VERSION}\n`);
+    printNow(`${VERSION}\n`);
     return;
   }
   const json = rest.includes('--json');
@@ -128,7 +144,7 @@ async function run(command: string, rest: string[], opts: { json: boolean }): Pr
   const { values, positionals: pos } = parse(command as CommandName, rest);
   const v = values as Record<string, unknown>;
   if (v.help) {
-    process.stdout.write(USAGE);
+    printNow(USAGE);
     return;
   }
   const session = {

@@ -52,7 +52,7 @@ try {
   results.push({ name: 'download, sha256+sha512 listed / openssl sha256 + sha512 + cp', ...paired(downloadBoth, `rm -f ${q(out)} && openssl dgst -sha256 ${q(hostFile)} > /dev/null && openssl dgst -sha512 ${q(hostFile)} > /dev/null && cp ${q(hostFile)} ${q(out)}`, { runs, before: removeOut }) });
   const empty = join(work, 'empty');
   mkdirSync(empty);
-  results.push({ name: 'airlock-verify --help (cold start) / node -e 0', ...paired(`cd ${q(empty)} && ${node} ${q(verifier)} --help > /dev/null`, `cd ${q(empty)} && ${node} -e 0`, { runs: Math.max(runs, 10) }) });
+  results.push({ name: 'airlock-verify --help (cold start) / node -e 0', ...paired(`cd ${q(empty)} && ${node} ${q(verifier)} --help > /dev/null`, `cd ${q(empty)} && ${node} -e 0`, { runs: Math.max(runs, 20) }) });
 } finally {
   if (!keep) rmSync(work, { recursive: true, force: true });
 }
