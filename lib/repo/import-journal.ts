@@ -105,7 +105,8 @@ export async function readImportJournal(path: string, source: string): Promise<I
 
 export async function writeImportJournal(path: string, journal: ImportJournal): Promise<void> {
   await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path, `${JSON.stringify(journal, null, 2)}\n`);
+  // Private like everything airlock keeps under its home: it names the archive and the releases moved.
+  await writeFileAtomic(path, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
 }
 
 /** Whether the copy's signed metadata lists `target` (targets.json, or the bin its path falls in). */
