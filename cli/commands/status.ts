@@ -4,11 +4,14 @@
 import { join } from 'node:path';
 import { Keystore } from '../../lib/keys/keystore.js';
 import { keystoreDirFor } from '../../lib/keys/location.js';
+import type { ReleaseRef } from '../../lib/repo/import-journal.js';
 import { repositoryStatus, type BinStatus, type RoleStatus } from '../../lib/repo/status.js';
+import type { UnfinishedImport } from '../../lib/repo/unfinished-imports.js';
 import { readConfig } from '../../lib/terminal/config.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { describeKeyIdentity, keyIdentityChange, publishedKeyIds } from '../../lib/repo/compat/key-history.js';
 import { signingKeyIds } from '../../lib/terminal/key-identity.js';
+import { displayWord, shellCommand } from '../../lib/core/shell-words.js';
 import { emit } from '../run.js';
 
 const LISTED_RELEASES = 20;
@@ -34,9 +37,21 @@ function binLines(bins: readonly BinStatus[]): string[] {
 
 /** Releases named while a few; past that a count (100k targets are ~10,000 releases: --json lists each). */
 function releasesLine(targets: number, releases: readonly string[]): string {
-  if (releases.length <= LISTED_RELEASES) return `${targets} targets in ${releases.length} releases${releases.length ? `: ${releases.join(', ')}` : ''}`;
+  if (releases.length <= LISTED_RELEASES) return `${targets} targets in ${releases.length} releases${releases.length ? `: ${releases.map(displayWord).join(', ')}` : ''}`;
   const projects = new Set(releases.map((r) => r.slice(0, r.indexOf('/')))).size;
   return `${targets} targets in ${releases.length} releases of ${projects} projects; --json lists each`;
+}
+
+/**
+ * One line whatever the archive's path holds: the command to run again quoted for sh
+ * (shell-words.ts), or, when the path has a control character, no command but the path
+ * escaped — a newline pasted would run the rest as another command.
+ */
+function unfinishedImportLine(i: UnfinishedImport): string {
+  const ref = (r: ReleaseRef): string => displayWord(`${r.project}/${r.version}`);
+  const command = shellCommand(['airlock', 'import', i.source]);
+  const rerun = command !== undefined ? `run \`${command}\` again to finish it` : 'run `airlock import` again on that archive to finish it (its path holds control characters, shown escaped: type it quoted)';
+  return `WARNING: an unfinished import of ${displayWord(i.source)} moved releases ${i.signedThrough ? `after ${ref(i.signedThrough)} ` : ''}through ${ref(i.movedThrough)} into the copy without signing them (not counted above); ${rerun}`;
 }
 
 export async function status(opts: { json?: boolean; warnDays?: number; keystore?: string }): Promise<number> {
@@ -64,10 +79,7 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
         `apt ${a.dist.padEnd(6)} Release valid until ${a.validUntil ?? '(no Valid-Until)'}${a.daysLeft !== undefined ? ` (${a.daysLeft} days left)` : ''}${a.warning ? `   <-- ${a.warning === 'expired' ? 'EXPIRED' : 'expires soon'}: run \`airlock refresh\`` : ''}`,
     ),
     releasesLine(result.targets, result.releases),
-    ...result.unfinishedImports.map(
-      (i) =>
-        `WARNING: an unfinished import of ${i.source} moved releases ${i.signedThrough ? `after ${i.signedThrough.project}/${i.signedThrough.version} ` : ''}through ${i.movedThrough.project}/${i.movedThrough.version} into the copy without signing them (not counted above); run \`airlock import ${i.source}\` again to finish it`,
-    ),
+    ...result.unfinishedImports.map(unfinishedImportLine),
     ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
     ...describeKeyIdentity(keys, 'changes at the next release (this keystore signs with another key than keys/ publishes)'),
     `expiry on signing: ${(['root', 'targets', 'snapshot', 'timestamp'] as const).map((r) => `${r} ${config.expiryDays[r]}d`).join(', ')}; warn ${warnDays}d before (airlock expiry to change)`,
