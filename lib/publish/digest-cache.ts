@@ -194,7 +194,7 @@ export class DigestCachingTransport implements Transport {
   readonly readOnly: boolean;
   readonly cache: DigestCache;
 
-  readonly listDirectories?: () => Promise<RemoteDirectory[]>;
+  readonly listDirectories?: () => AsyncIterable<RemoteDirectory>;
   readonly chmod?: (path: string, mode: number) => Promise<void>;
   readonly flush?: (paths: readonly string[]) => Promise<void>;
   readonly parallelFiles?: number;

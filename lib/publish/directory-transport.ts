@@ -301,18 +301,16 @@ export class DirectoryTransport implements Transport {
   }
 
   /** Every directory of the tree, the root ('') included, with its permission bits. */
-  async listDirectories(): Promise<RemoteDirectory[]> {
-    const out: RemoteDirectory[] = [];
-    if (await absent(this.root)) return out;
+  async *listDirectories(): AsyncGenerator<RemoteDirectory> {
+    if (await absent(this.root)) return;
     try {
       const st = await lstat(this.root);
-      if (!st.isDirectory()) return out;
-      out.push({ path: '', mode: permissionBits(st.mode) });
-      for await (const e of walkTree(this.root)) if (e.kind === 'directory') out.push({ path: e.path, mode: permissionBits(e.stats.mode) });
+      if (!st.isDirectory()) return;
+      yield { path: '', mode: permissionBits(st.mode) };
+      for await (const e of walkTree(this.root)) if (e.kind === 'directory') yield { path: e.path, mode: permissionBits(e.stats.mode) };
     } catch (err) {
       throw fromSystemError(err, `listing ${this.root} on host ${this.host}`);
     }
-    return out;
   }
 
   /** Sets the permission bits of a file or directory ('' is the root), never through a symlink. */
@@ -347,3 +345,4 @@ async function absent(root: string): Promise<boolean> {
     throw fromSystemError(err, `reading ${root}`);
   }
 }
+

@@ -9,8 +9,9 @@
 // line-spill.ts) and walked side by side, one path at a time; the uploads go to one
 // spilled list per run of the publishing order (a stage, and a rank in it), which
 // apply.ts reads back in batches, as are the files' mode repairs. What is held is a sort
-// chunk per list and the directories holding published files, never the tree. The incremental plan (only what the copy added since the last
-// complete publish, each looked up on the host by path) is small and stays in memory.
+// chunk per list and the host's directories whose mode is wrong (normally none), never
+// the tree. The incremental plan (only what the copy added since the last complete
+// publish, each looked up on the host by path) is small and stays in memory.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkManifest, markOf, readManifest, readManifestSince, readManifestTail, walkCopy, type ManifestEntry, type ManifestMark } from '../core/copy-manifest.js';
@@ -23,7 +24,7 @@ import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from '.
 import { keyed, LineSorter, LineSpill, mergeJoin, SORT_CHUNK_LINES, SpillDir } from './line-spill.js';
 import { collectGarbage } from '../core/garbage.js';
 import type { ModeRepair } from './mode-repair.js';
-import type { RemoteDigest, RemoteFile, Transport } from './transport.js';
+import type { RemoteDigest, RemoteDirectory, RemoteFile, Transport } from './transport.js';
 
 export interface PublishItem {
   /** Relative posix path in the host tree (in the terminal's local copy: localPathOf). */
@@ -216,8 +217,13 @@ class PlanBuilder {
   readonly leftovers: string[] = [];
   private skipped: PublishItem[] = [];
   private readonly fileRepairs: LineSpill;
-  /** Directories holding files of the plan (far fewer than files). */
-  private readonly dirs = new Set<string>();
+  /**
+   * The host's directories a web server may not read (path → mode), listed before the
+   * walk; of those, the ones holding files of the plan. Only these are held: a host
+   * whose modes are right costs nothing here, however many directories it has.
+   */
+  private oddDirs: ReadonlyMap<string, number> | undefined;
+  private readonly oddDirsInUse = new Set<string>();
   private conflicts: { path: string; local: { length: number; sha256: string }; host: { length: number; sha256?: string } }[] = [];
   private conflictCount = 0;
   timestampUpload = false;
@@ -251,7 +257,7 @@ class PlanBuilder {
       }
       if (this.chmod && remote.mode !== undefined && remote.mode !== this.modes.file) await this.fileRepairs.add(`${JSON.stringify(path)}\t${formatMode(remote.mode)}`);
     }
-    if (this.chmod) for (const d of parentsOf(path)) this.dirs.add(d);
+    if (this.oddDirs !== undefined && this.oddDirs.size > 0) for (const d of parentsOf(path)) if (this.oddDirs.has(d)) this.oddDirsInUse.add(d);
     if (!upload) {
       this.skip++;
       if (this.skip <= SKIPPED_NAMED) this.skipped.push({ path, length, sha256, stage: c.stage, immutable: c.immutable, action: 'skip' });
@@ -269,6 +275,13 @@ class PlanBuilder {
     await run.uploads.add(`${JSON.stringify(path)}\t${length} ${sha256}`);
   }
 
+  /** The host's directories (full plan, a host with modes): remembers the ones whose mode is not `modes.dir`. */
+  async watchDirectories(directories: AsyncIterable<RemoteDirectory>): Promise<void> {
+    const odd = new Map<string, number>();
+    for await (const d of directories) if (d.mode !== this.modes.dir) odd.set(d.path, d.mode);
+    this.oddDirs = odd;
+  }
+
   leftover(path: string): void {
     if (isTemporaryPath(path)) this.leftovers.push(path);
   }
@@ -283,7 +296,7 @@ class PlanBuilder {
    * (E_PUBLISH_IMMUTABLE), so nothing moves, metadata least of all; so does a host ahead
    * of this terminal (refuseHostAhead), when the timestamp would go up.
    */
-  finish(hostTimestamp: TimestampSeen | undefined, local: TimestampSeen | undefined, directories: readonly { path: string; mode: number }[] | undefined, extra: Pick<PublishPlan, 'reached' | 'incremental'>): PublishPlan {
+  finish(hostTimestamp: TimestampSeen | undefined, local: TimestampSeen | undefined, extra: Pick<PublishPlan, 'reached' | 'incremental'>): PublishPlan {
     if (this.conflictCount > 0) {
       const first = this.conflicts[0]!.path;
       const more = this.conflictCount > 1 ? ` and ${this.conflictCount - 1} more` : '';
@@ -295,8 +308,8 @@ class PlanBuilder {
     }
     if (this.timestampUpload) refuseHostAhead(this.host, hostTimestamp, local);
     const dirRepairs: ModeRepair[] = [];
-    for (const d of directories ?? []) {
-      if (this.dirs.has(d.path) && d.mode !== this.modes.dir) dirRepairs.push({ path: d.path, kind: 'dir', from: formatMode(d.mode), to: formatMode(this.modes.dir) });
+    for (const [path, mode] of this.oddDirs ?? []) {
+      if (this.oddDirsInUse.has(path)) dirRepairs.push({ path, kind: 'dir', from: formatMode(mode), to: formatMode(this.modes.dir) });
     }
     // Directories first, top down: a file in an unreadable directory is unreadable anyway.
     dirRepairs.sort((a, b) => a.path.split('/').length - b.path.split('/').length || (a.path < b.path ? -1 : 1));
@@ -375,7 +388,7 @@ async function planIncremental(localRepo: string, transport: Transport, since: P
   }
   const local = await localTimestamp(localRepo);
   const reached = view.mark && local ? { manifest: view.mark, timestampSha256: local.sha256 } : undefined;
-  return b.finish(hostTimestamp, local, undefined, { incremental: true, ...(reached ? { reached } : {}) });
+  return b.finish(hostTimestamp, local, { incremental: true, ...(reached ? { reached } : {}) });
 }
 
 async function planFull(localRepo: string, transport: Transport, opts: PlanOptions, b: PlanBuilder): Promise<PublishPlan> {
@@ -384,6 +397,7 @@ async function planFull(localRepo: string, transport: Transport, opts: PlanOptio
   const view = await readLocal(localRepo, (e) => local.add(`${JSON.stringify(e.path)}\t${e.length} ${e.sha256}`), { ...(opts.fullCheck ? { fullCheck: true } : {}) });
   const remote = new LineSorter(spill);
   for await (const f of transport.list()) await remote.add(remoteLine(f));
+  if (transport.chmod !== undefined && transport.listDirectories !== undefined) await b.watchDirectories(transport.listDirectories());
   const dc = opts.digestCache;
   const cached: AsyncIterable<[string, string]> = dc && !dc.ignoreCached ? dc.cache.entries(spill) : (async function* () {})();
   const rewrite = dc?.write ? await dc.cache.rewrite() : undefined;
@@ -413,9 +427,8 @@ async function planFull(localRepo: string, transport: Transport, opts: PlanOptio
     }
     const hostTimestamp = b.sawHostTimestamp ? await observeHostTimestamp(transport) : undefined;
     const localSeen = b.sawLocalTimestamp ? await localTimestamp(localRepo) : undefined;
-    const directories = transport.chmod !== undefined && transport.listDirectories !== undefined ? await transport.listDirectories() : undefined;
     const reached = view.mark && localSeen ? { manifest: view.mark, timestampSha256: localSeen.sha256 } : undefined;
-    const plan = b.finish(hostTimestamp, localSeen, directories, reached ? { reached } : {});
+    const plan = b.finish(hostTimestamp, localSeen, reached ? { reached } : {});
     await rewrite?.commit();
     return plan;
   } catch (err) {

@@ -399,20 +399,25 @@ export class SftpTransport implements Transport {
     }
   }
 
-  /** Every directory below the tree's root (the root itself belongs to the host's administrator). */
-  async listDirectories(): Promise<RemoteDirectory[]> {
-    const out: RemoteDirectory[] = [];
+  /**
+   * Every directory below the tree's root (the root itself belongs to the host's
+   * administrator), depth first: what waits is one directory's subdirectories per level,
+   * not the whole breadth of the tree.
+   */
+  async *listDirectories(): AsyncGenerator<RemoteDirectory> {
     const pending: string[] = [''];
-    for (let rel = pending.shift(); rel !== undefined; rel = pending.shift()) {
+    for (let rel = pending.pop(); rel !== undefined; rel = pending.pop()) {
       const entries = await this.readDirectory(rel);
-      if (entries === undefined) return out;
+      if (entries === undefined) return;
+      const below: string[] = [];
       for (const { path, attrs } of entries) {
         if (!attrs.isDirectory()) continue;
-        out.push({ path, mode: permissionBits(attrs.mode) });
-        pending.push(path);
+        yield { path, mode: permissionBits(attrs.mode) };
+        below.push(path);
       }
+      // Reversed onto the stack, so the first listed is walked first.
+      for (let i = below.length - 1; i >= 0; i--) pending.push(below[i]!);
     }
-    return out;
   }
 
   /** SETSTAT; inside the chroot a symlink can point only within the publish user's own tree. */

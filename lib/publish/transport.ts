@@ -99,9 +99,10 @@ export interface Transport {
   /**
    * Hosts with permission bits (directory, SFTP) implement these two, so a publish can
    * find and repair files and directories a web server cannot read (host-modes.ts).
-   * The directories listed are those airlock may chmod.
+   * The directories listed are those airlock may chmod; streamed, as `list` is (a
+   * tree of 1M targets has ~200,000 directories).
    */
-  listDirectories?(): Promise<RemoteDirectory[]>;
+  listDirectories?(): AsyncIterable<RemoteDirectory>;
   chmod?(path: string, mode: number): Promise<void>;
   close(): Promise<void>;
 }

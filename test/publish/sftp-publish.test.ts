@@ -2,7 +2,7 @@
 // prints), the tree it receives served by a real nginx and read by tuf-js and airlock-verify.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,6 +271,27 @@ describe.skipIf(!canRunSshd())('publishing over SFTP to OpenSSH sshd', () => {
     const [full] = await publish(local, [host()], { publishSigner: signer, digestCacheDir: cacheDir, fullCheck: true });
     expect(full!.error?.code).toBe('E_PUBLISH_IMMUTABLE');
     await writeFile(victim, 'first');
+  });
+
+  it('repairs over SFTP the mode of a host directory holding published files, not of a directory holding none', async () => {
+    await resetToOld();
+    const [first] = await publish(local, [host()], { publishSigner: signer });
+    expect(first!.ok, JSON.stringify(first!.error)).toBe(true);
+    const release = (await listTree(sshd!.tree)).find((f) => f.startsWith('releases/'))!.split('/').slice(0, -1).join('/');
+    await chmod(join(sshd!.tree, release), 0o700);
+    // Deeper than the release directories, and left alone: nothing of the plan lies in it.
+    await mkdir(join(sshd!.tree, 'stray', 'a', 'b'), { recursive: true, mode: 0o755 });
+    await chmod(join(sshd!.tree, 'stray', 'a', 'b'), 0o700);
+    const t = await openTransport(host(), { publishSigner: signer });
+    try {
+      const plan = await planPublish(local, t, { fullCheck: true });
+      expect(plan.modeRepairs).toEqual([{ path: release, kind: 'dir', from: '0700', to: '0755' }]);
+      await applyPublishPlan(plan, t);
+    } finally {
+      await t.close();
+    }
+    expect((await stat(join(sshd!.tree, release))).mode & 0o777).toBe(0o755);
+    expect((await stat(join(sshd!.tree, 'stray', 'a', 'b'))).mode & 0o777).toBe(0o700);
   });
 
   it('checks every upload by reading it back over SFTP', async () => {
