@@ -301,13 +301,24 @@ export async function appendManifest(repoDir: string, tail: ManifestTail, added:
 }
 
 /**
+ * How many hard-linked files a walk remembers, so that a file's other names are not read
+ * again. releases/ is walked before targets/, so every pair would be held at once: past
+ * this many (~10 MB) a name is simply hashed again, and a walk's memory stays the same
+ * at 1M targets as at 60,000.
+ */
+export const LINKED_REMEMBERED = 65_536;
+
+/**
  * Every regular file of the copy (dot files left out: temporary names and the manifest),
- * hashed; a hard-linked file (targets/ and releases/ hold one inode) is read once.
+ * hashed; a hard-linked file (targets/ and releases/ hold one inode) is read once while
+ * at most `remember` of them are held (LINKED_REMEMBERED), and forgotten once every name
+ * of it has been walked.
  * Anything that is not a file or directory is E_PUBLISH_LAYOUT, a path with no place in
  * the host layout too (classifyPath).
  */
-export async function* walkCopy(repoDir: string): AsyncGenerator<ManifestEntry> {
-  const linked = new Map<string, { length: number; sha256: string }>();
+export async function* walkCopy(repoDir: string, { remember = LINKED_REMEMBERED }: { remember?: number } = {}): AsyncGenerator<ManifestEntry> {
+  /** inode → its digest and how many of its names are still to be walked. */
+  const linked = new Map<string, { length: number; sha256: string; namesLeft: number }>();
   for await (const e of walkTree(repoDir, { prune: (x) => x.name.startsWith('.') })) {
     if (e.kind === 'directory') continue;
     if (e.kind !== 'file') {
@@ -315,13 +326,17 @@ export async function* walkCopy(repoDir: string): AsyncGenerator<ManifestEntry> 
     }
     const { immutable } = classifyPath(e.path);
     const inode = e.stats.nlink > 1 ? `${e.stats.dev}:${e.stats.ino}` : undefined;
-    let d = inode === undefined ? undefined : linked.get(inode);
-    if (!d) {
+    const held = inode === undefined ? undefined : linked.get(inode);
+    let d: { length: number; sha256: string } | undefined = held;
+    if (held !== undefined) {
+      // A link made or removed outside the copy's names (e.g. a backup's) may leave it held.
+      if (--held.namesLeft <= 0) linked.delete(inode!);
+    } else {
       d = await sha256Of(e.abs);
       if (!d) continue; // removed since the listing
-      if (inode !== undefined) linked.set(inode, d);
+      if (inode !== undefined && linked.size < remember) linked.set(inode, { ...d, namesLeft: e.stats.nlink - 1 });
     }
-    yield { path: e.path, length: d.length, sha256: d.sha256, immutable };
+    yield { path: e.path, length: d!.length, sha256: d!.sha256, immutable };
   }
 }
 
