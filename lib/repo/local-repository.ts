@@ -2,11 +2,12 @@
 // current metadata of each role, and moving a staged change into it in the publishing
 // order, so that even the local copy is never seen half-updated.
 import { constants, createReadStream, existsSync, lstatSync, mkdirSync, renameSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { listRegularFiles } from '../core/file-tree.js';
+import { readRegularFile } from '../core/regular-file.js';
 import { hashStream, sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { appendManifest, trustedManifest, type ManifestEntry } from '../core/copy-manifest.js';
@@ -51,16 +52,28 @@ async function readMetadata<K extends 'root' | 'timestamp' | 'snapshot' | 'targe
   return parseLocal(path, await readLocalBytes(path), type, name);
 }
 
+/**
+ * A metadata file of the copy, read only as the regular file it must be: a symlink there
+ * (to anywhere, even to the same bytes) is damage, never followed (O_NOFOLLOW), and a
+ * FIFO or device is refused without blocking (lib/core/regular-file.ts).
+ */
 async function readLocalBytes(path: string): Promise<Uint8Array> {
+  let read: Awaited<ReturnType<typeof readRegularFile>>;
   try {
-    const s = await stat(path);
-    if (!s.isFile()) throw damaged(path, 'is not a regular file');
-    if (s.size > MAX_LOCAL_METADATA_BYTES) throw damaged(path, `is larger than ${MAX_LOCAL_METADATA_BYTES} bytes`);
-    return await readFile(path);
+    read = await readRegularFile(path, MAX_LOCAL_METADATA_BYTES);
   } catch (err) {
-    if (isAirlockError(err)) throw err;
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw damaged(path, 'is missing', err);
     throw fromSystemError(err, `reading ${path}`);
+  }
+  if ('bytes' in read) return read.bytes;
+  switch (read.refused) {
+    case 'absent':
+      throw damaged(path, 'is missing');
+    case 'symlink':
+      throw damaged(path, 'is a symbolic link, not a regular file');
+    case 'not-regular':
+      throw damaged(path, 'is not a regular file');
+    case 'too-large':
+      throw damaged(path, `is larger than ${MAX_LOCAL_METADATA_BYTES} bytes`);
   }
 }
 
