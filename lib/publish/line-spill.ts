@@ -2,16 +2,19 @@
 // paths on each side — the copy's manifest, the host's listing, the digest cache, the
 // uploads still to do) are kept as lines, on disk once they grow past a bound: appended
 // and read back in order (LineSpill), or sorted by an external merge sort (LineSorter:
-// sorted chunks, merged at most MERGE_FAN_IN at a time). Memory is one chunk per list,
-// and at most MERGE_FAN_IN open files and read buffers per list, whatever its length. Small lists never touch the disk. The files go to a private directory
+// sorted chunks, merged at most MERGE_FAN_IN at a time by lib/core/sorted-runs.ts). Memory
+// is one chunk per list, and at most MERGE_FAN_IN open files and read buffers per list,
+// whatever its length. Small lists never touch the disk. The files go to a private directory
 // (mkdtemp under the OS temporary directory, 0700) that the plan's owner removes
 // (SpillDir.remove); they hold paths, lengths and digests of public files, no secret.
-import { createReadStream } from 'node:fs';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { collectGarbage } from '../core/garbage.js';
+import { readLines } from '../core/line-reader.js';
+import { mergeRuns, type RunStore } from '../core/sorted-runs.js';
+
+export { mergeJoin } from '../core/sorted-runs.js';
 
 /**
  * Lines a sorter holds before it sorts them and writes them out. A line is ~200 bytes,
@@ -72,14 +75,9 @@ export class SpillDir {
   }
 }
 
-/** A text file's lines, streamed (small reads: a merge has a hundred files open at once). */
-export async function* linesOf(file: string): AsyncGenerator<string> {
-  const rl = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 14 }), crlfDelay: Infinity });
-  try {
-    for await (const line of rl) yield line;
-  } finally {
-    rl.close();
-  }
+/** A text file's lines, streamed (lib/core/line-reader.ts: a merge has dozens of files open at once). */
+export function linesOf(file: string): AsyncGenerator<string> {
+  return readLines(file);
 }
 
 /** Lines (without newlines) appended, then read back in the same order, as often as needed. */
@@ -159,13 +157,14 @@ export class LineSpill {
 
 /**
  * Lines sorted by UTF-16 code units (JavaScript's default sort, the `<` of strings):
- * chunks of `chunkLines` sorted in memory and written out, then merged (`fanIn` at a time). Equal lines
- * keep no particular order: callers make lines unique (a key, and a sequence number
- * where one key may come twice).
+ * chunks of `chunkLines` sorted in memory and written out, then merged (`fanIn` at a
+ * time, lib/core/sorted-runs.ts). Equal lines are the same string, so their order is
+ * moot: callers that need one key's lines in order add a sequence number after the key.
  */
 export class LineSorter {
   private chunk: string[] = [];
   private readonly runs: LineSpill[] = [];
+  private read = false;
 
   constructor(private readonly dir: SpillDir) {}
 
@@ -188,98 +187,34 @@ export class LineSorter {
     collectGarbage();
   }
 
+  /** The lines in order, once: the merge drops the runs it reads. */
   async *sorted(): AsyncGenerator<string> {
+    if (this.read) throw new Error('LineSorter: sorted() called twice');
+    this.read = true;
     if (this.runs.length === 0) {
       yield* this.chunk.sort();
       return;
     }
     await this.writeChunk();
-    // Too many runs for one merge: merge the first ones into one run, as few as bring the
-    // count down to the fan-in (merged runs go last, so no line is rewritten twice until
-    // the runs outnumber fanIn²: ~4M lines at the default chunk and fan-in).
-    const fanIn = this.dir.fanIn;
-    while (this.runs.length > fanIn) {
-      const group = this.runs.splice(0, Math.min(fanIn, this.runs.length - fanIn + 1));
+    const runs = this.runs.splice(0);
+    yield* mergeRuns(runs, this.dir.fanIn, this.store, lineBefore);
+  }
+
+  /** Runs are LineSpills of the plan's directory; a merged run's lines are garbage once written. */
+  private readonly store: RunStore<LineSpill, string> = {
+    read: (run) => run.lines(),
+    write: async (lines) => {
       const merged = new LineSpill(this.dir);
-      for await (const line of mergeRuns(group)) await merged.add(line);
+      for await (const line of lines) await merged.add(line);
       await merged.finish();
-      for (const run of group) await run.remove();
-      this.runs.push(merged);
       collectGarbage();
-    }
-    yield* mergeRuns(this.runs);
-  }
-}
-
-interface Head {
-  line: string;
-  it: AsyncIterator<string>;
-}
-
-/** Sorted runs merged into one sorted stream: a binary heap of each run's next line. */
-async function* mergeRuns(runs: readonly LineSpill[]): AsyncGenerator<string> {
-  const its = runs.map((run) => run.lines()[Symbol.asyncIterator]());
-  const heap: Head[] = [];
-  const down = (i: number): void => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && heap[l]!.line < heap[m]!.line) m = l;
-      if (r < heap.length && heap[r]!.line < heap[m]!.line) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
+      return merged;
+    },
+    drop: (run) => run.remove(),
   };
-  try {
-    for (const it of its) {
-      const next = await it.next();
-      if (!next.done) heap.push({ line: next.value, it });
-    }
-    for (let i = (heap.length >> 1) - 1; i >= 0; i--) down(i);
-    while (heap.length > 0) {
-      const top = heap[0]!;
-      yield top.line;
-      const next = await top.it.next();
-      if (next.done) {
-        const last = heap.pop()!;
-        if (last !== top) heap[0] = last;
-      } else top.line = next.value;
-      down(0);
-    }
-  } finally {
-    // A consumer that stops early closes every run's file.
-    await Promise.all(its.map((it) => it.return?.(undefined)));
-  }
 }
 
-/**
- * Walks sorted keyed streams side by side (a merge join): for each key, in order, what
- * each stream has for it. Each stream yields [key, rest] in ascending key order with each
- * key at most once.
- */
-export async function* mergeJoin(streams: AsyncIterable<[string, string]>[]): AsyncGenerator<[string, (string | undefined)[]]> {
-  const heads = await Promise.all(
-    streams.map(async (s) => {
-      const it = s[Symbol.asyncIterator]();
-      return { it, next: await it.next() };
-    }),
-  );
-  for (;;) {
-    let key: string | undefined;
-    for (const h of heads) if (!h.next.done && (key === undefined || h.next.value[0] < key)) key = h.next.value[0];
-    if (key === undefined) return;
-    const rests: (string | undefined)[] = [];
-    for (const h of heads) {
-      if (!h.next.done && h.next.value[0] === key) {
-        rests.push(h.next.value[1]);
-        h.next = await h.it.next();
-      } else rests.push(undefined);
-    }
-    yield [key, rests];
-  }
-}
+const lineBefore = (a: string, b: string): boolean => a < b;
 
 /** A sorted stream of `key\trest` lines as [key, rest] pairs (keys are JSON strings: no tab inside). */
 export async function* keyed(lines: AsyncIterable<string>): AsyncGenerator<[string, string]> {

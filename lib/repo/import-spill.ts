@@ -6,9 +6,10 @@
 // target, `<SHA-256 of the path, hex>\t<JSON [path, TargetFileInfo]>`, sorted by that hash:
 // the order of hash bins whatever their number (TAP 15: a bin is a prefix of it). Reading
 // merges the batches' files into one stream in that order (transaction.ts
-// StreamedTargets) the way an external sort does: at most MERGE_FAN_IN files open at
-// once, each read through one small buffer, so a million-target import (100 batches)
-// reads in the memory of a small one. Past that many batches the first ones are merged
+// StreamedTargets) the way an external sort does (lib/core/sorted-runs.ts): at most
+// MERGE_FAN_IN files open at once, each read through one small buffer
+// (lib/core/line-reader.ts), so a million-target import (100 batches) reads in the
+// memory of a small one. Past that many batches the first ones are merged
 // first into `merged-<n>.jsonl` runs beside them: derived files, written again by a
 // resumed commit, while the batches' own files — what the journal counts — stay until
 // the commit is in.
@@ -16,13 +17,14 @@ import { mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
+import { readLines } from '../core/line-reader.js';
+import { mergeRuns, type RunStore } from '../core/sorted-runs.js';
 import type { TargetFileInfo } from '../core/tuf-metadata.js';
 import { targetPathHash } from '../verify/delegations.js';
 import type { StreamedTargets } from './transaction.js';
 
-/** Files merged at once; a merge holds one read buffer (READ_BYTES) and one line per file. */
+/** Files merged at once; a merge holds one read buffer (lib/core LINE_READ_BYTES) and one line per file. */
 export const MERGE_FAN_IN = 64;
-const READ_BYTES = 16 << 10;
 const WRITE_BYTES = 1 << 20;
 
 /** The spill directory of the import whose journal is `journalPath`. */
@@ -55,49 +57,10 @@ interface Head {
   entry: readonly [string, TargetFileInfo];
 }
 
-/** One file's lines through a buffer of READ_BYTES (grown only for a longer line): readline reads ahead a thousand lines per file. */
-async function* rawLines(file: string): AsyncGenerator<string> {
-  let fh: FileHandle;
-  try {
-    fh = await open(file, 'r');
-  } catch (err) {
-    throw fromSystemError(err, `reading the import spill ${file}`);
-  }
-  try {
-    let buf = Buffer.allocUnsafe(READ_BYTES);
-    let filled = 0;
-    for (;;) {
-      if (filled === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
-      }
-      let n: number;
-      try {
-        ({ bytesRead: n } = await fh.read(buf, filled, buf.length - filled, null));
-      } catch (err) {
-        throw fromSystemError(err, `reading the import spill ${file}`);
-      }
-      if (n === 0) {
-        if (filled > 0) throw damaged(file); // every line ends with a newline
-        return;
-      }
-      filled += n;
-      let start = 0;
-      for (let nl = buf.indexOf(10, start); nl >= 0 && nl < filled; nl = buf.indexOf(10, start)) {
-        yield buf.toString('utf8', start, nl);
-        start = nl + 1;
-      }
-      buf.copy(buf, 0, start, filled);
-      filled -= start;
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
+/** One file's targets, each line checked: strict (every line ends with a newline), one read buffer per file. */
 async function* spillLines(file: string): AsyncGenerator<Head> {
-  for await (const line of rawLines(file)) {
+  const lines = readLines(file, { unterminated: () => damaged(file), systemError: (err) => fromSystemError(err, `reading the import spill ${file}`) });
+  for await (const line of lines) {
     const tab = line.indexOf('\t');
     let entry: unknown;
     try {
@@ -111,26 +74,11 @@ async function* spillLines(file: string): AsyncGenerator<Head> {
   }
 }
 
-/** `files` (each in hash order) merged into one stream in hash order: one line of each in memory. */
-async function* merge(files: readonly string[]): AsyncGenerator<Head> {
-  const sources = files.map(spillLines);
-  const heads: (Head | undefined)[] = [];
-  try {
-    for (const s of sources) heads.push((await s.next()).value ?? undefined);
-    for (;;) {
-      let min = -1;
-      for (let i = 0; i < heads.length; i++) if (heads[i] && (min < 0 || heads[i]!.key < heads[min]!.key)) min = i;
-      if (min < 0) return;
-      yield heads[min]!;
-      heads[min] = (await sources[min]!.next()).value ?? undefined;
-    }
-  } finally {
-    for (const s of sources) await s.return(undefined);
-  }
-}
+/** Hash order; equal hashes (a path staged twice, refused when its bin is signed) by file. */
+const hashBefore = (a: Head, b: Head): boolean => a.key < b.key;
 
-/** `files` merged into `out` (a run read back once by this commit: not flushed). */
-async function writeRun(files: readonly string[], out: string): Promise<void> {
+/** `lines` written to `out` (a run read back once by this commit: not flushed). */
+async function writeRun(lines: AsyncIterable<Head>, out: string): Promise<void> {
   let fh: FileHandle;
   try {
     fh = await open(out, 'w', 0o600);
@@ -145,14 +93,14 @@ async function writeRun(files: readonly string[], out: string): Promise<void> {
       pending = [];
       bytes = 0;
     };
-    for await (const h of merge(files)) {
+    for await (const h of lines) {
       pending.push(`${h.line}\n`);
       bytes += h.line.length + 1;
       if (bytes >= WRITE_BYTES) await flush();
     }
     await flush();
   } catch (err) {
-    throw err instanceof AirlockError ? err : fromSystemError(err, `writing the import spill ${out}`);
+    throw fromSystemError(err, `writing the import spill ${out}`);
   } finally {
     await fh.close();
   }
@@ -168,19 +116,23 @@ export function readSpill(dir: string, spills: number, count: number, fanIn = ME
   return {
     count,
     async *entries() {
-      const runs = Array.from({ length: spills }, (_, i) => spillFile(dir, i + 1));
+      const batches = Array.from({ length: spills }, (_, i) => spillFile(dir, i + 1));
       const written: string[] = [];
-      try {
-        while (runs.length > fanIn) {
+      const store: RunStore<string, Head> = {
+        read: spillLines,
+        write: async (lines) => {
           const out = mergedFile(dir, written.length + 1);
-          const take = runs.splice(0, Math.min(fanIn, runs.length - fanIn + 1));
           written.push(out);
-          await writeRun(take, out);
-          runs.push(out);
-          // A run merged again is not needed any more.
-          for (const f of take) if (written.includes(f)) await rm(f, { force: true });
-        }
-        for await (const h of merge(runs)) yield h.entry;
+          await writeRun(lines, out);
+          return out;
+        },
+        // A run merged again is not needed any more; a batch's file stays until the commit is in.
+        drop: async (file) => {
+          if (written.includes(file)) await rm(file, { force: true });
+        },
+      };
+      try {
+        for await (const h of mergeRuns(batches, fanIn, store, hashBefore)) yield h.entry;
       } finally {
         for (const f of written) await rm(f, { force: true });
       }
