@@ -60,4 +60,19 @@ describe('LineSorter', () => {
       await dir.remove();
     }
   });
+
+  it('is read once: a second read would find its merged runs dropped', async () => {
+    const dir = new SpillDir(undefined, 4, 3);
+    try {
+      const sorter = new LineSorter(dir);
+      for (const line of scrambled(40)) await sorter.add(line);
+      let n = 0;
+      for await (const _ of sorter.sorted()) n += _.length > 0 ? 1 : 0;
+      expect(n).toBe(40);
+      // A programming error (no code), not a silently empty list.
+      await expect(sorter.sorted().next()).rejects.toThrow(Error);
+    } finally {
+      await dir.remove();
+    }
+  });
 });
