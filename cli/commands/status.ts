@@ -42,6 +42,13 @@ function releasesLine(targets: number, releases: readonly string[]): string {
   return `${targets} targets in ${releases.length} releases of ${projects} projects; --json lists each`;
 }
 
+/** Release directories no signed target is under: not releases (made by hand, empty, an interrupted release). */
+function unsignedDirectoriesLine(dirs: readonly string[]): string[] {
+  if (dirs.length === 0) return [];
+  const named = dirs.slice(0, LISTED_RELEASES).map((d) => displayWord(`releases/${d}`)).join(', ');
+  return [`WARNING: ${dirs.length} release ${dirs.length === 1 ? 'directory' : 'directories'} in the copy that no signed metadata lists (made by hand, or left by an interrupted release; not counted above): ${named}${dirs.length > LISTED_RELEASES ? ', …; --json lists each' : ''}`];
+}
+
 /**
  * One line whatever the archive's path holds: the command to run again quoted for sh
  * (shell-words.ts), or, when the path has a control character, no command but the path
@@ -79,6 +86,7 @@ export async function status(opts: { json?: boolean; warnDays?: number; keystore
         `apt ${a.dist.padEnd(6)} Release valid until ${a.validUntil ?? '(no Valid-Until)'}${a.daysLeft !== undefined ? ` (${a.daysLeft} days left)` : ''}${a.warning ? `   <-- ${a.warning === 'expired' ? 'EXPIRED' : 'expires soon'}: run \`airlock refresh\`` : ''}`,
     ),
     releasesLine(result.targets, result.releases),
+    ...unsignedDirectoriesLine(result.unsignedReleaseDirectories),
     ...result.unfinishedImports.map(unfinishedImportLine),
     ...(result.rootFingerprint ? [`root fingerprint (keys/root.json): ${result.rootFingerprint}`] : []),
     ...describeKeyIdentity(keys, 'changes at the next release (this keystore signs with another key than keys/ publishes)'),

@@ -6,7 +6,14 @@
 //
 // Format (JSON, written whole: temporary name, then rename):
 //   {"format":"airlock-bins 1",
-//    "bins":{"<role>":{"version":V,"length":L,"sha256":H,"expires":E,"targets":T}, …}}
+//    "bins":{"<role>":{"version":V,"length":L,"sha256":H,"expires":E,"targets":T}, …},
+//    "releases":{"bins":D,"names":["<project>/<version>", …]}}
+// `releases` (optional) names every release — the first two segments of a target path —
+// the bins list, for the bins whose entries the file holds: D is the SHA-256 of their
+// "<role> <sha256>\n" lines, sorted; a file whose entries changed without it (an older
+// airlock) has none that counts, and status reads every bin once to make it again. Kept
+// across commits by adding the releases of the bins a commit signs: a bin's next version
+// lists every target of the one before (nothing removes a target).
 // An entry stands for the bytes with that length and SHA-256. It is used only while the
 // snapshot lists its bin at that version, length and SHA-256 — the bytes every client
 // fetches and checks (TUF §5.6.2) — so it can be stale, never wrong. Any other bin is
@@ -18,6 +25,7 @@
 // The transaction records the bins it signs once they are in the copy
 // (recordBinSummaries), so status after an import or a release reads no bin when the file
 // was there before. Status rewrites it too: concurrent writers cost speed, never correctness.
+import { createHash } from 'node:crypto';
 import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
@@ -56,19 +64,43 @@ function isSummary(v: unknown): v is BinSummary {
   );
 }
 
-async function readSummaries(path: string): Promise<Map<string, BinSummary>> {
+interface SummaryFile {
+  entries: Map<string, BinSummary>;
+  /** The releases the bins of `entries` list, when the file's `releases` is for exactly those entries. */
+  releases?: string[];
+}
+
+async function readSummaries(path: string): Promise<SummaryFile> {
   const out = new Map<string, BinSummary>();
   let raw: unknown;
   try {
     raw = JSON.parse(await readFile(path, 'utf8'));
   } catch {
-    return out; // missing or malformed: every bin is read again
+    return { entries: out }; // missing or malformed: every bin is read again
   }
-  if (typeof raw !== 'object' || raw === null || (raw as { format?: unknown }).format !== FORMAT) return out;
+  if (typeof raw !== 'object' || raw === null || (raw as { format?: unknown }).format !== FORMAT) return { entries: out };
   const bins = (raw as { bins?: unknown }).bins;
-  if (typeof bins !== 'object' || bins === null) return out;
+  if (typeof bins !== 'object' || bins === null) return { entries: out };
   for (const [role, e] of Object.entries(bins)) if (isSummary(e)) out.set(role, { version: e.version, length: e.length, sha256: e.sha256, expires: e.expires, targets: e.targets });
-  return out;
+  const r = (raw as { releases?: { bins?: unknown; names?: unknown } }).releases;
+  const usable = typeof r === 'object' && r !== null && r.bins === entriesDigest(out) && Array.isArray(r.names) && r.names.every((n) => typeof n === 'string');
+  return usable ? { entries: out, releases: r.names as string[] } : { entries: out };
+}
+
+/** What a file's `releases` is for: its bins' entries, by role and SHA-256. */
+function entriesDigest(entries: ReadonlyMap<string, BinSummary>): string {
+  const h = createHash('sha256');
+  for (const role of [...entries.keys()].sort()) h.update(`${role} ${entries.get(role)!.sha256}\n`);
+  return h.digest('hex');
+}
+
+/** Adds the releases (`project/version`: a target path's first two segments) `targets` lists. */
+export function addReleasesOf(targets: Readonly<Record<string, unknown>>, into: Set<string>): void {
+  for (const path of Object.keys(targets)) {
+    const slash = path.indexOf('/');
+    const end = slash < 0 ? -1 : path.indexOf('/', slash + 1);
+    if (end > 0) into.add(path.slice(0, end));
+  }
 }
 
 function listedAs(snapshot: SnapshotSigned, role: string, e: BinSummary): boolean {
@@ -82,8 +114,30 @@ function listedAs(snapshot: SnapshotSigned, role: string, e: BinSummary): boolea
  * re-signed). Rewrites the file when it read any bin and the copy is writable.
  */
 export async function binSummaries(repoDir: string, snapshot: SnapshotSigned, roles: readonly string[]): Promise<Map<string, BinSummary>> {
+  return (await summarize(repoDir, snapshot, roles, false)).summaries;
+}
+
+/**
+ * binSummaries, and every release (`project/version`) the bins list — from the file's
+ * `releases` while it is for the entries the file holds, reading only the bins the
+ * summary misses; else (an older airlock's file, none) from every bin, once.
+ */
+export async function binSummariesWithReleases(repoDir: string, snapshot: SnapshotSigned, roles: readonly string[]): Promise<{ summaries: Map<string, BinSummary>; releases: readonly string[] }> {
+  const { summaries, releases } = await summarize(repoDir, snapshot, roles, true);
+  return { summaries, releases: releases! };
+}
+
+/** Sorted as `Array.prototype.sort` sorts (UTF-16 code units): a reader walks it beside another sorted list. */
+function sorted(names: Iterable<string>): string[] {
+  const out = [...names];
+  for (let i = 1; i < out.length; i++) if (out[i - 1]! >= out[i]!) return [...new Set(out)].sort();
+  return out;
+}
+
+async function summarize(repoDir: string, snapshot: SnapshotSigned, roles: readonly string[], wantReleases: boolean): Promise<{ summaries: Map<string, BinSummary>; releases?: readonly string[] }> {
   const path = join(repoDir, BIN_SUMMARY_FILE);
-  const known = await readSummaries(path);
+  const file = await readSummaries(path);
+  const known = file.entries;
   const out = new Map<string, BinSummary>();
   const missing: string[] = [];
   for (const role of roles) {
@@ -92,19 +146,27 @@ export async function binSummaries(repoDir: string, snapshot: SnapshotSigned, ro
     else missing.push(role);
   }
   await checkPresent(repoDir, snapshot, [...out.keys()]);
-  if (missing.length === 0) {
+  // Bins that leave the summary are no longer delegated (re-binned): their targets are in the bins that are.
+  if (missing.length === 0 && (file.releases || !wantReleases)) {
+    // No Set of 100,000 names at 1M targets: the file keeps them sorted (status walks them).
+    const names = file.releases ? sorted(file.releases) : undefined;
     // Same roles in order, and nothing left over: the file needs no rewrite.
-    return known.size === roles.length ? new Map(roles.map((r) => [r, out.get(r)!])) : rewrite(path, roles, out);
+    const summaries = known.size === roles.length ? new Map(roles.map((r) => [r, out.get(r)!])) : await rewrite(path, roles, out, names);
+    return { summaries, ...(names ? { releases: names } : {}) };
   }
   const repo = new LocalRepository(repoDir);
-  for (let i = 0; i < missing.length; i += READ_AHEAD) {
-    const read = await Promise.all(missing.slice(i, i + READ_AHEAD).map((role) => repo.readListedBin(snapshot, role)));
-    missing.slice(i, i + READ_AHEAD).forEach((role, j) => {
+  const toRead = file.releases || !wantReleases ? missing : roles;
+  const releases = file.releases ? new Set(file.releases) : wantReleases ? new Set<string>() : undefined;
+  for (let i = 0; i < toRead.length; i += READ_AHEAD) {
+    const read = await Promise.all(toRead.slice(i, i + READ_AHEAD).map((role) => repo.readListedBin(snapshot, role)));
+    toRead.slice(i, i + READ_AHEAD).forEach((role, j) => {
       const { env, length, sha256 } = read[j]!;
       out.set(role, { version: env.signed.version, length, sha256, expires: env.signed.expires, targets: Object.keys(env.signed.targets).length });
+      if (releases) addReleasesOf(env.signed.targets, releases);
     });
   }
-  return rewrite(path, roles, out);
+  const names = releases ? sorted(releases) : undefined;
+  return { summaries: await rewrite(path, roles, out, names), ...(names ? { releases: names } : {}) };
 }
 
 /**
@@ -127,32 +189,46 @@ async function checkPresent(repoDir: string, snapshot: SnapshotSigned, roles: re
   for (let i = 0; i < roles.length; i += LSTAT_AHEAD) await Promise.all(roles.slice(i, i + LSTAT_AHEAD).map(check));
 }
 
-async function rewrite(path: string, roles: readonly string[], summaries: Map<string, BinSummary>): Promise<Map<string, BinSummary>> {
+async function rewrite(path: string, roles: readonly string[], summaries: Map<string, BinSummary>, releases?: Iterable<string>): Promise<Map<string, BinSummary>> {
   const ordered = new Map(roles.map((r) => [r, summaries.get(r)!]));
+  const file = { format: FORMAT, bins: Object.fromEntries(ordered), ...(releases ? { releases: { bins: entriesDigest(ordered), names: sorted(releases) } } : {}) };
   try {
-    await writeFileAtomic(path, `${JSON.stringify({ format: FORMAT, bins: Object.fromEntries(ordered) })}\n`, { durable: false });
+    await writeFileAtomic(path, `${JSON.stringify(file)}\n`, { durable: false });
   } catch {
     // A read-only copy (a backup mounted to look at): status still answers, from the bins.
   }
   return ordered;
 }
 
-/** A bin as a transaction signs it: from its envelope and the snapshot's entry for its bytes. */
-export function summaryOf(env: Envelope<TargetsSigned>, meta: MetaFile): BinSummary {
+/** A bin as a transaction signs it: from its envelope and the snapshot's entry for its bytes; its releases go to `releases`. */
+export function summaryOf(env: Envelope<TargetsSigned>, meta: MetaFile, releases?: Set<string>): BinSummary {
+  if (releases) addReleasesOf(env.signed.targets, releases);
   return { version: env.signed.version, length: meta.length!, sha256: meta.hashes!.sha256!, expires: env.signed.expires, targets: Object.keys(env.signed.targets).length };
 }
 
 /**
  * Adds the bins a commit moved into the copy to the summary (called after the move: an
  * entry for bytes not yet in the copy would only be unused, but never claim them early).
- * A failure to write is left for status to repair: the commit has happened.
+ * Their releases (`signed.releases`, summaryOf) are added to the file's, which stays
+ * exact while it was for the entries before, or when the commit signed every bin the
+ * targets delegate to (`signed.roles`: crossing into bins, an import into bins, a
+ * re-bin). A failure to write is left for status to repair: the commit has happened.
  */
-export async function recordBinSummaries(repoDir: string, signed: ReadonlyMap<string, BinSummary>): Promise<void> {
-  if (signed.size === 0) return;
+export async function recordBinSummaries(repoDir: string, bins: ReadonlyMap<string, BinSummary>, signed?: { releases: ReadonlySet<string>; roles: readonly string[] }): Promise<void> {
+  if (bins.size === 0) return;
   const path = join(repoDir, BIN_SUMMARY_FILE);
-  const all = await readSummaries(path);
-  for (const [role, e] of signed) all.set(role, e);
-  await rewrite(path, [...all.keys()], all);
+  const file = await readSummaries(path);
+  const all = file.entries;
+  for (const [role, e] of bins) all.set(role, e);
+  let releases: Set<string> | undefined;
+  if (signed && signed.roles.every((r) => bins.has(r))) {
+    // Only the delegated bins' releases: entries left from an earlier layout add none.
+    releases = new Set(signed.releases);
+  } else if (signed && file.releases) {
+    releases = new Set(file.releases);
+    for (const r of signed.releases) releases.add(r);
+  }
+  await rewrite(path, [...all.keys()], all, releases);
 }
 
 /** Each bin's expiry as the snapshot lists it, by the summary: what refresh plans from (TUF: every bin carries its own). */

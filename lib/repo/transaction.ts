@@ -24,7 +24,7 @@ import { metadataFileName, metaFileFor, nextSnapshot, nextTargets, nextTimestamp
 import type { Signer } from '../keys/signer.js';
 import { recordBinSummaries, summaryOf, type BinSummary } from './bin-summary.js';
 import { expiresAt, type ExpiryDays } from './expiry.js';
-import { allBinNames, binFor, bitLengthFor, DEFAULT_BIN_LAYOUT, layoutOf, rebinnedLayout, succinctDelegations, type BinLayout } from './hash-bins.js';
+import { allBinNames, binFor, binNamesOf, bitLengthFor, DEFAULT_BIN_LAYOUT, layoutOf, rebinnedLayout, succinctDelegations, type BinLayout } from './hash-bins.js';
 import { commitStaged, LocalRepository, type CurrentMetadata, type KnownDigests } from './local-repository.js';
 import { envelopeBytes, signMetadata } from './sign-metadata.js';
 
@@ -115,6 +115,8 @@ export class RepositoryTransaction {
   #closed = false;
   /** The bins this commit signs, for the copy's bin summary (bin-summary.ts: what status reads). */
   readonly #signedBins = new Map<string, BinSummary>();
+  /** The releases the signed bins list (bin-summary.ts: what status counts). */
+  readonly #signedReleases = new Set<string>();
 
   private constructor(
     readonly repo: LocalRepository,
@@ -298,7 +300,7 @@ export class RepositoryTransaction {
         const bytes = envelopeBytes(env);
         await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
         snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
-        this.#signedBins.set(bin, summaryOf(env, snapshotMeta[metadataFileName(bin)]!));
+        this.#signedBins.set(bin, summaryOf(env, snapshotMeta[metadataFileName(bin)]!, this.#signedReleases));
         result.bins.push(bin);
       }
       if (!head.done) throw new Error('RepositoryTransaction: streamed targets are not in hash order');
@@ -392,7 +394,7 @@ export class RepositoryTransaction {
           // Written now, not held: a batch's bins are the whole repository's metadata (import).
           await writeFileAtomic(join(this.stagingDir, 'metadata', metadataFileName(bin, env.signed.version)), bytes, { durable: false });
           snapshotMeta[metadataFileName(bin)] = metaFileFor(env.signed.version, bytes);
-          this.#signedBins.set(bin, summaryOf(env, snapshotMeta[metadataFileName(bin)]!));
+          this.#signedBins.set(bin, summaryOf(env, snapshotMeta[metadataFileName(bin)]!, this.#signedReleases));
           result.bins.push(bin);
         }
       }
@@ -421,7 +423,7 @@ export class RepositoryTransaction {
     // Flushed once, with everything else staged, when the commit moves it (commitStaged).
     for (const f of staged) await writeFileAtomic(join(this.stagingDir, ...f.path.split('/')), f.bytes, { durable: false });
     const committed = await commitStaged(this.stagingDir, this.repo.dir, { known: this.#knownDigests() });
-    await recordBinSummaries(this.repo.dir, this.#signedBins);
+    await recordBinSummaries(this.repo.dir, this.#signedBins, { releases: this.#signedReleases, roles: binNamesOf(targets!.signed) });
     result.files = committed.moved;
     result.staged = committed.staged;
     result.next = { root: this.#root ?? cur!.root, targets: targets!, snapshot: snapshot!, timestamp: timestamp! };

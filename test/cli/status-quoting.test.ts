@@ -74,6 +74,13 @@ describe('airlock status, an unfinished import of an archive with an awkward pat
     expect(warning).toContain(`${join(work, 'evil')}\\nrm -rf ~ \\x1b[2J'`);
     expect(warning).toContain('run `airlock import` again on that archive');
     expect(warning).not.toMatch(/`airlock import '/);
+    // A release directory made by hand is no release, reported apart, its name escaped too.
+    await mkdir(join(paths.repository, 'releases', 'handmade', '1.0\u001b[2J'), { recursive: true });
+    const hand = airlock(['status']);
+    expect(hand.stdout).not.toContain('\u001b');
+    expect(hand.stdout).toContain("WARNING: 1 release directory in the copy that no signed metadata lists");
+    expect(hand.stdout).toContain("'releases/handmade/1.0\\x1b[2J'");
+    expect((airlock(['status', '--json']).json as { unsignedReleaseDirectories: string[] }).unsignedReleaseDirectories).toEqual(['handmade/1.0\u001b[2J']);
     // --json carries the path as it is.
     expect((airlock(['status', '--json']).json as { unfinishedImports: { source: string }[] }).unfinishedImports.map((i) => i.source)).toContain(source);
   }, SLOW);

@@ -70,15 +70,15 @@ describe('status over hash bins', () => {
     expect(again.targets).toBe(2000);
   });
 
-  it('names releases by the release directories the copy holds', async () => {
+  it('names releases by the release directories the copy holds that a signed target is under', async () => {
     expect((await repositoryStatus(repoDir, now, 3)).releases).toEqual([]);
-    for (const r of ['b/2.0.0', 'a/1.0.0', 'a/1.1.0']) {
+    for (const r of ['many/7', 'b/2.0.0', 'many/12', 'a/1.0.0']) {
       await mkdir(join(repoDir, 'releases', r), { recursive: true });
       await writeFile(join(repoDir, 'releases', r, 'file.txt'), r);
     }
     await writeFile(join(repoDir, 'releases', 'not-a-project'), '');
     try {
-      expect((await repositoryStatus(repoDir, now, 3)).releases).toEqual(['a/1.0.0', 'a/1.1.0', 'b/2.0.0']);
+      expect(await repositoryStatus(repoDir, now, 3)).toMatchObject({ releases: ['many/12', 'many/7'], unsignedReleaseDirectories: ['a/1.0.0', 'b/2.0.0'] });
     } finally {
       await rm(join(repoDir, 'releases'), { recursive: true, force: true });
     }

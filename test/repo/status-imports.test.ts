@@ -47,13 +47,14 @@ const all = ['proj0/1.0.0', 'proj0/1.1.0', 'proj0/1.2.0', 'proj1/1.0.0', 'proj1/
 
 describe('status during an unfinished import', () => {
   it('names no release an import moved in and has not signed, and reports the import until it is finished', async () => {
-    // A release directory outside the import's range is named throughout.
+    // A directory made by hand, outside the import's range, is never a release: nothing signed lists it.
     await mkdir(join(repoDir, 'releases', 'other', '2.0'), { recursive: true });
     await writeFile(join(repoDir, 'releases', 'other', '2.0', 'a.txt'), 'a');
     await expect(importArchive(repoDir, staging, archive, signers, await options({ onBatch: (e) => { if (e.batch === 2) throw new Error('interrupted'); } }))).rejects.toThrow('interrupted');
     const during = await status();
     expect(during.targets).toBe(0);
-    expect(during.releases).toEqual(['other/2.0']);
+    expect(during.releases).toEqual([]);
+    expect(during.unsignedReleaseDirectories).toEqual(['other/2.0']);
     expect(during.unfinishedImports).toEqual([{ source: (await options()).journal.source, movedThrough: { project: 'proj0', version: '1.1.0' }, unsignedTargets: 4, archiveFound: true }]);
 
     // Without its archive, status cannot tell the import's releases from others in its range: it names none of them.
@@ -65,7 +66,8 @@ describe('status during an unfinished import', () => {
     await importArchive(repoDir, staging, archive, signers, await options());
     const after = await status();
     expect(after.targets).toBe(12);
-    expect(after.releases).toEqual(['other/2.0', ...all]);
+    expect(after.releases).toEqual(all);
+    expect(after.unsignedReleaseDirectories).toEqual(['other/2.0']);
     expect(after.unfinishedImports).toEqual([]);
   });
 
