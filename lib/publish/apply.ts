@@ -31,6 +31,12 @@ export interface ApplyOptions {
 export const BATCH_AFTER_FILES = 16;
 /** At most this many temporary files at once on the host (what an interrupted batch leaves for the next run to remove). */
 const BATCH_MAX_FILES = 2048;
+/**
+ * A batch's writes, and then its read-backs, this many at a time: each is a few file
+ * system calls that wait on the thread pool, not on the CPU, and one at a time a first
+ * publish to a directory left the main thread idle 57 % of the time (10k targets).
+ */
+const BATCH_FILES_AT_ONCE = 8;
 
 /** Emit file-progress at most this often per file, so --json output stays readable. */
 const PROGRESS_INTERVAL_MS = 200;
@@ -130,8 +136,9 @@ async function uploadOne(item: PublishItem, local: string, fileMode: number, tra
 
 /**
  * A run of uploads one stage allows in any order, made durable together (a host with
- * flush): every file written under its temporary name without a flush, one flush, each
- * read back and checked, each renamed into place in the plan's order, one more flush.
+ * flush): every file written under its temporary name without a flush (several at a
+ * time), one flush, each read back and checked (several at a time), each renamed into
+ * place one by one in the plan's order, one more flush.
  * So the host still shows only complete, checked files under real names, and the next
  * batch's renames begin only once this batch's are durable. `placed` counts each file
  * in place (the fault injection stops between renames, as a dropped connection would).
@@ -139,15 +146,20 @@ async function uploadOne(item: PublishItem, local: string, fileMode: number, tra
 async function uploadBatch(batch: readonly PublishItem[], plan: PublishPlan, transport: Transport, emit: (e: PublishEvent) => void, placed: (item: PublishItem) => void): Promise<void> {
   const host = transport.host;
   const pending = new Map<PublishItem, string>();
+  for (const item of batch) pending.set(item, temporaryPath(item.path));
+  const never = (): boolean => false;
   try {
-    for (const item of batch) {
-      emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
-      const tmp = temporaryPath(item.path);
-      pending.set(item, tmp);
-      await transport.put(localPathOf(plan, item), tmp, progressOf(item, host, emit), { durable: false });
-    }
+    await eachBounded(
+      batch,
+      BATCH_FILES_AT_ONCE,
+      async (item) => {
+        emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
+        await transport.put(localPathOf(plan, item), pending.get(item)!, progressOf(item, host, emit), { durable: false });
+      },
+      never,
+    );
     await transport.flush!([...pending.values()]);
-    for (const [item, tmp] of pending) await checkReadBack(item, tmp, plan.modes.file, transport);
+    await eachBounded(batch, BATCH_FILES_AT_ONCE, (item) => checkReadBack(item, pending.get(item)!, plan.modes.file, transport), never);
     const paths: string[] = [];
     for (const [item, tmp] of pending) {
       await placeChecked(item, tmp, transport, false);

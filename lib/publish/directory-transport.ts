@@ -14,7 +14,7 @@
 // Modes are set explicitly (host-modes.ts), never left to the umask: every file gets the
 // host's file mode with fchmod before it is flushed, every directory made gets its
 // directory mode.
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { renameWithoutReplacing, syncDirectory } from '../core/atomic-file.js';
@@ -89,6 +89,11 @@ export class DirectoryTransport implements Transport {
    */
   private readonly checkedDirs = new Set<string>();
 
+  /** E_HOST_UNSAFE for a directory of the path that is a symlink or no directory at all. */
+  private notADirectory(dir: string, st: Stats): AirlockError {
+    return this.unsafe(dir, `is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`);
+  }
+
   /** abs(), refusing (E_HOST_UNSAFE) a path whose directories below the root include a symlink or non-directory. */
   private async safe(path: string, inBatch = false): Promise<string> {
     const full = this.abs(path);
@@ -105,7 +110,7 @@ export class DirectoryTransport implements Transport {
         throw fromSystemError(err, `reading ${dir} on host ${this.host}`);
       }
       if (st.isSymbolicLink() || !st.isDirectory()) {
-        throw this.unsafe(dir, `is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`);
+        throw this.notADirectory(dir, st);
       }
       if (inBatch) this.checkedDirs.add(dir);
     }
@@ -121,8 +126,14 @@ export class DirectoryTransport implements Transport {
       try {
         await mkdir(dir);
       } catch (err) {
-        if (errno(err) === 'EEXIST') continue;
-        throw err;
+        if (errno(err) !== 'EEXIST') throw err;
+        // Made meanwhile — by another write of the same batch, or by someone else: it
+        // must be a real directory all the same.
+        const st = await lstat(dir);
+        if (st.isSymbolicLink() || !st.isDirectory()) {
+          throw this.notADirectory(dir, st);
+        }
+        continue;
       }
       await chmod(dir, this.modes.dir);
       if (inBatch) this.checkedDirs.add(dir);
