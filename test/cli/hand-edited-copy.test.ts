@@ -3,32 +3,22 @@
 // `airlock refresh` and its dry run refuse with E_REPOSITORY_DAMAGED (exit 3) before any
 // passphrase is read (the passphrase descriptor given is not open: reading it would be
 // E_PASSPHRASE_SOURCE), and status too; with the bytes restored, refresh signs.
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metadataFileName } from '../../lib/core/tuf-metadata.js';
 import { LocalRepository } from '../../lib/repo/local-repository.js';
-import { terminalPaths, type TerminalPaths } from '../../lib/terminal/home.js';
-import { ensureBuilt, runAirlock } from '../support/e2e-cli.js';
-import { TEST_PASSPHRASE } from '../support/keys-fixtures.js';
+import type { TerminalPaths } from '../../lib/terminal/home.js';
+import { initCliTerminal, type CliTerminal } from '../support/cli-terminal.js';
 
 let work: string;
 let paths: TerminalPaths;
 let passFile: string;
+let airlock: CliTerminal['airlock'];
 const SLOW = 180_000;
 
-const airlock = (args: string[], fds: Record<number, string> = {}) => runAirlock(args, { env: { AIRLOCK_HOME: paths.home }, fds });
-
 beforeAll(async () => {
-  await ensureBuilt();
-  work = await mkdtemp(join(tmpdir(), 'airlock-hand-edited-'));
-  paths = terminalPaths(join(work, 'home'));
-  await mkdir(paths.home, { recursive: true, mode: 0o700 });
-  passFile = join(work, 'pass');
-  await writeFile(passFile, `${TEST_PASSPHRASE}\n`, { mode: 0o600 });
-  const init = airlock(['init', '--name', 'Edited', '--json', '--passphrase-fd', '3'], { 3: passFile });
-  expect(init.status, init.stderr).toBe(0);
+  ({ work, paths, passFile, airlock } = await initCliTerminal('Edited'));
 }, SLOW);
 
 afterAll(async () => {

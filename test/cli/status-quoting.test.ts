@@ -4,24 +4,21 @@
 // whose path holds a newline or an escape sequence stays one line, shows the path
 // escaped and offers no command to paste.
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { importArchive } from '../../lib/repo/import.js';
 import { importJournalPath } from '../../lib/repo/import-journal.js';
-import { terminalPaths, type TerminalPaths } from '../../lib/terminal/home.js';
-import { ensureBuilt, runAirlock } from '../support/e2e-cli.js';
+import type { TerminalPaths } from '../../lib/terminal/home.js';
+import { initCliTerminal, type CliTerminal } from '../support/cli-terminal.js';
 import { writeArchive } from '../support/import-archive.js';
-import { TEST_PASSPHRASE } from '../support/keys-fixtures.js';
 import { memorySigner } from '../support/memory-signer.js';
 
 let work: string;
 let paths: TerminalPaths;
+let airlock: CliTerminal['airlock'];
 const SLOW = 180_000;
-
-const airlock = (args: string[], fds: Record<number, string> = {}) => runAirlock(args, { env: { AIRLOCK_HOME: paths.home }, fds });
 
 /** Moves the archive's first batch into the copy and stops before signing: status warns of it. */
 async function interruptedImport(archive: string, project: string): Promise<string> {
@@ -35,14 +32,7 @@ async function interruptedImport(archive: string, project: string): Promise<stri
 }
 
 beforeAll(async () => {
-  await ensureBuilt();
-  work = await mkdtemp(join(tmpdir(), 'airlock-status-quoting-'));
-  paths = terminalPaths(join(work, 'home'));
-  await mkdir(paths.home, { recursive: true, mode: 0o700 });
-  const passFile = join(work, 'pass');
-  await writeFile(passFile, `${TEST_PASSPHRASE}\n`, { mode: 0o600 });
-  const init = airlock(['init', '--name', 'Quoting', '--json', '--passphrase-fd', '3'], { 3: passFile });
-  expect(init.status, init.stderr).toBe(0);
+  ({ work, paths, airlock } = await initCliTerminal('Quoting'));
 }, SLOW);
 
 afterAll(async () => {
