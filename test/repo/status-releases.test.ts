@@ -28,7 +28,7 @@ afterAll(async () => {
   await rm(work, { recursive: true, force: true });
 });
 
-async function repository(name: string, hashBins?: { afterTargets: number; layout: { bitLength: number; namePrefix: string } }): Promise<{ repoDir: string; importInto: (archive: string, specs: Parameters<typeof writeArchive>[1]) => Promise<void> }> {
+async function repository(name: string, hashBins?: { afterTargets: number; layout: { bitLength: number; namePrefix: string }; maxBinBytes?: number }): Promise<{ repoDir: string; importInto: (archive: string, specs: Parameters<typeof writeArchive>[1]) => Promise<void> }> {
   const repoDir = join(work, name, 'repository');
   const staging = join(work, name, 'staging');
   await initRepository(repoDir, staging, { root: [memorySigner('root')], rootThreshold: 1, ...signers }, { now, expiryDays: DEFAULT_EXPIRY_DAYS, name: 'Releases' });
@@ -74,6 +74,23 @@ describe('status counts a release only when the signed metadata lists it', () =>
     await importInto(join(work, 'archive-b'), [{ project: 'proj2', version: '2.0', files: { 'x.txt': 'x\n' } }]);
     expect((await summaryFile(repoDir)).releases?.names).toEqual([...signed, 'proj2/2.0'].sort());
     expect(await status(repoDir)).toMatchObject({ targets: 13, releases: [...signed, 'proj2/2.0'].sort(), unsignedReleaseDirectories: ['handmade/1.0', 'proj0/9.9.9'] });
+  });
+
+  it('across a re-binning: the commit that moves every target into new bins records every release', async () => {
+    const { repoDir, importInto } = await repository('rebin', { afterTargets: 2, layout: { bitLength: 1, namePrefix: 'bins' }, maxBinBytes: 2500 });
+    const names: string[] = [];
+    const prefixes = new Set<string>();
+    for (let round = 0; round < 4; round++) {
+      const specs = archiveOf(2, 2, 2).map((r) => ({ ...r, project: `r${round}-${r.project}` }));
+      await importInto(join(work, `archive-rebin-${round}`), specs);
+      names.push(...specs.map((r) => `${r.project}/${r.version}`));
+      const file = await summaryFile(repoDir);
+      for (const role of Object.keys(file.bins)) prefixes.add(role.slice(0, role.lastIndexOf('-')));
+      // Recorded by the commit itself: status has no bin to read for them.
+      expect(file.releases?.names).toEqual([...names].sort());
+      expect(await status(repoDir)).toMatchObject({ releases: [...names].sort(), unsignedReleaseDirectories: [] });
+    }
+    expect(prefixes.size).toBeGreaterThan(1); // it did re-bin
   });
 
   it('without hash bins: from targets.json', async () => {
