@@ -97,16 +97,21 @@ function limitsFrom(values: Record<string, unknown>): Partial<Limits> {
 }
 
 /**
- * Help and version leave in plain write(2) calls: opening the stdout stream loads the
- * stream modules, a twentieth of the verifier's whole start-up (docs/verifier.md).
+ * Help and version leave in plain write(2) calls: opening the stdout stream loads
+ * node:net and the stream modules, a twentieth of the verifier's whole start-up
+ * (docs/performance-ratios.md).
  */
 function printNow(text: string): void {
   const bytes = Buffer.from(text);
   let done = 0;
   try {
     while (done < bytes.length) done += writeSync(1, bytes, done);
-  } catch {
-    // A non-blocking pipe that is full (EAGAIN): the stream waits for it as usual.
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // The reader is gone (`airlock-verify --help | head -1`): nothing left to print to.
+    if (code === 'EPIPE') return;
+    // A non-blocking pipe that is full: the stream waits for it as usual.
+    if (code !== 'EAGAIN') throw err;
     process.stdout.write(bytes.subarray(done));
   }
 }

@@ -10,10 +10,12 @@
 const PLAIN = /^[A-Za-z0-9_@%+=:,./-]+$/;
 
 /**
- * C0 and C1 controls and DEL; soft hyphen, zero-width characters, bidi marks, overrides
- * and isolates ("Trojan Source"), line and paragraph separators, word joiner, BOM.
+ * Every control (Cc: C0, C1, DEL) and format character (Cf: soft hyphen, zero-width
+ * characters, bidi marks, overrides and isolates — "Trojan Source" —, word joiner, BOM,
+ * the invisible tag characters), and the line and paragraph separators: by Unicode
+ * category, not a list, so that none is missed.
  */
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/u;
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
 
 const NAMED: Readonly<Record<string, string>> = { '\n': '\\n', '\t': '\\t', '\r': '\\r' };
@@ -42,7 +44,9 @@ export function displayWord(word: string): string {
   if (quoted !== undefined) return quoted;
   const escaped = word.replaceAll('\\', '\\\\').replace(UNPRINTABLE_ALL, (c) => {
     const code = c.codePointAt(0)!;
-    return NAMED[c] ?? (code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`);
+    if (NAMED[c] !== undefined) return NAMED[c];
+    if (code <= 0xff) return `\\x${code.toString(16).padStart(2, '0')}`;
+    return code <= 0xffff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\u{${code.toString(16)}}`;
   });
   return `'${escaped.replaceAll("'", "'\\''")}'`;
 }

@@ -11,6 +11,7 @@ import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { collectGarbage } from '../core/garbage.js';
+import { fromSystemError } from '../core/errors.js';
 import { readLines } from '../core/line-reader.js';
 import { mergeRuns, type RunStore } from '../core/sorted-runs.js';
 
@@ -75,9 +76,12 @@ export class SpillDir {
   }
 }
 
-/** A text file's lines, streamed (lib/core/line-reader.ts: a merge has dozens of files open at once). */
+/**
+ * A spill or cache file's lines, streamed (lib/core/line-reader.ts: a merge has dozens of
+ * files open at once); a failing read (EIO, EMFILE) is an AirlockError naming the file.
+ */
 export function linesOf(file: string): AsyncGenerator<string> {
-  return readLines(file);
+  return readLines(file, { systemError: (err) => fromSystemError(err, `reading ${file}`) });
 }
 
 /** Lines (without newlines) appended, then read back in the same order, as often as needed. */

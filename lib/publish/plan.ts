@@ -12,12 +12,12 @@
 // chunk per list and the host's directories whose mode is wrong (normally none), never
 // the tree. The incremental plan (only what the copy added since the last complete
 // publish, each looked up on the host by path) is small and stays in memory.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkManifest, markOf, readManifest, readManifestSince, readManifestTail, walkCopy, type ManifestEntry, type ManifestMark } from '../core/copy-manifest.js';
 import { sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
+import { readRegularFile } from '../core/regular-file.js';
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
@@ -124,7 +124,9 @@ function timestampSeen(bytes: Uint8Array): TimestampSeen | undefined {
 }
 
 async function localTimestamp(localRepo: string): Promise<TimestampSeen | undefined> {
-  return timestampSeen(await readFile(join(localRepo, ...TIMESTAMP_PATH.split('/'))).catch(() => new Uint8Array()));
+  // As a regular file only: the copy's timestamp is never a symlink airlock would follow.
+  const read = await readRegularFile(join(localRepo, ...TIMESTAMP_PATH.split('/')), TIMESTAMP_MAX_BYTES).catch(() => undefined);
+  return timestampSeen(read === undefined || 'refused' in read ? new Uint8Array() : read.bytes);
 }
 
 /**

@@ -26,9 +26,10 @@
 // (recordBinSummaries), so status after an import or a release reads no bin when the file
 // was there before. Status rewrites it too: concurrent writers cost speed, never correctness.
 import { createHash } from 'node:crypto';
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../core/atomic-file.js';
+import { readRegularFile } from '../core/regular-file.js';
 import { metadataFileName, type Envelope, type MetaFile, type SnapshotSigned, type TargetsSigned } from '../core/tuf-metadata.js';
 import { fromSystemError } from '../core/errors.js';
 import { binNamesOf } from './hash-bins.js';
@@ -70,11 +71,18 @@ interface SummaryFile {
   releases?: string[];
 }
 
+/** Far above the summary of 1M targets (~3.5 MB): a cap, so that no file there is read without end. */
+const MAX_SUMMARY_BYTES = 256 * 1024 * 1024;
+
 async function readSummaries(path: string): Promise<SummaryFile> {
   const out = new Map<string, BinSummary>();
   let raw: unknown;
   try {
-    raw = JSON.parse(await readFile(path, 'utf8'));
+    // Only as the regular file airlock writes: a symlink (to /dev/zero, say) or a FIFO
+    // there is not followed or waited on, it only costs the summary.
+    const read = await readRegularFile(path, MAX_SUMMARY_BYTES);
+    if ('refused' in read) return { entries: out };
+    raw = JSON.parse(Buffer.from(read.bytes).toString('utf8'));
   } catch {
     return { entries: out }; // missing or malformed: every bin is read again
   }

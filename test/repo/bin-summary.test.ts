@@ -1,6 +1,7 @@
 // The bins' summary (.airlock-bins) that lets `airlock status` skip parsing every bin:
 // it is used only for the exact bytes the snapshot lists, so a stale or forged entry
 // never reaches status, and a bin that is not what the snapshot lists is a damaged copy.
+import { execFileSync } from 'node:child_process';
 import { readFile, rm, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -133,6 +134,15 @@ describe('the hash bins summary', () => {
     await writeFile(join(repoDir, BIN_SUMMARY_FILE), '{"format":"airlock-bins 1","bins":{"bins-0":{"version":"x"}');
     expect(plain(await summaries())).toEqual(await fromBins());
     await writeFile(join(repoDir, BIN_SUMMARY_FILE), '{"format":"something else","bins":{}}');
+    expect(plain(await summaries())).toEqual(await fromBins());
+  });
+
+  it('a summary that is a symlink (to /dev/zero) or a FIFO is not followed nor waited on: an empty one', async () => {
+    await rm(join(repoDir, BIN_SUMMARY_FILE), { force: true });
+    await symlink('/dev/zero', join(repoDir, BIN_SUMMARY_FILE));
+    expect(plain(await summaries())).toEqual(await fromBins());
+    await rm(join(repoDir, BIN_SUMMARY_FILE), { force: true });
+    execFileSync('mkfifo', [join(repoDir, BIN_SUMMARY_FILE)]);
     expect(plain(await summaries())).toEqual(await fromBins());
   });
 

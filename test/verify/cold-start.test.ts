@@ -34,6 +34,13 @@ describe('airlock-verify cold start', () => {
     expect(init).toContain('NativeModule crypto');
   });
 
+  it('--help into a pipe whose reader has gone ends quietly (exit 0, nothing on stderr)', () => {
+    // The reader closes its end at once; the verifier starts later and its write fails with EPIPE.
+    const r = spawnSync('bash', ['-c', 'set -o pipefail; "$0" "$1" --help | (exec 0<&-; sleep 1)', process.execPath, ensureBundle()], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
   it('the bundle still runs with plain node and prints its usage', () => {
     expect(execFileSync(process.execPath, [ensureBundle(), '--help'], { encoding: 'utf8' })).toContain('airlock-verify download');
   });
