@@ -308,6 +308,12 @@ export async function appendManifest(repoDir: string, tail: ManifestTail, added:
  */
 export const LINKED_REMEMBERED = 65_536;
 
+/** What a walk did, for tests: files read and hashed, and the most hard-linked files it held at once. */
+export interface WalkGauge {
+  hashed: number;
+  mostRemembered: number;
+}
+
 /**
  * Every regular file of the copy (dot files left out: temporary names and the manifest),
  * hashed; a hard-linked file (targets/ and releases/ hold one inode) is read once while
@@ -316,7 +322,7 @@ export const LINKED_REMEMBERED = 65_536;
  * Anything that is not a file or directory is E_PUBLISH_LAYOUT, a path with no place in
  * the host layout too (classifyPath).
  */
-export async function* walkCopy(repoDir: string, { remember = LINKED_REMEMBERED }: { remember?: number } = {}): AsyncGenerator<ManifestEntry> {
+export async function* walkCopy(repoDir: string, { remember = LINKED_REMEMBERED, gauge }: { remember?: number; gauge?: WalkGauge } = {}): AsyncGenerator<ManifestEntry> {
   /** inode → its digest and how many of its names are still to be walked. */
   const linked = new Map<string, { length: number; sha256: string; namesLeft: number }>();
   for await (const e of walkTree(repoDir, { prune: (x) => x.name.startsWith('.') })) {
@@ -334,7 +340,9 @@ export async function* walkCopy(repoDir: string, { remember = LINKED_REMEMBERED 
     } else {
       d = await sha256Of(e.abs);
       if (!d) continue; // removed since the listing
+      if (gauge) gauge.hashed++;
       if (inode !== undefined && linked.size < remember) linked.set(inode, { ...d, namesLeft: e.stats.nlink - 1 });
+      if (gauge) gauge.mostRemembered = Math.max(gauge.mostRemembered, linked.size);
     }
     yield { path: e.path, length: d!.length, sha256: d!.sha256, immutable };
   }

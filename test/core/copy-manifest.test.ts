@@ -5,7 +5,7 @@ import { link, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { walkCopy, type ManifestEntry } from '../../lib/core/copy-manifest.js';
+import { walkCopy, type ManifestEntry, type WalkGauge } from '../../lib/core/copy-manifest.js';
 
 let dir: string;
 
@@ -22,9 +22,9 @@ async function put(path: string, bytes: string): Promise<void> {
   await writeFile(join(dir, path), bytes);
 }
 
-async function walked(remember?: number): Promise<ManifestEntry[]> {
+async function walked(remember?: number, gauge?: WalkGauge): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
-  for await (const e of walkCopy(dir, remember === undefined ? {} : { remember })) out.push(e);
+  for await (const e of walkCopy(dir, { ...(remember === undefined ? {} : { remember }), ...(gauge ? { gauge } : {}) })) out.push(e);
   return out;
 }
 
@@ -52,5 +52,23 @@ describe('walkCopy', () => {
     }
     expect(await walked(1)).toEqual(full);
     expect(await walked(0)).toEqual(full);
+  });
+
+  it('reads a hard-linked file once while it remembers it, and never holds more than it may', async () => {
+    for (let i = 0; i < 5; i++) {
+      const release = `releases/p/1.${i}/file-${i}.bin`;
+      await put(release, `bytes of file ${i}\n`);
+      await mkdir(join(dir, `targets/p/1.${i}`), { recursive: true });
+      await link(join(dir, release), join(dir, `targets/p/1.${i}/${i}.file-${i}.bin`));
+    }
+    await put('metadata/timestamp.json', '{}');
+    // releases/ is walked before targets/: all five pairs are open at once.
+    const all: WalkGauge = { hashed: 0, mostRemembered: 0 };
+    await walked(undefined, all);
+    expect(all).toEqual({ hashed: 6, mostRemembered: 5 });
+    // Remembering two: the other three are read again under their second name.
+    const two: WalkGauge = { hashed: 0, mostRemembered: 0 };
+    expect(await walked(2, two)).toEqual(await walked());
+    expect(two).toEqual({ hashed: 9, mostRemembered: 2 });
   });
 });
