@@ -119,15 +119,39 @@ export function parseMetadata<K extends MetadataType>(bytes: Uint8Array, type: K
  */
 export function parseUnverifiedEnvelope<K extends MetadataType>(bytes: Uint8Array, type: K, name: string = metadataFileName(type)): Envelope<SignedOf<K>> {
   const { p, raw, signed, signatures } = parseShape(bytes, type, name);
-  let canonical: Uint8Array | undefined;
+  const problem = canonicalFileProblem(raw, bytes);
+  if (problem) p.add(problem.at, problem.problem);
+  p.done();
+  return { signed, signatures };
+}
+
+/**
+ * Whether `bytes` are byte for byte the canonical JSON file airlock writes — what
+ * parseUnverifiedEnvelope will later demand of the copy. `airlock sync` checks every
+ * metadata file a host serves with it before taking any: signatures cover only the
+ * canonical form of `signed`, so a host without keys can re-indent a file and keep it
+ * valid for clients, but the copy could not read it back.
+ */
+export function isCanonicalFile(bytes: Uint8Array): boolean {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return false;
+  }
+  return canonicalFileProblem(raw, bytes) === undefined;
+}
+
+function canonicalFileProblem(raw: unknown, bytes: Uint8Array): { at: string; problem: string } | undefined {
+  let canonical: Uint8Array;
   try {
     canonical = canonicalJsonFileBytes(raw);
   } catch (err) {
-    p.add('signed', `has no canonical JSON form (${(err as AirlockError).message})`);
+    // Floats, unsafe integers, lone surrogates: nothing airlock writes.
+    return { at: 'signed', problem: `has no canonical JSON form (${(err as AirlockError).message})` };
   }
-  if (canonical && Buffer.compare(canonical, bytes) !== 0) p.add('$', 'is not in the canonical JSON form airlock writes (edited by hand, re-indented?)');
-  p.done();
-  return { signed, signatures };
+  if (Buffer.compare(canonical, bytes) !== 0) return { at: '$', problem: 'is not in the canonical JSON form airlock writes (edited by hand, re-indented?)' };
+  return undefined;
 }
 
 function parseShape<K extends MetadataType>(bytes: Uint8Array, type: K, name: string): { p: Problems; raw: Record<string, unknown>; rawSigned: Record<string, unknown>; signed: SignedOf<K>; signatures: Signature[] } {

@@ -94,6 +94,11 @@ export class LocalRepository {
     return join(this.dir, 'metadata');
   }
 
+  /** A metadata file's bytes as the copy holds them (a regular file, never through a symlink; missing is damage). */
+  async readMetadataBytes(name: string): Promise<Uint8Array> {
+    return readLocalBytes(join(this.metadataDir, name));
+  }
+
   async exists(): Promise<boolean> {
     try {
       await stat(join(this.metadataDir, metadataFileName('root', 1)));

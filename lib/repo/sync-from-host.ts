@@ -23,7 +23,7 @@ import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'n
 import { dirname, join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import { metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
+import { isCanonicalFile, metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
@@ -167,8 +167,8 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   const local = new LocalRepository(repoDir);
   const current = await local.current();
   const rootVersion = current.root.signed.version;
-  const localRootBytes = await readFile(join(local.metadataDir, metadataFileName('root', rootVersion)));
-  const localTimestampBytes = await readFile(join(local.metadataDir, metadataFileName('timestamp')));
+  const localRootBytes = await local.readMetadataBytes(metadataFileName('root', rootVersion));
+  const localTimestampBytes = await local.readMetadataBytes(metadataFileName('timestamp'));
 
   // TUF §5.2–§5.3: from the copy's own newest root, each next root checked by its predecessor.
   // Expiry is not judged (reference time 0): a terminal is offline for months, and a
@@ -181,6 +181,7 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
     const bytes = await fetchBytes(source, name, DEFAULT_LIMITS.rootMaxBytes);
     if (bytes === undefined) break;
     set.updateRoot(bytes);
+    assertAsAirlockWrites(source, name, bytes);
     wanted.push({ path: name, bytes });
   }
   // TUF §5.4.1–§5.4.2: the host's timestamp, its signature checked under the newest root
@@ -189,6 +190,7 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   const tsBytes = await needBytes(source, 'metadata/timestamp.json', DEFAULT_LIMITS.timestampMaxBytes);
   const localTs = current.timestamp.signed.version;
   set.updateTimestamp(tsBytes);
+  assertAsAirlockWrites(source, 'metadata/timestamp.json', tsBytes);
   const hostTs = set.timestamp!.version;
   // TUF §5.4.3 against the copy's own timestamp (the set holds none of the copy's).
   if (hostTs < localTs) {
@@ -208,12 +210,14 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   const snapName = `metadata/${metadataFileName('snapshot', snapVersion)}`;
   const snapBytes = await needBytes(source, snapName, set.timestamp!.meta['snapshot.json']!.length ?? DEFAULT_LIMITS.snapshotMaxBytes);
   set.updateSnapshot(snapBytes);
+  assertAsAirlockWrites(source, snapName, snapBytes);
   assertNoRollback(source, current.snapshot.signed, set.snapshot!);
   wanted.push({ path: snapName, bytes: snapBytes });
   const meta = set.snapshot!.meta;
   const targetsName = `metadata/${metadataFileName('targets', meta['targets.json']!.version)}`;
   const targetsBytes = await needBytes(source, targetsName, meta['targets.json']!.length ?? DEFAULT_LIMITS.targetsMaxBytes);
   set.updateTargets(targetsBytes);
+  assertAsAirlockWrites(source, targetsName, targetsBytes);
   wanted.push({ path: targetsName, bytes: targetsBytes });
   const listed = Object.keys(meta).filter((f) => f !== 'targets.json').map((f) => f.replace(/\.json$/, ''));
   const roles: TargetsSigned[] = [set.targets!];
@@ -225,6 +229,7 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
     const name = `metadata/${metadataFileName(next.role, m.version)}`;
     const bytes = await needBytes(source, name, m.length ?? DEFAULT_LIMITS.targetsMaxBytes);
     const signed = set.updateDelegatedTargets(bytes, next.role, next.delegator);
+    assertAsAirlockWrites(source, name, bytes);
     roles.push(signed);
     wanted.push({ path: name, bytes });
     queue.push(...delegatedNames(signed, listed).map((r) => ({ role: r, delegator: next.role })));
@@ -244,12 +249,13 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
       hostTargets.set(p, info);
     }
   }
-  const localMeta = [`metadata/${metadataFileName('snapshot', current.snapshot.signed.version)}`];
+  const localMeta = [metadataFileName('snapshot', current.snapshot.signed.version)];
   const localTargetsVersion = current.snapshot.signed.meta['targets.json']?.version;
-  if (localTargetsVersion !== undefined) localMeta.push(`metadata/${metadataFileName('targets', localTargetsVersion)}`);
-  for (const path of localMeta) {
+  if (localTargetsVersion !== undefined) localMeta.push(metadataFileName('targets', localTargetsVersion));
+  for (const name of localMeta) {
+    const path = `metadata/${name}`;
     const there = await fetchBytes(source, path, DEFAULT_LIMITS.targetsMaxBytes);
-    const here = await readFile(join(repoDir, path));
+    const here = await local.readMetadataBytes(name);
     if (there === undefined || Buffer.compare(Buffer.from(there), here) !== 0) throw diverged(source, `its ${path} is ${there === undefined ? 'missing' : 'other bytes than the copy’s'}`);
   }
   for (const [p, info] of Object.entries(current.targets.signed.targets)) {
@@ -290,6 +296,22 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
 
   const bytes = wanted.reduce((n, w) => n + (w.bytes?.length ?? w.target!.info.length), 0);
   return { plan: { local: localTs, host: set.timestamp!.version, upToDate: false, files: wanted.map((w) => w.path), bytes }, wanted, root: set.root };
+}
+
+/**
+ * Every metadata file the copy takes must be byte for byte what airlock writes: the copy
+ * reads its own metadata back only in that form (parseUnverifiedEnvelope), while the
+ * signatures cover only the canonical form of `signed` — a host without keys can
+ * re-indent a file, keep it valid for clients, and leave a copy that no command (sync
+ * included) could read. Checked as each file is verified, before anything is staged.
+ */
+function assertAsAirlockWrites(source: Source, path: string, bytes: Uint8Array): void {
+  if (isCanonicalFile(bytes)) return;
+  throw new AirlockError(
+    'E_METADATA_INVALID',
+    `${path} on ${source.name} is not in the canonical JSON form airlock writes (re-indented or re-encoded by someone without the keys; its signatures may still verify), and the terminal's copy could not read it back; do not sync from this host — re-publish to it from the terminal that holds the keys`,
+    { details: { host: source.name, path } },
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openpgpCertificate } from '../../lib/repo/compat/index.js';
 import { updateRpmRepository } from '../../lib/repo/compat/rpm-repository.js';
+import { metaFileFor } from '../../lib/core/tuf-metadata.js';
 import { envelopeBytes, signMetadata } from '../../lib/repo/sign-metadata.js';
 import { assertTargetPath, planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
 import { DirectorySource, Updater } from '../../lib/verify/index.js';
@@ -143,6 +144,36 @@ describe('sync refuses before it believes a version, and never rolls the copy ba
     const before = await treeDigest(copy);
     const err = await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_ROLLBACK');
     expect((err.details?.below as { role: string }[]).map((b) => b.role)).toContain('snapshot.json');
+    expect(await treeDigest(copy)).toEqual(before);
+  });
+
+  it('refuses a host whose timestamp.json is re-indented — signatures still verify, but the copy could not read it back (E_METADATA_INVALID), writing nothing', async () => {
+    const copy = await copyOf('reindented');
+    const host = await copyOf('host-reindented', repo.host);
+    const tsFile = join(host, 'metadata', 'timestamp.json');
+    await writeFile(tsFile, JSON.stringify(JSON.parse(await readFile(tsFile, 'utf8')), null, 2));
+    const before = await treeDigest(copy);
+    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_METADATA_INVALID');
+    expect(err.details?.path).toBe('metadata/timestamp.json');
+    expect(await treeDigest(copy)).toEqual(before);
+    // The copy is still readable: the real host brings it up to date.
+    await syncFromHost(copy, join(work, 'staging'), new DirectorySource(repo.host));
+    expect(await tufFiles(copy)).toEqual(await tufFiles(repo.host));
+  });
+
+  it('refuses a re-indented snapshot that a timestamp signed with the online key lists by its new length and hash (E_METADATA_INVALID), writing nothing', async () => {
+    const copy = await copyOf('reindented-snapshot');
+    const host = await copyOf('host-reindented-snapshot', repo.host);
+    const ts = JSON.parse(await readFile(join(host, 'metadata', 'timestamp.json'), 'utf8'));
+    const snapVersion = ts.signed.meta['snapshot.json'].version as number;
+    const snapFile = join(host, 'metadata', `${snapVersion}.snapshot.json`);
+    const reindented = Buffer.from(JSON.stringify(JSON.parse(await readFile(snapFile, 'utf8')), null, 2));
+    await writeFile(snapFile, reindented);
+    const forged = await signMetadata({ ...ts.signed, version: ts.signed.version + 1, meta: { 'snapshot.json': metaFileFor(snapVersion, reindented) } }, [repo.timestamp]);
+    await writeFile(join(host, 'metadata', 'timestamp.json'), envelopeBytes(forged));
+    const before = await treeDigest(copy);
+    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_METADATA_INVALID');
+    expect(err.details?.path).toBe(`metadata/${snapVersion}.snapshot.json`);
     expect(await treeDigest(copy)).toEqual(before);
   });
 
