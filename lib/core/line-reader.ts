@@ -1,5 +1,6 @@
-// The one reader of newline-ended text files (spilled lists, sorted runs, an import's
-// spill, a host's digest cache): a file's lines, `\n` only, in constant memory. It reads
+// The reader of newline-ended text files that are read whole from the start (spilled
+// lists, sorted runs, an import's spill, a host's digest cache; the copy's manifest and
+// the audit log, read from an offset, still use node:readline): a file's lines, `\n` only, in constant memory. It reads
 // through one buffer of a fixed size, grown only to hold a line longer than it, and never
 // reads ahead more than that buffer: a merge holds dozens of these open at once, where
 // node:readline would read ahead a thousand lines per file.
@@ -47,7 +48,7 @@ export async function* readLines(file: string, options: LineReaderOptions = {}):
     let filled = 0;
     for (;;) {
       if (filled === buf.length) {
-        // A line longer than the buffer: the only growth, to that line's length.
+        // A line longer than the buffer: the only growth, doubling until the line fits (kept for the file's later lines).
         const bigger = Buffer.allocUnsafe(buf.length * 2);
         buf.copy(bigger, 0, 0, filled);
         buf = bigger;

@@ -101,8 +101,9 @@ const keyBefore = (a: readonly [string, string], b: readonly [string, string]): 
  * Sorted keyed streams walked side by side (a merge join): for each key, in order, what
  * each stream has for it (`undefined`: nothing). Each stream yields [key, rest] in
  * ascending key order (UTF-16 code units), each key at most once; a stream that repeats
- * a key gives a second row for it. Every stream is closed when the join ends or its
- * consumer stops early.
+ * a key gives a second row for it, and the other streams' values for that key go with
+ * the repeat's last row (no caller has repeats: manifest, host listing and cache list a
+ * path once). Every stream is closed when the join ends or its consumer stops early.
  */
 export async function* mergeJoin(streams: readonly AsyncIterable<[string, string]>[]): AsyncGenerator<[string, (string | undefined)[]]> {
   const row = (): (string | undefined)[] => new Array<string | undefined>(streams.length).fill(undefined);

@@ -356,4 +356,3 @@ async function absent(root: string): Promise<boolean> {
     throw fromSystemError(err, `reading ${root}`);
   }
 }
-

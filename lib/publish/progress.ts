@@ -21,15 +21,16 @@ export class TransferProgress {
   private bytesTotal = 0;
   private filesTotal = 0;
   private filesDone = 0;
-  private readonly doneFiles = new Map<string, number>();
+  /** Bytes of the files done, summed as they finish: a publish of millions of files holds no list of them. */
+  private doneBytes = 0;
+  /** Bytes sent so far of each file on its way (a few per host). */
   private readonly inFlight = new Map<string, number>();
   private samples: { at: number; bytes: number }[] = [];
 
   constructor(private readonly now: () => number = Date.now) {}
 
   private done(): number {
-    let n = 0;
-    for (const b of this.doneFiles.values()) n += b;
+    let n = this.doneBytes;
     for (const b of this.inFlight.values()) n += b;
     return n;
   }
@@ -46,7 +47,7 @@ export class TransferProgress {
         break;
       case 'file-done':
         this.inFlight.delete(key(e.path));
-        this.doneFiles.set(key(e.path), e.length);
+        this.doneBytes += e.length;
         this.filesDone++;
         break;
       case 'host-failed':
