@@ -1,13 +1,13 @@
 // The terminal's local copy of the host tree (docs/host-layout.md): reading the
 // current metadata of each role, and moving a staged change into it in the publishing
 // order, so that even the local copy is never seen half-updated.
-import { constants, createReadStream, existsSync, lstatSync, mkdirSync, renameSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rm, stat } from 'node:fs/promises';
+import { lstatSync, mkdirSync, renameSync, type Stats } from 'node:fs';
+import { lstat, mkdir, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { listRegularFiles } from '../core/file-tree.js';
-import { readRegularFile } from '../core/regular-file.js';
+import { openRegularFile, readRegularFile, type FileRefusal } from '../core/regular-file.js';
 import { hashStream, sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { appendManifest, trustedManifest, type ManifestEntry } from '../core/copy-manifest.js';
@@ -65,15 +65,20 @@ async function readLocalBytes(path: string): Promise<Uint8Array> {
     throw fromSystemError(err, `reading ${path}`);
   }
   if ('bytes' in read) return read.bytes;
-  switch (read.refused) {
+  throw refusedAsDamage(path, read.refused);
+}
+
+/** What the copy holds at `path` instead of the regular file it must (lib/core/regular-file.ts), as damage. */
+function refusedAsDamage(path: string, refused: FileRefusal): AirlockError {
+  switch (refused) {
     case 'absent':
-      throw damaged(path, 'is missing');
+      return damaged(path, 'is missing');
     case 'symlink':
-      throw damaged(path, 'is a symbolic link, not a regular file');
+      return damaged(path, 'is a symbolic link, not a regular file (airlock never reads through one)');
     case 'not-regular':
-      throw damaged(path, 'is not a regular file');
+      return damaged(path, 'is not a regular file');
     case 'too-large':
-      throw damaged(path, `is larger than ${MAX_LOCAL_METADATA_BYTES} bytes`);
+      return damaged(path, `is larger than ${MAX_LOCAL_METADATA_BYTES} bytes`);
   }
 }
 
@@ -194,17 +199,66 @@ export class LocalRepository {
 /** A staged file's length and SHA-256 the caller already knows (a target's signed hashes), so it is not read again. */
 export type KnownDigests = ReadonlyMap<string, { length: number; sha256: string }>;
 
+/**
+ * A file of the copy (or of a staging directory) opened as the regular file it must be:
+ * never through a symlink — dangling or not — (O_NOFOLLOW), never waiting on a FIFO
+ * (lib/core/regular-file.ts); anything else there is damage. Undefined when absent.
+ */
+async function openOwnFile(file: string): Promise<{ fh: FileHandle; st: Stats } | undefined> {
+  let opened: Awaited<ReturnType<typeof openRegularFile>>;
+  try {
+    opened = await openRegularFile(file);
+  } catch (err) {
+    throw fromSystemError(err, `reading ${file}`);
+  }
+  if (!('refused' in opened)) return opened;
+  if (opened.refused === 'absent') return undefined;
+  throw refusedAsDamage(file, opened.refused);
+}
+
+/** Length and SHA-256 of a file of the copy, undefined when it has none; a symlink, FIFO or device there is E_REPOSITORY_DAMAGED, never followed. */
+export async function digestOfOwnFile(file: string): Promise<{ length: number; sha256: string } | undefined> {
+  const opened = await openOwnFile(file);
+  if (opened === undefined) return undefined;
+  try {
+    const { length, digests } = await hashStream(opened.fh.createReadStream({ highWaterMark: 1 << 16, autoClose: false }), ['sha256']);
+    return { length, sha256: digests.sha256! };
+  } finally {
+    await opened.fh.close();
+  }
+}
+
 async function sha256Of(file: string): Promise<{ length: number; sha256: string }> {
-  const { length, digests } = await hashStream(createReadStream(file, { highWaterMark: 1 << 16 }), ['sha256']);
-  return { length, sha256: digests.sha256! };
+  const digest = await digestOfOwnFile(file);
+  if (digest === undefined) throw damaged(file, 'is missing');
+  return digest;
 }
 
 async function syncFile(file: string): Promise<void> {
-  const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  const opened = await openOwnFile(file);
+  if (opened === undefined) throw damaged(file, 'is missing');
   try {
-    await fh.sync();
+    await opened.fh.sync();
   } finally {
-    await fh.close();
+    await opened.fh.close();
+  }
+}
+
+/**
+ * Every directory of `path` below the copy's root is a real directory, or not there yet
+ * (made by the commit): a symlink among them would move the commit's files outside the
+ * copy. Each is looked at once per commit (`checked`): an import batch moves 20,000 files
+ * into a few directories.
+ */
+function assertRealDirectories(repoDir: string, path: string, checked: Set<string>): void {
+  let dir = repoDir;
+  for (const part of path.split('/').slice(0, -1)) {
+    dir = join(dir, part);
+    if (checked.has(dir)) continue;
+    const st = lstatSync(dir, { throwIfNoEntry: false });
+    checked.add(dir);
+    if (st === undefined) return; // made by the commit as a real directory, and so everything under it
+    if (!st.isDirectory()) throw damaged(dir, `is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'} where the copy keeps a directory; nothing is moved through it`);
   }
 }
 
@@ -227,6 +281,7 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
     const manifest = await trustedManifest(repoDir);
     staged = (await listRegularFiles(stagingDir)).map((path) => ({ path, ...classifyPath(path) })).sort(comparePublishOrder);
     const byInode = new Map<string, { length: number; sha256: string }>();
+    const realDirs = new Set<string>();
     moved = [];
     // Per-file calls are synchronous: a commit does nothing else meanwhile, and an import
     // batch moves 20,000 files — a trip through the thread pool per call cost more than the call.
@@ -239,10 +294,17 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
       if (!digest) digest = await sha256Of(abs);
       byInode.set(inode, digest);
       const entry = { ...f, ...digest };
+      assertRealDirectories(repoDir, f.path, realDirs);
       if (f.immutable) {
         const target = join(repoDir, f.path);
-        if (existsSync(target)) {
-          const there = await sha256Of(target);
+        // lstat, not exists: a dangling symlink is no absent file to rename over, and no
+        // symlink is followed to judge what is published (/dev/zero would never end).
+        const st = lstatSync(target, { throwIfNoEntry: false });
+        if (st !== undefined && !st.isFile()) {
+          throw damaged(target, `is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where the copy keeps a published file, which is never followed nor replaced`);
+        }
+        const there = st === undefined ? undefined : await digestOfOwnFile(target);
+        if (there !== undefined) {
           if (there.length !== digest.length || there.sha256 !== digest.sha256) {
             throw new AirlockError('E_PUBLISH_IMMUTABLE', `${f.path} already exists in the repository with other bytes; a published file is never overwritten — release under a new version`);
           }

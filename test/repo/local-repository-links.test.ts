@@ -1,9 +1,10 @@
 // The terminal's copy is read as it is, never through a link (security review): a
 // metadata file or hash bin that is a symlink — even to the very bytes it should hold —
 // or a FIFO is a damaged copy (E_REPOSITORY_DAMAGED), for signedState, for status with
-// the bins' summary and for status without it (every bin read).
+// the bins' summary and for status without it (every bin read), and for commitStaged.
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +12,11 @@ import { metadataFileName, type TargetFileInfo } from '../../lib/core/tuf-metada
 import { BIN_SUMMARY_FILE } from '../../lib/repo/bin-summary.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
-import { LocalRepository } from '../../lib/repo/local-repository.js';
+import { walkTree } from '../../lib/core/file-tree.js';
+import { commitStaged, LocalRepository } from '../../lib/repo/local-repository.js';
 import { repositoryStatus } from '../../lib/repo/status.js';
 import { RepositoryTransaction } from '../../lib/repo/transaction.js';
+import { expectCode } from '../support/error-codes.js';
 import { memorySigner } from '../support/memory-signer.js';
 
 const keys = { root: [memorySigner('root')], rootThreshold: 1, targets: memorySigner('targets'), snapshot: memorySigner('snapshot'), timestamp: memorySigner('timestamp') };
@@ -97,5 +100,84 @@ describe('a metadata file of the copy', () => {
       await rm(path, { force: true });
       await writeFile(path, saved);
     }
+  });
+});
+
+/** The copy as it is on disk, never read through a link: each file's SHA-256, each symlink's target. */
+async function onDisk(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for await (const e of walkTree(dir)) {
+    if (e.kind === 'file') out[e.path] = createHash('sha256').update(await readFile(e.abs)).digest('hex');
+    else if (e.kind === 'symlink') out[e.path] = `-> ${await readlink(e.abs)}`;
+    else if (e.kind === 'other') out[e.path] = 'other';
+  }
+  return out;
+}
+
+// commitStaged never replaces an immutable path, and so looks at what the copy holds
+// there: a symlink planted in its place — to /dev/zero, to a file outside the copy with
+// the very bytes staged, or to nothing at all — is damage, never followed (hashing
+// /dev/zero never ends; an outside file would be taken for the published one) and never
+// renamed over (a dangling link looked absent); nor is anything moved through a
+// directory of the copy that is a symlink.
+describe('commitStaged and a symlink in the copy', () => {
+  const bytes = Buffer.from('the published bytes\n');
+  const name = `${createHash('sha256').update(bytes).digest('hex')}.f.txt`;
+  const path = `targets/p/1.0/${name}`;
+  let copy: string;
+
+  /** A fresh copy holding one committed file, and a staging directory with the same file again plus a new one. */
+  async function setUp(): Promise<{ staging: string }> {
+    const base = await mkdtemp(join(work, 'commit-'));
+    copy = join(base, 'repository');
+    // An initialised copy: its manifest lists the mutable timestamp.json, so it is trusted, not rebuilt by a walk.
+    await initRepository(copy, join(base, 'init'), keys, { now, expiryDays: DEFAULT_EXPIRY_DAYS, name: 'Links' });
+    const first = join(base, 'first');
+    await mkdir(join(first, 'targets/p/1.0'), { recursive: true });
+    await writeFile(join(first, path), bytes);
+    await commitStaged(first, copy);
+    const staging = join(base, 'staging');
+    await mkdir(join(staging, 'targets/p/1.0'), { recursive: true });
+    await writeFile(join(staging, path), bytes);
+    await mkdir(join(staging, 'targets/p/2.0'), { recursive: true });
+    await writeFile(join(staging, 'targets/p/2.0', name), bytes);
+    return { staging };
+  }
+
+  it('takes the copy\'s own regular file as the one already published', async () => {
+    const { staging } = await setUp();
+    expect((await commitStaged(staging, copy)).moved).toEqual([`targets/p/2.0/${name}`]);
+  });
+
+  const plants: [string, (file: string) => Promise<void>][] = [
+    ['a symlink to a file outside the copy with the same bytes', async (file) => {
+      const outside = join(work, `outside-${Math.random()}`);
+      await writeFile(outside, bytes);
+      await symlink(outside, file);
+    }],
+    ['a symlink to /dev/zero', (file) => symlink('/dev/zero', file)],
+    ['a dangling symlink', (file) => symlink(join(work, 'nothing-here'), file)],
+    ['a FIFO', async (file) => void execFileSync('mkfifo', [file])],
+  ];
+  for (const [what, plant] of plants) {
+    it(`refuses ${what} at an immutable path as damage, moving nothing`, async () => {
+      const { staging } = await setUp();
+      await rm(join(copy, path));
+      await plant(join(copy, path));
+      const before = await onDisk(copy);
+      await expectCode(commitStaged(staging, copy), 'E_REPOSITORY_DAMAGED');
+      expect(await onDisk(copy)).toEqual(before);
+    }, 10_000);
+  }
+
+  it('refuses a directory of the copy that is a symlink, moving nothing through it', async () => {
+    const { staging } = await setUp();
+    const outside = await mkdtemp(join(work, 'outside-dir-'));
+    await rm(join(copy, 'targets/p'), { recursive: true });
+    await symlink(outside, join(copy, 'targets/p'));
+    const before = await onDisk(copy);
+    await expectCode(commitStaged(staging, copy), 'E_REPOSITORY_DAMAGED');
+    expect(await onDisk(copy)).toEqual(before);
+    expect(await readdir(outside)).toEqual([]);
   });
 });
