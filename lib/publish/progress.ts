@@ -29,6 +29,11 @@ export class TransferProgress {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /** Entries held per file: only the files on their way, however many have finished (tests pin the bound). */
+  get filesHeld(): number {
+    return this.inFlight.size;
+  }
+
   private done(): number {
     let n = this.doneBytes;
     for (const b of this.inFlight.values()) n += b;
