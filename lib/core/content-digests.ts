@@ -11,6 +11,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { DigestSet } from './digest-set.js';
 import { AirlockError, fromSystemError } from './errors.js';
 import { openRegularFile } from './regular-file.js';
+import { writeAll } from './write-all.js';
 
 /** SHA-256 first: the one whose state stays on this thread (digest-set.ts). */
 const ALGORITHMS = ['sha256', 'sha512', 'blake2b512'] as const;
@@ -140,9 +141,7 @@ export async function copyWithContentDigests(source: FileHandle, size: number, d
     const digests = await onePass(
       source,
       size,
-      async (chunk) => {
-        for (let written = 0; written < chunk.length; ) written += (await out.write(chunk, written, chunk.length - written)).bytesWritten;
-      },
+      (chunk) => writeAll(out, chunk),
       opts.onProgress,
     );
     if (opts.sync) await out.sync();

@@ -23,6 +23,7 @@ import { hashStream } from '../core/digest.js';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { walkTree } from '../core/file-tree.js';
 import { openRegularFile, readRegularFile } from '../core/regular-file.js';
+import { writeAll } from '../core/write-all.js';
 import { DEFAULT_HOST_MODES, permissionBits, type HostModes } from './host-modes.js';
 import { assertTreePath, type PutOptions, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
 
@@ -220,7 +221,7 @@ export class DirectoryTransport implements Transport {
           for (;;) {
             const { bytesRead } = await src.read(buf, 0, buf.length, null);
             if (bytesRead === 0) break;
-            for (let off = 0; off < bytesRead; ) off += (await fh.write(buf, off, bytesRead - off)).bytesWritten;
+            await writeAll(fh, buf.subarray(0, bytesRead));
             sent += bytesRead;
             onProgress?.(sent);
           }

@@ -3,10 +3,11 @@
 // parsed; a transfer that stalls (idle timeout) or trickles (below the minimum rate
 // over a window) is cut with E_TIMEOUT. Targets go to a temporary file beside the
 // output, hashed while they stream, and are renamed only once verified.
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { viaTemporaryFile } from '../core/atomic-file.js';
 import { DigestSet } from '../core/digest-set.js';
 import { AirlockError } from '../core/errors.js';
+import { writeAll } from '../core/write-all.js';
 import type { Limits } from './limits.js';
 import type { Source } from './source.js';
 import { checkDigests, digestNames, type ExpectedFile } from './target-check.js';
@@ -182,10 +183,6 @@ export async function fetchTargetToFile(req: BoundedRequest, expected: ExpectedF
   } finally {
     hashes.close();
   }
-}
-
-async function writeAll(out: FileHandle, chunk: Uint8Array): Promise<void> {
-  for (let written = 0; written < chunk.byteLength; ) written += (await out.write(chunk, written, chunk.byteLength - written, null)).bytesWritten;
 }
 
 /** The output name holds a file that is not the target (it may have appeared mid-download): never replaced without being told to. */

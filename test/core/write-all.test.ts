@@ -1,0 +1,42 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { WRITE_PIECE_BYTES, writeAll } from '../../lib/core/write-all.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'airlock-write-all-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('writeAll', () => {
+  it.each([0, 1, WRITE_PIECE_BYTES - 1, WRITE_PIECE_BYTES, WRITE_PIECE_BYTES + 1, 3 * WRITE_PIECE_BYTES + 7])('writes all of %i bytes, in order, at the current position', async (size) => {
+    const bytes = new Uint8Array(size).map((_, i) => (i * 31 + (i >> 8)) & 0xff);
+    const file = join(dir, `out-${size}`);
+    const fh = await open(file, 'w');
+    try {
+      await fh.write(Buffer.from('head'));
+      await writeAll(fh, bytes);
+      await writeAll(fh, Buffer.from('tail'));
+    } finally {
+      await fh.close();
+    }
+    expect(readFileSync(file).equals(Buffer.concat([Buffer.from('head'), bytes, Buffer.from('tail')]))).toBe(true);
+  });
+
+  it('never hands the kernel more than one piece per write', async () => {
+    const calls: number[] = [];
+    const fh = await open(join(dir, 'counted'), 'w');
+    try {
+      const counted = new Proxy(fh, {
+        get(target, prop, receiver) {
+          if (prop === 'write') return (buf: Uint8Array, offset: number, length: number, position: null) => (calls.push(length), target.write(buf, offset, length, position));
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+      await writeAll(counted, new Uint8Array(2 * WRITE_PIECE_BYTES + 5));
+    } finally {
+      await fh.close();
+    }
+    expect(calls).toEqual([WRITE_PIECE_BYTES, WRITE_PIECE_BYTES, 5]);
+  });
+});
