@@ -1,10 +1,12 @@
-// Writing a buffer to a file in pieces of at most 256 KiB. A buffered write(2) of 1 MiB
-// or more lets the kernel (Linux 6.x, ext4 and others with large folios) fill the page
-// cache with 2 MiB folios, and a virtual machine with free-page reporting has handed
-// exactly those free blocks back to its host: each one faults back in. Measured on this
-// project's 2-core VM (Linux 6.18, ext4), 1 GiB written with 1 MiB writes cost 0.9–1.5 s
-// of system time, bimodal; with 256 KiB writes 0.25–0.36 s, every run — as cheap as
-// `cp`'s copy_file_range. On bare metal the extra calls cost microseconds.
+// Writing a buffer to a file in pieces of at most 256 KiB. Measured on this project's
+// 2-core VM (Linux 6.18, ext4): 1 GiB written with buffered writes of 512 KiB or more
+// cost 0.9–2.1 s of system time, bimodal from run to run; with 256 KiB writes 0.25–0.8 s,
+// as cheap as `cp`'s copy_file_range (airlock-verify's 1 GiB download, 8 alternating
+// pairs: 1.36–2.12 s of system time before, 0.37–0.79 s after). The likely cause: from
+// 512 KiB a write lets the page cache take large folios, i.e. free blocks of high order,
+// and this VM reports free high-order blocks to its host (virtio_balloon free-page
+// reporting, order 9), so each must fault back in. On bare metal the extra calls cost
+// microseconds.
 import type { FileHandle } from 'node:fs/promises';
 
 /** The largest single write(2): below the size at which the page cache takes large folios. */
