@@ -21,7 +21,7 @@ import { readRegularFile } from '../core/regular-file.js';
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
-import { keyed, LineSorter, LineSpill, mergeJoin, SORT_CHUNK_LINES, SpillDir } from './line-spill.js';
+import { keyed, LineSorter, LineSpill, mergeJoin, SORT_CHUNK_LINES, SpillDir, type HeldGauge } from './line-spill.js';
 import { collectGarbage } from '../core/garbage.js';
 import type { ModeRepair } from './mode-repair.js';
 import type { RemoteDigest, RemoteDirectory, RemoteFile, Transport } from './transport.js';
@@ -278,9 +278,13 @@ class PlanBuilder {
   }
 
   /** The host's directories (full plan, a host with modes): remembers the ones whose mode is not `modes.dir`. */
-  async watchDirectories(directories: AsyncIterable<RemoteDirectory>): Promise<void> {
+  async watchDirectories(directories: AsyncIterable<RemoteDirectory>, held?: HeldGauge): Promise<void> {
     const odd = new Map<string, number>();
-    for await (const d of directories) if (d.mode !== this.modes.dir) odd.set(d.path, d.mode);
+    for await (const d of directories) {
+      if (d.mode === this.modes.dir) continue;
+      odd.set(d.path, d.mode);
+      if (held) held.max = Math.max(held.max, (held.now = odd.size));
+    }
     this.oddDirs = odd;
   }
 
@@ -353,6 +357,8 @@ export interface PlanOptions {
   digestCache?: { cache: DigestCache; ignoreCached: boolean; write: boolean };
   /** Where lists go past their bound (default: a new private temporary directory; tests pass a small chunk). */
   spill?: SpillDir;
+  /** The host directories the plan holds (only those whose mode is wrong): tests pin the bound. */
+  directoriesHeld?: HeldGauge;
 }
 
 /**
@@ -399,7 +405,7 @@ async function planFull(localRepo: string, transport: Transport, opts: PlanOptio
   const view = await readLocal(localRepo, (e) => local.add(`${JSON.stringify(e.path)}\t${e.length} ${e.sha256}`), { ...(opts.fullCheck ? { fullCheck: true } : {}) });
   const remote = new LineSorter(spill);
   for await (const f of transport.list()) await remote.add(remoteLine(f));
-  if (transport.chmod !== undefined && transport.listDirectories !== undefined) await b.watchDirectories(transport.listDirectories());
+  if (transport.chmod !== undefined && transport.listDirectories !== undefined) await b.watchDirectories(transport.listDirectories(), opts.directoriesHeld);
   const dc = opts.digestCache;
   const cached: AsyncIterable<[string, string]> = dc && !dc.ignoreCached ? dc.cache.entries(spill) : (async function* () {})();
   const rewrite = dc?.write ? await dc.cache.rewrite() : undefined;

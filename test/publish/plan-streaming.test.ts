@@ -103,3 +103,50 @@ describe('a full plan in bounded memory', () => {
     }
   });
 });
+
+describe('the host directories a full plan holds', () => {
+  it('are only those whose mode is wrong: of a host’s 2,000 directories, the 3 it repairs', async () => {
+    const DIRS = 2000;
+    // The host holds 2,000 release directories, each readable by a web server…
+    const host = join(work, 'host');
+    const dirs = ['', 'targets', 'targets/demo', ...Array.from({ length: DIRS }, (_, i) => `targets/demo/${i}`)];
+    for (const d of dirs) {
+      await mkdir(join(host, d), { recursive: true });
+      await chmod(join(host, d), 0o755);
+    }
+    // …but three, at two depths; the copy's files are in those and in two others.
+    const odd: Record<string, number> = { 'targets/demo': 0o775, 'targets/demo/7': 0o700, 'targets/demo/1999': 0o750 };
+    for (const [d, mode] of Object.entries(odd)) await chmod(join(host, d), mode);
+    const local = join(work, 'local');
+    for (const i of [7, 8, 1998, 1999]) {
+      await mkdir(join(local, `targets/demo/${i}`), { recursive: true });
+      await writeFile(join(local, `targets/demo/${i}/f`), `file ${i}`);
+    }
+
+    const t = await DirectoryTransport.open('h', host);
+    try {
+      const held: HeldGauge = { now: 0, max: 0 };
+      const plan = await planPublish(local, t, { directoriesHeld: held });
+      expect([plan.upload, plan.modeRepairCount]).toEqual([4, 3]);
+      // Top down: a file in an unreadable directory is unreadable anyway.
+      expect(plan.modeRepairs).toEqual([
+        { path: 'targets/demo', kind: 'dir', from: '0775', to: '0755' },
+        { path: 'targets/demo/1999', kind: 'dir', from: '0750', to: '0755' },
+        { path: 'targets/demo/7', kind: 'dir', from: '0700', to: '0755' },
+      ]);
+      expect(held.max).toBe(3);
+      const report = await applyPublishPlan(plan, t);
+      await plan.spill.remove();
+      expect([report.uploaded, report.modesRepaired]).toEqual([4, 3]);
+      for (const d of dirs) expect([d, (await stat(join(host, d))).mode & 0o777]).toEqual([d, 0o755]);
+
+      // Repaired, the host's directories cost the plan nothing.
+      const none: HeldGauge = { now: 0, max: 0 };
+      const again = await planPublish(local, t, { directoriesHeld: none });
+      await again.spill.remove();
+      expect([again.upload, again.skip, again.modeRepairCount, none.max]).toEqual([0, 4, 0, 0]);
+    } finally {
+      await t.close();
+    }
+  });
+});
