@@ -2,9 +2,9 @@
 // copy's own root and bring the copy up to date (lib/repo/sync-from-host.ts). What HOST
 // names and which pgp key vouches for its apt and rpm indices: lib/terminal/observe-sync.ts.
 import { planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
+import { openSyncSource } from '../../lib/repo/sync-source.js';
 import { terminalPaths } from '../../lib/terminal/home.js';
 import { observeSyncKeys, observeSyncSource } from '../../lib/terminal/observe-sync.js';
-import { openSource } from '../../lib/verify/index.js';
 import { emit } from '../run.js';
 
 export interface SyncOptions {
@@ -16,7 +16,7 @@ export interface SyncOptions {
 
 export async function sync(opts: SyncOptions): Promise<void> {
   const paths = terminalPaths();
-  const source = openSource(await observeSyncSource(paths.hosts, opts.from));
+  const source = openSyncSource(await observeSyncSource(paths.hosts, opts.from));
   const keys = await observeSyncKeys(opts);
   if (opts.dryRun) {
     const plan = await planSync(paths.repository, source, keys);

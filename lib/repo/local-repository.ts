@@ -58,18 +58,26 @@ async function readMetadata<K extends 'root' | 'timestamp' | 'snapshot' | 'targe
  * FIFO or device is refused without blocking (lib/core/regular-file.ts).
  */
 async function readLocalBytes(path: string): Promise<Uint8Array> {
+  const bytes = await readOwnFile(path, MAX_LOCAL_METADATA_BYTES);
+  if (bytes === undefined) throw damaged(path, 'is missing');
+  return bytes;
+}
+
+/** A file of the copy read whole, undefined when it has none; a symlink (never followed), a FIFO, a device or a file past `maxBytes` there is damage. */
+export async function readOwnFile(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
   let read: Awaited<ReturnType<typeof readRegularFile>>;
   try {
-    read = await readRegularFile(path, MAX_LOCAL_METADATA_BYTES);
+    read = await readRegularFile(path, maxBytes);
   } catch (err) {
     throw fromSystemError(err, `reading ${path}`);
   }
   if ('bytes' in read) return read.bytes;
-  throw refusedAsDamage(path, read.refused);
+  if (read.refused === 'absent') return undefined;
+  throw refusedAsDamage(path, read.refused, maxBytes);
 }
 
 /** What the copy holds at `path` instead of the regular file it must (lib/core/regular-file.ts), as damage. */
-function refusedAsDamage(path: string, refused: FileRefusal): AirlockError {
+function refusedAsDamage(path: string, refused: FileRefusal, maxBytes = MAX_LOCAL_METADATA_BYTES): AirlockError {
   switch (refused) {
     case 'absent':
       return damaged(path, 'is missing');
@@ -78,7 +86,7 @@ function refusedAsDamage(path: string, refused: FileRefusal): AirlockError {
     case 'not-regular':
       return damaged(path, 'is not a regular file');
     case 'too-large':
-      return damaged(path, `is larger than ${MAX_LOCAL_METADATA_BYTES} bytes`);
+      return damaged(path, `is larger than ${maxBytes} bytes`);
   }
 }
 
@@ -204,7 +212,7 @@ export type KnownDigests = ReadonlyMap<string, { length: number; sha256: string 
  * never through a symlink — dangling or not — (O_NOFOLLOW), never waiting on a FIFO
  * (lib/core/regular-file.ts); anything else there is damage. Undefined when absent.
  */
-async function openOwnFile(file: string): Promise<{ fh: FileHandle; st: Stats } | undefined> {
+export async function openOwnFile(file: string): Promise<{ fh: FileHandle; st: Stats } | undefined> {
   let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
     opened = await openRegularFile(file);

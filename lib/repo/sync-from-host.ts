@@ -18,21 +18,23 @@
 // other bytes under the same versions — the copy or the host is not what you think).
 // Every version compared is read from metadata whose signature already verified.
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { isCanonicalFile, metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
-import { commitStaged, LocalRepository } from './local-repository.js';
+import { commitStaged, digestOfOwnFile, LocalRepository, openOwnFile, readOwnFile } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
 import { type ListedPgpKey, syncPgpKeys } from './sync-pgp-keys.js';
 import { rpmFilesOf } from './sync-rpm.js';
+import { HostTreeSource } from './sync-source.js';
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Root versions followed at most in one sync (a bound on a hostile host). */
 const MAX_ROOTS = 1024;
+/** A file of the copy sync reads whole (the pgp keyring, apt and rpm indices) is at most this big, as the host's. */
+const MAX_OWN_FILE_BYTES = 256 * 1024 * 1024;
 
 export interface SyncPlan {
   /** Timestamp versions: the copy's and the host's. */
@@ -138,15 +140,9 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
   }
 }
 
+/** The SHA-256 of the copy's own file, undefined when it has none; a symlink there is damage, never followed (local-repository.ts). */
 async function localSha256(file: string): Promise<string | undefined> {
-  try {
-    const h = createHash('sha256');
-    for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-    return h.digest('hex');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `reading ${file}`);
-  }
+  return (await digestOfOwnFile(file))?.sha256;
 }
 
 function consistentTargetPath(targetPath: string, sha256: string): string {
@@ -294,6 +290,14 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   const newestRoot = wanted.filter((w) => /^metadata\/\d+\.root\.json$/.test(w.path)).at(-1);
   if (newestRoot) wanted.push({ path: 'keys/root.json', bytes: newestRoot.bytes! });
 
+  // What only the host can give is there as a regular file (a directory host: no symlink
+  // on the way), before anything is staged; its bytes are checked as they are fetched.
+  if (source instanceof HostTreeSource) {
+    for (const from of new Set(wanted.flatMap((w) => (w.target === undefined ? [] : [w.target.from])))) {
+      if ((await localSha256(join(repoDir, from))) === undefined) await source.probe(from.split('/'));
+    }
+  }
+
   const bytes = wanted.reduce((n, w) => n + (w.bytes?.length ?? w.target!.info.length), 0);
   return { plan: { local: localTs, host: set.timestamp!.version, upToDate: false, files: wanted.map((w) => w.path), bytes }, wanted, root: set.root };
 }
@@ -371,10 +375,10 @@ async function stageAndCommit(repoDir: string, stagingRoot: string, source: Sour
         continue;
       }
       const { from, info } = w.target!;
-      const already = fetched.get(from) ?? (from === w.path ? undefined : await localCopyOf(repoDir, from, info));
+      const already = fetched.get(from);
       if (already !== undefined) {
-        await copyFile(already, file);
-      } else {
+        await copyFile(already, file); // staged by this sync
+      } else if (from === w.path || !(await copyOwnTarget(join(repoDir, from), info, file))) {
         await fetchTarget(source, from, info, file);
         fetched.set(from, file);
       }
@@ -385,24 +389,36 @@ async function stageAndCommit(repoDir: string, stagingRoot: string, source: Sour
   }
 }
 
-/** A file of the copy's own tree, or undefined when it has none. */
+/** A file of the copy's own tree, or undefined when it has none (a symlink there is damage, never followed). */
 async function readOwn(repoDir: string, path: string): Promise<Uint8Array | undefined> {
-  const file = join(repoDir, ...path.split('/'));
-  try {
-    return await readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `reading ${file}`);
-  }
+  return readOwnFile(join(repoDir, ...path.split('/')), MAX_OWN_FILE_BYTES);
 }
 
-/** The copy's own file for a target, when it already holds the verified bytes. */
-async function localCopyOf(repoDir: string, path: string, info: TargetFileInfo): Promise<string | undefined> {
-  const file = join(repoDir, path);
+/**
+ * Copies the copy's own file for a target into `to` when it holds the verified bytes,
+ * checked in the same read (one open, never through a symlink); false, with nothing
+ * left at `to`, when it has none or other bytes.
+ */
+async function copyOwnTarget(own: string, info: TargetFileInfo, to: string): Promise<boolean> {
+  const opened = await openOwnFile(own);
+  if (opened === undefined) return false;
+  let same = false;
   try {
-    if ((await stat(file)).size !== info.length) return undefined;
-  } catch {
-    return undefined;
+    if (opened.st.size !== info.length) return false;
+    const h = createHash('sha256');
+    const out = await open(to, 'wx', 0o644);
+    try {
+      for await (const chunk of opened.fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 })) {
+        h.update(chunk as Buffer);
+        await out.write(chunk as Buffer);
+      }
+    } finally {
+      await out.close();
+    }
+    same = h.digest('hex') === info.hashes.sha256;
+    return same;
+  } finally {
+    await opened.fh.close();
+    if (!same) await rm(to, { force: true });
   }
-  return (await localSha256(file)) === info.hashes.sha256 ? file : undefined;
 }

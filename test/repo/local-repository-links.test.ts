@@ -4,7 +4,7 @@
 // the bins' summary and for status without it (every bin read), and for commitStaged.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,12 +12,12 @@ import { metadataFileName, type TargetFileInfo } from '../../lib/core/tuf-metada
 import { BIN_SUMMARY_FILE } from '../../lib/repo/bin-summary.js';
 import { DEFAULT_EXPIRY_DAYS } from '../../lib/repo/expiry.js';
 import { initRepository } from '../../lib/repo/init-repository.js';
-import { walkTree } from '../../lib/core/file-tree.js';
 import { commitStaged, LocalRepository } from '../../lib/repo/local-repository.js';
 import { repositoryStatus } from '../../lib/repo/status.js';
 import { RepositoryTransaction } from '../../lib/repo/transaction.js';
 import { expectCode } from '../support/error-codes.js';
 import { memorySigner } from '../support/memory-signer.js';
+import { treeOnDisk } from '../support/tree-on-disk.js';
 
 const keys = { root: [memorySigner('root')], rootThreshold: 1, targets: memorySigner('targets'), snapshot: memorySigner('snapshot'), timestamp: memorySigner('timestamp') };
 const now = new Date();
@@ -103,17 +103,6 @@ describe('a metadata file of the copy', () => {
   });
 });
 
-/** The copy as it is on disk, never read through a link: each file's SHA-256, each symlink's target. */
-async function onDisk(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for await (const e of walkTree(dir)) {
-    if (e.kind === 'file') out[e.path] = createHash('sha256').update(await readFile(e.abs)).digest('hex');
-    else if (e.kind === 'symlink') out[e.path] = `-> ${await readlink(e.abs)}`;
-    else if (e.kind === 'other') out[e.path] = 'other';
-  }
-  return out;
-}
-
 // commitStaged never replaces an immutable path, and so looks at what the copy holds
 // there: a symlink planted in its place — to /dev/zero, to a file outside the copy with
 // the very bytes staged, or to nothing at all — is damage, never followed (hashing
@@ -164,9 +153,9 @@ describe('commitStaged and a symlink in the copy', () => {
       const { staging } = await setUp();
       await rm(join(copy, path));
       await plant(join(copy, path));
-      const before = await onDisk(copy);
+      const before = await treeOnDisk(copy);
       await expectCode(commitStaged(staging, copy), 'E_REPOSITORY_DAMAGED');
-      expect(await onDisk(copy)).toEqual(before);
+      expect(await treeOnDisk(copy)).toEqual(before);
     }, 10_000);
   }
 
@@ -175,9 +164,9 @@ describe('commitStaged and a symlink in the copy', () => {
     const outside = await mkdtemp(join(work, 'outside-dir-'));
     await rm(join(copy, 'targets/p'), { recursive: true });
     await symlink(outside, join(copy, 'targets/p'));
-    const before = await onDisk(copy);
+    const before = await treeOnDisk(copy);
     await expectCode(commitStaged(staging, copy), 'E_REPOSITORY_DAMAGED');
-    expect(await onDisk(copy)).toEqual(before);
+    expect(await treeOnDisk(copy)).toEqual(before);
     expect(await readdir(outside)).toEqual([]);
   });
 });

@@ -3,21 +3,24 @@
 // targets, every target by length and hashes — and written in publishing order; a copy
 // ahead of the host, a host with other history, and a host serving other bytes are
 // refused with the copy untouched.
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openpgpCertificate } from '../../lib/repo/compat/index.js';
 import { updateRpmRepository } from '../../lib/repo/compat/rpm-repository.js';
 import { metaFileFor } from '../../lib/core/tuf-metadata.js';
 import { envelopeBytes, signMetadata } from '../../lib/repo/sign-metadata.js';
 import { assertTargetPath, planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
+import { openSyncSource } from '../../lib/repo/sync-source.js';
 import { DirectorySource, Updater } from '../../lib/verify/index.js';
 import { buildRpm } from '../support/compat-rpm.js';
 import { treeDigest } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
 import { memorySigner } from '../support/memory-signer.js';
 import { SAMPLE_PROJECT, sampleRepository, type SampleRepository } from '../support/reproduce-release.js';
+import { treeOnDisk } from '../support/tree-on-disk.js';
 
 let repo: SampleRepository;
 let work: string;
@@ -219,5 +222,107 @@ describe('sync brings in the rpm repository the next release builds on', () => {
     const hostRpm = await treeDigest(join(host, 'rpm'));
     const copyRpm = await treeDigest(join(copy, 'rpm'));
     for (const p of rpmFiles) expect(copyRpm[p], p).toBe(hostRpm[p]);
+
+    // A directory host's rpm index linked to its own, validly signed bytes elsewhere, or a
+    // package linked to /dev/zero: refused before anything is staged (E_HOST_UNSAFE).
+    const linkedRepomd = await copyOf('host-rpm-linked-repomd', host);
+    const repomd = join(linkedRepomd, 'rpm', 'repodata', 'repomd.xml');
+    const outside = join(await mkdtemp(join(work, 'outside-')), 'repomd.xml');
+    await rename(repomd, outside);
+    await symlink(outside, repomd);
+    const zeroPackage = await copyOf('host-rpm-zero-package', host);
+    const rpmFile = join(zeroPackage, 'rpm', 'Packages', 'hello-1.0.0-1.noarch.rpm');
+    await rm(rpmFile);
+    await symlink('/dev/zero', rpmFile);
+    for (const bad of [linkedRepomd, zeroPackage]) {
+      const fresh = await copyOf(`rpm-copy-${basename(bad)}`);
+      await writeFile(join(fresh, 'keys', 'release-signing.asc'), keyring);
+      const untouched = await treeDigest(fresh);
+      await expectCode(syncFromHost(fresh, join(work, 'staging'), openSyncSource(bad)), 'E_HOST_UNSAFE');
+      expect(await treeDigest(fresh)).toEqual(untouched);
+    }
   }, 120_000);
+});
+
+// A directory host is often writable by others (a web server's tree, a shared volume): a
+// symlink planted in it may point into the terminal's own files (the keystore), a FIFO or
+// /dev/zero would hang a read. As publish does (lib/publish/directory-transport.ts), sync
+// reads a directory host only through real directories and only regular files opened
+// without following a final symlink — E_HOST_UNSAFE otherwise, even for a link to the
+// very bytes the metadata vouches for — and reads the terminal's own copy the same way
+// (a symlink there is E_REPOSITORY_DAMAGED). Every refusal leaves the copy as it was.
+describe('sync never reads through a symlink', () => {
+  /** Moves `file` out of its tree and leaves a symlink to it: the same, valid bytes, elsewhere. */
+  async function linkOut(file: string): Promise<void> {
+    const outside = join(await mkdtemp(join(work, 'outside-')), basename(file));
+    await rename(file, outside);
+    await symlink(outside, file);
+  }
+  const tarball = async (tree: string, version: string): Promise<string> => {
+    const dir = join(tree, 'targets', SAMPLE_PROJECT, version);
+    return join(dir, (await readdir(dir)).find((f) => f.endsWith('.tar.gz'))!);
+  };
+  const hostPlants: [string, (host: string) => Promise<void>][] = [
+    ['metadata/timestamp.json linked to its own bytes outside the host', (host) => linkOut(join(host, 'metadata', 'timestamp.json'))],
+    ['a target linked to its own bytes outside the host', async (host) => linkOut(await tarball(host, '1.1.0'))],
+    ['a target linked to /dev/zero', async (host) => {
+      const file = await tarball(host, '1.1.0');
+      await rm(file);
+      await symlink('/dev/zero', file);
+    }],
+    ['a target that is a FIFO', async (host) => {
+      const file = await tarball(host, '1.1.0');
+      await rm(file);
+      execFileSync('mkfifo', [file]);
+    }],
+    ['a directory of targets linked to its own copy outside the host', (host) => linkOut(join(host, 'targets', SAMPLE_PROJECT))],
+  ];
+  for (const [what, plant] of hostPlants) {
+    it(`refuses a directory host with ${what} (E_HOST_UNSAFE), writing nothing`, async () => {
+      const copy = await copyOf('copy-host-link');
+      const host = await copyOf('host-link', repo.host);
+      await plant(host);
+      const before = await treeDigest(copy);
+      await expectCode(planSync(copy, openSyncSource(host)), 'E_HOST_UNSAFE');
+      await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_HOST_UNSAFE');
+      expect(await treeDigest(copy)).toEqual(before);
+      await rm(copy, { recursive: true });
+      await rm(host, { recursive: true });
+    }, 20_000);
+  }
+
+  it('syncs from a directory host of real directories and regular files', async () => {
+    const copy = await copyOf('copy-host-plain');
+    await syncFromHost(copy, join(work, 'staging'), openSyncSource(repo.host));
+    expect(await tufFiles(copy)).toEqual(await tufFiles(repo.host));
+  });
+
+  const copyPlants: [string, (copy: string) => Promise<void>][] = [
+    ['keys/release-signing.asc linked to a valid keyring outside the copy', async (copy) => {
+      await writeFile(join(copy, 'keys', 'release-signing.asc'), await openpgpCertificate(memorySigner('pgp'), 'Sample <r@example.org>'));
+      await linkOut(join(copy, 'keys', 'release-signing.asc'));
+    }],
+    ['a target linked to its own bytes outside the copy', async (copy) => linkOut(await tarball(copy, '1.0.0'))],
+    ['a target linked to /dev/zero', async (copy) => {
+      const file = await tarball(copy, '1.0.0');
+      await rm(file);
+      await symlink('/dev/zero', file);
+    }],
+    ['an apt Release linked to a file outside the copy', async (copy) => {
+      await mkdir(join(copy, 'apt', 'dists', 'stable'), { recursive: true });
+      const outside = join(await mkdtemp(join(work, 'outside-')), 'Release');
+      await writeFile(outside, 'Origin: elsewhere\nDate: Sun, 01 Mar 2026 00:00:00 UTC\n');
+      await symlink(outside, join(copy, 'apt', 'dists', 'stable', 'Release'));
+    }],
+  ];
+  for (const [what, plant] of copyPlants) {
+    it(`refuses a copy with ${what} as damage (E_REPOSITORY_DAMAGED), writing nothing`, async () => {
+      const copy = await copyOf('copy-own-link');
+      await plant(copy);
+      const before = await treeOnDisk(copy);
+      await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(repo.host)), 'E_REPOSITORY_DAMAGED');
+      expect(await treeOnDisk(copy)).toEqual(before);
+      await rm(copy, { recursive: true });
+    }, 20_000);
+  }
 });

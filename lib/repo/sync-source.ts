@@ -1,0 +1,107 @@
+// The host `airlock sync --from` reads. An http(s) host is lib/verify's HttpSource; a
+// directory host is read here, as strictly as publish writes one
+// (lib/publish/directory-transport.ts): such a tree is often writable by others (a web
+// server's, a shared volume), and a symlink planted in it — `metadata -> ~/.airlock`,
+// a target -> the keystore — would have the terminal read its own files as the host's.
+// lib/verify's DirectorySource follows links (a downstream mirror may be made of them);
+// this one does not: no directory below the host's root may be a symlink or anything but
+// a directory, and each file must be a regular file opened without following a final
+// symlink (O_NOFOLLOW) or waiting on a FIFO (lib/core/regular-file.ts) — E_HOST_UNSAFE
+// otherwise, even for a link to the very bytes the metadata vouches for. (A host that
+// swaps a directory for a link between that check and the open can still race it, as on
+// the publish side: keep the tree writable by the publisher only.) The root is the
+// user's own word and may itself be a symlink.
+import type { Stats } from 'node:fs';
+import { lstat, type FileHandle } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AirlockError, fromSystemError } from '../core/errors.js';
+import { openRegularFile } from '../core/regular-file.js';
+import { DirectorySource, openSource, type FetchRequest, type Source } from '../verify/index.js';
+
+/** Bytes per read: large targets in few reads, as lib/verify's DirectorySource. */
+const READ_BYTES = 1 << 20;
+
+/** A --from value for sync: an http(s) URL (lib/verify), else a directory read without following a symlink. */
+export function openSyncSource(from: string): Source {
+  const source = openSource(from);
+  return source instanceof DirectorySource ? new HostTreeSource(from) : source;
+}
+
+export class HostTreeSource implements Source {
+  readonly name: string;
+  private readonly root: string;
+
+  constructor(dir: string) {
+    this.name = dir;
+    this.root = resolve(dir);
+  }
+
+  /**
+   * Refuses now what fetch would refuse (E_HOST_UNSAFE, E_NOT_FOUND) without reading a
+   * byte: sync checks every target the host must serve before it stages anything.
+   */
+  async probe(path: readonly string[]): Promise<void> {
+    const { fh } = await this.open(path);
+    await fh.close();
+  }
+
+  private async open(segments: readonly string[]): Promise<{ fh: FileHandle; file: string }> {
+    const path = segments.join('/');
+    if (segments.some((s) => s === '' || s === '.' || s === '..' || /[/\\\0]/.test(s))) {
+      throw new AirlockError('E_METADATA_INVALID', `${JSON.stringify(path)} cannot be fetched: it is not a plain path; the repository's metadata names a path outside its tree`, { details: { path } });
+    }
+    let dir = this.root;
+    for (const segment of segments.slice(0, -1)) {
+      dir = join(dir, segment);
+      let st: Stats;
+      try {
+        st = await lstat(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw this.notFound(path, err);
+        throw fromSystemError(err, `reading ${dir}`);
+      }
+      if (!st.isDirectory()) throw this.unsafe(path, `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
+    }
+    const file = join(dir, segments.at(-1)!);
+    let opened: Awaited<ReturnType<typeof openRegularFile>>;
+    try {
+      opened = await openRegularFile(file);
+    } catch (err) {
+      throw fromSystemError(err, `reading ${file}`);
+    }
+    if ('refused' in opened) {
+      if (opened.refused === 'absent') throw this.notFound(path);
+      throw this.unsafe(path, `${file} is ${opened.refused === 'symlink' ? 'a symlink' : 'not a regular file'}`);
+    }
+    return { fh: opened.fh, file };
+  }
+
+  async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
+    const { fh, file } = await this.open(request.path);
+    try {
+      // One byte past the caller's cap proves the file too long (`end` is inclusive).
+      const stream = fh.createReadStream({ autoClose: false, highWaterMark: READ_BYTES, ...(request.maxBytes === undefined ? {} : { end: request.maxBytes }) });
+      try {
+        for await (const chunk of stream) {
+          if (request.signal.aborted) return;
+          yield chunk as Buffer;
+        }
+      } catch (err) {
+        if (request.signal.aborted) return;
+        throw fromSystemError(err, `reading ${file}`);
+      } finally {
+        stream.destroy();
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private notFound(path: string, cause?: unknown): AirlockError {
+    return new AirlockError('E_NOT_FOUND', `${path} is not in ${this.name}`, { cause });
+  }
+
+  private unsafe(path: string, problem: string): AirlockError {
+    return new AirlockError('E_HOST_UNSAFE', `host ${this.name}: ${problem}; airlock never reads through it — remove it on the host and find out who put it there`, { details: { host: this.name, path } });
+  }
+}
