@@ -25,13 +25,13 @@
 // manifest block — a crash between the renames and the append — is found). Otherwise, and when
 // it is missing, it is rebuilt by one full walk (rebuildManifest).
 import { createHash } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { writeStreamAtomic } from './atomic-file.js';
-import { hashStream } from './digest.js';
+import { digestOfLocalFile, openLocalFile } from './local-copy-file.js';
 import { AirlockError, fromSystemError } from './errors.js';
 import { walkTree } from './file-tree.js';
 import { classifyPath } from './host-layout.js';
@@ -107,14 +107,12 @@ export function markOf(tail: ManifestTail): ManifestMark | undefined {
  */
 async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void | Promise<void>, start = 0): Promise<ManifestTail | undefined> {
   const file = manifestPathOf(repoDir);
-  let size: number;
-  try {
-    size = (await stat(file)).size;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `reading ${file}`);
-  }
-  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 16, start }), crlfDelay: Infinity });
+  const opened = await openLocalFile(file);
+  if (opened === undefined) return undefined;
+  const { fh, st } = opened;
+  const size = st.size;
+  const input = fh.createReadStream({ encoding: 'utf8', highWaterMark: 1 << 16, start, autoClose: false });
+  const lines = createInterface({ input, crlfDelay: Infinity });
   let offset = start;
   let blockStart = start;
   let block: ManifestEntry[] = [];
@@ -154,6 +152,8 @@ async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void | 
     throw fromSystemError(err, `reading ${file}`);
   } finally {
     lines.close();
+    input.destroy();
+    await fh.close();
   }
   if (tail) tail.torn = tail.validBytes !== size;
   return tail;
@@ -165,16 +165,11 @@ async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void | 
  * when the file does not end with a complete block.
  */
 async function lastBlock(repoDir: string): Promise<ManifestTail | undefined> {
-  const file = manifestPathOf(repoDir);
-  let fh;
+  const opened = await openLocalFile(manifestPathOf(repoDir));
+  if (opened === undefined) return undefined;
+  const { fh } = opened;
   try {
-    fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `reading ${file}`);
-  }
-  try {
-    const size = (await fh.stat()).size;
+    const size = opened.st.size;
     const tailBytes = Math.min(size, 512);
     const end = Buffer.alloc(tailBytes);
     await fh.read(end, 0, tailBytes, size - tailBytes);
@@ -216,7 +211,9 @@ export async function readManifestTail(repoDir: string): Promise<ManifestTail | 
 export async function readManifestSince(repoDir: string, tail: ManifestTail, mark: ManifestMark, onEntry: (e: ManifestEntry) => void | Promise<void>): Promise<boolean> {
   const endBytes = Buffer.byteLength(mark.end) + 1;
   if (!Number.isSafeInteger(mark.offset) || mark.offset < endBytes || mark.offset > tail.validBytes) return false;
-  const fh = await open(manifestPathOf(repoDir), constants.O_RDONLY | constants.O_NOFOLLOW);
+  const opened = await openLocalFile(manifestPathOf(repoDir));
+  if (opened === undefined) return false;
+  const { fh } = opened;
   try {
     const at = Buffer.alloc(endBytes);
     await fh.read(at, 0, endBytes, mark.offset - endBytes);
@@ -239,15 +236,8 @@ export async function readManifest(repoDir: string, onEntry: (e: ManifestEntry) 
   return tail;
 }
 
-async function sha256Of(file: string): Promise<{ length: number; sha256: string } | undefined> {
-  try {
-    const { length, digests } = await hashStream(createReadStream(file, { highWaterMark: 1 << 16 }), ['sha256']);
-    return { length, sha256: digests.sha256! };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw fromSystemError(err, `hashing ${file}`);
-  }
-}
+/** A file of the copy hashed as the regular file it must be: a symlink (never followed: /dev/zero would never end), FIFO or device is E_REPOSITORY_DAMAGED. */
+const sha256Of = digestOfLocalFile;
 
 /** Every commit rewrites one of these (a change re-signs timestamp.json; a root-only change writes keys/root.json). */
 const MARKERS = new Set(['metadata/timestamp.json', 'keys/root.json']);
@@ -268,7 +258,7 @@ export async function checkManifest(repoDir: string, tail: ManifestTail): Promis
     }
     // Other mutable files (apt and rpm indices can be large) by length: a file changed
     // behind the manifest's back is caught by the publish's read-back (E_PUBLISH_VERIFY).
-    const size = await stat(file).then(
+    const size = await lstat(file).then(
       (st) => (st.isFile() ? st.size : -1),
       () => -1,
     );

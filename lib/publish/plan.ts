@@ -17,7 +17,7 @@ import { checkManifest, markOf, readManifest, readManifestSince, readManifestTai
 import { sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import { readRegularFile } from '../core/regular-file.js';
+import { damaged, readLocalFile } from '../core/local-copy-file.js';
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
@@ -123,10 +123,19 @@ function timestampSeen(bytes: Uint8Array): TimestampSeen | undefined {
   }
 }
 
+/**
+ * The copy's own timestamp, read as lib/repo reads the copy (lib/core/local-copy-file.ts):
+ * a symlink, FIFO or device there, or bytes that are not timestamp metadata, is
+ * E_REPOSITORY_DAMAGED — never taken as no timestamp, which would skip the check that the
+ * host is not ahead. (Its form is lib/repo's to judge: publish only needs its version.)
+ */
 async function localTimestamp(localRepo: string): Promise<TimestampSeen | undefined> {
-  // As a regular file only: the copy's timestamp is never a symlink airlock would follow.
-  const read = await readRegularFile(join(localRepo, ...TIMESTAMP_PATH.split('/')), TIMESTAMP_MAX_BYTES).catch(() => undefined);
-  return timestampSeen(read === undefined || 'refused' in read ? new Uint8Array() : read.bytes);
+  const path = join(localRepo, ...TIMESTAMP_PATH.split('/'));
+  const bytes = await readLocalFile(path, TIMESTAMP_MAX_BYTES);
+  if (bytes === undefined) return undefined;
+  const seen = timestampSeen(bytes);
+  if (seen === undefined) throw damaged(path, 'is not timestamp metadata');
+  return seen;
 }
 
 /**

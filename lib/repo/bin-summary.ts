@@ -33,7 +33,8 @@ import { readRegularFile } from '../core/regular-file.js';
 import { metadataFileName, type Envelope, type MetaFile, type SnapshotSigned, type TargetsSigned } from '../core/tuf-metadata.js';
 import { fromSystemError } from '../core/errors.js';
 import { binNamesOf } from './hash-bins.js';
-import { damaged, LocalRepository, type CurrentMetadata } from './local-repository.js';
+import { damaged } from '../core/local-copy-file.js';
+import { LocalRepository, type CurrentMetadata } from './local-repository.js';
 
 export const BIN_SUMMARY_FILE = '.airlock-bins';
 const FORMAT = 'airlock-bins 1';

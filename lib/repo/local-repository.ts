@@ -1,18 +1,18 @@
 // The terminal's local copy of the host tree (docs/host-layout.md): reading the
 // current metadata of each role, and moving a staged change into it in the publishing
 // order, so that even the local copy is never seen half-updated.
-import { lstatSync, mkdirSync, renameSync, type Stats } from 'node:fs';
-import { lstat, mkdir, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { lstatSync, mkdirSync, renameSync } from 'node:fs';
+import { lstat, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { listRegularFiles } from '../core/file-tree.js';
-import { openRegularFile, readRegularFile, type FileRefusal } from '../core/regular-file.js';
-import { hashStream, sha256Hex } from '../core/digest.js';
+import { damaged, digestOfLocalFile, openLocalFile, parseLocalMetadata, readLocalMetadataBytes } from '../core/local-copy-file.js';
+import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { appendManifest, trustedManifest, type ManifestEntry } from '../core/copy-manifest.js';
 import { classifyPath, comparePublishOrder, type PathClass } from '../core/host-layout.js';
-import { metadataFileName, parseUnverifiedEnvelope, type Envelope, type RootSigned, type Signed, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
+import { metadataFileName, type Envelope, type RootSigned, type Signed, type SnapshotSigned, type TargetsSigned, type TimestampSigned } from '../core/tuf-metadata.js';
 import { binNamesOf } from './hash-bins.js';
 
 export interface CurrentMetadata {
@@ -28,20 +28,8 @@ export interface SignedState extends CurrentMetadata {
   bins: Map<string, Envelope<TargetsSigned>>;
 }
 
-/** A local metadata file is at most this big (a bin of a few thousand targets is well under). */
-const MAX_LOCAL_METADATA_BYTES = 64 * 1024 * 1024;
-
 /** Past this many files a commit flushes with syncfs(2), twice, instead of one fsync per file and directory. */
 const SYNCFS_AFTER_FILES = 64;
-
-/** The terminal's copy is damaged (exit 3: restore it); also what bin-summary.ts says of a bin gone. */
-export function damaged(path: string, why: string, cause?: unknown): AirlockError {
-  return new AirlockError(
-    'E_REPOSITORY_DAMAGED',
-    `${path} ${why}; the terminal's repository copy is damaged — nothing was signed. Restore it from a backup, or from a host that holds the same repository`,
-    { cause, details: { path } },
-  );
-}
 
 /**
  * The terminal's own copy is read through the same parser as a host's metadata: a damaged
@@ -49,55 +37,7 @@ export function damaged(path: string, why: string, cause?: unknown): AirlockErro
  * and never E_METADATA_INVALID, which says a host is serving bad data.
  */
 async function readMetadata<K extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(path: string, type: K, name: string): Promise<Envelope<Extract<Signed, { _type: K }>>> {
-  return parseLocal(path, await readLocalBytes(path), type, name);
-}
-
-/**
- * A metadata file of the copy, read only as the regular file it must be: a symlink there
- * (to anywhere, even to the same bytes) is damage, never followed (O_NOFOLLOW), and a
- * FIFO or device is refused without blocking (lib/core/regular-file.ts).
- */
-async function readLocalBytes(path: string): Promise<Uint8Array> {
-  const bytes = await readOwnFile(path, MAX_LOCAL_METADATA_BYTES);
-  if (bytes === undefined) throw damaged(path, 'is missing');
-  return bytes;
-}
-
-/** A file of the copy read whole, undefined when it has none; a symlink (never followed), a FIFO, a device or a file past `maxBytes` there is damage. */
-export async function readOwnFile(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-  let read: Awaited<ReturnType<typeof readRegularFile>>;
-  try {
-    read = await readRegularFile(path, maxBytes);
-  } catch (err) {
-    throw fromSystemError(err, `reading ${path}`);
-  }
-  if ('bytes' in read) return read.bytes;
-  if (read.refused === 'absent') return undefined;
-  throw refusedAsDamage(path, read.refused, maxBytes);
-}
-
-/** What the copy holds at `path` instead of the regular file it must (lib/core/regular-file.ts), as damage. */
-function refusedAsDamage(path: string, refused: FileRefusal, maxBytes = MAX_LOCAL_METADATA_BYTES): AirlockError {
-  switch (refused) {
-    case 'absent':
-      return damaged(path, 'is missing');
-    case 'symlink':
-      return damaged(path, 'is a symbolic link, not a regular file (airlock never reads through one)');
-    case 'not-regular':
-      return damaged(path, 'is not a regular file');
-    case 'too-large':
-      return damaged(path, `is larger than ${maxBytes} bytes`);
-  }
-}
-
-function parseLocal<K extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(path: string, bytes: Uint8Array, type: K, name: string): Envelope<Extract<Signed, { _type: K }>> {
-  try {
-    // Its own copy's signatures are not checked on reading: no canonical bytes to compute.
-    return parseUnverifiedEnvelope(bytes, type, name);
-  } catch (err) {
-    if (isAirlockError(err)) throw damaged(path, `is not valid ${type} metadata (${err.code})`, err);
-    throw err;
-  }
+  return parseLocalMetadata(path, await readLocalMetadataBytes(path), type, name);
 }
 
 export class LocalRepository {
@@ -109,7 +49,7 @@ export class LocalRepository {
 
   /** A metadata file's bytes as the copy holds them (a regular file, never through a symlink; missing is damage). */
   async readMetadataBytes(name: string): Promise<Uint8Array> {
-    return readLocalBytes(join(this.metadataDir, name));
+    return readLocalMetadataBytes(join(this.metadataDir, name));
   }
 
   async exists(): Promise<boolean> {
@@ -162,12 +102,12 @@ export class LocalRepository {
     if (!meta) throw damaged(snapshotFile, `lists no ${role}.json although targets delegates to it`);
     const name = metadataFileName(role, meta.version);
     const path = join(this.metadataDir, name);
-    const bytes = await readLocalBytes(path);
+    const bytes = await readLocalMetadataBytes(path);
     const sha256 = sha256Hex(bytes);
     if ((meta.length !== undefined && meta.length !== bytes.length) || (meta.hashes?.sha256 !== undefined && meta.hashes.sha256 !== sha256)) {
       throw damaged(path, `is not the file ${metadataFileName('snapshot', snapshot.version)} lists (length or SHA-256 differs)`);
     }
-    const env = parseLocal(path, bytes, 'targets', name);
+    const env = parseLocalMetadata(path, bytes, 'targets', name);
     if (env.signed.version !== meta.version) throw damaged(path, `says it is version ${env.signed.version}`);
     return { env, length: bytes.length, sha256 };
   }
@@ -207,43 +147,14 @@ export class LocalRepository {
 /** A staged file's length and SHA-256 the caller already knows (a target's signed hashes), so it is not read again. */
 export type KnownDigests = ReadonlyMap<string, { length: number; sha256: string }>;
 
-/**
- * A file of the copy (or of a staging directory) opened as the regular file it must be:
- * never through a symlink — dangling or not — (O_NOFOLLOW), never waiting on a FIFO
- * (lib/core/regular-file.ts); anything else there is damage. Undefined when absent.
- */
-export async function openOwnFile(file: string): Promise<{ fh: FileHandle; st: Stats } | undefined> {
-  let opened: Awaited<ReturnType<typeof openRegularFile>>;
-  try {
-    opened = await openRegularFile(file);
-  } catch (err) {
-    throw fromSystemError(err, `reading ${file}`);
-  }
-  if (!('refused' in opened)) return opened;
-  if (opened.refused === 'absent') return undefined;
-  throw refusedAsDamage(file, opened.refused);
-}
-
-/** Length and SHA-256 of a file of the copy, undefined when it has none; a symlink, FIFO or device there is E_REPOSITORY_DAMAGED, never followed. */
-export async function digestOfOwnFile(file: string): Promise<{ length: number; sha256: string } | undefined> {
-  const opened = await openOwnFile(file);
-  if (opened === undefined) return undefined;
-  try {
-    const { length, digests } = await hashStream(opened.fh.createReadStream({ highWaterMark: 1 << 16, autoClose: false }), ['sha256']);
-    return { length, sha256: digests.sha256! };
-  } finally {
-    await opened.fh.close();
-  }
-}
-
 async function sha256Of(file: string): Promise<{ length: number; sha256: string }> {
-  const digest = await digestOfOwnFile(file);
+  const digest = await digestOfLocalFile(file);
   if (digest === undefined) throw damaged(file, 'is missing');
   return digest;
 }
 
 async function syncFile(file: string): Promise<void> {
-  const opened = await openOwnFile(file);
+  const opened = await openLocalFile(file);
   if (opened === undefined) throw damaged(file, 'is missing');
   try {
     await opened.fh.sync();
@@ -311,7 +222,7 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
         if (st !== undefined && !st.isFile()) {
           throw damaged(target, `is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where the copy keeps a published file, which is never followed nor replaced`);
         }
-        const there = st === undefined ? undefined : await digestOfOwnFile(target);
+        const there = st === undefined ? undefined : await digestOfLocalFile(target);
         if (there !== undefined) {
           if (there.length !== digest.length || there.sha256 !== digest.sha256) {
             throw new AirlockError('E_PUBLISH_IMMUTABLE', `${f.path} already exists in the repository with other bytes; a published file is never overwritten — release under a new version`);

@@ -21,10 +21,11 @@ import { createHash } from 'node:crypto';
 import { copyFile, mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
+import { digestOfLocalFile, openLocalFile, readLocalFile } from '../core/local-copy-file.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { isCanonicalFile, metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
-import { commitStaged, digestOfOwnFile, LocalRepository, openOwnFile, readOwnFile } from './local-repository.js';
+import { commitStaged, LocalRepository } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
 import { type ListedPgpKey, syncPgpKeys } from './sync-pgp-keys.js';
 import { rpmFilesOf } from './sync-rpm.js';
@@ -140,9 +141,9 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
   }
 }
 
-/** The SHA-256 of the copy's own file, undefined when it has none; a symlink there is damage, never followed (local-repository.ts). */
+/** The SHA-256 of the copy's own file, undefined when it has none; a symlink there is damage, never followed (lib/core/local-copy-file.ts). */
 async function localSha256(file: string): Promise<string | undefined> {
-  return (await digestOfOwnFile(file))?.sha256;
+  return (await digestOfLocalFile(file))?.sha256;
 }
 
 function consistentTargetPath(targetPath: string, sha256: string): string {
@@ -391,7 +392,7 @@ async function stageAndCommit(repoDir: string, stagingRoot: string, source: Sour
 
 /** A file of the copy's own tree, or undefined when it has none (a symlink there is damage, never followed). */
 async function readOwn(repoDir: string, path: string): Promise<Uint8Array | undefined> {
-  return readOwnFile(join(repoDir, ...path.split('/')), MAX_OWN_FILE_BYTES);
+  return readLocalFile(join(repoDir, ...path.split('/')), MAX_OWN_FILE_BYTES);
 }
 
 /**
@@ -400,7 +401,7 @@ async function readOwn(repoDir: string, path: string): Promise<Uint8Array | unde
  * left at `to`, when it has none or other bytes.
  */
 async function copyOwnTarget(own: string, info: TargetFileInfo, to: string): Promise<boolean> {
-  const opened = await openOwnFile(own);
+  const opened = await openLocalFile(own);
   if (opened === undefined) return false;
   let same = false;
   try {

@@ -144,17 +144,21 @@ describe('the digest cache', () => {
 
   it('trusts no cached digest of a mutable path: a planted entry for timestamp.json or InRelease is read back and uploaded', async () => {
     const mutable = ['dists/stable/InRelease', 'metadata/timestamp.json'];
-    // Re-signed in place: the same length, the same mtime second, other bytes.
-    for (const p of mutable) await localFile(p, 'new!!');
+    // Re-signed in place: the same length, the same mtime second, other bytes (the copy's
+    // timestamp.json is timestamp metadata: a plan reads its version, and refuses one that is none).
+    const timestamp = (version: number) => `{"signatures":[],"signed":{"_type":"timestamp","expires":"2030-01-01T00:00:00Z","meta":{"snapshot.json":{"version":1}},"spec_version":"1.0.31","version":${version}}}`;
+    const newer = new Map([['dists/stable/InRelease', 'new!!'], ['metadata/timestamp.json', timestamp(2)]]);
+    const older = new Map([['dists/stable/InRelease', 'old!!'], ['metadata/timestamp.json', timestamp(1)]]);
+    for (const p of mutable) await localFile(p, newer.get(p)!);
     await localFile(path, 'hello');
-    const files = new Map<string, { bytes: string }>([...mutable.map((p) => [p, { bytes: 'old!!' }] as const), [path, { bytes: 'hello' }]]);
+    const files = new Map<string, { bytes: string }>([...mutable.map((p) => [p, { bytes: older.get(p)! }] as const), [path, { bytes: 'hello' }]]);
     await mkdir(dirname(cache), { recursive: true });
     // Entries the writers never make (they store immutable paths only), claiming the local bytes.
-    const planted = [...mutable.map((p) => `${JSON.stringify(p)}\t5 ${MTIME} ${sha('new!!')}`), `${JSON.stringify(path)}\t5 ${MTIME} ${sha('hello')}`].sort();
+    const planted = [...mutable.map((p) => `${JSON.stringify(p)}\t${newer.get(p)!.length} ${MTIME} ${sha(newer.get(p)!)}`), `${JSON.stringify(path)}\t5 ${MTIME} ${sha('hello')}`].sort();
     await writeFile(cache, ['airlock-digest-cache 2', ...planted, ''].join('\n'));
     const reads: string[] = [];
     expect((await publishOnce(host(files, reads), reads)).sort()).toEqual(mutable);
-    for (const p of mutable) expect(files.get(p)?.bytes).toBe('new!!');
+    for (const p of mutable) expect(files.get(p)?.bytes).toBe(newer.get(p));
     // The immutable entry was trusted; the rewritten cache keeps it and drops the planted ones.
     const kept = await readFile(cache, 'utf8');
     expect(kept).toContain(path);

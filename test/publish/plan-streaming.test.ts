@@ -34,7 +34,8 @@ async function tree(): Promise<string> {
   await mkdir(join(local, 'metadata'), { recursive: true });
   for (const v of [1, 2]) await writeFile(join(local, 'metadata', `${v}.targets.json`), `{"v":${v}}`);
   await writeFile(join(local, 'metadata', '1.snapshot.json'), '{}');
-  await writeFile(join(local, 'metadata', 'timestamp.json'), 'not metadata: no version to compare');
+  // Timestamp metadata (unsigned: a plan reads only its version): the copy's timestamp that is none is damage.
+  await writeFile(join(local, 'metadata', 'timestamp.json'), '{"signatures":[],"signed":{"_type":"timestamp","expires":"2030-01-01T00:00:00Z","meta":{"snapshot.json":{"version":1}},"spec_version":"1.0.31","version":1}}');
   await mkdir(join(local, 'keys'), { recursive: true });
   await writeFile(join(local, 'keys', 'root.json'), '{}');
   return local;
