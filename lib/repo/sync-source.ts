@@ -45,7 +45,7 @@ export class HostTreeSource implements Source {
     await fh.close();
   }
 
-  private async open(segments: readonly string[]): Promise<{ fh: FileHandle; file: string }> {
+  private async open(segments: readonly string[]): Promise<{ fh: FileHandle; size: number; file: string }> {
     const path = segments.join('/');
     if (segments.some((s) => s === '' || s === '.' || s === '..' || /[/\\\0]/.test(s))) {
       throw new AirlockError('E_METADATA_INVALID', `${JSON.stringify(path)} cannot be fetched: it is not a plain path; the repository's metadata names a path outside its tree`, { details: { path } });
@@ -73,14 +73,16 @@ export class HostTreeSource implements Source {
       if (opened.refused === 'absent') throw this.notFound(path);
       throw this.unsafe(path, `${file} is ${opened.refused === 'symlink' ? 'a symlink' : 'not a regular file'}`);
     }
-    return { fh: opened.fh, file };
+    return { fh: opened.fh, size: opened.st.size, file };
   }
 
   async *fetch(request: FetchRequest): AsyncIterable<Uint8Array> {
-    const { fh, file } = await this.open(request.path);
+    const { fh, size, file } = await this.open(request.path);
     try {
-      // One byte past the caller's cap proves the file too long (`end` is inclusive).
-      const stream = fh.createReadStream({ autoClose: false, highWaterMark: READ_BYTES, ...(request.maxBytes === undefined ? {} : { end: request.maxBytes }) });
+      // One byte past the caller's cap proves the file too long (`end` is inclusive);
+      // small metadata in one small read, never a 1 MiB buffer for a 2 KiB file.
+      const highWaterMark = Math.min(READ_BYTES, Math.max(1 << 14, size + 1));
+      const stream = fh.createReadStream({ autoClose: false, highWaterMark, ...(request.maxBytes === undefined ? {} : { end: request.maxBytes }) });
       try {
         for await (const chunk of stream) {
           if (request.signal.aborted) return;
