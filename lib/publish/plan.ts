@@ -17,7 +17,7 @@ import { checkManifest, markOf, readManifest, readManifestSince, readManifestTai
 import { sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import { damaged, readLocalFile } from '../core/local-copy-file.js';
+import { damaged, readLocalMetadataBytes } from '../core/local-copy-file.js';
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
@@ -129,10 +129,10 @@ function timestampSeen(bytes: Uint8Array): TimestampSeen | undefined {
  * E_REPOSITORY_DAMAGED — never taken as no timestamp, which would skip the check that the
  * host is not ahead. (Its form is lib/repo's to judge: publish only needs its version.)
  */
-async function localTimestamp(localRepo: string): Promise<TimestampSeen | undefined> {
+async function localTimestamp(localRepo: string): Promise<TimestampSeen> {
   const path = join(localRepo, ...TIMESTAMP_PATH.split('/'));
-  const bytes = await readLocalFile(path, TIMESTAMP_MAX_BYTES);
-  if (bytes === undefined) return undefined;
+  // Missing is damage too: every copy has a timestamp from `airlock init` on.
+  const bytes = await readLocalMetadataBytes(path, TIMESTAMP_MAX_BYTES);
   const seen = timestampSeen(bytes);
   if (seen === undefined) throw damaged(path, 'is not timestamp metadata');
   return seen;
@@ -297,7 +297,10 @@ class PlanBuilder {
     this.oddDirs = odd;
   }
 
+  /** A host file the copy does not list. */
   leftover(path: string): void {
+    // A host timestamp with none in the copy is still compared with the copy's (damage then).
+    if (path === TIMESTAMP_PATH) this.sawHostTimestamp = true;
     if (isTemporaryPath(path)) this.leftovers.push(path);
   }
 
@@ -443,7 +446,7 @@ async function planFull(localRepo: string, transport: Transport, opts: PlanOptio
       });
     }
     const hostTimestamp = b.sawHostTimestamp ? await observeHostTimestamp(transport) : undefined;
-    const localSeen = b.sawLocalTimestamp ? await localTimestamp(localRepo) : undefined;
+    const localSeen = b.sawLocalTimestamp || b.sawHostTimestamp ? await localTimestamp(localRepo) : undefined;
     const reached = view.mark && localSeen ? { manifest: view.mark, timestampSha256: localSeen.sha256 } : undefined;
     const plan = b.finish(hostTimestamp, localSeen, reached ? { reached } : {});
     await rewrite?.commit();

@@ -64,6 +64,7 @@ describe('a publish plan and the copy it plans from', () => {
       await rm(join(copy, 'metadata', 'timestamp.json'));
       await symlink('/dev/zero', join(copy, 'metadata', 'timestamp.json'));
     }],
+    ['no local timestamp.json', (copy) => rm(join(copy, 'metadata', 'timestamp.json'))],
     ['a manifest that is a FIFO', async (copy) => {
       await rm(join(copy, '.airlock-manifest'));
       execFileSync('mkfifo', [join(copy, '.airlock-manifest')]);
