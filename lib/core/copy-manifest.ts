@@ -35,6 +35,7 @@ import { digestOfLocalFile, openLocalFile } from './local-copy-file.js';
 import { AirlockError, fromSystemError } from './errors.js';
 import { walkTree } from './file-tree.js';
 import { classifyPath } from './host-layout.js';
+import { writeAll } from './write-all.js';
 
 export const MANIFEST_FILE = '.airlock-manifest';
 const HEADER = 'airlock-manifest 1\n';
@@ -280,7 +281,7 @@ export async function appendManifest(repoDir: string, tail: ManifestTail, added:
     if (tail.torn) await fh.truncate(tail.validBytes);
     const text = blockText(tail.validBytes, [...added.filter((e) => e.immutable), ...[...mutable.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))]);
     const bytes = Buffer.from(text, 'utf8');
-    await fh.write(bytes, 0, bytes.length, tail.validBytes);
+    await writeAll(fh, bytes, tail.validBytes);
     await fh.sync();
     return { validBytes: tail.validBytes + bytes.length, mutable: new Map(mutable), torn: false, lastEnd: text.slice(text.lastIndexOf('\n', text.length - 2) + 1, -1) };
   } catch (err) {

@@ -12,9 +12,14 @@ import type { FileHandle } from 'node:fs/promises';
 /** The largest single write(2): below the size at which the page cache takes large folios. */
 export const WRITE_PIECE_BYTES = 256 * 1024;
 
-/** Writes all of `bytes` at the file's current position (a short write continues where it stopped). */
-export async function writeAll(out: FileHandle, bytes: Uint8Array): Promise<void> {
+/**
+ * Writes all of `bytes` at `position`, or at the file's current position when it is
+ * omitted. A short write (a full disk may first give one, and only the next write the
+ * error) continues where it stopped instead of leaving a hole or a truncated file.
+ */
+export async function writeAll(out: FileHandle, bytes: Uint8Array, position?: number): Promise<void> {
   for (let written = 0; written < bytes.byteLength; ) {
-    written += (await out.write(bytes, written, Math.min(WRITE_PIECE_BYTES, bytes.byteLength - written), null)).bytesWritten;
+    const piece = Math.min(WRITE_PIECE_BYTES, bytes.byteLength - written);
+    written += (await out.write(bytes, written, piece, position === undefined ? null : position + written)).bytesWritten;
   }
 }

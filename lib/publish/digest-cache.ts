@@ -23,6 +23,7 @@
 import { access, appendFile, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { temporaryNameFor } from '../core/atomic-file.js';
+import { writeAll } from '../core/write-all.js';
 import { classifyPath, isTemporaryPath } from './layout.js';
 import { keyed, LineSorter, linesOf, mergeJoin, type SpillDir } from './line-spill.js';
 import type { PutOptions, RemoteDigest, RemoteDirectory, RemoteFile, RenameOptions, Transport } from './transport.js';
@@ -157,7 +158,7 @@ export class DigestCache {
     let buffer: string[] = [HEADER];
     const writeOut = async (): Promise<void> => {
       if (buffer.length === 0) return;
-      await fh.write(`${buffer.join('\n')}\n`);
+      await writeAll(fh, Buffer.from(`${buffer.join('\n')}\n`));
       buffer = [];
     };
     return {

@@ -14,6 +14,7 @@ import { collectGarbage } from '../core/garbage.js';
 import { fromSystemError } from '../core/errors.js';
 import { readLines } from '../core/line-reader.js';
 import { mergeRuns, type RunStore } from '../core/sorted-runs.js';
+import { writeAll } from '../core/write-all.js';
 
 export { mergeJoin } from '../core/sorted-runs.js';
 
@@ -104,7 +105,7 @@ export class LineSpill {
     if (this.buffer.length === 0) return;
     this.file ??= await this.dir.file();
     this.fh ??= await open(this.file, 'wx', 0o600);
-    await this.fh.write(`${this.buffer.join('\n')}\n`);
+    await writeAll(this.fh, Buffer.from(`${this.buffer.join('\n')}\n`));
     hold(this.dir.gauge, -this.buffer.length);
     this.buffer = [];
   }

@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import { digestOfLocalFile, openLocalFile, readLocalFile } from '../core/local-copy-file.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
+import { writeAll } from '../core/write-all.js';
 import { isCanonicalFile, metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
 import { commitStaged, LocalRepository } from './local-repository.js';
@@ -127,7 +128,7 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
         throw new AirlockError('E_LENGTH', `${path} on ${source.name} is longer than the ${info.length} bytes its signed metadata lists`, { details: { path } });
       }
       for (const [, h] of hs) h.update(chunk);
-      await out.write(chunk);
+      await writeAll(out, chunk);
     }
   } finally {
     await out.close();
@@ -411,7 +412,7 @@ async function copyOwnTarget(own: string, info: TargetFileInfo, to: string): Pro
     try {
       for await (const chunk of opened.fh.createReadStream({ autoClose: false, highWaterMark: 1 << 20 })) {
         h.update(chunk as Buffer);
-        await out.write(chunk as Buffer);
+        await writeAll(out, chunk as Buffer);
       }
     } finally {
       await out.close();

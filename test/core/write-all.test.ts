@@ -39,4 +39,26 @@ describe('writeAll', () => {
     }
     expect(calls).toEqual([WRITE_PIECE_BYTES, WRITE_PIECE_BYTES, 5]);
   });
+
+  it('continues after a short write (a full disk may give one before its error), at the current position or a given one', async () => {
+    const file = join(dir, 'short');
+    const fh = await open(file, 'w+');
+    try {
+      // A handle whose every write(2) takes at most 1,000 bytes.
+      const short = new Proxy(fh, {
+        get(target, prop, receiver) {
+          if (prop === 'write') return (buf: Uint8Array, offset: number, length: number, position: number | null) => target.write(buf, offset, Math.min(length, 1000), position);
+          return Reflect.get(target, prop, receiver);
+        },
+      });
+      const bytes = new Uint8Array(5000).map((_, i) => i & 0xff);
+      await writeAll(short, bytes);
+      await writeAll(short, Buffer.from('XYZ'.repeat(700)), 1000);
+    } finally {
+      await fh.close();
+    }
+    const expected = Buffer.from(new Uint8Array(5000).map((_, i) => i & 0xff));
+    Buffer.from('XYZ'.repeat(700)).copy(expected, 1000);
+    expect(readFileSync(file).equals(expected)).toBe(true);
+  });
 });
