@@ -8,8 +8,9 @@
 // says a host serves bad data. The one reader of the copy for every layer: lib/repo (its
 // metadata and bins, commitStaged, sync), lib/publish (the copy's timestamp a publish
 // compares with the host's), copy-manifest.ts (the files a manifest is checked against).
-import type { Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { readdir, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { hashStream } from './digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from './errors.js';
 import { openRegularFile, readRegularFile, type FileRefusal } from './regular-file.js';
@@ -40,6 +41,31 @@ function refusedAsDamage(path: string, refused: FileRefusal, maxBytes: number): 
       return damaged(path, 'is not a regular file');
     case 'too-large':
       return damaged(path, `is larger than ${maxBytes} bytes`);
+  }
+}
+
+/**
+ * Refuses a copy whose top level holds a symlink to a directory (keys/ or metadata/ linked elsewhere):
+ * O_NOFOLLOW guards a path's last component only, so files under a linked directory
+ * would be read from wherever it points. Checked once by each command that reads the
+ * copy (LocalRepository.current, a publish plan); a deeper directory (targets/<project>/…)
+ * is checked by commitStaged before anything is moved into it. A copy that does not
+ * exist yet passes: its readers say so.
+ */
+export async function refuseLinkedTopLevel(repoDir: string): Promise<void> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(repoDir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw fromSystemError(err, `reading ${repoDir}`);
+  }
+  for (const e of entries) {
+    // A linked file is its reader's to refuse (O_NOFOLLOW; a cache like .airlock-bins
+    // is then rebuilt): here only what would be read through, a linked directory.
+    if (e.isSymbolicLink() && (await stat(join(repoDir, e.name)).then((st) => st.isDirectory(), () => false))) {
+      throw damaged(join(repoDir, e.name), 'is a symbolic link to a directory (airlock never reads the copy through one)');
+    }
   }
 }
 

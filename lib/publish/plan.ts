@@ -17,7 +17,7 @@ import { checkManifest, markOf, readManifest, readManifestSince, readManifestTai
 import { sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import { damaged, readLocalMetadataBytes } from '../core/local-copy-file.js';
+import { damaged, readLocalMetadataBytes, refuseLinkedTopLevel } from '../core/local-copy-file.js';
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
@@ -383,6 +383,7 @@ export async function planPublish(localRepo: string, transport: Transport, opts:
   const spill = opts.spill ?? new SpillDir();
   const b = new PlanBuilder(transport.host, localRepo, opts.modes ?? DEFAULT_HOST_MODES, spill, transport.chmod !== undefined);
   try {
+    await refuseLinkedTopLevel(localRepo);
     if (opts.since && !opts.fullCheck) {
       const plan = await planIncremental(localRepo, transport, opts.since, b);
       if (plan) return plan;

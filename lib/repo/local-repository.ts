@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { listRegularFiles } from '../core/file-tree.js';
-import { damaged, digestOfLocalFile, openLocalFile, parseLocalMetadata, readLocalMetadataBytes } from '../core/local-copy-file.js';
+import { damaged, digestOfLocalFile, openLocalFile, parseLocalMetadata, readLocalMetadataBytes, refuseLinkedTopLevel } from '../core/local-copy-file.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { appendManifest, trustedManifest, type ManifestEntry } from '../core/copy-manifest.js';
@@ -113,6 +113,7 @@ export class LocalRepository {
   }
 
   async current(): Promise<CurrentMetadata> {
+    await refuseLinkedTopLevel(this.dir);
     const versions = await this.rootVersions();
     const latest = versions.at(-1);
     if (latest === undefined) {

@@ -23,6 +23,7 @@ import { dirname, join } from 'node:path';
 import { sha256Hex } from '../core/digest.js';
 import { digestOfLocalFile, openLocalFile, readLocalFile } from '../core/local-copy-file.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
+import { classifyPath } from '../core/host-layout.js';
 import { writeAll } from '../core/write-all.js';
 import { isCanonicalFile, metadataFileName, type RootSigned, type SnapshotSigned, type TargetFileInfo, type TargetsSigned } from '../core/tuf-metadata.js';
 import { TrustedMetadataSet, DEFAULT_LIMITS, type Source } from '../verify/index.js';
@@ -261,13 +262,22 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
     if (h === undefined || h.hashes.sha256 !== info.hashes.sha256) throw diverged(source, `it does not list ${p} as the copy does`);
   }
 
+  // An immutable path the copy does not hold as the host lists it: absent, it is fetched
+  // (and its source probed below); with other bytes, it is refused now, before anything
+  // is staged — commitStaged would refuse it only after every byte was fetched.
+  const notHeld = new Set<string>();
+  const wantTarget = async (path: string, from: string, info: TargetFileInfo): Promise<void> => {
+    const own = await localSha256(join(repoDir, path));
+    if (own === info.hashes.sha256) return;
+    if (own !== undefined && classifyPath(path).immutable) throw otherBytesInCopy(path);
+    notHeld.add(path);
+    wanted.push({ path, target: { from, info } });
+  };
   for (const [p, info] of [...hostTargets].sort(([a], [b]) => (a < b ? -1 : 1))) {
     const sha = info.hashes.sha256;
     if (sha === undefined) throw new AirlockError('E_METADATA_INVALID', `the targets metadata lists no sha256 for ${p}`, { details: { path: p } });
     const consistent = consistentTargetPath(p, sha);
-    for (const path of [consistent, `releases/${p}`]) {
-      if ((await localSha256(join(repoDir, path))) !== sha) wanted.push({ path, target: { from: consistent, info } });
-    }
+    for (const path of [consistent, `releases/${p}`]) await wantTarget(path, consistent, info);
   }
   // apt and rpm: vouched for by the current pgp key alone (sync-pgp-keys.ts), never older than the copy's own.
   const keyring = await readOwn(repoDir, 'keys/release-signing.asc');
@@ -277,26 +287,24 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   for (const i of apt.indices) {
     if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }
-  for (const f of apt.pool) {
-    if ((await localSha256(join(repoDir, f.path))) !== f.info.hashes.sha256) wanted.push({ path: f.path, target: { from: consistentTargetPath(f.target, f.info.hashes.sha256!), info: f.info } });
-  }
+  for (const f of apt.pool) await wantTarget(f.path, consistentTargetPath(f.target, f.info.hashes.sha256!), f.info);
   // rpm: the repodata the next release indexes on top of, and the signed packages it lists (sync-rpm.ts).
   const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), pgpKeys, (path) => readOwn(repoDir, path));
   for (const i of rpm.indices) {
     if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }
-  for (const p of rpm.packages) {
-    if ((await localSha256(join(repoDir, p.path))) !== p.info.hashes.sha256) wanted.push({ path: p.path, target: { from: p.path, info: p.info } });
-  }
+  for (const p of rpm.packages) await wantTarget(p.path, p.path, p.info);
   // The bootstrap copy users pin from follows the newest root (docs/host-layout.md).
   const newestRoot = wanted.filter((w) => /^metadata\/\d+\.root\.json$/.test(w.path)).at(-1);
   if (newestRoot) wanted.push({ path: 'keys/root.json', bytes: newestRoot.bytes! });
 
   // What only the host can give is there as a regular file (a directory host: no symlink
   // on the way), before anything is staged; its bytes are checked as they are fetched.
+  // Every `from` is a path wantTarget checked (a .deb of the pool is a target too): one
+  // the copy holds is copied from the copy, one in notHeld comes from the host.
   if (source instanceof HostTreeSource) {
     for (const from of new Set(wanted.flatMap((w) => (w.target === undefined ? [] : [w.target.from])))) {
-      if ((await localSha256(join(repoDir, from))) === undefined) await source.probe(from.split('/'));
+      if (notHeld.has(from)) await source.probe(from.split('/'));
     }
   }
 
@@ -336,6 +344,15 @@ function assertNoRollback(source: Source, own: SnapshotSigned, host: SnapshotSig
   if (below.length === 0) return;
   const list = below.map((b) => `${b.role} v${b.host} (the copy has v${b.local})`).join(', ');
   throw new AirlockError('E_ROLLBACK', `${source.name} signs ${list}: versions below the copy's own, a rollback — do not sync from this host`, { details: { host: source.name, below } });
+}
+
+/** The copy holds an immutable path with other bytes than the host's signed metadata lists. */
+function otherBytesInCopy(path: string): AirlockError {
+  return new AirlockError(
+    'E_PUBLISH_IMMUTABLE',
+    `${path} in the terminal's copy holds other bytes than the host's signed metadata lists; a published file is never overwritten, and nothing was staged — find out how the copy changed, or restore it (docs/release-manager.md "Backup and restore")`,
+    { details: { path } },
+  );
 }
 
 function diverged(source: Source, what: string): AirlockError {

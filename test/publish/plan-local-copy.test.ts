@@ -6,7 +6,7 @@
 // manifest that is a FIFO, hung the plan. Each is E_REPOSITORY_DAMAGED now, before
 // anything is planned, and the host is left as it was.
 import { execFileSync } from 'node:child_process';
-import { cp, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
@@ -65,6 +65,10 @@ describe('a publish plan and the copy it plans from', () => {
       await symlink('/dev/zero', join(copy, 'metadata', 'timestamp.json'));
     }],
     ['no local timestamp.json', (copy) => rm(join(copy, 'metadata', 'timestamp.json'))],
+    ['metadata/ linked to its own copy outside the copy', async (copy) => {
+      await rename(join(copy, 'metadata'), `${copy}-metadata`);
+      await symlink(`${copy}-metadata`, join(copy, 'metadata'));
+    }],
     ['a manifest that is a FIFO', async (copy) => {
       await rm(join(copy, '.airlock-manifest'));
       execFileSync('mkfifo', [join(copy, '.airlock-manifest')]);

@@ -291,6 +291,24 @@ describe('sync never reads through a symlink', () => {
     }, 20_000);
   }
 
+  it('refuses a copy that holds a path the host signs with other bytes (E_PUBLISH_IMMUTABLE) before staging or reading the host\'s file', async () => {
+    const copy = await copyOf('copy-other-bytes');
+    const host = await copyOf('host-other-bytes', repo.host);
+    // The host's file is /dev/zero: reading it (to stage it) would never end.
+    const file = await tarball(host, '1.1.0');
+    await rm(file);
+    await symlink('/dev/zero', file);
+    const consistent = join('targets', SAMPLE_PROJECT, '1.1.0', basename(file));
+    await mkdir(join(copy, 'targets', SAMPLE_PROJECT, '1.1.0'), { recursive: true });
+    await writeFile(join(copy, consistent), 'not the release\n');
+    const before = await treeOnDisk(copy);
+    await expectCode(planSync(copy, openSyncSource(host)), 'E_PUBLISH_IMMUTABLE');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_PUBLISH_IMMUTABLE');
+    expect(await treeOnDisk(copy)).toEqual(before);
+    await rm(copy, { recursive: true });
+    await rm(host, { recursive: true });
+  }, 20_000);
+
   it('syncs from a directory host of real directories and regular files', async () => {
     const copy = await copyOf('copy-host-plain');
     await syncFromHost(copy, join(work, 'staging'), openSyncSource(repo.host));
@@ -302,6 +320,7 @@ describe('sync never reads through a symlink', () => {
       await writeFile(join(copy, 'keys', 'release-signing.asc'), await openpgpCertificate(memorySigner('pgp'), 'Sample <r@example.org>'));
       await linkOut(join(copy, 'keys', 'release-signing.asc'));
     }],
+    ['keys/ linked to its own copy outside the copy', (copy) => linkOut(join(copy, 'keys'))],
     ['a target linked to its own bytes outside the copy', async (copy) => linkOut(await tarball(copy, '1.0.0'))],
     ['a target linked to /dev/zero', async (copy) => {
       const file = await tarball(copy, '1.0.0');
