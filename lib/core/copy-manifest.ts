@@ -237,8 +237,6 @@ export async function readManifest(repoDir: string, onEntry: (e: ManifestEntry) 
   return tail;
 }
 
-/** A file of the copy hashed as the regular file it must be: a symlink (never followed: /dev/zero would never end), FIFO or device is E_REPOSITORY_DAMAGED. */
-const sha256Of = digestOfLocalFile;
 
 /** Every commit rewrites one of these (a change re-signs timestamp.json; a root-only change writes keys/root.json). */
 const MARKERS = new Set(['metadata/timestamp.json', 'keys/root.json']);
@@ -253,7 +251,7 @@ export async function checkManifest(repoDir: string, tail: ManifestTail): Promis
   for (const e of tail.mutable.values()) {
     const file = join(repoDir, ...e.path.split('/'));
     if (MARKERS.has(e.path)) {
-      const seen = await sha256Of(file);
+      const seen = await digestOfLocalFile(file);
       if (!seen || seen.length !== e.length || seen.sha256 !== e.sha256) return false;
       continue;
     }
@@ -329,7 +327,7 @@ export async function* walkCopy(repoDir: string, { remember = LINKED_REMEMBERED,
       // A link made or removed outside the copy's names (e.g. a backup's) may leave it held.
       if (--held.namesLeft <= 0) linked.delete(inode!);
     } else {
-      d = await sha256Of(e.abs);
+      d = await digestOfLocalFile(e.abs);
       if (!d) continue; // removed since the listing
       if (gauge) gauge.hashed++;
       if (inode !== undefined && linked.size < remember) linked.set(inode, { ...d, namesLeft: e.stats.nlink - 1 });

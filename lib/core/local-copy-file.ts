@@ -31,7 +31,7 @@ export function damaged(path: string, why: string, cause?: unknown): AirlockErro
 }
 
 /** What the copy holds at `path` instead of the regular file it must, as damage. */
-function refusedAsDamage(path: string, refused: FileRefusal, maxBytes: number): AirlockError {
+function refusedAsDamage(path: string, refused: FileRefusal, maxBytes?: number): AirlockError {
   switch (refused) {
     case 'absent':
       return damaged(path, 'is missing');
@@ -40,7 +40,7 @@ function refusedAsDamage(path: string, refused: FileRefusal, maxBytes: number): 
     case 'not-regular':
       return damaged(path, 'is not a regular file');
     case 'too-large':
-      return damaged(path, `is larger than ${maxBytes} bytes`);
+      return damaged(path, maxBytes === undefined ? 'is too large' : `is larger than ${maxBytes} bytes`);
   }
 }
 
@@ -79,7 +79,7 @@ export async function openLocalFile(path: string): Promise<{ fh: FileHandle; st:
   }
   if (!('refused' in opened)) return opened;
   if (opened.refused === 'absent') return undefined;
-  throw refusedAsDamage(path, opened.refused, 0);
+  throw refusedAsDamage(path, opened.refused);
 }
 
 /** A file of the copy read whole, at most `maxBytes`; undefined when it has none. */

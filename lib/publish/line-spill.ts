@@ -40,7 +40,8 @@ export interface HeldGauge {
   max: number;
 }
 
-function hold(gauge: HeldGauge | undefined, n: number): void {
+/** Counts `n` more (or, negative, fewer) held in `gauge`, keeping its peak. */
+export function hold(gauge: HeldGauge | undefined, n: number): void {
   if (!gauge) return;
   gauge.now += n;
   if (gauge.now > gauge.max) gauge.max = gauge.now;

@@ -21,7 +21,7 @@ import { damaged, readLocalMetadataBytes, refuseLinkedTopLevel } from '../core/l
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
-import { keyed, LineSorter, LineSpill, mergeJoin, SORT_CHUNK_LINES, SpillDir, type HeldGauge } from './line-spill.js';
+import { hold, keyed, LineSorter, LineSpill, mergeJoin, SORT_CHUNK_LINES, SpillDir, type HeldGauge } from './line-spill.js';
 import { collectGarbage } from '../core/garbage.js';
 import type { ModeRepair } from './mode-repair.js';
 import type { RemoteDigest, RemoteDirectory, RemoteFile, Transport } from './transport.js';
@@ -292,7 +292,7 @@ class PlanBuilder {
     for await (const d of directories) {
       if (d.mode === this.modes.dir) continue;
       odd.set(d.path, d.mode);
-      if (held) held.max = Math.max(held.max, (held.now = odd.size));
+      hold(held, 1);
     }
     this.oddDirs = odd;
   }
