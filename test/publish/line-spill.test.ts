@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LineSorter, SpillDir } from '../../lib/publish/line-spill.js';
 
@@ -73,6 +77,48 @@ describe('LineSorter', () => {
       await expect(sorter.sorted().next()).rejects.toThrow(Error);
     } finally {
       await dir.remove();
+    }
+  });
+});
+
+describe('SpillDir', () => {
+  it('sweeps the spill directories of plans whose process is gone, and nothing else', async () => {
+    const saved = process.env.TMPDIR;
+    const tmp = await mkdtemp(join(tmpdir(), 'airlock-spill-sweep-'));
+    // A pid no process has: a child that has exited (a reuse within the test only keeps its directory).
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const dirs = {
+      gone: join(tmp, `airlock-plan-${gone}-abc123`),
+      mine: join(tmp, `airlock-plan-${process.pid}-def456`),
+      init: join(tmp, 'airlock-plan-1-ghi789'),
+      other: join(tmp, 'not-airlock-plan-7-x'),
+    };
+    for (const d of Object.values(dirs)) {
+      await mkdir(d);
+      await writeFile(join(d, '0'), 'spilled lines\n');
+    }
+    // A symlink under a spill name, to a directory of someone's: removed, it would take nothing; followed, everything.
+    const kept = join(tmp, 'kept');
+    await mkdir(kept);
+    await writeFile(join(kept, 'file'), 'keep me\n');
+    await symlink(kept, join(tmp, `airlock-plan-${gone}-link`));
+    process.env.TMPDIR = tmp;
+    const spill = new SpillDir(undefined, 4, 3);
+    try {
+      await sortAll(spill, scrambled(40));
+      expect(spill.used).toBe(true);
+      const left = await readdir(tmp);
+      expect(left).not.toContain(basename(dirs.gone));
+      for (const d of [dirs.mine, dirs.init, dirs.other]) expect(left).toContain(basename(d));
+      expect(left).toContain(`airlock-plan-${gone}-link`);
+      expect(await readFile(join(kept, 'file'), 'utf8')).toBe('keep me\n');
+      // This plan's own directory carries its pid, so a later plan can tell it from an abandoned one.
+      expect(left.filter((n) => n.startsWith(`airlock-plan-${process.pid}-`))).toHaveLength(2);
+    } finally {
+      process.env.TMPDIR = saved;
+      if (saved === undefined) delete process.env.TMPDIR;
+      await spill.remove();
+      await rm(tmp, { recursive: true, force: true });
     }
   });
 });
