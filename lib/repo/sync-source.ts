@@ -16,7 +16,7 @@ import { lstat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { openRegularFile } from '../core/regular-file.js';
-import { DirectorySource, openSource, type FetchRequest, type Source } from '../verify/index.js';
+import { checkSegment, DirectorySource, openSource, type FetchRequest, type Source } from '../verify/index.js';
 
 /** Bytes per read: large targets in few reads, as lib/verify's DirectorySource. */
 const READ_BYTES = 1 << 20;
@@ -47,9 +47,7 @@ export class HostTreeSource implements Source {
 
   private async open(segments: readonly string[]): Promise<{ fh: FileHandle; size: number; file: string }> {
     const path = segments.join('/');
-    if (segments.some((s) => s === '' || s === '.' || s === '..' || /[/\\\0]/.test(s))) {
-      throw new AirlockError('E_METADATA_INVALID', `${JSON.stringify(path)} cannot be fetched: it is not a plain path; the repository's metadata names a path outside its tree`, { details: { path } });
-    }
+    segments.forEach(checkSegment);
     let dir = this.root;
     for (const segment of segments.slice(0, -1)) {
       dir = join(dir, segment);

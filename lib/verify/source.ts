@@ -42,7 +42,7 @@ export interface Source {
 }
 
 /** Refuses path segments that could step outside the host tree or mean another file. */
-function checkSegment(segment: string): void {
+export function checkSegment(segment: string): void {
   if (segment === '' || segment === '.' || segment === '..' || /[/\\\0]/.test(segment)) {
     throw new AirlockError('E_METADATA_INVALID', `"${segment}" cannot be fetched: it is not a plain file name; the repository's metadata names a path outside its tree`);
   }

@@ -1,0 +1,48 @@
+// lib/repo/sync-source.ts on its own: what a directory host's tree may hold and how a
+// path the host's metadata names is refused (the CLI's `airlock sync --from DIR` reads
+// through HostTreeSource; the whole sync is test/repo/sync-from-host.test.ts).
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HostTreeSource } from '../../lib/repo/sync-source.js';
+import { expectCode } from '../support/error-codes.js';
+
+let host: string;
+
+beforeAll(async () => {
+  host = await mkdtemp(join(tmpdir(), 'airlock-sync-source-'));
+  await mkdir(join(host, 'metadata'));
+  await writeFile(join(host, 'metadata', 'timestamp.json'), '{}');
+  await writeFile(join(host, 'secret'), 'outside metadata/');
+});
+
+afterAll(async () => {
+  if (host) await rm(host, { recursive: true, force: true });
+});
+
+async function read(source: HostTreeSource, path: string[]): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of source.fetch({ path, signal: new AbortController().signal })) chunks.push(Buffer.from(c));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+describe('HostTreeSource', () => {
+  it('reads a file of the host tree', async () => {
+    expect(await read(new HostTreeSource(host), ['metadata', 'timestamp.json'])).toBe('{}');
+  });
+
+  for (const bad of [['metadata', '..', 'secret'], ['metadata', '.'], ['', 'secret'], ['metadata/../secret'], ['metadata\\..\\secret'], ['metadata', 'a\0b']]) {
+    it(`refuses a path the metadata names outside a plain tree (${JSON.stringify(bad)}: E_METADATA_INVALID), in fetch and probe`, async () => {
+      const source = new HostTreeSource(host);
+      await expectCode(read(source, bad), 'E_METADATA_INVALID');
+      await expectCode(source.probe(bad), 'E_METADATA_INVALID');
+    });
+  }
+
+  it('says a missing file or directory is not there (E_NOT_FOUND)', async () => {
+    const source = new HostTreeSource(host);
+    await expectCode(read(source, ['metadata', '2.root.json']), 'E_NOT_FOUND');
+    await expectCode(source.probe(['targets', 'p', '1.0.0', 'a.tar.gz']), 'E_NOT_FOUND');
+  });
+});
