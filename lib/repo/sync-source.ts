@@ -98,7 +98,7 @@ export class HostTreeSource implements Source {
   }
 
   private notFound(path: string, cause?: unknown): AirlockError {
-    return new AirlockError('E_NOT_FOUND', `${path} is not in ${this.name}`, { cause });
+    return new AirlockError('E_NOT_FOUND', `${path} is not in ${this.name}: the host is incomplete (an interrupted publish, or files removed); publish to it again, or sync from another host`, { cause, details: { host: this.name, path } });
   }
 
   private unsafe(path: string, problem: string): AirlockError {
