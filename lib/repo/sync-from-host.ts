@@ -31,7 +31,6 @@ import { commitStaged, LocalRepository } from './local-repository.js';
 import { aptFilesOf, aptSuitesOf } from './sync-apt.js';
 import { type ListedPgpKey, syncPgpKeys } from './sync-pgp-keys.js';
 import { rpmFilesOf } from './sync-rpm.js';
-import { HostTreeSource } from './sync-source.js';
 
 const ROLE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Root versions followed at most in one sync (a bound on a hostile host). */
@@ -302,7 +301,7 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   // on the way), before anything is staged; its bytes are checked as they are fetched.
   // Every `from` is a path wantTarget checked (a .deb of the pool is a target too): one
   // the copy holds is copied from the copy, one in notHeld comes from the host.
-  if (source instanceof HostTreeSource) {
+  if (source.probe !== undefined) {
     for (const from of new Set(wanted.flatMap((w) => (w.target === undefined ? [] : [w.target.from])))) {
       if (notHeld.has(from)) await source.probe(from.split('/'));
     }

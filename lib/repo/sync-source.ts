@@ -16,15 +16,14 @@ import { lstat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AirlockError, fromSystemError } from '../core/errors.js';
 import { openRegularFile } from '../core/regular-file.js';
-import { checkSegment, DirectorySource, openSource, type FetchRequest, type Source } from '../verify/index.js';
+import { checkSegment, openSource, type FetchRequest, type Source } from '../verify/index.js';
 
 /** Bytes per read: large targets in few reads, as lib/verify's DirectorySource. */
 const READ_BYTES = 1 << 20;
 
 /** A --from value for sync: an http(s) URL (lib/verify), else a directory read without following a symlink. */
 export function openSyncSource(from: string): Source {
-  const source = openSource(from);
-  return source instanceof DirectorySource ? new HostTreeSource(from) : source;
+  return openSource(from, (dir) => new HostTreeSource(dir));
 }
 
 export class HostTreeSource implements Source {
@@ -38,7 +37,7 @@ export class HostTreeSource implements Source {
 
   /**
    * Refuses now what fetch would refuse (E_HOST_UNSAFE, E_NOT_FOUND) without reading a
-   * byte: sync checks every target the host must serve before it stages anything.
+   * byte (Source.probe): sync checks every target the host must serve before it stages anything.
    */
   async probe(path: readonly string[]): Promise<void> {
     const { fh } = await this.open(path);

@@ -39,6 +39,12 @@ export interface Source {
   /** How the user wrote it (the --from value), for messages. */
   readonly name: string;
   fetch(request: FetchRequest): AsyncIterable<Uint8Array>;
+  /**
+   * Refuses now what fetch would refuse, without reading a byte (a directory host's
+   * missing file or symlink): a caller that checks every file before it writes anything
+   * (sync) calls it where the source has it.
+   */
+  probe?(path: readonly string[]): Promise<void>;
 }
 
 /** Refuses path segments that could step outside the host tree or mean another file. */
@@ -214,11 +220,11 @@ async function get(url: URL, signal: AbortSignal, redirects: number): Promise<ht
   });
 }
 
-/** A --from value: an http(s) URL, or else a directory path. */
-export function openSource(from: string): Source {
+/** A --from value: an http(s) URL, or else a directory path (read by `directory`: airlock sync reads it without following links). */
+export function openSource(from: string, directory: (dir: string) => Source = (dir) => new DirectorySource(dir)): Source {
   if (/^https?:\/\//i.test(from)) return new HttpSource(from);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(from)) {
     throw new AirlockError('E_USAGE', `${from}: --from takes an http(s):// URL or a directory`);
   }
-  return new DirectorySource(from);
+  return directory(from);
 }

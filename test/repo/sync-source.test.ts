@@ -5,7 +5,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostTreeSource } from '../../lib/repo/sync-source.js';
+import { HostTreeSource, openSyncSource } from '../../lib/repo/sync-source.js';
+import { HttpSource } from '../../lib/verify/index.js';
 import { expectCode } from '../support/error-codes.js';
 
 let host: string;
@@ -44,5 +45,17 @@ describe('HostTreeSource', () => {
     const source = new HostTreeSource(host);
     await expectCode(read(source, ['metadata', '2.root.json']), 'E_NOT_FOUND');
     await expectCode(source.probe(['targets', 'p', '1.0.0', 'a.tar.gz']), 'E_NOT_FOUND');
+  });
+});
+
+describe('openSyncSource', () => {
+  it('reads a directory as a HostTreeSource (never following links), an http(s) URL as lib/verify does, and refuses any other scheme (E_USAGE)', async () => {
+    const dir = openSyncSource(host);
+    expect(dir).toBeInstanceOf(HostTreeSource);
+    expect(dir.probe).toBeTypeOf('function');
+    await dir.probe!(['metadata', 'timestamp.json']);
+    expect(openSyncSource('https://releases.example.org/')).toBeInstanceOf(HttpSource);
+    expect(openSyncSource('HTTP://releases.example.org/')).toBeInstanceOf(HttpSource);
+    await expectCode(() => openSyncSource('sftp://user@example.org/srv'), 'E_USAGE');
   });
 });
