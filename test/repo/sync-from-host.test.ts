@@ -14,7 +14,7 @@ import { metaFileFor } from '../../lib/core/tuf-metadata.js';
 import { envelopeBytes, signMetadata } from '../../lib/repo/sign-metadata.js';
 import { assertTargetPath, planSync, syncFromHost } from '../../lib/repo/sync-from-host.js';
 import { openSyncSource } from '../../lib/repo/sync-source.js';
-import { DirectorySource, Updater } from '../../lib/verify/index.js';
+import { Updater } from '../../lib/verify/index.js';
 import { buildRpm } from '../support/compat-rpm.js';
 import { treeDigest } from '../support/e2e-cli.js';
 import { expectCode } from '../support/error-codes.js';
@@ -57,13 +57,13 @@ async function copyOf(name: string, from = stale): Promise<string> {
 describe('sync from a host', () => {
   it('brings a stale copy up to date with everything the metadata vouches for, and a client then reads it', async () => {
     const copy = await copyOf('copy');
-    const plan = await planSync(copy, new DirectorySource(repo.host));
+    const plan = await planSync(copy, openSyncSource(repo.host));
     expect(plan).toMatchObject({ upToDate: false, local: 2, host: 3 });
     expect(plan.files).toContain('metadata/timestamp.json');
     expect(plan.files.some((f) => f.startsWith(`releases/${SAMPLE_PROJECT}/1.1.0/`))).toBe(true);
     expect(await treeDigest(copy)).toEqual(await treeDigest(stale)); // planning wrote nothing
 
-    const r = await syncFromHost(copy, join(work, 'staging'), new DirectorySource(repo.host));
+    const r = await syncFromHost(copy, join(work, 'staging'), openSyncSource(repo.host));
     expect(r.upToDate).toBe(false);
     expect(await tufFiles(copy)).toEqual(await tufFiles(repo.host));
     // The copy is a whole repository: a client from the pinned root finds the new release in it.
@@ -72,13 +72,13 @@ describe('sync from a host', () => {
     expect(await updater.getTargetInfo(`${SAMPLE_PROJECT}/1.1.0/${SAMPLE_PROJECT}-1.1.0.tar.gz`)).toBeDefined();
     expect(await readdir(join(work, 'staging'))).toEqual([]);
 
-    const again = await syncFromHost(copy, join(work, 'staging'), new DirectorySource(repo.host));
+    const again = await syncFromHost(copy, join(work, 'staging'), openSyncSource(repo.host));
     expect(again).toMatchObject({ upToDate: true, files: [] });
   });
 
   it('refuses a host behind the copy (E_SYNC_AHEAD): publish instead', async () => {
     const copy = await copyOf('ahead', repo.host);
-    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(stale)), 'E_SYNC_AHEAD');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(stale)), 'E_SYNC_AHEAD');
     expect(await treeDigest(copy)).toEqual(await treeDigest(repo.host));
   });
 
@@ -90,7 +90,7 @@ describe('sync from a host', () => {
     const snapVersion = JSON.parse(await readFile(join(copy, 'metadata', 'timestamp.json'), 'utf8')).signed.meta['snapshot.json'].version as number;
     await writeFile(join(host, 'metadata', `${snapVersion}.snapshot.json`), '{"not":"the copy\'s"}');
     const before = await treeDigest(copy);
-    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SYNC_DIVERGED');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_SYNC_DIVERGED');
     expect(await treeDigest(copy)).toEqual(before);
   });
 
@@ -103,14 +103,14 @@ describe('sync from a host', () => {
     bytes[100] = bytes[100]! ^ 1;
     await writeFile(join(dir, file), bytes);
     const before = await treeDigest(copy);
-    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_HASH');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_HASH');
     expect(await treeDigest(copy)).toEqual(before);
 
     // Longer or shorter than listed: refused by its length, before any hash is judged.
     await writeFile(join(dir, file), Buffer.concat([bytes, Buffer.from('more')]));
-    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_LENGTH');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_LENGTH');
     await writeFile(join(dir, file), bytes.subarray(0, bytes.length - 1));
-    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_LENGTH');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_LENGTH');
     expect(await treeDigest(copy)).toEqual(before);
   });
 
@@ -121,7 +121,7 @@ describe('sync from a host', () => {
     ts.signed.version += 1;
     await writeFile(join(host, 'metadata', 'timestamp.json'), JSON.stringify(ts));
     const before = await treeDigest(copy);
-    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SIG_THRESHOLD');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_SIG_THRESHOLD');
     expect(await treeDigest(copy)).toEqual(before);
   });
 });
@@ -133,7 +133,7 @@ describe('sync refuses before it believes a version, and never rolls the copy ba
     const ts = JSON.parse(await readFile(join(host, 'metadata', 'timestamp.json'), 'utf8'));
     ts.signed.version = 1;
     await writeFile(join(host, 'metadata', 'timestamp.json'), JSON.stringify(ts));
-    await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_SIG_THRESHOLD');
+    await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_SIG_THRESHOLD');
   });
 
   it('refuses a host whose newer, validly signed timestamp leads to a snapshot below the copy\'s (E_ROLLBACK), writing nothing', async () => {
@@ -145,7 +145,7 @@ describe('sync refuses before it believes a version, and never rolls the copy ba
     const forged = await signMetadata({ ...current.signed, version: current.signed.version + 1, meta: old.signed.meta }, [repo.timestamp]);
     await writeFile(join(host, 'metadata', 'timestamp.json'), envelopeBytes(forged));
     const before = await treeDigest(copy);
-    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_ROLLBACK');
+    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_ROLLBACK');
     expect((err.details?.below as { role: string }[]).map((b) => b.role)).toContain('snapshot.json');
     expect(await treeDigest(copy)).toEqual(before);
   });
@@ -156,11 +156,11 @@ describe('sync refuses before it believes a version, and never rolls the copy ba
     const tsFile = join(host, 'metadata', 'timestamp.json');
     await writeFile(tsFile, JSON.stringify(JSON.parse(await readFile(tsFile, 'utf8')), null, 2));
     const before = await treeDigest(copy);
-    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_METADATA_INVALID');
+    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_METADATA_INVALID');
     expect(err.details?.path).toBe('metadata/timestamp.json');
     expect(await treeDigest(copy)).toEqual(before);
     // The copy is still readable: the real host brings it up to date.
-    await syncFromHost(copy, join(work, 'staging'), new DirectorySource(repo.host));
+    await syncFromHost(copy, join(work, 'staging'), openSyncSource(repo.host));
     expect(await tufFiles(copy)).toEqual(await tufFiles(repo.host));
   });
 
@@ -175,7 +175,7 @@ describe('sync refuses before it believes a version, and never rolls the copy ba
     const forged = await signMetadata({ ...ts.signed, version: ts.signed.version + 1, meta: { 'snapshot.json': metaFileFor(snapVersion, reindented) } }, [repo.timestamp]);
     await writeFile(join(host, 'metadata', 'timestamp.json'), envelopeBytes(forged));
     const before = await treeDigest(copy);
-    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), new DirectorySource(host)), 'E_METADATA_INVALID');
+    const err = await expectCode(syncFromHost(copy, join(work, 'staging'), openSyncSource(host)), 'E_METADATA_INVALID');
     expect(err.details?.path).toBe(`metadata/${snapVersion}.snapshot.json`);
     expect(await treeDigest(copy)).toEqual(before);
   });
@@ -186,7 +186,7 @@ describe('sync refuses before it believes a version, and never rolls the copy ba
     const stagingRoot = join(work, 'staging-is-a-file');
     await writeFile(stagingRoot, 'not a directory');
     const before = await treeDigest(copy);
-    await expectCode(syncFromHost(copy, stagingRoot, new DirectorySource(repo.host)), 'E_IO');
+    await expectCode(syncFromHost(copy, stagingRoot, openSyncSource(repo.host)), 'E_IO');
     expect(await treeDigest(copy)).toEqual(before);
   });
 });
@@ -213,12 +213,12 @@ describe('sync brings in the rpm repository the next release builds on', () => {
     const foreign = await copyOf('rpm-foreign');
     await writeFile(join(foreign, 'keys', 'release-signing.asc'), await openpgpCertificate(memorySigner('pgp'), 'Other <o@example.org>'));
     const before = await treeDigest(foreign);
-    await expectCode(syncFromHost(foreign, join(work, 'staging'), new DirectorySource(host)), 'E_RPM_SIGNATURE');
+    await expectCode(syncFromHost(foreign, join(work, 'staging'), openSyncSource(host)), 'E_RPM_SIGNATURE');
     expect(await treeDigest(foreign)).toEqual(before);
 
     const copy = await copyOf('rpm-copy');
     await writeFile(join(copy, 'keys', 'release-signing.asc'), keyring);
-    await syncFromHost(copy, join(work, 'staging'), new DirectorySource(host));
+    await syncFromHost(copy, join(work, 'staging'), openSyncSource(host));
     const hostRpm = await treeDigest(join(host, 'rpm'));
     const copyRpm = await treeDigest(join(copy, 'rpm'));
     for (const p of rpmFiles) expect(copyRpm[p], p).toBe(hostRpm[p]);

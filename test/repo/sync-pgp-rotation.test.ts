@@ -13,10 +13,10 @@ import { toHex } from '../../lib/core/hex.js';
 import { openpgpFingerprint } from '../../lib/repo/compat/index.js';
 import { signRelease } from '../../lib/repo/compat/apt-release.js';
 import { syncFromHost, type SyncOptions } from '../../lib/repo/sync-from-host.js';
+import { openSyncSource } from '../../lib/repo/sync-source.js';
 import { Keystore } from '../../lib/keys/keystore.js';
 import type { Signer } from '../../lib/keys/signer.js';
 import { pgpFingerprintOf } from '../../lib/terminal/key-identity.js';
-import { DirectorySource } from '../../lib/verify/index.js';
 import { gpgvSigners, pgpKeyFiles, releaseHelloDeb } from '../support/compat-apt.js';
 import { run, tempDir } from '../support/compat-tools.js';
 import { runAirlock, treeDigest } from '../support/e2e-cli.js';
@@ -63,7 +63,7 @@ async function hostFrom(from: string, name: string): Promise<string> {
 
 async function refusedUnchanged(h: { dir: string; repository: string; staging: string }, host: string, code: Parameters<typeof expectCode>[1], options: SyncOptions = {}): Promise<void> {
   const before = await treeDigest(h.dir);
-  await expectCode(syncFromHost(h.repository, h.staging, new DirectorySource(host), options), code);
+  await expectCode(syncFromHost(h.repository, h.staging, openSyncSource(host), options), code);
   expect(await treeDigest(h.dir)).toEqual(before);
 }
 
@@ -89,13 +89,13 @@ afterAll(async () => {
 describe('sync after a pgp key rotation', () => {
   it('takes the host\'s apt repository signed by the current key, into a copy that released with it and into one restored from before the change whose keystore holds it', async () => {
     const rotated = await home(after['1.2.0']!);
-    await syncFromHost(rotated.repository, rotated.staging, new DirectorySource(repo.repoDir), keystoreNewest(newKey));
+    await syncFromHost(rotated.repository, rotated.staging, openSyncSource(repo.repoDir), keystoreNewest(newKey));
     // Without a keystore listing, the copy's keyring names the current key (first): the same.
     const published = await home(after['1.2.0']!);
-    await syncFromHost(published.repository, published.staging, new DirectorySource(repo.repoDir));
+    await syncFromHost(published.repository, published.staging, openSyncSource(repo.repoDir));
     // Restored from before the change (its keyring knows only the old key), the keystore holding the new one.
     const restored = await home(after['1.1.0']!);
-    await syncFromHost(restored.repository, restored.staging, new DirectorySource(repo.repoDir), keystoreNewest(newKey));
+    await syncFromHost(restored.repository, restored.staging, openSyncSource(repo.repoDir), keystoreNewest(newKey));
     const hostApt = Object.entries(await treeDigest(join(repo.repoDir, 'apt'))).filter(([p]) => !p.includes('/by-hash/'));
     for (const h of [rotated, published, restored]) {
       const copyApt = await treeDigest(join(h.repository, 'apt'));
@@ -121,7 +121,7 @@ describe('sync after a pgp key rotation', () => {
     await refusedUnchanged(copy, host, 'E_SYNC_OLD_PGP_KEY');
     // Signed by the current key, the same Release would be taken: the key is what is refused.
     for (const f of await signRelease(text, newKey, new Date(), RELEASE)) await writeFile(join(host, 'apt/dists/stable', f.name), f.text);
-    await syncFromHost(copy.repository, copy.staging, new DirectorySource(host));
+    await syncFromHost(copy.repository, copy.staging, openSyncSource(host));
     expect(await readFile(join(copy.repository, RELEASE), 'utf8')).toBe(text);
   });
 
@@ -130,7 +130,7 @@ describe('sync after a pgp key rotation', () => {
     const copy = await home(after['1.0.0']!);
     await refusedUnchanged(copy, after['1.1.0']!, 'E_SYNC_OLD_PGP_KEY', keystoreNewest(newKey));
     // Before the key changed, the same sync is the ordinary one.
-    await syncFromHost(copy.repository, copy.staging, new DirectorySource(after['1.1.0']!), keystoreNewest(oldKey));
+    await syncFromHost(copy.repository, copy.staging, openSyncSource(after['1.1.0']!), keystoreNewest(oldKey));
     expect(await readFile(join(copy.repository, RELEASE))).toEqual(await readFile(join(after['1.1.0']!, RELEASE)));
   });
 });
