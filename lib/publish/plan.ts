@@ -286,13 +286,20 @@ class PlanBuilder {
     await run.uploads.add(`${JSON.stringify(path)}\t${length} ${sha256}`);
   }
 
-  /** The host's directories (full plan, a host with modes): remembers the ones whose mode is not `modes.dir`. */
+  /**
+   * The host's directories (full plan, a host with modes): remembers the ones whose mode
+   * is not `modes.dir`. `held` counts every listed directory from the moment it arrives
+   * until it is dropped: what the watch holds at once, the one in hand included.
+   */
   async watchDirectories(directories: AsyncIterable<RemoteDirectory>, held?: HeldGauge): Promise<void> {
     const odd = new Map<string, number>();
     for await (const d of directories) {
-      if (d.mode === this.modes.dir) continue;
-      odd.set(d.path, d.mode);
       hold(held, 1);
+      if (d.mode === this.modes.dir) {
+        hold(held, -1);
+        continue;
+      }
+      odd.set(d.path, d.mode);
     }
     this.oddDirs = odd;
   }
