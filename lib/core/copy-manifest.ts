@@ -108,7 +108,7 @@ export function markOf(tail: ManifestTail): ManifestMark | undefined {
  */
 async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void | Promise<void>, start = 0): Promise<ManifestTail | undefined> {
   const file = manifestPathOf(repoDir);
-  const opened = await openLocalFile(file);
+  const opened = await openLocalFile(repoDir, file);
   if (opened === undefined) return undefined;
   const { fh, st } = opened;
   const size = st.size;
@@ -166,7 +166,7 @@ async function scan(repoDir: string, onImmutable?: (e: ManifestEntry) => void | 
  * when the file does not end with a complete block.
  */
 async function lastBlock(repoDir: string): Promise<ManifestTail | undefined> {
-  const opened = await openLocalFile(manifestPathOf(repoDir));
+  const opened = await openLocalFile(repoDir, manifestPathOf(repoDir));
   if (opened === undefined) return undefined;
   const { fh } = opened;
   try {
@@ -212,7 +212,7 @@ export async function readManifestTail(repoDir: string): Promise<ManifestTail | 
 export async function readManifestSince(repoDir: string, tail: ManifestTail, mark: ManifestMark, onEntry: (e: ManifestEntry) => void | Promise<void>): Promise<boolean> {
   const endBytes = Buffer.byteLength(mark.end) + 1;
   if (!Number.isSafeInteger(mark.offset) || mark.offset < endBytes || mark.offset > tail.validBytes) return false;
-  const opened = await openLocalFile(manifestPathOf(repoDir));
+  const opened = await openLocalFile(repoDir, manifestPathOf(repoDir));
   if (opened === undefined) return false;
   const { fh } = opened;
   try {
@@ -251,7 +251,7 @@ export async function checkManifest(repoDir: string, tail: ManifestTail): Promis
   for (const e of tail.mutable.values()) {
     const file = join(repoDir, ...e.path.split('/'));
     if (MARKERS.has(e.path)) {
-      const seen = await digestOfLocalFile(file);
+      const seen = await digestOfLocalFile(repoDir, file);
       if (!seen || seen.length !== e.length || seen.sha256 !== e.sha256) return false;
       continue;
     }
@@ -327,7 +327,7 @@ export async function* walkCopy(repoDir: string, { remember = LINKED_REMEMBERED,
       // A link made or removed outside the copy's names (e.g. a backup's) may leave it held.
       if (--held.namesLeft <= 0) linked.delete(inode!);
     } else {
-      d = await digestOfLocalFile(e.abs);
+      d = await digestOfLocalFile(repoDir, e.abs);
       if (!d) continue; // removed since the listing
       if (gauge) gauge.hashed++;
       if (inode !== undefined && linked.size < remember) linked.set(inode, { ...d, namesLeft: e.stats.nlink - 1 });

@@ -47,7 +47,11 @@ export async function openRegularFile(path: string, options: ReadOptions = {}): 
 export async function readRegularFile(path: string, maxBytes: number, options: ReadOptions = {}): Promise<{ bytes: Uint8Array; st: Stats } | { refused: FileRefusal }> {
   const opened = await openRegularFile(path, options);
   if ('refused' in opened) return opened;
-  const { fh, st } = opened;
+  return readOpenedFile(opened, maxBytes);
+}
+
+/** Reads the whole of an opened regular file (openRegularFile, lib/core/path-beneath.ts) of at most `maxBytes`, and closes it. */
+export async function readOpenedFile({ fh, st }: { fh: FileHandle; st: Stats }, maxBytes: number): Promise<{ bytes: Uint8Array; st: Stats } | { refused: 'too-large' }> {
   try {
     if (st.size > maxBytes) return { refused: 'too-large' };
     // The file may grow after fstat: the buffer grows up to one byte past the cap.

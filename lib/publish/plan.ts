@@ -17,7 +17,7 @@ import { checkManifest, markOf, readManifest, readManifestSince, readManifestTai
 import { sha256Hex } from '../core/digest.js';
 import { metadataFileName, parseMetadata } from '../core/tuf-metadata.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
-import { damaged, readLocalMetadataBytes, refuseLinkedTopLevel } from '../core/local-copy-file.js';
+import { damaged, readLocalMetadataBytes, refuseLinkedDirectories } from '../core/local-copy-file.js';
 import { cacheableImmutable, parseCachedDigest, type CachedDigest, type DigestCache } from './digest-cache.js';
 import { DEFAULT_HOST_MODES, formatMode, type HostModes } from './host-modes.js';
 import { classifyPath, isTemporaryPath, STAGE_ORDER, type PublishStage } from './layout.js';
@@ -132,7 +132,7 @@ function timestampSeen(bytes: Uint8Array): TimestampSeen | undefined {
 async function localTimestamp(localRepo: string): Promise<TimestampSeen> {
   const path = join(localRepo, ...TIMESTAMP_PATH.split('/'));
   // Missing is damage too: every copy has a timestamp from `airlock init` on.
-  const bytes = await readLocalMetadataBytes(path, TIMESTAMP_MAX_BYTES);
+  const bytes = await readLocalMetadataBytes(localRepo, path, TIMESTAMP_MAX_BYTES);
   const seen = timestampSeen(bytes);
   if (seen === undefined) throw damaged(path, 'is not timestamp metadata');
   return seen;
@@ -390,7 +390,7 @@ export async function planPublish(localRepo: string, transport: Transport, opts:
   const spill = opts.spill ?? new SpillDir();
   const b = new PlanBuilder(transport.host, localRepo, opts.modes ?? DEFAULT_HOST_MODES, spill, transport.chmod !== undefined);
   try {
-    await refuseLinkedTopLevel(localRepo);
+    await refuseLinkedDirectories(localRepo);
     if (opts.since && !opts.fullCheck) {
       const plan = await planIncremental(localRepo, transport, opts.since, b);
       if (plan) return plan;

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { listRegularFiles } from '../core/file-tree.js';
-import { damaged, digestOfLocalFile, openLocalFile, parseLocalMetadata, readLocalMetadataBytes, refuseLinkedTopLevel } from '../core/local-copy-file.js';
+import { damaged, digestOfLocalFile, openLocalFile, parseLocalMetadata, readLocalMetadataBytes, refuseLinkedDirectories } from '../core/local-copy-file.js';
 import { sha256Hex } from '../core/digest.js';
 import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { appendManifest, trustedManifest, type ManifestEntry } from '../core/copy-manifest.js';
@@ -36,8 +36,8 @@ const SYNCFS_AFTER_FILES = 64;
  * file is E_REPOSITORY_DAMAGED here (exit 3: restore the copy), never a TypeError far away
  * and never E_METADATA_INVALID, which says a host is serving bad data.
  */
-async function readMetadata<K extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(path: string, type: K, name: string): Promise<Envelope<Extract<Signed, { _type: K }>>> {
-  return parseLocalMetadata(path, await readLocalMetadataBytes(path), type, name);
+async function readMetadata<K extends 'root' | 'timestamp' | 'snapshot' | 'targets'>(repoDir: string, path: string, type: K, name: string): Promise<Envelope<Extract<Signed, { _type: K }>>> {
+  return parseLocalMetadata(path, await readLocalMetadataBytes(repoDir, path), type, name);
 }
 
 export class LocalRepository {
@@ -49,7 +49,7 @@ export class LocalRepository {
 
   /** A metadata file's bytes as the copy holds them (a regular file, never through a symlink; missing is damage). */
   async readMetadataBytes(name: string): Promise<Uint8Array> {
-    return readLocalMetadataBytes(join(this.metadataDir, name));
+    return readLocalMetadataBytes(this.dir, join(this.metadataDir, name));
   }
 
   async exists(): Promise<boolean> {
@@ -78,7 +78,7 @@ export class LocalRepository {
 
   async readRoot(version: number): Promise<Envelope<RootSigned>> {
     const name = metadataFileName('root', version);
-    const root = await readMetadata(join(this.metadataDir, name), 'root', name);
+    const root = await readMetadata(this.dir, join(this.metadataDir, name), 'root', name);
     if (root.signed.version !== version) throw damaged(join(this.metadataDir, name), `says it is version ${root.signed.version}`);
     return root;
   }
@@ -88,7 +88,7 @@ export class LocalRepository {
     const meta = snapshot.meta[metadataFileName(role)];
     if (!meta) return undefined;
     const name = metadataFileName(role, meta.version);
-    return readMetadata(join(this.metadataDir, name), 'targets', name);
+    return readMetadata(this.dir, join(this.metadataDir, name), 'targets', name);
   }
 
   /**
@@ -102,7 +102,7 @@ export class LocalRepository {
     if (!meta) throw damaged(snapshotFile, `lists no ${role}.json although targets delegates to it`);
     const name = metadataFileName(role, meta.version);
     const path = join(this.metadataDir, name);
-    const bytes = await readLocalMetadataBytes(path);
+    const bytes = await readLocalMetadataBytes(this.dir, path);
     const sha256 = sha256Hex(bytes);
     if ((meta.length !== undefined && meta.length !== bytes.length) || (meta.hashes?.sha256 !== undefined && meta.hashes.sha256 !== sha256)) {
       throw damaged(path, `is not the file ${metadataFileName('snapshot', snapshot.version)} lists (length or SHA-256 differs)`);
@@ -113,22 +113,22 @@ export class LocalRepository {
   }
 
   async current(): Promise<CurrentMetadata> {
-    await refuseLinkedTopLevel(this.dir);
+    await refuseLinkedDirectories(this.dir);
     const versions = await this.rootVersions();
     const latest = versions.at(-1);
     if (latest === undefined) {
       throw new AirlockError('E_NOT_INITIALISED', `no repository metadata in ${this.dir}; run \`airlock init\` first`);
     }
     const root = await this.readRoot(latest);
-    const timestamp = await readMetadata(join(this.metadataDir, metadataFileName('timestamp')), 'timestamp', metadataFileName('timestamp'));
+    const timestamp = await readMetadata(this.dir, join(this.metadataDir, metadataFileName('timestamp')), 'timestamp', metadataFileName('timestamp'));
     const snapshotMeta = timestamp.signed.meta['snapshot.json'];
     if (!snapshotMeta) throw damaged(join(this.metadataDir, metadataFileName('timestamp')), 'names no snapshot');
     const snapshotName = metadataFileName('snapshot', snapshotMeta.version);
-    const snapshot = await readMetadata(join(this.metadataDir, snapshotName), 'snapshot', snapshotName);
+    const snapshot = await readMetadata(this.dir, join(this.metadataDir, snapshotName), 'snapshot', snapshotName);
     const targetsMeta = snapshot.signed.meta[metadataFileName('targets')];
     if (!targetsMeta) throw damaged(join(this.metadataDir, snapshotName), 'lists no targets.json');
     const targetsName = metadataFileName('targets', targetsMeta.version);
-    const targets = await readMetadata(join(this.metadataDir, targetsName), 'targets', targetsName);
+    const targets = await readMetadata(this.dir, join(this.metadataDir, targetsName), 'targets', targetsName);
     return { root, timestamp, snapshot, targets };
   }
 
@@ -148,14 +148,14 @@ export class LocalRepository {
 /** A staged file's length and SHA-256 the caller already knows (a target's signed hashes), so it is not read again. */
 export type KnownDigests = ReadonlyMap<string, { length: number; sha256: string }>;
 
-async function sha256Of(file: string): Promise<{ length: number; sha256: string }> {
-  const digest = await digestOfLocalFile(file);
+async function sha256Of(root: string, file: string): Promise<{ length: number; sha256: string }> {
+  const digest = await digestOfLocalFile(root, file);
   if (digest === undefined) throw damaged(file, 'is missing');
   return digest;
 }
 
-async function syncFile(file: string): Promise<void> {
-  const opened = await openLocalFile(file);
+async function syncFile(root: string, file: string): Promise<void> {
+  const opened = await openLocalFile(root, file);
   if (opened === undefined) throw damaged(file, 'is missing');
   try {
     await opened.fh.sync();
@@ -209,7 +209,7 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
       const inode = `${st.dev}:${st.ino}`;
       const hint = options.known?.get(f.path);
       let digest = byInode.get(inode) ?? (hint && hint.length === st.size ? hint : undefined);
-      if (!digest) digest = await sha256Of(abs);
+      if (!digest) digest = await sha256Of(stagingDir, abs);
       byInode.set(inode, digest);
       const entry = { ...f, ...digest };
       assertRealDirectory(repoDir, f.path.slice(0, Math.max(0, f.path.lastIndexOf('/'))), realDirs);
@@ -221,7 +221,7 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
         if (st !== undefined && !st.isFile()) {
           throw damaged(target, `is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file'} where the copy keeps a published file, which is never followed nor replaced`);
         }
-        const there = st === undefined ? undefined : await digestOfLocalFile(target);
+        const there = st === undefined ? undefined : await digestOfLocalFile(repoDir, target);
         if (there !== undefined) {
           if (there.length !== digest.length || there.sha256 !== digest.sha256) {
             throw new AirlockError('E_PUBLISH_IMMUTABLE', `${f.path} already exists in the repository with other bytes; a published file is never overwritten — release under a new version`);
@@ -246,7 +246,7 @@ export async function commitStaged(stagingDir: string, repoDir: string, options:
         const st = await lstat(abs);
         if (flushed.has(`${st.dev}:${st.ino}`)) continue;
         flushed.add(`${st.dev}:${st.ino}`);
-        await syncFile(abs);
+        await syncFile(stagingDir, abs);
       }
     }
     const dirs = new Set<string>();

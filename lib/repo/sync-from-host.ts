@@ -143,8 +143,8 @@ async function fetchTarget(source: Source, path: string, info: TargetFileInfo, f
 }
 
 /** The SHA-256 of the copy's own file, undefined when it has none; a symlink there is damage, never followed (lib/core/local-copy-file.ts). */
-async function localSha256(file: string): Promise<string | undefined> {
-  return (await digestOfLocalFile(file))?.sha256;
+async function localSha256(repoDir: string, file: string): Promise<string | undefined> {
+  return (await digestOfLocalFile(repoDir, file))?.sha256;
 }
 
 function consistentTargetPath(targetPath: string, sha256: string): string {
@@ -266,7 +266,7 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   // is staged — commitStaged would refuse it only after every byte was fetched.
   const notHeld = new Set<string>();
   const wantTarget = async (path: string, from: string, info: TargetFileInfo): Promise<void> => {
-    const own = await localSha256(join(repoDir, path));
+    const own = await localSha256(repoDir, join(repoDir, path));
     if (own === info.hashes.sha256) return;
     if (own !== undefined && classifyPath(path).immutable) throw otherBytesInCopy(path);
     notHeld.add(path);
@@ -284,13 +284,13 @@ async function verifyHost(repoDir: string, source: Source, options: SyncOptions)
   // apt: the indices the next release extends, checked against Release and the verified .deb targets (sync-apt.ts).
   const apt = await aptFilesOf(await aptSuitesOf(repoDir), (path, max) => fetchBytes(source, path, max), hostTargets, pgpKeys, (path) => readOwn(repoDir, path));
   for (const i of apt.indices) {
-    if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
+    if ((await localSha256(repoDir, join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }
   for (const f of apt.pool) await wantTarget(f.path, consistentTargetPath(f.target, f.info.hashes.sha256!), f.info);
   // rpm: the repodata the next release indexes on top of, and the signed packages it lists (sync-rpm.ts).
   const rpm = await rpmFilesOf((path, max) => fetchBytes(source, path, max), pgpKeys, (path) => readOwn(repoDir, path));
   for (const i of rpm.indices) {
-    if ((await localSha256(join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
+    if ((await localSha256(repoDir, join(repoDir, i.path))) !== sha256Hex(i.bytes)) wanted.push({ path: i.path, bytes: i.bytes });
   }
   for (const p of rpm.packages) await wantTarget(p.path, p.path, p.info);
   // The bootstrap copy users pin from follows the newest root (docs/host-layout.md).
@@ -396,7 +396,7 @@ async function stageAndCommit(repoDir: string, stagingRoot: string, source: Sour
       const already = fetched.get(from);
       if (already !== undefined) {
         await copyFile(already, file); // staged by this sync
-      } else if (from === w.path || !(await copyOwnTarget(join(repoDir, from), info, file))) {
+      } else if (from === w.path || !(await copyOwnTarget(repoDir, join(repoDir, from), info, file))) {
         await fetchTarget(source, from, info, file);
         fetched.set(from, file);
       }
@@ -409,7 +409,7 @@ async function stageAndCommit(repoDir: string, stagingRoot: string, source: Sour
 
 /** A file of the copy's own tree, or undefined when it has none (a symlink there is damage, never followed). */
 async function readOwn(repoDir: string, path: string): Promise<Uint8Array | undefined> {
-  return readLocalFile(join(repoDir, ...path.split('/')), MAX_OWN_FILE_BYTES);
+  return readLocalFile(repoDir, join(repoDir, ...path.split('/')), MAX_OWN_FILE_BYTES);
 }
 
 /**
@@ -417,8 +417,8 @@ async function readOwn(repoDir: string, path: string): Promise<Uint8Array | unde
  * checked in the same read (one open, never through a symlink); false, with nothing
  * left at `to`, when it has none or other bytes.
  */
-async function copyOwnTarget(own: string, info: TargetFileInfo, to: string): Promise<boolean> {
-  const opened = await openLocalFile(own);
+async function copyOwnTarget(repoDir: string, own: string, info: TargetFileInfo, to: string): Promise<boolean> {
+  const opened = await openLocalFile(repoDir, own);
   if (opened === undefined) return false;
   let same = false;
   try {

@@ -1,0 +1,150 @@
+// Opening a path beneath a root without following a symlink at ANY component below it.
+// O_NOFOLLOW guards a path's last component only: `targets/p/1.0/f` opened with it is
+// still read from elsewhere when `targets/p` is a symlink to a directory. And a check of
+// each directory first (lstat) then an open of the full path can be raced: a directory
+// swapped for a symlink between the two is followed. So each directory is itself opened
+// (O_DIRECTORY | O_NOFOLLOW: a symlink there fails, ELOOP) and the next component is
+// opened through it — `/proc/self/fd/<fd>/<name>`: the magic link resolves to the very
+// directory the descriptor holds, whatever its path now names, and O_NOFOLLOW then
+// applies to `<name>` (openat(2) without native code; Linux's openat2 RESOLVE_NO_SYMLINKS
+// is what this builds by hand). Where /proc/self/fd is not there (not Linux, a sandbox
+// without /proc) each directory is lstat'ed and the path opened by name with
+// O_NOFOLLOW: every link there at the time of the check is refused, but a swap between
+// check and open can still race it.
+//
+// The root itself is the caller's word (a configured home, a host the user named) and
+// may be a symlink. Cost: one open and one close per directory below the root, on top
+// of the file's own open.
+import { constants, existsSync, type Stats } from 'node:fs';
+import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** Why nothing was opened: `at` is the root-relative path of the component at fault. */
+export type BeneathRefusal =
+  | { refused: 'absent'; at: string }
+  /** A directory on the way is a symlink (to anywhere). */
+  | { refused: 'linked-directory'; at: string }
+  /** A component on the way is neither a directory nor a symlink (a file where a directory must be). */
+  | { refused: 'not-directory'; at: string }
+  /** The last component is a symlink. */
+  | { refused: 'symlink'; at: string }
+  /** The last component is not a regular file (a FIFO, a device, a directory, a socket). */
+  | { refused: 'not-regular'; at: string };
+
+/** /proc/self/fd names the directory a descriptor holds (Linux with /proc mounted). */
+const PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd');
+
+export type BeneathWalk = 'proc-fd' | 'lstat';
+
+/** How paths are walked here: by held descriptors where the system allows, else by lstat (racy; see the header). */
+export const DEFAULT_WALK: BeneathWalk = PROC_FD ? 'proc-fd' : 'lstat';
+
+function errno(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * A directory beneath the root, held open: `name(entry)` is a path to one of its entries
+ * that resolves through this very directory (proc-fd), never through a link above it.
+ * Close it when done; names made from it mean nothing after.
+ */
+export interface HeldDirectory {
+  name(entry: string): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the directory `root/segments…` with no symlink among `segments`; a refusal says
+ * which component is at fault. Other failures (EACCES, EIO …) are thrown as they are.
+ */
+export async function openDirectoryBeneath(root: string, segments: readonly string[], walk: BeneathWalk = DEFAULT_WALK): Promise<HeldDirectory | BeneathRefusal> {
+  if (walk === 'lstat') {
+    try {
+      if (!(await stat(root)).isDirectory()) return { refused: 'not-directory', at: '' };
+    } catch (err) {
+      if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { refused: 'absent', at: '' };
+      throw err;
+    }
+    let dir = root;
+    for (let i = 0; i < segments.length; i++) {
+      dir = join(dir, segments[i]!);
+      let st: Stats;
+      try {
+        st = await lstat(dir);
+      } catch (err) {
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { refused: 'absent', at: segments.slice(0, i + 1).join('/') };
+        throw err;
+      }
+      if (st.isSymbolicLink()) return { refused: 'linked-directory', at: segments.slice(0, i + 1).join('/') };
+      if (!st.isDirectory()) return { refused: 'not-directory', at: segments.slice(0, i + 1).join('/') };
+    }
+    const held = dir;
+    return { name: (entry) => join(held, entry), close: async () => undefined };
+  }
+  let fh: FileHandle;
+  try {
+    fh = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return { refused: 'absent', at: '' };
+    if (errno(err) === 'ENOTDIR') return { refused: 'not-directory', at: '' };
+    throw err;
+  }
+  for (let i = 0; i < segments.length; i++) {
+    let next: FileHandle;
+    const name = `/proc/self/fd/${fh.fd}/${segments[i]}`;
+    try {
+      next = await open(name, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    } catch (err) {
+      const at = segments.slice(0, i + 1).join('/');
+      try {
+        if (errno(err) === 'ENOENT') return { refused: 'absent', at };
+        if (errno(err) === 'ELOOP') return { refused: 'linked-directory', at };
+        // Linux answers ENOTDIR for a symlink too (O_DIRECTORY is checked first): which one, for the message.
+        if (errno(err) === 'ENOTDIR') return { refused: (await lstat(name).catch(() => undefined))?.isSymbolicLink() ? 'linked-directory' : 'not-directory', at };
+        throw err;
+      } finally {
+        await fh.close();
+      }
+    }
+    await fh.close();
+    fh = next;
+  }
+  const held = fh;
+  return { name: (entry) => `/proc/self/fd/${held.fd}/${entry}`, close: () => held.close() };
+}
+
+/**
+ * Opens the regular file `root/segments…` for reading: no symlink among the directories
+ * below the root nor as the file itself, never blocking on a FIFO (O_NONBLOCK; fstat
+ * then refuses it). Returns the handle and its fstat (the caller closes it), or why not.
+ */
+export async function openFileBeneath(root: string, segments: readonly string[], walk: BeneathWalk = DEFAULT_WALK): Promise<{ fh: FileHandle; st: Stats } | BeneathRefusal> {
+  const dir = await openDirectoryBeneath(root, segments.slice(0, -1), walk);
+  if ('refused' in dir) return dir;
+  const at = segments.join('/');
+  let fh: FileHandle;
+  try {
+    fh = await open(dir.name(segments.at(-1)!), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch (err) {
+    const code = errno(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { refused: 'absent', at };
+    if (code === 'ELOOP') return { refused: 'symlink', at };
+    // O_NONBLOCK on a FIFO without a writer still opens; on a socket it is ENXIO.
+    if (code === 'ENXIO') return { refused: 'not-regular', at };
+    throw err;
+  } finally {
+    await dir.close();
+  }
+  let st: Stats;
+  try {
+    st = await fh.stat();
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+  if (!st.isFile()) {
+    await fh.close();
+    return { refused: 'not-regular', at };
+  }
+  return { fh, st };
+}
