@@ -95,16 +95,20 @@ export class DigestSet {
   /**
    * A digest set for `algorithms` (node:crypto names; unknown ones throw as createHash
    * does). `expectedBytes` decides whether workers are worth starting; the first
-   * algorithm always runs on the calling thread (see `state`).
+   * algorithm runs on the calling thread (see `state`) unless `offThread`: then, for a
+   * large input, every algorithm runs on a worker, for a caller whose own thread has
+   * other work on the same bytes (a verified download writes them) — and `state` is
+   * unavailable.
    */
-  static async open(algorithms: readonly string[], expectedBytes: number): Promise<DigestSet> {
+  static async open(algorithms: readonly string[], expectedBytes: number, { offThread = false }: { offThread?: boolean } = {}): Promise<DigestSet> {
     for (const a of algorithms) createHash(a); // an unknown name fails here, not in a worker
-    if (algorithms.length < 2 || expectedBytes < PARALLEL_DIGEST_MIN_BYTES) return new DigestSet(algorithms, [], new Uint8Array(0));
+    const onWorkers = offThread ? algorithms.length : algorithms.length - 1;
+    if (onWorkers === 0 || expectedBytes < PARALLEL_DIGEST_MIN_BYTES) return new DigestSet(algorithms, [], new Uint8Array(0));
     // Loaded only here: most runs hash small files and never pay for worker_threads.
     const { Worker } = await import('node:worker_threads');
     const url = new URL(`data:text/javascript,${encodeURIComponent(WORKER_SOURCE)}`);
     const ring = new SharedArrayBuffer(SLOTS * SLOT_BYTES);
-    const workers = algorithms.slice(1).map((a) => ({ worker: new Worker(url, { workerData: { algorithms: [a], ring, slotBytes: SLOT_BYTES } }) as WorkerLike }));
+    const workers = algorithms.slice(algorithms.length - onWorkers).map((a) => ({ worker: new Worker(url, { workerData: { algorithms: [a], ring, slotBytes: SLOT_BYTES } }) as WorkerLike }));
     return new DigestSet(algorithms, workers, new Uint8Array(ring));
   }
 
@@ -165,12 +169,12 @@ export class DigestSet {
   }
 
   /**
-   * A copy of the running state of `algorithm`, which must be the first one (the only
-   * one always on this thread): it can be extended and finished without touching the
+   * A copy of the running state of `algorithm`, which must be the first one, on this
+   * thread (a set opened without `offThread`): it can be extended and finished without touching the
    * set — an OpenPGP signature hashes its own trailer after the document (RFC 4880 §5.2.4).
    */
   state(algorithm: string): Hash {
-    if (algorithm !== this.#algorithms[0]) throw new TypeError(`only the first algorithm (${this.#algorithms[0]}) has a state on this thread`);
+    if (algorithm !== this.#algorithms[0] || this.#inline.length === 0) throw new TypeError(`only the first algorithm (${this.#algorithms[0]}), and not off this thread, has a state here`);
     return this.#inline[0]!.copy();
   }
 

@@ -6,8 +6,8 @@ function reference(data: Uint8Array, algorithms: string[]): Record<string, strin
   return Object.fromEntries(algorithms.map((a) => [a, createHash(a).update(data).digest('hex')]));
 }
 
-async function digestInChunks(data: Uint8Array, algorithms: string[], expectedBytes: number, chunk: number): Promise<Record<string, string>> {
-  const set = await DigestSet.open(algorithms, expectedBytes);
+async function digestInChunks(data: Uint8Array, algorithms: string[], expectedBytes: number, chunk: number, offThread = false): Promise<Record<string, string>> {
+  const set = await DigestSet.open(algorithms, expectedBytes, { offThread });
   try {
     for (let i = 0; i < data.length; i += chunk) await set.update(data.subarray(i, i + chunk));
     return await set.digests();
@@ -27,6 +27,25 @@ describe('DigestSet', () => {
     const data = backing.subarray(7, backing.length - 11);
     const algorithms = ['sha256', 'sha512', 'sha384'];
     expect(await digestInChunks(data, algorithms, data.length, 999_983)).toEqual(reference(data, algorithms));
+  });
+
+  it('computes every algorithm on workers when asked to keep this thread free (a download writes on it), one algorithm alone too', async () => {
+    const data = randomBytes(PARALLEL_DIGEST_MIN_BYTES + 1_234_567);
+    expect(await digestInChunks(data, ['sha256'], data.length, 1 << 20, true)).toEqual(reference(data, ['sha256']));
+    expect(await digestInChunks(data, ['sha256', 'sha512'], data.length, 65_537, true)).toEqual(reference(data, ['sha256', 'sha512']));
+  });
+
+  it('keeps no state on this thread when every algorithm is on a worker, and one when the input is small', async () => {
+    const large = await DigestSet.open(['sha256'], PARALLEL_DIGEST_MIN_BYTES, { offThread: true });
+    const small = await DigestSet.open(['sha256'], PARALLEL_DIGEST_MIN_BYTES - 1, { offThread: true });
+    try {
+      expect(() => large.state('sha256')).toThrow(TypeError);
+      await small.update(Buffer.from('abc'));
+      expect(small.state('sha256').digest('hex')).toBe(createHash('sha256').update('abc').digest('hex'));
+    } finally {
+      large.close();
+      small.close();
+    }
   });
 
   it('gives the digests of an empty input', async () => {

@@ -1,9 +1,9 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WRITE_PIECE_BYTES, writeAll } from '../../lib/core/write-all.js';
+import { WRITE_PIECE_BYTES, writeAll, writeAllSync } from '../../lib/core/write-all.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'airlock-write-all-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -60,5 +60,24 @@ describe('writeAll', () => {
     const expected = Buffer.from(new Uint8Array(5000).map((_, i) => i & 0xff));
     Buffer.from('XYZ'.repeat(700)).copy(expected, 1000);
     expect(readFileSync(file).equals(expected)).toBe(true);
+  });
+});
+
+describe('writeAllSync', () => {
+  it('writes all of the bytes in pieces of one write each, continuing after a short write', () => {
+    const file = join(dir, 'sync');
+    const fd = openSync(file, 'w');
+    const calls: number[] = [];
+    try {
+      writeSync(fd, 'head');
+      // Every write(2) takes at most 100,000 bytes: a short write for a full piece.
+      writeAllSync(fd, new Uint8Array(2 * WRITE_PIECE_BYTES + 5).fill(7), (f, b, offset, length) => (calls.push(length), writeSync(f, b, offset, Math.min(length, 100_000))));
+      writeAllSync(fd, Buffer.from('tail'));
+    } finally {
+      closeSync(fd);
+    }
+    expect(readFileSync(file).equals(Buffer.concat([Buffer.from('head'), new Uint8Array(2 * WRITE_PIECE_BYTES + 5).fill(7), Buffer.from('tail')]))).toBe(true);
+    expect(Math.max(...calls)).toBe(WRITE_PIECE_BYTES);
+    expect(calls.length).toBeGreaterThan(3);
   });
 });
