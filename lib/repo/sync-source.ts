@@ -6,16 +6,16 @@
 // lib/verify's DirectorySource follows links (a downstream mirror may be made of them);
 // this one does not: no directory below the host's root may be a symlink or anything but
 // a directory, and each file must be a regular file opened without following a final
-// symlink (O_NOFOLLOW) or waiting on a FIFO (lib/core/regular-file.ts) — E_HOST_UNSAFE
-// otherwise, even for a link to the very bytes the metadata vouches for. (A host that
-// swaps a directory for a link between that check and the open can still race it, as on
-// the publish side: keep the tree writable by the publisher only.) The root is the
-// user's own word and may itself be a symlink.
-import type { Stats } from 'node:fs';
-import { lstat, type FileHandle } from 'node:fs/promises';
+// symlink (O_NOFOLLOW) or waiting on a FIFO — E_HOST_UNSAFE otherwise, even for a link
+// to the very bytes the metadata vouches for. Each directory is opened without following
+// and the next component through it (lib/core/path-beneath.ts), so a host that swaps a
+// directory for a link while a file is being opened is not followed either (on Linux;
+// elsewhere each directory is lstat'ed first, which such a swap can still race). The
+// root is the user's own word and may itself be a symlink.
+import type { FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AirlockError, fromSystemError } from '../core/errors.js';
-import { openRegularFile } from '../core/regular-file.js';
+import { openFileBeneath } from '../core/path-beneath.js';
 import { checkSegment, openSource, type FetchRequest, type Source } from '../verify/index.js';
 
 /** Bytes per read: large targets in few reads, as lib/verify's DirectorySource. */
@@ -47,28 +47,27 @@ export class HostTreeSource implements Source {
   private async open(segments: readonly string[]): Promise<{ fh: FileHandle; size: number; file: string }> {
     const path = segments.join('/');
     segments.forEach(checkSegment);
-    let dir = this.root;
-    for (const segment of segments.slice(0, -1)) {
-      dir = join(dir, segment);
-      let st: Stats;
-      try {
-        st = await lstat(dir);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw this.notFound(path, err);
-        throw fromSystemError(err, `reading ${dir}`);
-      }
-      if (!st.isDirectory()) throw this.unsafe(path, `${dir} is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}`);
-    }
-    const file = join(dir, segments.at(-1)!);
-    let opened: Awaited<ReturnType<typeof openRegularFile>>;
+    const file = join(this.root, ...segments);
+    let opened: Awaited<ReturnType<typeof openFileBeneath>>;
     try {
-      opened = await openRegularFile(file);
+      opened = await openFileBeneath(this.root, segments);
     } catch (err) {
       throw fromSystemError(err, `reading ${file}`);
     }
     if ('refused' in opened) {
-      if (opened.refused === 'absent') throw this.notFound(path);
-      throw this.unsafe(path, `${file} is ${opened.refused === 'symlink' ? 'a symlink' : 'not a regular file'}`);
+      const at = join(this.root, opened.at);
+      switch (opened.refused) {
+        case 'absent':
+          throw this.notFound(path);
+        case 'linked-directory':
+          throw this.unsafe(path, `${at} is a symlink`);
+        case 'not-directory':
+          throw this.unsafe(path, `${at} is not a directory`);
+        case 'symlink':
+          throw this.unsafe(path, `${file} is a symlink`);
+        case 'not-regular':
+          throw this.unsafe(path, `${file} is not a regular file`);
+      }
     }
     return { fh: opened.fh, size: opened.st.size, file };
   }

@@ -1,9 +1,9 @@
 // lib/repo/sync-source.ts on its own: what a directory host's tree may hold and how a
 // path the host's metadata names is refused (the CLI's `airlock sync --from DIR` reads
 // through HostTreeSource; the whole sync is test/repo/sync-from-host.test.ts).
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HostTreeSource, openSyncSource } from '../../lib/repo/sync-source.js';
 import { HttpSource } from '../../lib/verify/index.js';
@@ -16,10 +16,17 @@ beforeAll(async () => {
   await mkdir(join(host, 'metadata'));
   await writeFile(join(host, 'metadata', 'timestamp.json'), '{}');
   await writeFile(join(host, 'secret'), 'outside metadata/');
+  // A directory linked to a real one outside the host, holding the same plausible file.
+  await mkdir(join(host, '..', `${basename(host)}-outside`, 'p'), { recursive: true });
+  await writeFile(join(host, '..', `${basename(host)}-outside`, 'p', 'a.tar.gz'), 'plausible');
+  await mkdir(join(host, 'targets'));
+  await symlink(join(host, '..', `${basename(host)}-outside`, 'p'), join(host, 'targets', 'p'));
+  await writeFile(join(host, 'releases'), 'a file where a directory is');
 });
 
 afterAll(async () => {
   if (host) await rm(host, { recursive: true, force: true });
+  if (host) await rm(join(host, '..', `${basename(host)}-outside`), { recursive: true, force: true });
 });
 
 async function read(source: HostTreeSource, path: string[]): Promise<string> {
@@ -41,10 +48,18 @@ describe('HostTreeSource', () => {
     });
   }
 
+  it('refuses a file under a directory linked elsewhere, or under a file (E_HOST_UNSAFE), in fetch and probe', async () => {
+    const source = new HostTreeSource(host);
+    for (const path of [['targets', 'p', 'a.tar.gz'], ['releases', 'p', 'a.tar.gz']]) {
+      await expectCode(read(source, path), 'E_HOST_UNSAFE');
+      await expectCode(source.probe(path), 'E_HOST_UNSAFE');
+    }
+  });
+
   it('says a missing file or directory is not there (E_NOT_FOUND)', async () => {
     const source = new HostTreeSource(host);
     await expectCode(read(source, ['metadata', '2.root.json']), 'E_NOT_FOUND');
-    await expectCode(source.probe(['targets', 'p', '1.0.0', 'a.tar.gz']), 'E_NOT_FOUND');
+    await expectCode(source.probe(['targets', 'q', '1.0.0', 'a.tar.gz']), 'E_NOT_FOUND');
   });
 });
 
