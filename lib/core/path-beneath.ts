@@ -16,7 +16,7 @@
 // may be a symlink. Cost: one open and one close per directory below the root, on top
 // of the file's own open.
 import { constants, existsSync, type Stats } from 'node:fs';
-import { lstat, open, stat, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** Why nothing was opened: `at` is the root-relative path of the component at fault. */
@@ -53,11 +53,22 @@ export interface HeldDirectory {
   close(): Promise<void>;
 }
 
+export interface DirectoryOptions {
+  walk?: BeneathWalk;
+  /**
+   * Make each missing directory, with this mode set outright (not left to the umask). A
+   * directory someone else makes meanwhile (EEXIST) is taken only if it is a real
+   * directory when opened without following, and keeps its mode.
+   */
+  make?: number;
+}
+
 /**
  * Opens the directory `root/segments…` with no symlink among `segments`; a refusal says
  * which component is at fault. Other failures (EACCES, EIO …) are thrown as they are.
  */
-export async function openDirectoryBeneath(root: string, segments: readonly string[], walk: BeneathWalk = DEFAULT_WALK): Promise<HeldDirectory | BeneathRefusal> {
+export async function openDirectoryBeneath(root: string, segments: readonly string[], options: DirectoryOptions = {}): Promise<HeldDirectory | BeneathRefusal> {
+  const { walk = DEFAULT_WALK, make } = options;
   if (walk === 'lstat') {
     try {
       if (!(await stat(root)).isDirectory()) return { refused: 'not-directory', at: '' };
@@ -68,15 +79,20 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
     let dir = root;
     for (let i = 0; i < segments.length; i++) {
       dir = join(dir, segments[i]!);
-      let st: Stats;
-      try {
-        st = await lstat(dir);
-      } catch (err) {
-        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return { refused: 'absent', at: segments.slice(0, i + 1).join('/') };
+      const at = segments.slice(0, i + 1).join('/');
+      let st = await lstat(dir).catch((err: unknown) => {
+        if (errno(err) === 'ENOENT' || errno(err) === 'ENOTDIR') return undefined;
         throw err;
+      });
+      let made = false;
+      if (st === undefined && make !== undefined) {
+        made = await makeDirectory(dir);
+        st = await lstat(dir);
       }
-      if (st.isSymbolicLink()) return { refused: 'linked-directory', at: segments.slice(0, i + 1).join('/') };
-      if (!st.isDirectory()) return { refused: 'not-directory', at: segments.slice(0, i + 1).join('/') };
+      if (st === undefined) return { refused: 'absent', at };
+      if (st.isSymbolicLink()) return { refused: 'linked-directory', at };
+      if (!st.isDirectory()) return { refused: 'not-directory', at };
+      if (made) await chmod(dir, make!);
     }
     const held = dir;
     return { name: (entry) => join(held, entry), close: async () => undefined };
@@ -90,27 +106,51 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
     throw err;
   }
   for (let i = 0; i < segments.length; i++) {
-    let next: FileHandle;
     const name = `/proc/self/fd/${fh.fd}/${segments[i]}`;
+    const at = segments.slice(0, i + 1).join('/');
+    let next: FileHandle | BeneathRefusal;
     try {
-      next = await open(name, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
-    } catch (err) {
-      const at = segments.slice(0, i + 1).join('/');
-      try {
-        if (errno(err) === 'ENOENT') return { refused: 'absent', at };
-        if (errno(err) === 'ELOOP') return { refused: 'linked-directory', at };
-        // Linux answers ENOTDIR for a symlink too (O_DIRECTORY is checked first): which one, for the message.
-        if (errno(err) === 'ENOTDIR') return { refused: (await lstat(name).catch(() => undefined))?.isSymbolicLink() ? 'linked-directory' : 'not-directory', at };
-        throw err;
-      } finally {
-        await fh.close();
+      next = await openDirectoryHere(name, at);
+      let made = false;
+      if ('refused' in next && next.refused === 'absent' && make !== undefined) {
+        made = await makeDirectory(name);
+        next = await openDirectoryHere(name, at);
       }
+      if (made && !('refused' in next)) await next.chmod(make!);
+    } catch (err) {
+      await fh.close();
+      throw err;
     }
     await fh.close();
+    if ('refused' in next) return next;
     fh = next;
   }
   const held = fh;
   return { name: (entry) => `/proc/self/fd/${held.fd}/${entry}`, close: () => held.close() };
+}
+
+/** `name` (through a held directory) opened as a directory without following it. */
+async function openDirectoryHere(name: string, at: string): Promise<FileHandle | BeneathRefusal> {
+  try {
+    return await open(name, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  } catch (err) {
+    if (errno(err) === 'ENOENT') return { refused: 'absent', at };
+    if (errno(err) === 'ELOOP') return { refused: 'linked-directory', at };
+    // Linux answers ENOTDIR for a symlink too (O_DIRECTORY is checked first): which one, for the message.
+    if (errno(err) === 'ENOTDIR') return { refused: (await lstat(name).catch(() => undefined))?.isSymbolicLink() ? 'linked-directory' : 'not-directory', at };
+    throw err;
+  }
+}
+
+/** mkdir; false when something already stands there (made meanwhile: judged when opened). mkdir(2) never follows its last component. */
+async function makeDirectory(path: string): Promise<boolean> {
+  try {
+    await mkdir(path);
+    return true;
+  } catch (err) {
+    if (errno(err) === 'EEXIST') return false;
+    throw err;
+  }
 }
 
 /**
@@ -119,7 +159,7 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
  * then refuses it). Returns the handle and its fstat (the caller closes it), or why not.
  */
 export async function openFileBeneath(root: string, segments: readonly string[], walk: BeneathWalk = DEFAULT_WALK): Promise<{ fh: FileHandle; st: Stats } | BeneathRefusal> {
-  const dir = await openDirectoryBeneath(root, segments.slice(0, -1), walk);
+  const dir = await openDirectoryBeneath(root, segments.slice(0, -1), { walk });
   if ('refused' in dir) return dir;
   const at = segments.join('/');
   let fh: FileHandle;

@@ -8,21 +8,25 @@
 // `releases/p/1.0 -> ~/.ssh`) would make the terminal write, rename or read through it,
 // in its own name. So no path is used if any directory on it below the root is a symlink
 // (E_HOST_UNSAFE), files are opened without following a final symlink, and only regular
-// files are read. (A host that swaps a directory for a link between that check and the
-// write can still race it: keep the tree writable by the publisher only.)
+// files are read. Each directory is opened without following it and the next component
+// is named through it (lib/core/path-beneath.ts: /proc/self/fd/<fd>/<name>), so every
+// write, rename, read and removal happens in the very directory that was checked: one
+// swapped for a link meanwhile is not followed (on Linux; where /proc/self/fd is missing
+// each directory is lstat'ed first, which such a swap can still race).
 //
 // Modes are set explicitly (host-modes.ts), never left to the umask: every file gets the
 // host's file mode with fchmod before it is flushed, every directory made gets its
 // directory mode.
-import { constants, type Stats } from 'node:fs';
+import { constants } from 'node:fs';
 import { chmod, lstat, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { renameWithoutReplacing, syncDirectory } from '../core/atomic-file.js';
 import { syncFileSystem } from '../core/file-system-sync.js';
 import { hashStream } from '../core/digest.js';
-import { AirlockError, fromSystemError } from '../core/errors.js';
+import { AirlockError, fromSystemError, isAirlockError } from '../core/errors.js';
 import { walkTree } from '../core/file-tree.js';
-import { openRegularFile, readRegularFile } from '../core/regular-file.js';
+import { openDirectoryBeneath, openFileBeneath, type BeneathRefusal, type HeldDirectory } from '../core/path-beneath.js';
+import { readOpenedFile } from '../core/regular-file.js';
 import { writeAll } from '../core/write-all.js';
 import { DEFAULT_HOST_MODES, permissionBits, type HostModes } from './host-modes.js';
 import { assertTreePath, type PutOptions, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
@@ -81,85 +85,88 @@ export class DirectoryTransport implements Transport {
   }
 
   /**
-   * Directories below the root already found to be real directories (or made so), each
-   * checked once per batch rather than on every call: a large publish touches a few
-   * directories tens of thousands of times. Only a batch's writes and renames (the calls
-   * made with `durable: false`) use it, and every flush forgets it, so a directory
-   * swapped for a symlink is caught at the batch's next step at the latest; a file sent
-   * on its own, and every read, checks each directory afresh.
+   * The directories a batch writes into, held open (path-beneath.ts) from their first use
+   * until the batch's flush: a large publish writes a few directories tens of thousands
+   * of times. Only a batch's writes and renames (the calls made with `durable: false`)
+   * use them; a flush closes them all, so the next batch opens each afresh from the root
+   * (a directory swapped for a symlink meanwhile is refused then). A file sent on its
+   * own, and every read, opens its directories afresh.
    */
-  private readonly checkedDirs = new Set<string>();
+  private readonly batchDirs = new Map<string, { dir: HeldDirectory; users: number }>();
 
-  /** E_HOST_UNSAFE for a directory of the path that is a symlink or no directory at all. */
-  private notADirectory(dir: string, st: Stats): AirlockError {
-    return this.unsafe(dir, `is ${st.isSymbolicLink() ? 'a symlink' : 'not a directory'}; airlock never writes or reads through it — remove it on the host and find out who put it there`);
-  }
-
-  /** abs(), refusing (E_HOST_UNSAFE) a path whose directories below the root include a symlink or non-directory. */
-  private async safe(path: string, inBatch = false): Promise<string> {
-    const full = this.abs(path);
-    const parts = path.split('/');
-    let dir = this.root;
-    for (const part of parts.slice(0, -1)) {
-      dir = join(dir, part);
-      if (inBatch && this.checkedDirs.has(dir)) continue;
-      let st;
-      try {
-        st = await lstat(dir);
-      } catch (err) {
-        if (errno(err) === 'ENOENT') break; // made below as a real directory
-        throw fromSystemError(err, `reading ${dir} on host ${this.host}`);
-      }
-      if (st.isSymbolicLink() || !st.isDirectory()) {
-        throw this.notADirectory(dir, st);
-      }
-      if (inBatch) this.checkedDirs.add(dir);
-    }
-    return full;
-  }
-
-  /** Makes the missing directories above `path` (already checked by safe()), each with the host's directory mode. */
-  private async makeParents(path: string, inBatch: boolean): Promise<void> {
-    let dir = this.root;
-    for (const part of path.split('/').slice(0, -1)) {
-      dir = join(dir, part);
-      if (inBatch && this.checkedDirs.has(dir)) continue;
-      try {
-        await mkdir(dir);
-      } catch (err) {
-        if (errno(err) !== 'EEXIST') throw err;
-        // Made meanwhile — by another write of the same batch, or by someone else: it
-        // must be a real directory all the same.
-        const st = await lstat(dir);
-        if (st.isSymbolicLink() || !st.isDirectory()) {
-          throw this.notADirectory(dir, st);
-        }
-        continue;
-      }
-      await chmod(dir, this.modes.dir);
-      if (inBatch) this.checkedDirs.add(dir);
+  /** E_HOST_UNSAFE for what path-beneath.ts refused on the way to `path`. */
+  private refused(path: string, r: Exclude<BeneathRefusal, { refused: 'absent' }>): AirlockError {
+    switch (r.refused) {
+      case 'linked-directory':
+        return this.unsafe(r.at, 'is a symlink; airlock never writes or reads through it — remove it on the host and find out who put it there');
+      case 'not-directory':
+        return this.unsafe(r.at, 'is not a directory; airlock never writes or reads through it — remove it on the host and find out who put it there');
+      case 'symlink':
+        return this.unsafe(path, 'is a symlink; airlock never reads or changes anything through it — remove it on the host');
+      case 'not-regular':
+        return this.unsafe(path, 'is not a regular file; remove it on the host');
     }
   }
 
-  /** Why a path on the host is not read: a symlink or something else than a regular file. */
-  private refusedRead(path: string, refused: 'symlink' | 'not-regular'): AirlockError {
-    return refused === 'symlink'
-      ? this.unsafe(path, 'is a symlink; airlock never reads through it — remove it on the host')
-      : this.unsafe(path, 'is not a regular file; remove it on the host');
+  /**
+   * Runs `fn` in the directory holding `path`, held open with no symlink on the way
+   * (E_HOST_UNSAFE otherwise); `make` makes the missing directories with the host's
+   * mode; without it a missing one is undefined.
+   */
+  private async inDirectoryOf<T>(path: string, { make, inBatch }: { make: boolean; inBatch: boolean }, fn: (dir: HeldDirectory, name: string) => Promise<T>): Promise<T | undefined> {
+    assertTreePath(path);
+    const segments = path.split('/');
+    const name = segments.pop()!;
+    const key = segments.join('/');
+    let entry = inBatch ? this.batchDirs.get(key) : undefined;
+    if (entry === undefined) {
+      let opened;
+      try {
+        opened = await openDirectoryBeneath(this.root, segments, make ? { make: this.modes.dir } : {});
+      } catch (err) {
+        throw fromSystemError(err, `opening the directory of ${path} on host ${this.host}`);
+      }
+      if ('refused' in opened) {
+        if (opened.refused === 'absent') return undefined;
+        throw this.refused(path, opened);
+      }
+      entry = { dir: opened, users: 0 };
+      if (inBatch) {
+        const other = this.batchDirs.get(key);
+        if (other !== undefined) {
+          await opened.close();
+          entry = other;
+        } else this.batchDirs.set(key, entry);
+      }
+    }
+    entry.users++;
+    try {
+      return await fn(entry.dir, name);
+    } finally {
+      entry.users--;
+      if (!inBatch) await entry.dir.close();
+    }
   }
 
-  /** Opens a regular file for reading, never through a final symlink; undefined if absent. */
+  /** Closes the directories the batch held (none is in use: a flush follows the batch's writes). */
+  private async releaseBatchDirectories(): Promise<void> {
+    const held = [...this.batchDirs.values()];
+    this.batchDirs.clear();
+    for (const e of held) await e.dir.close();
+  }
+
+  /** Opens a regular file for reading, never through a symlink on the way; undefined if absent. */
   private async openFile(path: string) {
-    const full = await this.safe(path);
+    assertTreePath(path);
     let opened;
     try {
-      opened = await openRegularFile(full);
+      opened = await openFileBeneath(this.root, path.split('/'));
     } catch (err) {
       throw fromSystemError(err, `reading ${path} on host ${this.host}`);
     }
     if (!('refused' in opened)) return opened;
     if (opened.refused === 'absent') return undefined;
-    throw this.refusedRead(path, opened.refused);
+    throw this.refused(path, opened);
   }
 
   async *list(): AsyncGenerator<RemoteFile> {
@@ -188,73 +195,78 @@ export class DirectoryTransport implements Transport {
   }
 
   async readSmall(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-    const full = await this.safe(path);
+    const opened = await this.openFile(path);
+    if (opened === undefined) return undefined;
     let read;
     try {
-      read = await readRegularFile(full, maxBytes);
+      read = await readOpenedFile(opened, maxBytes);
     } catch (err) {
       throw fromSystemError(err, `reading ${path} on host ${this.host}`);
     }
-    if (!('refused' in read)) return read.bytes;
-    if (read.refused === 'absent') return undefined;
-    if (read.refused === 'too-large') throw new AirlockError('E_TOO_LARGE', `${path} on host ${this.host} is larger than ${maxBytes} bytes`);
-    throw this.refusedRead(path, read.refused);
+    if ('bytes' in read) return read.bytes;
+    throw new AirlockError('E_TOO_LARGE', `${path} on host ${this.host} is larger than ${maxBytes} bytes`);
   }
 
   async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void, options: PutOptions = {}): Promise<void> {
-    const inBatch = options.durable === false;
-    const dest = await this.safe(path, inBatch);
-    let created = false;
-    try {
-      await this.makeParents(path, inBatch);
-      const src = await open(localFile, constants.O_RDONLY);
+    await this.inDirectoryOf(path, { make: true, inBatch: options.durable === false }, async (dir, name) => {
+      const dest = dir.name(name);
+      let created = false;
       try {
-        // Created exclusively, never through an existing file or symlink.
-        const fh = await open(dest, CREATE_EXCLUSIVE, this.modes.file);
-        created = true;
+        const src = await open(localFile, constants.O_RDONLY);
         try {
-          // The umask narrowed the mode the file was created with; set it outright.
-          await fh.chmod(this.modes.file);
-          // A buffer the size of a small file, not a fixed 1 MiB: a tree is mostly small files.
-          const buf = Buffer.allocUnsafe(Math.max(1, Math.min(COPY_CHUNK, (await src.stat()).size)));
-          let sent = 0;
-          for (;;) {
-            const { bytesRead } = await src.read(buf, 0, buf.length, null);
-            if (bytesRead === 0) break;
-            await writeAll(fh, buf.subarray(0, bytesRead));
-            sent += bytesRead;
-            onProgress?.(sent);
+          // Created exclusively, never through an existing file or symlink.
+          const fh = await open(dest, CREATE_EXCLUSIVE, this.modes.file);
+          created = true;
+          try {
+            // The umask narrowed the mode the file was created with; set it outright.
+            await fh.chmod(this.modes.file);
+            // A buffer the size of a small file, not a fixed 1 MiB: a tree is mostly small files.
+            const buf = Buffer.allocUnsafe(Math.max(1, Math.min(COPY_CHUNK, (await src.stat()).size)));
+            let sent = 0;
+            for (;;) {
+              const { bytesRead } = await src.read(buf, 0, buf.length, null);
+              if (bytesRead === 0) break;
+              await writeAll(fh, buf.subarray(0, bytesRead));
+              sent += bytesRead;
+              onProgress?.(sent);
+            }
+            if (options.durable !== false) await fh.sync();
+          } finally {
+            await fh.close();
           }
-          if (options.durable !== false) await fh.sync();
         } finally {
-          await fh.close();
+          await src.close();
         }
-      } finally {
-        await src.close();
+      } catch (err) {
+        if (created) await unlink(dest).catch(() => undefined);
+        throw fromSystemError(err, `writing ${path} on host ${this.host}`);
       }
-    } catch (err) {
-      if (created) await unlink(dest).catch(() => undefined);
-      throw fromSystemError(err, `writing ${path} on host ${this.host}`);
-    }
+    });
   }
 
   async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {
     const durable = options.durable !== false;
-    const src = await this.safe(from, !durable);
-    const dest = await this.safe(to, !durable);
-    try {
-      await this.makeParents(to, !durable);
-      if (options.overwrite) {
-        await rename(src, dest);
-      } else {
-        // Published files, which every client verifies: on a host without hard links a check then rename.
-        if ((await renameWithoutReplacing(src, dest, { checkThenRename: true })) === 'exists') return 'exists';
-      }
-      if (durable) await this.syncDir(dest);
-      return 'renamed';
-    } catch (err) {
-      throw fromSystemError(err, `renaming ${from} to ${to} on host ${this.host}`);
-    }
+    const done = await this.inDirectoryOf(from, { make: false, inBatch: !durable }, (fromDir, fromName) =>
+      this.inDirectoryOf(to, { make: true, inBatch: !durable }, async (toDir, toName): Promise<'renamed' | 'exists'> => {
+        const src = fromDir.name(fromName);
+        const dest = toDir.name(toName);
+        try {
+          if (options.overwrite) {
+            await rename(src, dest);
+          } else {
+            // Published files, which every client verifies: on a host without hard links a check then rename.
+            if ((await renameWithoutReplacing(src, dest, { checkThenRename: true })) === 'exists') return 'exists';
+          }
+          // The rename is durable only once the directory entry is flushed.
+          if (durable) await syncDirectory(toDir.name('.'));
+          return 'renamed';
+        } catch (err) {
+          throw fromSystemError(err, `renaming ${from} to ${to} on host ${this.host}`);
+        }
+      }),
+    );
+    if (done === undefined) throw fromSystemError(Object.assign(new Error(`the directory of ${from} is missing`), { code: 'ENOENT' }), `renaming ${from} to ${to} on host ${this.host}`);
+    return done;
   }
 
   /**
@@ -263,20 +275,22 @@ export class DirectoryTransport implements Transport {
    */
   async flush(paths: readonly string[]): Promise<void> {
     this.flushes++;
-    this.checkedDirs.clear();
+    await this.releaseBatchDirectories();
     if (await this.syncFileSystemsOf(paths)) return;
     const dirs = new Set<string>();
     try {
       for (const path of paths) {
-        const full = await this.safe(path);
-        const opened = await openRegularFile(full);
-        if ('refused' in opened) continue; // renamed away since (the batch's temporary names)
+        const opened = await this.openFile(path).catch((err: unknown) => {
+          if (isAirlockError(err, 'E_HOST_UNSAFE') && err.details?.path === path) return undefined; // a file there that is none: not airlock's to flush
+          throw err;
+        });
+        if (opened === undefined) continue; // renamed away since (the batch's temporary names)
         try {
           await opened.fh.sync();
         } finally {
           await opened.fh.close();
         }
-        dirs.add(dirname(full));
+        dirs.add(dirname(this.abs(path)));
       }
       for (const dir of dirs) await syncDirectory(dir);
     } catch (err) {
@@ -298,18 +312,14 @@ export class DirectoryTransport implements Transport {
     return true;
   }
 
-  /** The rename is durable only once the directory entry is flushed. */
-  private async syncDir(file: string): Promise<void> {
-    await syncDirectory(dirname(file));
-  }
-
   async remove(path: string): Promise<void> {
-    const full = await this.safe(path);
-    try {
-      await unlink(full);
-    } catch (err) {
-      if (errno(err) !== 'ENOENT') throw fromSystemError(err, `removing ${path} on host ${this.host}`);
-    }
+    await this.inDirectoryOf(path, { make: false, inBatch: false }, async (dir, name) => {
+      try {
+        await unlink(dir.name(name));
+      } catch (err) {
+        if (errno(err) !== 'ENOENT') throw fromSystemError(err, `removing ${path} on host ${this.host}`);
+      }
+    });
   }
 
   /** Every directory of the tree, the root ('') included, with its permission bits. */
@@ -327,24 +337,33 @@ export class DirectoryTransport implements Transport {
 
   /** Sets the permission bits of a file or directory ('' is the root), never through a symlink. */
   async chmod(path: string, mode: number): Promise<void> {
-    const full = path === '' ? this.root : await this.safe(path);
-    let fh;
-    try {
-      fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-    } catch (err) {
-      if (errno(err) === 'ELOOP') throw this.unsafe(path, 'is a symlink; airlock never changes anything through it — remove it on the host');
-      throw fromSystemError(err, `setting the mode of ${path || '/'} on host ${this.host}`);
-    }
-    try {
-      await fh.chmod(mode);
-    } catch (err) {
-      throw fromSystemError(err, `setting the mode of ${path || '/'} on host ${this.host}`);
-    } finally {
-      await fh.close();
-    }
+    const set = async (full: string): Promise<void> => {
+      let fh;
+      try {
+        fh = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      } catch (err) {
+        if (errno(err) === 'ELOOP') throw this.unsafe(path, 'is a symlink; airlock never changes anything through it — remove it on the host');
+        throw fromSystemError(err, `setting the mode of ${path || '/'} on host ${this.host}`);
+      }
+      try {
+        await fh.chmod(mode);
+      } catch (err) {
+        throw fromSystemError(err, `setting the mode of ${path || '/'} on host ${this.host}`);
+      } finally {
+        await fh.close();
+      }
+    };
+    if (path === '') return set(this.root);
+    const done = await this.inDirectoryOf(path, { make: false, inBatch: false }, async (dir, name) => {
+      await set(dir.name(name));
+      return true;
+    });
+    if (done === undefined) throw fromSystemError(Object.assign(new Error(`the directory of ${path} is missing`), { code: 'ENOENT' }), `setting the mode of ${path} on host ${this.host}`);
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.releaseBatchDirectories();
+  }
 }
 
 /** The host directory does not exist (yet): nothing is on the host. */

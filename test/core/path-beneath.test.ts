@@ -1,7 +1,7 @@
 // lib/core/path-beneath.ts: nothing below the root is followed, at any component, in
 // both walks (held descriptors through /proc/self/fd, and the lstat fallback).
 import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -70,7 +70,7 @@ for (const walk of ['proc-fd', 'lstat'] as BeneathWalk[]) {
 
 describe('a directory held open (proc-fd)', () => {
   it('keeps naming the directory it opened when its path is swapped for a symlink: the swap is not followed', async () => {
-    const held = await openDirectoryBeneath(root, ['targets', 'p', '1.0'], 'proc-fd');
+    const held = await openDirectoryBeneath(root, ['targets', 'p', '1.0'], { walk: 'proc-fd' });
     if ('refused' in held) throw new Error(held.refused);
     try {
       // The race a check-then-open loses: after the check, `targets/p` becomes a link elsewhere.
@@ -85,3 +85,24 @@ describe('a directory held open (proc-fd)', () => {
     }
   });
 });
+
+for (const walk of ['proc-fd', 'lstat'] as BeneathWalk[]) {
+  describe(`openDirectoryBeneath with make (${walk})`, () => {
+    it('makes the missing directories with the mode asked for, whatever the umask, and names entries in the last', async () => {
+      const held = await openDirectoryBeneath(root, ['made', walk, 'deep'], { walk, make: 0o751 });
+      if ('refused' in held) throw new Error(held.refused);
+      try {
+        await writeFile(held.name('f'), 'made');
+      } finally {
+        await held.close();
+      }
+      expect((await stat(join(root, 'made', walk))).mode & 0o777).toBe(0o751);
+      expect(await readFile(join(root, 'made', walk, 'deep', 'f'), 'utf8')).toBe('made');
+    });
+    it('makes nothing through a directory that is a symlink', async () => {
+      const before = await readdir(join(work, 'elsewhere'));
+      expect(await openDirectoryBeneath(root, ['targets', 'q', 'new'], { walk, make: 0o755 })).toEqual({ refused: 'linked-directory', at: 'targets/q' });
+      expect(await readdir(join(work, 'elsewhere'))).toEqual(before);
+    });
+  });
+}

@@ -5,7 +5,7 @@
 // meanwhile by someone else on a host others can write to). The second case is a race;
 // it is made certain here by planting the directory's stand-in on the host just before
 // airlock's own mkdir of that directory runs (the mkdir itself is the real one).
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cp, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
@@ -27,9 +27,12 @@ const beforeMkdir = vi.hoisted(() => new Map<string, () => void>());
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
   const mkdir = (async (path: Parameters<typeof real.mkdir>[0], options?: Parameters<typeof real.mkdir>[1]) => {
-    const plant = beforeMkdir.get(String(path));
+    // airlock names a directory through the one holding it, held open: /proc/self/fd/<fd>/<name>.
+    const held = /^\/proc\/self\/fd\/(\d+)\/(.+)$/.exec(String(path));
+    const dir = held === null ? String(path) : join(readlinkSync(`/proc/self/fd/${held[1]}`), held[2]!);
+    const plant = beforeMkdir.get(dir);
     if (plant !== undefined) {
-      beforeMkdir.delete(String(path));
+      beforeMkdir.delete(dir);
       plant();
     }
     return real.mkdir(path, options);
