@@ -18,6 +18,7 @@
 import { constants, existsSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { openRegularFile } from './regular-file.js';
 
 /** Why nothing was opened: `at` is the root-relative path of the component at fault. */
 export type BeneathRefusal =
@@ -33,6 +34,11 @@ export type BeneathRefusal =
 
 /** /proc/self/fd names the directory a descriptor holds (Linux with /proc mounted). */
 const PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd');
+
+/** The process's own /proc/<pid>/fd: the same as /proc/self/fd without resolving `self` on every open (~1 µs of 7 here). */
+function procFd(): string {
+  return `/proc/${process.pid}/fd`;
+}
 
 export type BeneathWalk = 'proc-fd' | 'lstat';
 
@@ -106,7 +112,7 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
     throw err;
   }
   for (let i = 0; i < segments.length; i++) {
-    const name = `/proc/self/fd/${fh.fd}/${segments[i]}`;
+    const name = `${procFd()}/${fh.fd}/${segments[i]}`;
     const at = segments.slice(0, i + 1).join('/');
     let next: FileHandle | BeneathRefusal;
     try {
@@ -126,7 +132,8 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
     fh = next;
   }
   const held = fh;
-  return { name: (entry) => `/proc/self/fd/${held.fd}/${entry}`, close: () => held.close() };
+  const prefix = `${procFd()}/${held.fd}/`;
+  return { name: (entry) => prefix + entry, close: () => held.close() };
 }
 
 /** `name` (through a held directory) opened as a directory without following it. */
@@ -161,30 +168,11 @@ async function makeDirectory(path: string): Promise<boolean> {
 export async function openFileBeneath(root: string, segments: readonly string[], walk: BeneathWalk = DEFAULT_WALK): Promise<{ fh: FileHandle; st: Stats } | BeneathRefusal> {
   const dir = await openDirectoryBeneath(root, segments.slice(0, -1), { walk });
   if ('refused' in dir) return dir;
-  const at = segments.join('/');
-  let fh: FileHandle;
+  let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
-    fh = await open(dir.name(segments.at(-1)!), constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch (err) {
-    const code = errno(err);
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { refused: 'absent', at };
-    if (code === 'ELOOP') return { refused: 'symlink', at };
-    // O_NONBLOCK on a FIFO without a writer still opens; on a socket it is ENXIO.
-    if (code === 'ENXIO') return { refused: 'not-regular', at };
-    throw err;
+    opened = await openRegularFile(dir.name(segments.at(-1)!));
   } finally {
     await dir.close();
   }
-  let st: Stats;
-  try {
-    st = await fh.stat();
-  } catch (err) {
-    await fh.close();
-    throw err;
-  }
-  if (!st.isFile()) {
-    await fh.close();
-    return { refused: 'not-regular', at };
-  }
-  return { fh, st };
+  return 'refused' in opened ? { refused: opened.refused, at: segments.join('/') } : opened;
 }

@@ -27,8 +27,8 @@ const beforeMkdir = vi.hoisted(() => new Map<string, () => void>());
 vi.mock('node:fs/promises', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs/promises')>();
   const mkdir = (async (path: Parameters<typeof real.mkdir>[0], options?: Parameters<typeof real.mkdir>[1]) => {
-    // airlock names a directory through the one holding it, held open: /proc/self/fd/<fd>/<name>.
-    const held = /^\/proc\/self\/fd\/(\d+)\/(.+)$/.exec(String(path));
+    // airlock names a directory through the one holding it, held open: /proc/<pid>/fd/<fd>/<name>.
+    const held = /^\/proc\/(?:self|\d+)\/fd\/(\d+)\/(.+)$/.exec(String(path));
     const dir = held === null ? String(path) : join(readlinkSync(`/proc/self/fd/${held[1]}`), held[2]!);
     const plant = beforeMkdir.get(dir);
     if (plant !== undefined) {
