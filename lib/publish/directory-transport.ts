@@ -31,12 +31,24 @@ import { writeAll } from '../core/write-all.js';
 import { DEFAULT_HOST_MODES, permissionBits, type HostModes } from './host-modes.js';
 import { assertTreePath, type PutOptions, type RemoteDigest, type RemoteDirectory, type RemoteFile, type RenameOptions, type Transport } from './transport.js';
 
-/** At most about this many directories are held open (a descriptor each); past it, those not in use are let go. */
-const DIRECTORIES_HELD = 256;
+/**
+ * At most about this many directories are held open (a descriptor each; past it the least
+ * recently used is let go): a batch of 2,048 files into targets/ and releases/ at 10 a
+ * version writes about 410.
+ */
+const DIRECTORIES_HELD = 512;
 /** Bytes copied (and hashed) per read. */
 const COPY_CHUNK = 1 << 20;
 /** Created exclusively, never through an existing file or symlink (O_EXCL with O_CREAT follows no link). */
 const CREATE_EXCLUSIVE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+
+/** A directory held open, or being opened, and how many calls are working in it. */
+interface HeldEntry {
+  ready: Promise<HeldDirectory | BeneathRefusal>;
+  users: number;
+  /** Opened by a call that makes missing directories. */
+  make: boolean;
+}
 
 function errno(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException | undefined)?.code;
@@ -89,15 +101,15 @@ export class DirectoryTransport implements Transport {
   /**
    * The directories this transport works in, held open (path-beneath.ts) from their first
    * use until the next flush: a large publish writes and reads back a few directories
-   * tens of thousands of times, and opening each directory on the way for every file
-   * cost a first publish of 20,000 files 1.45× the CPU time. A batch's writes and renames
-   * (the calls made with `durable: false`) and every read use them; nothing is ever
-   * named through a link, since a held directory is the one that was opened without
-   * following any. A flush closes them all, so the next batch opens each afresh from the
-   * root (a directory swapped for a symlink meanwhile is refused then). A file sent on
-   * its own, a removal and a mode repair open their directories afresh.
+   * tens of thousands of times, and opening each directory on the way for every call
+   * cost a first publish of 20,000 files 1.45× the CPU time. Writes, renames and reads
+   * use them; nothing is ever named through a link, since a held directory is the one
+   * that was opened without following any. A flush, and a durable rename (the end of a
+   * file sent on its own), close them all, so the next batch or file opens each afresh
+   * from the root (a directory swapped for a symlink meanwhile is refused then). A
+   * removal and a mode repair open their directories afresh.
    */
-  private readonly heldDirs = new Map<string, { dir: HeldDirectory; users: number }>();
+  private readonly heldDirs = new Map<string, HeldEntry>();
 
   /** E_HOST_UNSAFE for what path-beneath.ts refused on the way to `path`. */
   private refused(path: string, r: Exclude<BeneathRefusal, { refused: 'absent' }>): AirlockError {
@@ -116,7 +128,9 @@ export class DirectoryTransport implements Transport {
   /**
    * Runs `fn` in the directory holding `path`, held open with no symlink on the way
    * (E_HOST_UNSAFE otherwise); `make` makes the missing directories with the host's
-   * mode; without it a missing one is undefined.
+   * mode; without it a missing one is undefined. Calls that need the same directory at
+   * once share one opening of it (a batch writes 8 files at a time, often into one new
+   * directory).
    */
   private async inDirectoryOf<T>(path: string, { make, hold }: { make: boolean; hold: boolean }, fn: (dir: HeldDirectory, name: string) => Promise<T>): Promise<T | undefined> {
     assertTreePath(path);
@@ -124,47 +138,61 @@ export class DirectoryTransport implements Transport {
     const name = segments.pop()!;
     const key = segments.join('/');
     let entry = hold ? this.heldDirs.get(key) : undefined;
-    if (entry === undefined) {
-      let opened;
-      try {
-        opened = await openDirectoryBeneath(this.root, segments, make ? { make: this.modes.dir } : {});
-      } catch (err) {
-        throw fromSystemError(err, `opening the directory of ${path} on host ${this.host}`);
-      }
+    if (entry !== undefined) {
+      // Most recently used last: the least recently used is let go first.
+      this.heldDirs.delete(key);
+      this.heldDirs.set(key, entry);
+    } else {
+      entry = {
+        ready: openDirectoryBeneath(this.root, segments, make ? { make: this.modes.dir } : {}).catch((err: unknown) => {
+          throw fromSystemError(err, `opening the directory of ${path} on host ${this.host}`);
+        }),
+        users: 0,
+        make,
+      };
+      if (hold) this.heldDirs.set(key, entry);
+    }
+    // Counted in use before any await: a directory in use is never closed (its descriptor
+    // number could be reused by another open, and a name made from it would mean that).
+    entry.users++;
+    let dir: HeldDirectory | undefined;
+    try {
+      const opened = await entry.ready.catch((err: unknown) => {
+        if (this.heldDirs.get(key) === entry) this.heldDirs.delete(key);
+        throw err;
+      });
       if ('refused' in opened) {
+        if (this.heldDirs.get(key) === entry) this.heldDirs.delete(key);
+        // Found missing by a call that did not make it: this one makes it, in a walk of its own.
+        if (opened.refused === 'absent' && make && !entry.make) return await this.inDirectoryOf(path, { make, hold }, fn);
         if (opened.refused === 'absent') return undefined;
         throw this.refused(path, opened);
       }
-      entry = { dir: opened, users: 0 };
-      if (hold) {
-        const other = this.heldDirs.get(key);
-        if (other !== undefined) {
-          await opened.close();
-          entry = other;
-        } else {
-          if (this.heldDirs.size >= DIRECTORIES_HELD) await this.releaseDirectories({ unusedOnly: true });
-          this.heldDirs.set(key, entry);
-        }
-      }
-    }
-    entry.users++;
-    try {
-      return await fn(entry.dir, name);
+      dir = opened;
+      if (hold && this.heldDirs.size > DIRECTORIES_HELD) await this.releaseDirectories({ beyond: DIRECTORIES_HELD });
+      return await fn(dir, name);
     } finally {
       entry.users--;
-      if (!hold) await entry.dir.close();
+      if (!hold) await dir?.close();
     }
   }
 
-  /** Closes the directories held (at a flush none is in use: it follows the batch's writes); `unusedOnly`, those no call is working in. */
-  private async releaseDirectories({ unusedOnly = false } = {}): Promise<void> {
-    const held: HeldDirectory[] = [];
+  /**
+   * Closes the directories held that no call is working in (at a flush, all: it follows
+   * the batch's writes), least recently used first, until at most `beyond` are held.
+   */
+  private async releaseDirectories({ beyond = 0 } = {}): Promise<void> {
+    const held: HeldEntry[] = [];
     for (const [key, e] of this.heldDirs) {
-      if (unusedOnly && e.users > 0) continue;
+      if (this.heldDirs.size <= beyond) break;
+      if (e.users > 0) continue;
       this.heldDirs.delete(key);
-      held.push(e.dir);
+      held.push(e);
     }
-    for (const dir of held) await dir.close();
+    for (const e of held) {
+      const opened = await e.ready.catch(() => undefined);
+      if (opened !== undefined && !('refused' in opened)) await opened.close();
+    }
   }
 
   /** Opens a regular file for reading, never through a symlink on the way; undefined if absent. */
@@ -221,7 +249,7 @@ export class DirectoryTransport implements Transport {
   }
 
   async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void, options: PutOptions = {}): Promise<void> {
-    await this.inDirectoryOf(path, { make: true, hold: options.durable === false }, async (dir, name) => {
+    await this.inDirectoryOf(path, { make: true, hold: true }, async (dir, name) => {
       const dest = dir.name(name);
       let created = false;
       try {
@@ -259,8 +287,8 @@ export class DirectoryTransport implements Transport {
 
   async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {
     const durable = options.durable !== false;
-    const done = await this.inDirectoryOf(from, { make: false, hold: !durable }, (fromDir, fromName) =>
-      this.inDirectoryOf(to, { make: true, hold: !durable }, async (toDir, toName): Promise<'renamed' | 'exists'> => {
+    const done = await this.inDirectoryOf(from, { make: false, hold: true }, (fromDir, fromName) =>
+      this.inDirectoryOf(to, { make: true, hold: true }, async (toDir, toName): Promise<'renamed' | 'exists'> => {
         const src = fromDir.name(fromName);
         const dest = toDir.name(toName);
         try {
@@ -278,6 +306,8 @@ export class DirectoryTransport implements Transport {
         }
       }),
     );
+    // A file sent on its own ends with its durable rename: the next one opens its directories afresh.
+    if (durable) await this.releaseDirectories();
     if (done === undefined) throw fromSystemError(Object.assign(new Error(`the directory of ${from} is missing`), { code: 'ENOENT' }), `renaming ${from} to ${to} on host ${this.host}`);
     return done;
   }
