@@ -15,7 +15,7 @@
 // The root itself is the caller's word (a configured home, a host the user named) and
 // may be a symlink. Cost: one open and one close per directory below the root, on top
 // of the file's own open.
-import { constants, existsSync, type Stats } from 'node:fs';
+import { constants, existsSync, readlinkSync, type Stats } from 'node:fs';
 import { chmod, lstat, mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openRegularFile } from './regular-file.js';
@@ -35,9 +35,15 @@ export type BeneathRefusal =
 /** /proc/self/fd names the directory a descriptor holds (Linux with /proc mounted). */
 const PROC_FD = process.platform === 'linux' && existsSync('/proc/self/fd');
 
-/** The process's own /proc/<pid>/fd: the same as /proc/self/fd without resolving `self` on every open (~1 µs of 7 here). */
+/**
+ * The process's own /proc/<pid>/fd: the same as /proc/self/fd without resolving `self` on
+ * every open (~1 µs of 7 here) — only where /proc/self names this very pid (a /proc
+ * mounted from another pid namespace would name another process's descriptors).
+ */
+const PROC_FD_DIR = PROC_FD && readlinkSync('/proc/self') === String(process.pid) ? `/proc/${process.pid}/fd` : '/proc/self/fd';
+
 function procFd(): string {
-  return `/proc/${process.pid}/fd`;
+  return PROC_FD_DIR;
 }
 
 export type BeneathWalk = 'proc-fd' | 'lstat';
