@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { DigestSet } from './digest-set.js';
 import { AirlockError, fromSystemError } from './errors.js';
+import { readChunks } from './file-chunks.js';
 import { openRegularFile } from './regular-file.js';
 import { writeAll } from './write-all.js';
 
@@ -82,26 +83,13 @@ export async function contentDigestsOf(bytes: Uint8Array): Promise<ContentDigest
 async function onePass(source: FileHandle, size: number, each?: (chunk: Buffer) => Promise<void>, onProgress?: (bytes: number) => void): Promise<ContentDigests> {
   const hasher = await ContentHasher.open(size);
   try {
-    // Two buffers, reused: the next read runs on the thread pool while this thread
-    // hashes (and `each` writes) the chunk just read.
-    const buffers = [Buffer.allocUnsafe(READ_CHUNK), Buffer.allocUnsafe(READ_CHUNK)];
-    let turn = 0;
-    let reading = source.read(buffers[0]!, 0, READ_CHUNK, null);
-    try {
-      for (;;) {
-        const { bytesRead } = await reading;
-        if (bytesRead === 0) break;
-        const chunk = buffers[turn]!.subarray(0, bytesRead);
-        turn ^= 1;
-        reading = source.read(buffers[turn]!, 0, READ_CHUNK, null);
-        // Both settle before the buffer is read into again.
-        const done = await Promise.allSettled([(async () => hasher.update(chunk))(), each?.(chunk)]);
-        for (const r of done) if (r.status === 'rejected') throw r.reason;
-        onProgress?.(hasher.length);
-      }
-    } finally {
-      // A read still in flight must land before the caller closes the file.
-      await reading.catch(() => undefined);
+    // Two buffers, reused (file-chunks.ts): the next read runs on the thread pool while
+    // this thread hashes (and `each` writes) the chunk just read.
+    for await (const chunk of readChunks(source, READ_CHUNK)) {
+      // Both settle before the loop asks for the next chunk, which reuses a buffer.
+      const done = await Promise.allSettled([(async () => hasher.update(chunk))(), each?.(chunk)]);
+      for (const r of done) if (r.status === 'rejected') throw r.reason;
+      onProgress?.(hasher.length);
     }
     return await hasher.finish();
   } finally {

@@ -2,11 +2,11 @@
 // several algorithms at once (a release's SHA-256, and the SHA-512 of `<file>.sha512` and
 // of older TUF targets).
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { DigestSet } from './digest-set.js';
 import { fromSystemError } from './errors.js';
+import { readChunks } from './file-chunks.js';
 
 export type HashAlgorithm = 'sha256' | 'sha512';
 export type Digests = Record<HashAlgorithm, string>;
@@ -46,12 +46,42 @@ export async function hashStream(
   }
 }
 
+/**
+ * Hashes an open file from its current position to its end with each algorithm in one
+ * pass, reading through two reused buffers (file-chunks.ts). `expectedBytes` as in
+ * hashStream.
+ */
+export async function hashOpenFile(
+  fh: FileHandle,
+  algorithms: readonly HashAlgorithm[],
+  expectedBytes = 0,
+  onProgress?: HashProgress,
+): Promise<{ length: number; digests: Partial<Digests> }> {
+  const hashes = await DigestSet.open(algorithms, expectedBytes);
+  try {
+    let length = 0;
+    for await (const chunk of readChunks(fh)) {
+      // Settled before the loop asks for the next chunk, which reuses this one's buffer.
+      await hashes.update(chunk);
+      length += chunk.length;
+      onProgress?.(length);
+    }
+    return { length, digests: (await hashes.digests()) as Partial<Digests> };
+  } finally {
+    hashes.close();
+  }
+}
+
 /** Hashes a file with sha256 and sha512 in constant memory. */
 export async function hashFile(path: string, onProgress?: HashProgress): Promise<{ length: number; digests: Digests }> {
   try {
-    const size = (await stat(path)).size;
-    const { length, digests } = await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256', 'sha512'], onProgress, size);
-    return { length, digests: digests as Digests };
+    const fh = await open(path, 'r');
+    try {
+      const { length, digests } = await hashOpenFile(fh, ['sha256', 'sha512'], (await fh.stat()).size, onProgress);
+      return { length, digests: digests as Digests };
+    } finally {
+      await fh.close();
+    }
   } catch (err) {
     throw fromSystemError(err, `hashing ${path}`);
   }

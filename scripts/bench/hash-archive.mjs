@@ -26,9 +26,11 @@ if (process.argv[2] === '--child') {
     const { hashFile } = await import(pathToFileURL(join(repo, 'dist/lib/core/digest.js')).href);
     await hashFile(path);
   } else if (mode === 'airlock-sha256') {
-    const { hashStream } = await import(pathToFileURL(join(repo, 'dist/lib/core/digest.js')).href);
-    const { createReadStream } = await import('node:fs');
-    await hashStream(createReadStream(path, { highWaterMark: 1 << 20 }), ['sha256']);
+    const { hashOpenFile } = await import(pathToFileURL(join(repo, 'dist/lib/core/digest.js')).href);
+    const { open } = await import('node:fs/promises');
+    const fh = await open(path, 'r');
+    await hashOpenFile(fh, ['sha256']);
+    await fh.close();
   } else if (mode === 'airlock-tar') {
     const { writeDeterministicTarGz } = await import(pathToFileURL(join(repo, 'dist/lib/builder/archive.js')).href);
     await writeDeterministicTarGz({ root: path, prefix: 'tree/', exclude: [], mtime: 1700000000 }, out);
