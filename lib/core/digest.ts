@@ -3,7 +3,6 @@
 // of older TUF targets).
 import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { DigestSet } from './digest-set.js';
 import { fromSystemError } from './errors.js';
 import { readChunks } from './file-chunks.js';
@@ -23,9 +22,13 @@ export function sha512Hex(data: Uint8Array | string): string {
   return createHash('sha512').update(data).digest('hex');
 }
 
-/** Hashes a stream with each algorithm in one pass; returns hex digests and the length. */
+/**
+ * Hashes a stream with each algorithm in one pass; returns hex digests and the length.
+ * Each chunk is done with before the next is asked for: a source may reuse its memory
+ * (file-chunks.ts).
+ */
 export async function hashStream(
-  stream: Readable,
+  stream: AsyncIterable<Uint8Array>,
   algorithms: readonly HashAlgorithm[] = ['sha256', 'sha512'],
   onProgress?: HashProgress,
   /** The stream's length if known: a large one hashes on two threads (digest-set.ts). */
@@ -35,9 +38,8 @@ export async function hashStream(
   try {
     let length = 0;
     for await (const chunk of stream) {
-      const buf = chunk as Buffer;
-      await hashes.update(buf);
-      length += buf.length;
+      await hashes.update(chunk);
+      length += chunk.byteLength;
       onProgress?.(length);
     }
     return { length, digests: (await hashes.digests()) as Partial<Digests> };
@@ -51,25 +53,13 @@ export async function hashStream(
  * pass, reading through two reused buffers (file-chunks.ts). `expectedBytes` as in
  * hashStream.
  */
-export async function hashOpenFile(
+export function hashOpenFile(
   fh: FileHandle,
   algorithms: readonly HashAlgorithm[],
   expectedBytes = 0,
   onProgress?: HashProgress,
 ): Promise<{ length: number; digests: Partial<Digests> }> {
-  const hashes = await DigestSet.open(algorithms, expectedBytes);
-  try {
-    let length = 0;
-    for await (const chunk of readChunks(fh)) {
-      // Settled before the loop asks for the next chunk, which reuses this one's buffer.
-      await hashes.update(chunk);
-      length += chunk.length;
-      onProgress?.(length);
-    }
-    return { length, digests: (await hashes.digests()) as Partial<Digests> };
-  } finally {
-    hashes.close();
-  }
+  return hashStream(readChunks(fh), algorithms, onProgress, expectedBytes);
 }
 
 /** Hashes a file with sha256 and sha512 in constant memory. */
