@@ -80,6 +80,7 @@ export interface DirectoryOptions {
  * which component is at fault. Other failures (EACCES, EIO …) are thrown as they are.
  */
 export async function openDirectoryBeneath(root: string, segments: readonly string[], options: DirectoryOptions = {}): Promise<HeldDirectory | BeneathRefusal> {
+  segments.forEach(checkSegment);
   const { walk = DEFAULT_WALK, make } = options;
   if (walk === 'lstat') {
     try {
@@ -111,7 +112,7 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
   }
   let fh: FileHandle;
   try {
-    fh = await open(root, constants.O_RDONLY | constants.O_DIRECTORY);
+    fh = await open(root, O_PATH | constants.O_DIRECTORY);
   } catch (err) {
     if (errno(err) === 'ENOENT') return { refused: 'absent', at: '' };
     if (errno(err) === 'ENOTDIR') return { refused: 'not-directory', at: '' };
@@ -128,7 +129,8 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
         made = await makeDirectory(name);
         next = await openDirectoryHere(name, at);
       }
-      if (made && !('refused' in next)) await next.chmod(make!);
+      // fchmod(2) refuses an O_PATH descriptor: chmod through its /proc name, the same directory.
+      if (made && !('refused' in next)) await chmod(`${procFd()}/${next.fd}`, make!);
     } catch (err) {
       await fh.close();
       throw err;
@@ -142,10 +144,30 @@ export async function openDirectoryBeneath(root: string, segments: readonly stri
   return { name: (entry) => prefix + entry, close: () => held.close() };
 }
 
+/**
+ * A segment must name one entry of the directory it is opened in: `..` would climb above
+ * the root, and a `/` inside one would have the components between resolved by the
+ * kernel, following links. Callers check what they were given (a host's paths, the
+ * copy's); reaching here with such a segment is a bug, refused before any open.
+ */
+function checkSegment(segment: string): void {
+  if (segment === '' || segment === '.' || segment === '..' || segment.includes('/') || segment.includes('\0')) {
+    throw new TypeError(`path-beneath: ${JSON.stringify(segment)} is not one plain name`);
+  }
+}
+
+/**
+ * Directories are held with O_PATH: the descriptor only names the directory, so one the
+ * process may search but not list (mode 0711, as web trees often are) is walked through
+ * as a path open would walk it. Linux's value (Node has no constant); the proc-fd walk
+ * runs on Linux only.
+ */
+const O_PATH = 0o10000000;
+
 /** `name` (through a held directory) opened as a directory without following it. */
 async function openDirectoryHere(name: string, at: string): Promise<FileHandle | BeneathRefusal> {
   try {
-    return await open(name, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+    return await open(name, O_PATH | constants.O_DIRECTORY | constants.O_NOFOLLOW);
   } catch (err) {
     if (errno(err) === 'ENOENT') return { refused: 'absent', at };
     if (errno(err) === 'ELOOP') return { refused: 'linked-directory', at };
@@ -172,6 +194,7 @@ async function makeDirectory(path: string): Promise<boolean> {
  * then refuses it). Returns the handle and its fstat (the caller closes it), or why not.
  */
 export async function openFileBeneath(root: string, segments: readonly string[], walk: BeneathWalk = DEFAULT_WALK): Promise<{ fh: FileHandle; st: Stats } | BeneathRefusal> {
+  if (segments.length === 0) throw new TypeError('path-beneath: no file named');
   const dir = await openDirectoryBeneath(root, segments.slice(0, -1), { walk });
   if ('refused' in dir) return dir;
   let opened: Awaited<ReturnType<typeof openRegularFile>>;

@@ -106,3 +106,15 @@ for (const walk of ['proc-fd', 'lstat'] as BeneathWalk[]) {
     });
   });
 }
+
+describe('segments that are not one plain name', () => {
+  // `..` climbs above the root and a `/` inside a segment is resolved by the kernel,
+  // following links: both read a file outside the root when passed through.
+  it.each<BeneathWalk>(['proc-fd', 'lstat'])('are refused before any open (%s walk)', async (walk) => {
+    for (const segments of [['..', 'elsewhere', '1.0', 'f'], ['targets', 'q/1.0', 'f'], ['targets', '', 'f'], ['.', 'targets', 'file'], ['targets', 'p\0', 'f']]) {
+      await expect(openFileBeneath(root, segments, walk)).rejects.toThrow(TypeError);
+      await expect(openDirectoryBeneath(root, segments.slice(0, -1), { walk })).rejects.toThrow(TypeError);
+    }
+    await expect(openFileBeneath(root, [], walk)).rejects.toThrow(TypeError);
+  });
+});
