@@ -116,9 +116,11 @@ function refusedBeneathAsDamage(root: string, path: string, refused: Exclude<Ben
  * undefined when absent, damage when anything else.
  */
 export async function openLocalFile(root: string, path: string): Promise<{ fh: FileHandle; st: Stats } | undefined> {
+  // Outside the try: a path not beneath the root is a bug, not a disk error (E_IO).
+  const segments = segmentsBeneath(root, path);
   let opened: Awaited<ReturnType<typeof openFileBeneath>>;
   try {
-    opened = await openFileBeneath(root, segmentsBeneath(root, path));
+    opened = await openFileBeneath(root, segments);
   } catch (err) {
     throw fromSystemError(err, `reading ${path}`);
   }

@@ -249,7 +249,7 @@ export class DirectoryTransport implements Transport {
   }
 
   async put(localFile: string, path: string, onProgress?: (bytesSent: number) => void, options: PutOptions = {}): Promise<void> {
-    await this.inDirectoryOf(path, { make: true, hold: true }, async (dir, name) => {
+    const written = await this.inDirectoryOf(path, { make: true, hold: true }, async (dir, name): Promise<true> => {
       const dest = dir.name(name);
       let created = false;
       try {
@@ -282,7 +282,10 @@ export class DirectoryTransport implements Transport {
         if (created) await unlink(dest).catch(() => undefined);
         throw fromSystemError(err, `writing ${path} on host ${this.host}`);
       }
+      return true;
     });
+    // Only a root that vanished is absent when missing directories are made: never a silent success.
+    if (written !== true) throw new AirlockError('E_IO', `writing ${path} on host ${this.host}: the host's directory is gone; check the host and publish again`, { details: { host: this.host, path } });
   }
 
   async rename(from: string, to: string, options: RenameOptions): Promise<'renamed' | 'exists'> {

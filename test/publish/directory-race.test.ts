@@ -79,3 +79,16 @@ describe('a directory host that swaps a directory for a symlink mid-publish', ()
     }
   });
 });
+
+describe('a directory host whose root is gone', () => {
+  it('fails a put (E_IO) instead of returning as if the file were written', async () => {
+    const t = await DirectoryTransport.open('gone', host);
+    try {
+      await t.put(source, 'first', undefined, { durable: false });
+      await rm(host, { recursive: true });
+      await expectCode(t.put(source, 'releases/demo/1.0/a', undefined, { durable: false }), 'E_IO');
+    } finally {
+      await t.close();
+    }
+  });
+});
