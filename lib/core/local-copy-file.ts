@@ -7,7 +7,9 @@
 // is E_REPOSITORY_DAMAGED (exit 3: restore the copy), never E_METADATA_INVALID, which
 // says a host serves bad data. The one reader of the copy for every layer: lib/repo (its
 // metadata and bins, commitStaged, sync), lib/publish (the copy's timestamp a publish
-// compares with the host's), copy-manifest.ts (the files a manifest is checked against).
+// compares with the host's, and every file it uploads: apply.ts opens it here and hands
+// the transport the open file's /proc name), copy-manifest.ts (the files a manifest is
+// checked against).
 // No directory below the copy's root is followed either (path-beneath.ts: each opened
 // without following, the next component through it): `targets/<project>/` or
 // `apt/dists/` linked to a directory elsewhere is damage, not a place to read from.

@@ -46,6 +46,15 @@ function procFd(): string {
   return PROC_FD_DIR;
 }
 
+/**
+ * A path that opens the very file `fh` holds (Linux: its /proc name, resolved by the
+ * kernel to the open file, never by a walk of its old path), for code that takes a path
+ * (a transport's stream); undefined where there is no /proc.
+ */
+export function nameOfOpenFile(fh: FileHandle): string | undefined {
+  return PROC_FD ? `${procFd()}/${fh.fd}` : undefined;
+}
+
 export type BeneathWalk = 'proc-fd' | 'lstat';
 
 /** How paths are walked here: by held descriptors where the system allows, else by lstat (racy; see the header). */

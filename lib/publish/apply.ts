@@ -8,6 +8,8 @@
 // one syncfs for the batch's bytes, one for its renames): a batch never spans a point of
 // the publishing order where a file refers to an earlier one.
 import { AirlockError } from '../core/errors.js';
+import { damaged, openLocalFile } from '../core/local-copy-file.js';
+import { nameOfOpenFile } from '../core/path-beneath.js';
 import type { PublishEvent, PublishReport } from './events.js';
 import { formatMode } from './host-modes.js';
 import { temporaryPath } from './layout.js';
@@ -113,6 +115,26 @@ async function placeChecked(item: PublishItem, tmp: string, transport: Transport
 }
 
 /** One file on its own: put (flushed), read back, rename (flushed). */
+/**
+ * Runs `send` with a name the transports read the copy's file of `item` by. The file is
+ * opened here as every reader of the copy opens it (local-copy-file.ts: through real
+ * directories only, a regular file, never a link or a FIFO) and must have the length the
+ * plan gives before a byte leaves; the name given is that open file's /proc name, so the
+ * transport reads the file checked, not whatever its path names by then (elsewhere the
+ * checked path, which a swap could still race).
+ */
+async function withLocalFile<T>(plan: PublishPlan, item: PublishItem, send: (local: string) => Promise<T>): Promise<T> {
+  const path = localPathOf(plan, item);
+  const opened = await openLocalFile(plan.localRoot, path);
+  if (opened === undefined) throw damaged(path, 'is missing');
+  try {
+    if (opened.st.size !== item.length) throw damaged(path, `is ${opened.st.size} bytes where the signed metadata gives ${item.length}`);
+    return await send(nameOfOpenFile(opened.fh) ?? path);
+  } finally {
+    await opened.fh.close();
+  }
+}
+
 async function uploadOne(item: PublishItem, local: string, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
   const host = transport.host;
   emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
@@ -153,8 +175,10 @@ async function uploadBatch(batch: readonly PublishItem[], plan: PublishPlan, tra
       batch,
       BATCH_FILES_AT_ONCE,
       async (item) => {
-        emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
-        await transport.put(localPathOf(plan, item), pending.get(item)!, progressOf(item, host, emit), { durable: false });
+        await withLocalFile(plan, item, (local) => {
+          emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });
+          return transport.put(local, pending.get(item)!, progressOf(item, host, emit), { durable: false });
+        });
       },
       never,
     );
@@ -234,7 +258,7 @@ export async function applyPublishPlan(plan: PublishPlan, transport: Transport, 
         transport.parallelFiles ?? 1,
         async (item) => {
           launched++;
-          await uploadOne(item, localPathOf(plan, item), plan.modes.file, transport, emit);
+          await withLocalFile(plan, item, (local) => uploadOne(item, local, plan.modes.file, transport, emit));
           uploaded++;
           bytes += item.length;
         },

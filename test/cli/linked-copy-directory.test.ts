@@ -75,3 +75,31 @@ describe('a directory of the copy linked elsewhere', () => {
     }, SLOW);
   }
 });
+
+describe('a file of the copy linked elsewhere, deeper than any directory check', () => {
+  it('is refused by a real publish (E_REPOSITORY_DAMAGED) before a byte of it leaves, even a link to the very bytes', async () => {
+    let file: string | undefined;
+    for await (const e of walkTree(join(t.paths.repository, 'targets', 'proj0'))) if (e.kind === 'file') file = e.abs;
+    expect(file).toBeDefined();
+    const outside = join(t.work, 'outside-file');
+    await cp(file!, outside);
+    await rm(file!);
+    await symlink(outside, file!);
+    const host = join(t.work, 'host-linked-file');
+    try {
+      const r = t.airlock(['publish', '--to', host, '--json', '--passphrase-fd', '3']);
+      const code = r.code ?? (r.json as { hosts?: { error?: { code?: string } }[] } | undefined)?.hosts?.[0]?.error?.code;
+      expect(code, r.stderr).toBe('E_REPOSITORY_DAMAGED');
+      expect(r.status).toBe(3);
+      expect(`${r.stdout}${r.stderr}`).toContain(file!);
+      // Nothing of it on the host, under its name or a temporary one.
+      const held = await tree(host).catch(() => ({}));
+      const name = file!.split('/').at(-1)!;
+      expect(Object.keys(held).filter((p) => p.includes(name))).toEqual([]);
+    } finally {
+      await rm(file!);
+      await rename(outside, file!);
+    }
+  }, SLOW);
+});
+
