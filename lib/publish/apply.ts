@@ -114,7 +114,6 @@ async function placeChecked(item: PublishItem, tmp: string, transport: Transport
   }
 }
 
-/** One file on its own: put (flushed), read back, rename (flushed). */
 /**
  * Runs `send` with a name the transports read the copy's file of `item` by. The file is
  * opened here as every reader of the copy opens it (local-copy-file.ts: through real
@@ -135,6 +134,7 @@ async function withLocalFile<T>(plan: PublishPlan, item: PublishItem, send: (loc
   }
 }
 
+/** One file on its own: put (flushed), read back, rename (flushed). */
 async function uploadOne(item: PublishItem, local: string, fileMode: number, transport: Transport, emit: (e: PublishEvent) => void): Promise<void> {
   const host = transport.host;
   emit({ type: 'file-start', host, path: item.path, stage: item.stage, length: item.length });

@@ -1,5 +1,5 @@
-// The target download byte pipeline on a large target: hashes on two threads, a deep
-// write queue, no listener leak per back-pressure wait, and a refused large target
+// The target download byte pipeline on a large target: every hash on a worker while the
+// main thread writes, no listener leak per back-pressure wait, and a refused large target
 // leaves nothing behind; a file longer than listed is read one byte past its length, no further.
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
